@@ -1,0 +1,108 @@
+"""Argument checks shared by every module.
+
+Each check raises a ``TypeError`` (wrong kind of value) or a ``ValueError`` (right kind, bad value)
+whose message names the argument and the value it got, so a reader sees at once what to change.
+None of them uses ``assert``: asserts vanish under ``python -O``.
+"""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Iterable
+
+import torch
+
+
+def check_int(name: str, value: object, *, minimum: int | None = 1) -> int:
+    """Return ``value`` as an ``int`` after checking it is an integer ``>= minimum``.
+
+    ``bool`` is refused although it subclasses ``int``: ``channels=True`` is a bug, not a 1.
+    """
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an integer, got {value!r} of type {type(value).__name__}")
+    value = int(value)
+    if minimum is not None and value < minimum:
+        if minimum == 1:
+            raise ValueError(f"{name} must be a positive integer, got {value}")
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value}")
+    return value
+
+
+def check_odd_kernel(name: str, value: object) -> int:
+    """Return ``value`` after checking it is a positive odd integer (a 'same'-padding kernel)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(
+            f"{name} must be a positive odd integer, got {value!r} of type {type(value).__name__}"
+        )
+    value = int(value)
+    if value < 1 or value % 2 == 0:
+        raise ValueError(f"{name} must be a positive odd integer, got {value}")
+    return value
+
+
+def check_positive_float(name: str, value: object) -> float:
+    """Return ``value`` as a ``float`` after checking it is a finite number ``> 0``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a positive number, got {value!r}")
+    value = float(value)
+    if not value > 0 or value == float("inf"):
+        raise ValueError(f"{name} must be a positive finite number, got {value}")
+    return value
+
+
+def check_choice(name: str, value: object, choices: Iterable[str]) -> str:
+    """Return ``value`` after checking it is one of ``choices`` (listed in the error)."""
+    choices = tuple(choices)
+    if not isinstance(value, str) or value not in choices:
+        raise ValueError(f"{name} must be one of {list(choices)}, got {value!r}")
+    return value
+
+
+def check_tensor(name: str, x: object, *, ndim: int | None = None) -> torch.Tensor:
+    """Check ``x`` is a floating-point tensor, of rank ``ndim`` when given."""
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor, got {type(x).__name__}")
+    if not x.is_floating_point():
+        raise TypeError(f"{name} must be a floating-point tensor, got dtype {x.dtype}")
+    if ndim is not None and x.ndim != ndim:
+        raise ValueError(
+            f"{name} must be a {ndim}-D tensor, got {x.ndim}-D with shape {tuple(x.shape)}"
+        )
+    return x
+
+
+def check_feature_map(x: object, channels: int | None = None, name: str = "x") -> torch.Tensor:
+    """Check ``x`` is a float feature map of shape (B, C, H, W), with ``C == channels`` if given."""
+    x = check_tensor(name, x)
+    if x.ndim != 4:
+        raise ValueError(
+            f"{name} must be a 4-D feature map (B, C, H, W), got {x.ndim}-D with shape "
+            f"{tuple(x.shape)}"
+        )
+    if channels is not None and x.shape[1] != channels:
+        raise ValueError(
+            f"{name} has {x.shape[1]} channels but the module was built for {channels} "
+            f"(shape {tuple(x.shape)})"
+        )
+    return x
+
+
+def reduced_width(channels: int, reduction: int, min_width: int = 1) -> int:
+    """Width of a bottleneck: ``max(min_width, channels // reduction)``, never 0.
+
+    With the default ``min_width=1`` a reduction larger than the channel count is refused,
+    because ``channels // reduction`` would be 0 and the gate would be the constant
+    ``sigmoid(0) = 0.5`` for every input. A ``min_width > 1`` is the documented floor some
+    libraries use instead (e.g. 8 in Coordinate Attention).
+    """
+    channels = check_int("channels", channels)
+    reduction = check_int("reduction", reduction)
+    min_width = check_int("min_width", min_width)
+    width = channels // reduction
+    if width < 1 and min_width <= 1:
+        raise ValueError(
+            f"reduction={reduction} is larger than channels={channels}: channels // reduction "
+            f"would be 0 and the gate a constant 0.5. Use reduction <= {channels}, or set "
+            f"min_width to floor the hidden width"
+        )
+    return max(min_width, width)
