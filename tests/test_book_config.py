@@ -1,0 +1,59 @@
+"""The book's configuration keeps the promises of the foundation issue."""
+
+from __future__ import annotations
+
+import re
+
+import yaml
+
+from .conftest import BOOK, ROOT
+
+CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text())
+
+
+def test_only_the_table_of_contents_is_built():
+    assert CONFIG["only_build_toc_files"] is True
+    for pattern in ("_build", ".venv", "tests"):
+        assert pattern in CONFIG["exclude_patterns"]
+
+
+def test_notebooks_execute_with_a_cache_and_a_cell_timeout():
+    execute = CONFIG["execute"]
+    assert execute["execute_notebooks"] == "cache"
+    assert 0 < execute["timeout"] <= 300
+    assert execute["allow_errors"] is False
+
+
+def test_strict_build_flags_in_the_makefile():
+    makefile = (ROOT / "Makefile").read_text()
+    flags = re.search(r"^BOOK_FLAGS\s*:=\s*(.+)$", makefile, re.M).group(1).split()
+    assert {"-W", "-n", "--keep-going"} <= set(flags)
+    assert CONFIG["sphinx"]["config"]["nitpicky"] is True
+
+
+def test_extensions_for_exercises_proofs_and_citations():
+    assert {"sphinx_exercise", "sphinx_proof"} <= set(CONFIG["sphinx"]["extra_extensions"])
+    assert CONFIG["bibtex_bibfiles"] == ["book/references.bib"]
+
+
+def test_bibliography_holds_the_papers_the_book_is_about():
+    bib = (BOOK / "references.bib").read_text()
+    keys = set(re.findall(r"@\w+\{([^,]+),", bib))
+    assert len(keys) == len(re.findall(r"@\w+\{", bib)), "duplicate or malformed entries"
+    for key in ("hu2018squeeze", "wang2020eca", "woo2018cbam", "hou2021coordinate",
+                "vaswani2017attention", "wang2018nonlocal"):
+        assert key in keys
+
+
+def test_launch_buttons_for_binder_and_colab_from_one_repository_url():
+    buttons = CONFIG["launch_buttons"]
+    assert buttons["binderhub_url"] == "https://mybinder.org"
+    assert buttons["colab_url"] == "https://colab.research.google.com"
+    assert CONFIG["repository"]["url"].startswith("https://github.com/")
+    mentions = [p for p in ROOT.glob("*.yml") if "attention-derived/attention-derived" in
+                p.read_text()]
+    assert mentions == [ROOT / "_config.yml"], "the repository URL is set in one place"
+
+
+def test_mathjax_is_served_from_the_book():
+    assert CONFIG["sphinx"]["local_extensions"] == {"offline_mathjax": "book/_ext"}
