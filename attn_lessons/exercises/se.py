@@ -1,0 +1,171 @@
+"""Checkers for chapter 2 (Squeeze-and-Excitation).
+
+Each checker runs the reader's function on a few fixed inputs, compares it with the library's
+answer and, when the output matches a typical mistake, says which one. None of them raises.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from attn_lessons.se import se_num_params
+
+from ._core import Feedback, check_function, compare_number
+
+__all__ = ["check_excite", "check_se_num_params", "check_squeeze", "check_zero_width_gate"]
+
+
+def _fixed(*shape: int, seed: int, scale: float = 1.0) -> torch.Tensor:
+    g = torch.Generator().manual_seed(seed)
+    return scale * torch.randn(*shape, generator=g, dtype=torch.float64)
+
+
+# --- squeeze -----------------------------------------------------------------------------------
+
+
+def _squeeze_reference(u: torch.Tensor) -> torch.Tensor:
+    return u.mean(dim=(2, 3))  # (B, C, H, W) -> (B, C)
+
+
+def _squeeze_sum(u):
+    return u.sum(dim=(2, 3))
+
+
+def _squeeze_keepdim(u):
+    return u.mean(dim=(2, 3), keepdim=True)
+
+
+def _squeeze_over_channels(u):
+    return u.mean(dim=1)
+
+
+def _squeeze_max(u):
+    return u.amax(dim=(2, 3))
+
+
+def check_squeeze(fn: Any) -> Feedback:
+    """Check ``fn(u)``: the channel means ``z`` of shape (B, C) for ``u`` of shape (B, C, H, W)."""
+    cases = [
+        (_fixed(2, 3, 4, 4, seed=1),),
+        (_fixed(1, 5, 3, 7, seed=2),),
+        (_fixed(3, 4, 1, 1, seed=3),),
+    ]
+    return check_function(
+        fn, _squeeze_reference, cases, what="your squeeze",
+        wrong_functions=[
+            (_squeeze_sum, "that is the sum over H and W; the squeeze is the mean (divide by "
+             "H·W), so that the descriptor does not grow with the image size."),
+            (_squeeze_keepdim, "the values are right but the shape is (B, C, 1, 1): return "
+             "shape (B, C) (drop keepdim=True or flatten)."),
+            (_squeeze_over_channels, "you averaged over the channels (dim 1); the squeeze "
+             "averages each channel over its H × W positions (dims 2 and 3)."),
+            (_squeeze_max, "that is global max pooling; SE uses the average."),
+        ],
+        success="z_c is the average of channel c over all H × W positions.",
+    )
+
+
+# --- excitation ----------------------------------------------------------------------------
+
+
+def _excite_reference(z, w1, w2):
+    return torch.sigmoid(torch.relu(z @ w1.T) @ w2.T)
+
+
+def _excite_softmax(z, w1, w2):
+    return torch.softmax(torch.relu(z @ w1.T) @ w2.T, dim=-1)
+
+
+def _excite_no_relu(z, w1, w2):
+    return torch.sigmoid(z @ w1.T @ w2.T)
+
+
+def _excite_no_sigmoid(z, w1, w2):
+    return torch.relu(z @ w1.T) @ w2.T
+
+
+def _excite_relu_last(z, w1, w2):
+    return torch.relu(torch.sigmoid(z @ w1.T) @ w2.T)
+
+
+def check_excite(fn: Any) -> Feedback:
+    """Check ``fn(z, w1, w2)``: ``sigmoid(relu(z W1^T) W2^T)`` for ``z`` (B, C), ``w1`` (C', C),
+    ``w2`` (C, C')."""
+    cases = [
+        (_fixed(2, 8, seed=4), _fixed(2, 8, seed=5), _fixed(8, 2, seed=6)),
+        (_fixed(3, 16, seed=7), _fixed(4, 16, seed=8), _fixed(16, 4, seed=9)),
+        (_fixed(1, 6, seed=10, scale=3.0), _fixed(3, 6, seed=11), _fixed(6, 3, seed=12)),
+    ]
+    return check_function(
+        fn, _excite_reference, cases, what="your excite",
+        wrong_functions=[
+            (_excite_softmax, "a softmax makes the channels compete (the gates sum to 1); SE "
+             "gates each channel on its own with a sigmoid."),
+            (_excite_no_relu, "the ReLU δ between the two layers is missing: without it the "
+             "two layers collapse into one linear map W2 W1."),
+            (_excite_no_sigmoid, "the final sigmoid σ is missing: the gates must lie in (0, 1)."),
+            (_excite_relu_last, "the order is W1, then ReLU, then W2, then sigmoid."),
+        ],
+        success="s = σ(W2 δ(W1 z)): one gate in (0, 1) per channel.",
+    )
+
+
+# --- parameter count ---------------------------------------------------------------------------
+
+
+def _params_reference(channels, reduction, bias):
+    return se_num_params(channels, reduction, bias)
+
+
+def _params_no_bias(channels, reduction, bias):
+    return se_num_params(channels, reduction, False)
+
+
+def _params_one_layer(channels, reduction, bias):
+    return channels * channels + (channels if bias else 0)
+
+
+def _params_one_fc(channels, reduction, bias):
+    hidden = channels // reduction
+    return channels * hidden + (hidden if bias else 0)
+
+
+def _params_both_biases_c(channels, reduction, bias):
+    return se_num_params(channels, reduction, False) + (2 * channels if bias else 0)
+
+
+def check_se_num_params(fn: Any) -> Feedback:
+    """Check ``fn(channels, reduction, bias)``: the number of parameters of an SE block."""
+    cases = [(64, 16, True), (256, 16, False), (48, 4, True), (1024, 16, True)]
+    return check_function(
+        fn, _params_reference, cases, what="your se_num_params",
+        wrong_functions=[
+            (_params_no_bias, "the biases are missing: W1 z + b1 has C' biases and W2 h + b2 "
+             "has C."),
+            (_params_one_layer, "that is a single C × C layer; SE has two layers through a "
+             "bottleneck of width C' = C // r."),
+            (_params_one_fc, "only one of the two layers is counted: W1 is C' × C and W2 is "
+             "C × C'."),
+            (_params_both_biases_c, "the first layer has C' = C // r outputs, so C' biases, "
+             "not C."),
+        ],
+        success="2·C·C' weights plus C' + C biases.",
+    )
+
+
+# --- the zero-width pitfall --------------------------------------------------------------------
+
+
+def check_zero_width_gate(answer: Any) -> Feedback:
+    """Check the constant gate of a blog SE block with C = 8, r = 16 and no biases."""
+    return compare_number(
+        answer, 0.5, what="your gate value", rel_tol=1e-6, abs_tol=1e-6,
+        wrong_answers=[
+            (0.0, "C // r = 0 makes the hidden vector empty, so the pre-activation is 0, but "
+             "the gate is σ(0), not 0."),
+            (1.0, "σ(0) is not 1: the logistic function is 1/2 at zero."),
+        ],
+        success="σ(0) = 0.5 for every channel and every input: the block only halves x.",
+    )

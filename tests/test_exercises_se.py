@@ -1,0 +1,120 @@
+"""The chapter 2 checkers accept the right answers, name the typical mistakes, and never raise."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from attn_lessons.exercises import se as ex
+from attn_lessons.se import SqueezeExcite, se_num_params
+
+
+def _squeeze(u):
+    return u.mean(dim=(2, 3))
+
+
+def _excite(z, w1, w2):
+    return torch.sigmoid(torch.relu(z @ w1.T) @ w2.T)
+
+
+def _params(channels, reduction, bias):
+    hidden = channels // reduction
+    return 2 * channels * hidden + (hidden + channels if bias else 0)
+
+
+FUNCTION_CHECKERS = [
+    (ex.check_squeeze, _squeeze),
+    (ex.check_excite, _excite),
+    (ex.check_se_num_params, _params),
+]
+
+
+@pytest.mark.parametrize(("checker", "solution"), FUNCTION_CHECKERS)
+def test_reference_solution_is_accepted(checker, solution):
+    verdict = checker(solution)
+    assert verdict.passed, str(verdict)
+    assert str(verdict).startswith("Correct: ")
+
+
+def test_library_count_is_accepted():
+    assert ex.check_se_num_params(lambda c, r, b: se_num_params(c, r, b)).passed
+
+
+def test_library_module_is_accepted_by_the_excite_checker():
+    """The library's SqueezeExcite (bias=False) computes what check_excite expects."""
+
+    def excite_with_library(z, w1, w2):
+        se = SqueezeExcite(w1.shape[1], w1.shape[1] // w1.shape[0], bias=False).double()
+        with torch.no_grad():
+            se.fc1.weight.copy_(w1)
+            se.fc2.weight.copy_(w2)
+        return se.gate_values(z[:, :, None, None])  # (B, C) -> (B, C, 1, 1)
+
+    assert ex.check_excite(excite_with_library).passed
+
+
+def _stub(*args):
+    ...
+
+
+def _raises(*args):
+    raise ValueError("boom")
+
+
+def _wrong_shape(*args):
+    return torch.zeros(3)
+
+
+@pytest.mark.parametrize(("checker", "solution"), FUNCTION_CHECKERS)
+@pytest.mark.parametrize("answer", [None, "mean", ..., _stub, _raises, _wrong_shape], ids=repr)
+def test_non_answers_get_not_yet_without_raising(checker, solution, answer):
+    verdict = checker(answer)
+    assert not verdict.passed
+    assert str(verdict).startswith("Not yet: ")
+
+
+@pytest.mark.parametrize(
+    ("checker", "wrong", "hint"),
+    [
+        (ex.check_squeeze, lambda u: u.sum(dim=(2, 3)), "sum over H and W"),
+        (ex.check_squeeze, lambda u: u.mean(dim=(2, 3), keepdim=True), "(B, C, 1, 1)"),
+        (ex.check_squeeze, lambda u: u.mean(dim=1), "averaged over the channels"),
+        (ex.check_squeeze, lambda u: u.amax(dim=(2, 3)), "max pooling"),
+        (ex.check_excite, lambda z, a, b: torch.softmax(torch.relu(z @ a.T) @ b.T, -1), "softmax"),
+        (ex.check_excite, lambda z, a, b: torch.sigmoid(z @ a.T @ b.T), "ReLU"),
+        (ex.check_excite, lambda z, a, b: torch.relu(z @ a.T) @ b.T, "sigmoid σ is missing"),
+        (ex.check_excite, lambda z, a, b: torch.relu(torch.sigmoid(z @ a.T) @ b.T), "order"),
+        (ex.check_se_num_params, lambda c, r, b: 2 * c * (c // r), "biases are missing"),
+        (ex.check_se_num_params, lambda c, r, b: c * c + (c if b else 0), "single C × C"),
+        (ex.check_se_num_params, lambda c, r, b: c * (c // r) + (c // r if b else 0),
+         "only one of the two layers"),
+        (ex.check_se_num_params, lambda c, r, b: 2 * c * (c // r) + (2 * c if b else 0),
+         "not C."),
+    ],
+)
+def test_typical_mistakes_get_their_hint(checker, wrong, hint):
+    verdict = checker(wrong)
+    assert not verdict.passed
+    assert hint in str(verdict), str(verdict)
+
+
+def test_zero_width_gate_checker():
+    assert ex.check_zero_width_gate(0.5).passed
+    assert ex.check_zero_width_gate(torch.tensor(0.5)).passed
+    assert "σ(0), not 0" in str(ex.check_zero_width_gate(0))
+    assert "1/2 at zero" in str(ex.check_zero_width_gate(1.0))
+    for bad in [None, ..., "0.5", [0.5, 0.5], 0.7]:
+        verdict = ex.check_zero_width_gate(bad)
+        assert not verdict.passed and str(verdict).startswith("Not yet: ")
+
+
+@pytest.mark.filterwarnings("ignore:Initializing zero-element tensors is a no-op")
+def test_zero_width_gate_answer_is_what_blog_code_computes():
+    """Build the blog module by hand (channels // reduction = 0) and confirm the constant 0.5."""
+    blog = torch.nn.Sequential(
+        torch.nn.Linear(8, 8 // 16, bias=False), torch.nn.ReLU(),
+        torch.nn.Linear(8 // 16, 8, bias=False), torch.nn.Sigmoid(),
+    )
+    s = blog(torch.randn(4, 8))
+    torch.testing.assert_close(s, torch.full((4, 8), 0.5))
+    assert ex.check_zero_width_gate(s[0, 0].item()).passed

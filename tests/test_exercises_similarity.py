@@ -1,0 +1,83 @@
+"""The chapter 1 checkers accept the right answers, name the typical mistakes, and never raise."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from attn_lessons.exercises import similarity as ex
+from attn_lessons.similarity import attention_average, cosine_similarity, gram_matrix
+
+
+def _softmax_solution(scores, temperature):
+    shifted = scores - scores.amax(dim=-1, keepdim=True)
+    e = torch.exp(shifted / temperature)
+    return e / e.sum(dim=-1, keepdim=True)
+
+
+def _softmax_naive(scores, temperature):
+    e = torch.exp(scores / temperature)
+    return e / e.sum(dim=-1, keepdim=True)
+
+
+CHECKERS = [
+    (ex.check_cosine_similarity, cosine_similarity),
+    (ex.check_gram_matrix, gram_matrix),
+    (ex.check_stable_softmax, _softmax_solution),
+    (ex.check_attention_average, lambda s, v: attention_average(s, v)[0]),
+]
+
+
+@pytest.mark.parametrize(("checker", "solution"), CHECKERS)
+def test_reference_solution_is_accepted(checker, solution):
+    verdict = checker(solution)
+    assert verdict.passed, str(verdict)
+    assert str(verdict).startswith("Correct: ")
+
+
+def _stub(*args):
+    ...  # the student edition's stub: returns None
+
+
+def _raises(*args):
+    raise RuntimeError("boom")
+
+
+def _wrong_shape(*args):
+    return torch.zeros(7, 7, 7)
+
+
+@pytest.mark.parametrize(("checker", "solution"), CHECKERS)
+@pytest.mark.parametrize(
+    "answer", [None, "cosine", ..., _stub, _raises, _wrong_shape], ids=repr
+)
+def test_non_answers_get_not_yet_without_raising(checker, solution, answer):
+    verdict = checker(answer)
+    assert not verdict.passed
+    assert str(verdict).startswith("Not yet: ")
+
+
+@pytest.mark.parametrize(
+    ("checker", "wrong", "hint"),
+    [
+        (ex.check_cosine_similarity, lambda a, b: (a * b).sum(-1), "plain dot product"),
+        (ex.check_cosine_similarity, lambda a, b: (a * b).sum(-1) / a.norm(dim=-1),
+         "divided by ‖a‖ only"),
+        (ex.check_cosine_similarity,
+         lambda a, b: (a * b).sum(-1) / (a.norm(dim=-1) * b.norm(dim=-1)) ** 2, "squares"),
+        (ex.check_gram_matrix, lambda x: x.T @ x, "Xᵀ X"),
+        (ex.check_gram_matrix, lambda x: x * x, "matrix product"),
+        (ex.check_stable_softmax, lambda s, t: torch.softmax(s, dim=-1), "temperature is ignored"),
+        (ex.check_stable_softmax, lambda s, t: torch.softmax(s * t, dim=-1), "do not multiply"),
+        (ex.check_stable_softmax, lambda s, t: torch.softmax(s / t, dim=0), "dim=-1"),
+        (ex.check_stable_softmax, _softmax_naive, "Subtract each row's maximum"),
+        (ex.check_attention_average, lambda s, v: s @ v, "raw scores"),
+        (ex.check_attention_average, lambda s, v: torch.softmax(s, dim=-2) @ v, "columns"),
+        (ex.check_attention_average,
+         lambda s, v: v.mean(-2, keepdim=True).expand(*s.shape[:-1], v.shape[-1]), "plain mean"),
+    ],
+)
+def test_typical_mistakes_get_their_hint(checker, wrong, hint):
+    verdict = checker(wrong)
+    assert not verdict.passed
+    assert hint in str(verdict), str(verdict)
