@@ -1,0 +1,140 @@
+"""Checkers for chapter 4 (spatial attention and CBAM). Each returns a Feedback, never raises."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from ._core import Feedback, check_function
+
+__all__ = ["check_cbam_num_params", "check_channel_gate", "check_spatial_pool"]
+
+
+# --- channel gate -----------------------------------------------------------------------------
+
+
+def _mlp(z: torch.Tensor, w0: torch.Tensor, w1: torch.Tensor) -> torch.Tensor:
+    return torch.relu(z @ w0.T) @ w1.T
+
+
+def _channel_gate(x: torch.Tensor, w0: torch.Tensor, w1: torch.Tensor) -> torch.Tensor:
+    avg, mx = x.mean(dim=(2, 3)), x.amax(dim=(2, 3))
+    return torch.sigmoid(_mlp(avg, w0, w1) + _mlp(mx, w0, w1))
+
+
+def _avg_only(x: torch.Tensor, w0: torch.Tensor, w1: torch.Tensor) -> torch.Tensor:
+    return torch.sigmoid(_mlp(x.mean(dim=(2, 3)), w0, w1))
+
+
+def _sum_then_mlp(x: torch.Tensor, w0: torch.Tensor, w1: torch.Tensor) -> torch.Tensor:
+    return torch.sigmoid(_mlp(x.mean(dim=(2, 3)) + x.amax(dim=(2, 3)), w0, w1))
+
+
+def _two_sigmoids(x: torch.Tensor, w0: torch.Tensor, w1: torch.Tensor) -> torch.Tensor:
+    avg, mx = x.mean(dim=(2, 3)), x.amax(dim=(2, 3))
+    return torch.sigmoid(_mlp(avg, w0, w1)) + torch.sigmoid(_mlp(mx, w0, w1))
+
+
+def _channel_cases() -> list[tuple[torch.Tensor, ...]]:
+    g = torch.Generator().manual_seed(41)
+    return [
+        (torch.randn(2, 8, 3, 4, generator=g), torch.randn(2, 8, generator=g),
+         torch.randn(8, 2, generator=g)),
+        (torch.randn(1, 16, 5, 5, generator=g), torch.randn(4, 16, generator=g),
+         torch.randn(16, 4, generator=g)),
+    ]
+
+
+def check_channel_gate(fn: Any) -> Feedback:
+    """Check ``fn(x, w0, w1) -> M_c`` (B, C) for x (B, C, H, W), w0 (C/r, C), w1 (C, C/r)."""
+    return check_function(
+        fn,
+        _channel_gate,
+        _channel_cases(),
+        what="channel_gate",
+        wrong_functions=[
+            (_avg_only, "that is SE's gate: CBAM also feeds the max-pooled descriptor through "
+                        "the same MLP and adds the two outputs."),
+            (_sum_then_mlp, "apply the MLP to each descriptor separately and add the outputs; "
+                            "the ReLU makes MLP(a) + MLP(b) differ from MLP(a + b)."),
+            (_two_sigmoids, "add the two MLP outputs first, then apply one sigmoid, so each "
+                            "gate stays in (0, 1)."),
+        ],
+        success="one shared MLP, two descriptors, one sigmoid.",
+    )
+
+
+# --- spatial pooling --------------------------------------------------------------------------
+
+
+def _spatial_pool(x: torch.Tensor) -> torch.Tensor:
+    return torch.cat([x.mean(dim=1, keepdim=True), x.amax(dim=1, keepdim=True)], dim=1)
+
+
+def _max_first(x: torch.Tensor) -> torch.Tensor:
+    return torch.cat([x.amax(dim=1, keepdim=True), x.mean(dim=1, keepdim=True)], dim=1)
+
+
+def _sum_not_mean(x: torch.Tensor) -> torch.Tensor:
+    return torch.cat([x.sum(dim=1, keepdim=True), x.amax(dim=1, keepdim=True)], dim=1)
+
+
+def _over_space(x: torch.Tensor) -> torch.Tensor:
+    return torch.cat([x.mean(dim=(2, 3)), x.amax(dim=(2, 3))], dim=1)
+
+
+def check_spatial_pool(fn: Any) -> Feedback:
+    """Check ``fn(x) -> [avg; max]`` pooled over channels: (B, C, H, W) -> (B, 2, H, W)."""
+    g = torch.Generator().manual_seed(43)
+    return check_function(
+        fn,
+        _spatial_pool,
+        [(torch.randn(2, 6, 4, 5, generator=g),), (torch.randn(1, 3, 2, 2, generator=g),)],
+        what="spatial_pool",
+        wrong_functions=[
+            (_max_first, "the paper's order is [avg; max] (average in channel 0); [max; avg] is "
+                         "the official code's order."),
+            (_sum_not_mean, "channel 0 should be the mean over channels, not the sum."),
+            (_over_space, "pool over the channel axis (dim=1), keeping H and W."),
+        ],
+        success="two maps of shape (B, 1, H, W), average first.",
+    )
+
+
+# --- parameter count --------------------------------------------------------------------------
+
+
+def _num_params(channels: int, reduction: int, kernel_size: int) -> int:
+    return 2 * channels * (channels // reduction) + 2 * kernel_size**2
+
+
+def _one_plane(channels: int, reduction: int, kernel_size: int) -> int:
+    return 2 * channels * (channels // reduction) + kernel_size**2
+
+
+def _two_mlps(channels: int, reduction: int, kernel_size: int) -> int:
+    return 4 * channels * (channels // reduction) + 2 * kernel_size**2
+
+
+def _with_biases(channels: int, reduction: int, kernel_size: int) -> int:
+    return _num_params(channels, reduction, kernel_size) + channels // reduction + channels
+
+
+def check_cbam_num_params(fn: Any) -> Feedback:
+    """Check ``fn(channels, reduction, kernel_size)`` = CBAM's parameters without biases."""
+    return check_function(
+        fn,
+        _num_params,
+        [(512, 16, 7), (64, 8, 3), (256, 16, 5)],
+        what="cbam_num_params",
+        atol=0,
+        rtol=0,
+        wrong_functions=[
+            (_one_plane, "the spatial convolution reads two maps (average and max): its kernel "
+                         "has 2 k^2 weights."),
+            (_two_mlps, "the MLP is shared by the two descriptors: count its weights once."),
+            (_with_biases, "count the paper's version, without biases: 2C^2/r + 2k^2."),
+        ],
+        success="2C²/r + 2k².",
+    )

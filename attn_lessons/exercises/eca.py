@@ -1,0 +1,173 @@
+"""Checkers for chapter 3 (ECA). Each takes the reader's function and returns a Feedback."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+from ._core import Feedback, check_function
+
+__all__ = ["check_eca_gate", "check_eca_kernel_size", "check_eca_toeplitz"]
+
+
+# --- the kernel-size formula ------------------------------------------------------------------
+
+
+def _t(channels: int) -> float:
+    return (math.log2(channels) + 1) / 2
+
+
+def _paper_k(channels: int) -> int:
+    t = int(_t(channels))
+    return t if t % 2 else t + 1
+
+
+def _ties_down(channels: int) -> int:
+    return max(1, 2 * math.ceil(_t(channels) / 2) - 1)
+
+
+def _round_then_odd(channels: int) -> int:
+    return math.floor(_t(channels) + 0.5) | 1
+
+
+def _not_odd(channels: int) -> int:
+    return int(_t(channels))
+
+
+def _floor_3(channels: int) -> int:
+    return max(3, _paper_k(channels))
+
+
+_KERNEL_CASES = [(16,), (64,), (128,), (256,), (1000,), (2048,), (4,)]
+
+
+def check_eca_kernel_size(fn: Any) -> Feedback:
+    """Check ``fn(channels) -> k`` against the paper's rule with gamma = 2, b = 1."""
+    return check_function(
+        fn,
+        _paper_k,
+        _KERNEL_CASES,
+        what="eca_kernel_size",
+        atol=0,
+        rtol=0,
+        wrong_functions=[
+            (_not_odd, "the result must be odd: when int(t) is even, add 1."),
+            (_ties_down, "for C = 128, t is exactly 4; the authors' code turns an even int(t) "
+                         "into int(t) + 1, so the answer is 5, not 3."),
+            (_floor_3, "the paper's rule has no floor of 3 (that is timm's choice): for C = 4 it "
+                       "gives 1."),
+            (_round_then_odd, "take the integer part of t (int), do not round it: for C = 64, "
+                              "t = 3.5 and the paper's code gives 3."),
+        ],
+        success="the paper's kernel sizes, ties included.",
+    )
+
+
+# --- the gate from a descriptor and a kernel --------------------------------------------------
+
+
+def _gate(y: torch.Tensor, kernel: torch.Tensor) -> torch.Tensor:
+    k = kernel.numel()
+    out = F.conv1d(y[:, None, :], kernel.reshape(1, 1, k), padding=(k - 1) // 2)
+    return torch.sigmoid(out)[:, 0, :]
+
+
+def _gate_no_sigmoid(y: torch.Tensor, kernel: torch.Tensor) -> torch.Tensor:
+    k = kernel.numel()
+    return F.conv1d(y[:, None, :], kernel.reshape(1, 1, k), padding=(k - 1) // 2)[:, 0, :]
+
+
+def _gate_flipped(y: torch.Tensor, kernel: torch.Tensor) -> torch.Tensor:
+    return _gate(y, kernel.flip(0))
+
+
+def _gate_circular(y: torch.Tensor, kernel: torch.Tensor) -> torch.Tensor:
+    k = kernel.numel()
+    p = (k - 1) // 2
+    padded = F.pad(y[:, None, :], (p, p), mode="circular")
+    return torch.sigmoid(F.conv1d(padded, kernel.reshape(1, 1, k)))[:, 0, :]
+
+
+def _gate_no_padding(y: torch.Tensor, kernel: torch.Tensor) -> torch.Tensor:
+    k = kernel.numel()
+    return torch.sigmoid(F.conv1d(y[:, None, :], kernel.reshape(1, 1, k)))[:, 0, :]
+
+
+def _gate_cases() -> list[tuple[torch.Tensor, torch.Tensor]]:
+    g = torch.Generator().manual_seed(31)
+    return [
+        (torch.randn(2, 10, generator=g), torch.tensor([0.5, -1.0, 2.0])),
+        (torch.randn(1, 16, generator=g), torch.randn(5, generator=g)),
+        (torch.randn(3, 7, generator=g), torch.tensor([0.3, 0.1, -0.7, 1.2, 0.4])),
+    ]
+
+
+def check_eca_gate(fn: Any) -> Feedback:
+    """Check ``fn(y, kernel) -> omega``: y (B, C) descriptors, kernel (k,), omega (B, C)."""
+    return check_function(
+        fn,
+        _gate,
+        _gate_cases(),
+        what="eca_gate",
+        wrong_functions=[
+            (_gate_no_sigmoid, "the gate is the sigmoid of the convolution's output."),
+            (_gate_flipped, "your kernel is reversed: PyTorch's conv1d (and the paper's "
+                            "w_j y_{c+j-...}) does not flip the kernel."),
+            (_gate_circular, "pad with zeros, not circularly: channel 1 and channel C are not "
+                             "neighbours in ECA (timm's CecaModule is the circular variant)."),
+            (_gate_no_padding, "without padding the output has C - k + 1 entries: pad "
+                               "(k - 1) // 2 zeros on each side."),
+        ],
+        success="the ECA gate, padding and all.",
+    )
+
+
+# --- the banded Toeplitz matrix ---------------------------------------------------------------
+
+
+def _toeplitz(kernel: torch.Tensor, channels: int) -> torch.Tensor:
+    k = kernel.numel()
+    half = (k - 1) // 2
+    w = torch.zeros(channels, channels, dtype=kernel.dtype)
+    for c in range(channels):
+        for cp in range(max(0, c - half), min(channels, c + half + 1)):
+            w[c, cp] = kernel[cp - c + half]
+    return w
+
+
+def _toeplitz_transposed(kernel: torch.Tensor, channels: int) -> torch.Tensor:
+    return _toeplitz(kernel, channels).T
+
+
+def _toeplitz_circulant(kernel: torch.Tensor, channels: int) -> torch.Tensor:
+    k = kernel.numel()
+    half = (k - 1) // 2
+    w = torch.zeros(channels, channels, dtype=kernel.dtype)
+    for c in range(channels):
+        for j in range(k):
+            w[c, (c + j - half) % channels] += kernel[j]
+    return w
+
+
+def check_eca_toeplitz(fn: Any) -> Feedback:
+    """Check ``fn(kernel, channels) -> W`` with ``sigmoid(y @ W.T)`` equal to the ECA gate."""
+    return check_function(
+        fn,
+        _toeplitz,
+        [
+            (torch.tensor([1.0, 2.0, 3.0]), 6),
+            (torch.tensor([0.5, -1.0, 2.0, 4.0, -3.0]), 8),
+            (torch.tensor([7.0]), 3),
+        ],
+        what="toeplitz",
+        wrong_functions=[
+            (_toeplitz_transposed, "row c must hold the weights that produce output c: "
+                                   "W[c, c'] = w[c' - c + (k - 1) / 2]; yours is transposed."),
+            (_toeplitz_circulant, "the band must stop at the edges (zero padding): no weights "
+                                  "in the corners wrap around."),
+        ],
+        success="ECA is SE with this banded, shared-weight matrix.",
+    )

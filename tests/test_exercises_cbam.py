@@ -1,0 +1,71 @@
+"""Chapter 4 checkers accept the right answers, name each modelled mistake, and never raise."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from attn_lessons.cbam import ChannelGate, SpatialGate, cbam_num_params
+from attn_lessons.exercises import cbam as ex
+
+
+def _raises(*args):
+    raise RuntimeError("boom")
+
+
+def _wrong_shape(*args):
+    return torch.zeros(2, 3, 4)
+
+
+def test_channel_gate_checker():
+    def with_library(x, w0, w1):
+        gate = ChannelGate(x.shape[1], reduction=x.shape[1] // w0.shape[0])
+        with torch.no_grad():
+            gate.fc1.weight.copy_(w0)
+            gate.fc2.weight.copy_(w1)
+            return gate.gate_values(x)
+
+    assert ex.check_channel_gate(ex._channel_gate)
+    assert ex.check_channel_gate(with_library)
+    for wrong, hint in [
+        (ex._avg_only, "SE's gate"),
+        (ex._sum_then_mlp, "separately"),
+        (ex._two_sigmoids, "one sigmoid"),
+    ]:
+        verdict = ex.check_channel_gate(wrong)
+        assert not verdict and hint in str(verdict), (wrong.__name__, str(verdict))
+
+
+def test_spatial_pool_checker():
+    assert ex.check_spatial_pool(SpatialGate().pooled)
+    assert not ex.check_spatial_pool(SpatialGate(concat_order="max_avg").pooled)
+    for wrong, hint in [
+        (ex._max_first, "official code's order"),
+        (ex._sum_not_mean, "not the sum"),
+        (ex._over_space, "dim=1"),
+    ]:
+        verdict = ex.check_spatial_pool(wrong)
+        assert not verdict and hint in str(verdict), (wrong.__name__, str(verdict))
+
+
+def test_num_params_checker():
+    assert ex.check_cbam_num_params(lambda c, r, k: cbam_num_params(c, r, k))
+    for wrong, hint in [
+        (ex._one_plane, "two maps"),
+        (ex._two_mlps, "shared"),
+        (ex._with_biases, "without biases"),
+    ]:
+        verdict = ex.check_cbam_num_params(wrong)
+        assert not verdict and hint in str(verdict), (wrong.__name__, str(verdict))
+
+
+@pytest.mark.parametrize(
+    "checker", [ex.check_channel_gate, ex.check_spatial_pool, ex.check_cbam_num_params]
+)
+@pytest.mark.parametrize(
+    "answer", [None, "cbam", ..., _wrong_shape, _raises, lambda *a: None, 3]
+)
+def test_checkers_say_not_yet_without_raising(checker, answer):
+    verdict = checker(answer)
+    assert not verdict
+    assert str(verdict).startswith("Not yet: ")
