@@ -1,0 +1,148 @@
+"""Checkers for chapter 5's code exercises (Coordinate Attention)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from ..coordatt import coordatt_num_params
+from ._core import Feedback, check_function
+
+
+# ---------------------------------------------------------------------------------------------
+# Exercise: the two directional poolings, concatenated.
+def reference_coordinate_pool(x: torch.Tensor) -> torch.Tensor:
+    """[z^h, z^w] for x (B, C, H, W): (B, C, H + W), the H row means first, then the W column
+    means."""
+    z_h = x.mean(dim=3)  # (B, C, H, W) -> (B, C, H): mean over the W columns of each row
+    z_w = x.mean(dim=2)  # (B, C, H, W) -> (B, C, W): mean over the H rows of each column
+    return torch.cat([z_h, z_w], dim=2)  # -> (B, C, H + W)
+
+
+def _pool_cases() -> list[tuple[torch.Tensor]]:
+    g = torch.Generator().manual_seed(55)
+    return [(torch.randn(b, c, h, w, generator=g, dtype=torch.float64),)
+            for b, c, h, w in [(2, 3, 4, 6), (1, 2, 5, 3), (2, 1, 1, 4)]]
+
+
+def _pool_swapped(x):
+    return torch.cat([x.mean(dim=2), x.mean(dim=3)], dim=2)
+
+
+def _pool_sum(x):
+    return torch.cat([x.sum(dim=3), x.sum(dim=2)], dim=2)
+
+
+def _pool_max(x):
+    return torch.cat([x.amax(dim=3), x.amax(dim=2)], dim=2)
+
+
+def check_coordinate_pool(coordinate_pool: Any) -> Feedback:
+    """Check ``coordinate_pool(x)``: row means then column means, concatenated, (B, C, H + W)."""
+    return check_function(
+        coordinate_pool,
+        reference_coordinate_pool,
+        _pool_cases(),
+        what="coordinate_pool",
+        wrong_functions=[
+            (_pool_swapped, "the two halves are in the wrong order, or each averages over the "
+                            "wrong axis: z^h keeps the row index i (average over the W columns, "
+                            "dim=3) and comes first; z^w keeps the column index j (dim=2)."),
+            (_pool_sum, "you summed: the paper averages, z^h_c(i) = (1/W) Σ_j x_c(i, j)."),
+            (_pool_max, "you took maxima: Coordinate Attention uses average pooling."),
+        ],
+        success="z = [z^h, z^w], H row means then W column means.",
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Exercise: h-swish.
+def reference_h_swish(x: torch.Tensor) -> torch.Tensor:
+    """x * ReLU6(x + 3) / 6."""
+    return x * torch.clamp(x + 3, 0, 6) / 6
+
+
+def _h_sigmoid(x):
+    return torch.clamp(x + 3, 0, 6) / 6
+
+
+def _swish(x):
+    return x * torch.sigmoid(x)
+
+
+def _no_sixth(x):
+    return x * torch.clamp(x + 3, 0, 6)
+
+
+def _relu_not_relu6(x):
+    return x * torch.clamp(x + 3, min=0) / 6
+
+
+def check_h_swish(h_swish: Any) -> Feedback:
+    """Check ``h_swish(x)`` = x · ReLU6(x + 3) / 6 on points covering all three pieces."""
+    t = torch.linspace(-6, 6, 49, dtype=torch.float64)
+    return check_function(
+        h_swish,
+        reference_h_swish,
+        [(t,), (t.reshape(7, 7),)],
+        what="h_swish",
+        wrong_functions=[
+            (_h_sigmoid, "that is h-sigmoid, ReLU6(x + 3)/6: multiply it by x to get h-swish."),
+            (_swish, "that is the smooth swish x·σ(x): replace σ by its hard, piecewise-linear "
+                     "stand-in ReLU6(x + 3)/6."),
+            (_no_sixth, "divide by 6: ReLU6(x + 3) runs from 0 to 6, the gate must run 0 to 1."),
+            (_relu_not_relu6, "for large x the output should be x itself: cap x + 3 at 6 "
+                              "(ReLU6, not ReLU)."),
+        ],
+        success="h_swish(x) = x · ReLU6(x + 3) / 6.",
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Exercise: the parameter count in closed form.
+def reference_num_params(channels: int, reduction: int) -> int:
+    """CoordAtt with the paper's min_width = 8 and the authors' biases."""
+    return coordatt_num_params(channels, reduction, min_width=8, bias=True)
+
+
+def _no_bn(c, r):
+    m = max(8, c // r)
+    return 3 * c * m + m + 2 * c
+
+
+def _no_bias(c, r):
+    m = max(8, c // r)
+    return 3 * c * m + 2 * m
+
+
+def _no_floor(c, r):
+    m = c // r
+    return 3 * c * m + 3 * m + 2 * c
+
+
+def _one_output_conv(c, r):
+    m = max(8, c // r)
+    return 2 * c * m + 3 * m + c
+
+
+def check_num_params(num_params: Any) -> Feedback:
+    """Check ``num_params(channels, reduction)`` against CoordAtt's real parameter count."""
+    return check_function(
+        num_params,
+        reference_num_params,
+        [(64, 32), (16, 32), (512, 32), (96, 4), (1024, 16)],
+        what="num_params",
+        atol=0.0,
+        rtol=0.0,
+        wrong_functions=[
+            (_no_bn, "BatchNorm has learnable parameters too: a scale γ and a shift β per "
+                     "hidden channel (its running mean and variance are buffers, not "
+                     "parameters)."),
+            (_no_bias, "the authors' 1x1 convolutions have biases: m for the first, C for each "
+                       "of the two output convolutions."),
+            (_no_floor, "the hidden width is max(8, C // r), not C // r: check C = 16."),
+            (_one_output_conv, "there are two output convolutions, F_h and F_w, each m -> C."),
+        ],
+        success="3Cm + 3m + 2C with m = max(8, C // r).",
+    )

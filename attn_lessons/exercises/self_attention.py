@@ -1,0 +1,138 @@
+"""Checkers for chapter 6's code exercises (self-attention)."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import torch
+
+from ._core import Feedback, check_function
+
+
+# ---------------------------------------------------------------------------------------------
+# Exercise: scaled dot-product attention.
+def reference_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+    """softmax(q kᵀ / √d_k) v for q (B, n, d_k), k (B, m, d_k), v (B, m, d_v) -> (B, n, d_v)."""
+    scores = q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])  # (B, n, m)
+    return torch.softmax(scores, dim=-1) @ v                  # (B, n, m) @ (B, m, d_v)
+
+
+def _attention_cases() -> list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
+    g = torch.Generator().manual_seed(66)
+    cases = []
+    for b, n, m, d_k, d_v in [(2, 4, 4, 16, 3), (1, 3, 5, 9, 2), (2, 5, 5, 4, 4)]:
+        cases.append(tuple(torch.randn(b, s, d, generator=g, dtype=torch.float64)
+                           for s, d in [(n, d_k), (m, d_k), (m, d_v)]))
+    return cases
+
+
+def _unscaled(q, k, v):
+    return torch.softmax(q @ k.transpose(-2, -1), dim=-1) @ v
+
+
+def _scaled_by_d(q, k, v):
+    return torch.softmax(q @ k.transpose(-2, -1) / q.shape[-1], dim=-1) @ v
+
+
+def _softmax_over_queries(q, k, v):
+    return torch.softmax(q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1]), dim=-2) @ v
+
+
+def _no_softmax(q, k, v):
+    return (q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])) @ v
+
+
+def check_attention(attention: Any) -> Feedback:
+    """Check ``attention(q, k, v)`` = softmax(q kᵀ / √d_k) v, batched."""
+    return check_function(
+        attention,
+        reference_attention,
+        _attention_cases(),
+        what="attention",
+        wrong_functions=[
+            (_unscaled, "you forgot the scale: divide the scores by √d_k before the softmax."),
+            (_scaled_by_d, "you divided by d_k; the scale is 1/√d_k (the standard deviation of "
+                           "q·k is √d_k)."),
+            (_softmax_over_queries, "the softmax runs over the wrong axis: each query's weights "
+                                    "over the keys should sum to 1, so use dim=-1."),
+            (_no_softmax, "the scores must go through a softmax before weighting the values."),
+        ],
+        success="softmax(q kᵀ / √d_k) v.",
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Exercise: a causal mask in PyTorch's convention (True = may attend).
+def reference_causal_mask(n: int) -> torch.Tensor:
+    """(n, n) boolean, True where query i may attend to key j, that is j <= i."""
+    return torch.ones(n, n, dtype=torch.bool).tril()
+
+
+def _upper(n):
+    return torch.ones(n, n, dtype=torch.bool).triu()
+
+
+def _strict(n):
+    return torch.ones(n, n, dtype=torch.bool).tril(-1)
+
+
+def _inverted(n):
+    return ~torch.ones(n, n, dtype=torch.bool).tril()
+
+
+def check_causal_mask(causal_mask: Any) -> Feedback:
+    """Check ``causal_mask(n)``: lower-triangular boolean mask, diagonal included."""
+    return check_function(
+        causal_mask,
+        reference_causal_mask,
+        [(4,), (7,), (1,)],
+        what="causal_mask",
+        atol=0.0,
+        rtol=0.0,
+        wrong_functions=[
+            (_upper, "rows are queries and columns keys: query i may look at keys j <= i, so "
+                     "the True entries lie on and below the diagonal (tril, not triu)."),
+            (_strict, "include the diagonal: a token may attend to itself (otherwise the first "
+                      "query has no key at all)."),
+            (_inverted, "that is nn.MultiheadAttention's convention (True = blocked); "
+                        "F.scaled_dot_product_attention and this book use True = may attend."),
+        ],
+        success="torch.ones(n, n, dtype=torch.bool).tril().",
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Exercise: the variance of a dot product.
+def reference_dot_variance(d_k: int, var_q: float, var_k: float) -> float:
+    """Var(q·k) for independent zero-mean entries: d_k · Var(q_i) · Var(k_i)."""
+    return d_k * var_q * var_k
+
+
+def _std_not_var(d_k, var_q, var_k):
+    return math.sqrt(d_k * var_q * var_k)
+
+
+def _sum_of_variances(d_k, var_q, var_k):
+    return d_k * (var_q + var_k)
+
+
+def _forgot_d(d_k, var_q, var_k):
+    return var_q * var_k
+
+
+def check_dot_variance(dot_variance: Any) -> Feedback:
+    """Check ``dot_variance(d_k, var_q, var_k)`` = d_k · var_q · var_k."""
+    return check_function(
+        dot_variance,
+        reference_dot_variance,
+        [(64, 1.0, 1.0), (16, 2.0, 0.5), (3, 4.0, 3.0)],
+        what="dot_variance",
+        wrong_functions=[
+            (_std_not_var, "that is the standard deviation; the question asks for the variance."),
+            (_sum_of_variances, "the variance of a product of independent zero-mean variables "
+                                "is the product of their variances, not the sum."),
+            (_forgot_d, "q·k is a sum of d_k independent terms: their variances add up."),
+        ],
+        success="Var(q·k) = d_k · Var(q_i) · Var(k_i).",
+    )

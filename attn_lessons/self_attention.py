@@ -1,0 +1,397 @@
+r"""Scaled dot-product self-attention (Vaswani et al., NeurIPS 2017, arXiv:1706.03762), and its
+use on feature maps (non-local block: Wang et al., CVPR 2018, arXiv:1711.07971).
+
+For a sequence of n tokens :math:`X \in \mathbb{R}^{n \times d}`:
+
+.. math::
+
+    Q = X W_q, \quad K = X W_k, \quad V = X W_v                      (projections)
+
+    A = \mathrm{softmax}\Big(\frac{Q K^\top}{\sqrt{d_k}}\Big) \in \mathbb{R}^{n \times n}
+                                                          (weights, each row sums to 1)
+
+    \mathrm{Attention}(Q, K, V) = A V                                    (output)
+
+with :math:`W_q, W_k \in \mathbb{R}^{d \times d_k}` and :math:`W_v \in \mathbb{R}^{d \times d_v}`.
+Multi-head attention runs h such attentions on slices of width d / h side by side and mixes their
+concatenated outputs with :math:`W_o`.
+
+Masks follow ``torch.nn.functional.scaled_dot_product_attention``: a boolean mask is ``True``
+where a query *may* attend to a key; a float mask is *added* to the scores (``-inf`` forbids).
+``torch.nn.MultiheadAttention`` uses the opposite boolean convention (``True`` = *may not*);
+:meth:`MultiHeadSelfAttention.from_torch` copies weights, not masks, so invert a boolean mask
+when moving between the two.
+
+A query whose keys are all masked has no distribution to take; the written-out path then returns
+weights 0 and output 0 for that query, as PyTorch's fused kernels do (a plain softmax over only
+``-inf`` would give NaN).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ._validation import check_feature_map, check_int, check_positive_float, check_tensor
+
+__all__ = [
+    "MultiHeadSelfAttention",
+    "SelfAttention",
+    "SelfAttention2d",
+    "multi_head_self_attention_num_params",
+    "scaled_dot_product_attention",
+    "self_attention2d_num_params",
+    "self_attention_num_params",
+]
+
+
+def _check_qkv_mask(
+    q: object, k: object, v: object, mask: object
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor | None]:
+    q = check_tensor("q", q)
+    k = check_tensor("k", k)
+    v = check_tensor("v", v)
+    for name, t in (("q", q), ("k", k), ("v", v)):
+        if t.ndim < 2:
+            raise ValueError(
+                f"{name} must have at least 2 dimensions (..., tokens, features), got shape "
+                f"{tuple(t.shape)}"
+            )
+    if q.shape[-1] != k.shape[-1]:
+        raise ValueError(
+            f"q and k must have the same feature size d_k to be compared, got q {tuple(q.shape)} "
+            f"and k {tuple(k.shape)}"
+        )
+    if k.shape[-2] != v.shape[-2]:
+        raise ValueError(
+            f"k and v must have the same number of tokens (one value per key), got k "
+            f"{tuple(k.shape)} and v {tuple(v.shape)}"
+        )
+    if not (q.shape[:-2] == k.shape[:-2] == v.shape[:-2]):
+        raise ValueError(
+            f"q, k and v must have the same batch dimensions, got q {tuple(q.shape)}, "
+            f"k {tuple(k.shape)}, v {tuple(v.shape)}"
+        )
+    if not (q.dtype == k.dtype == v.dtype):
+        raise TypeError(f"q, k and v must share a dtype, got {q.dtype}, {k.dtype}, {v.dtype}")
+    if mask is not None:
+        if not isinstance(mask, torch.Tensor):
+            raise TypeError(f"mask must be a torch.Tensor or None, got {type(mask).__name__}")
+        if mask.dtype != torch.bool and not mask.is_floating_point():
+            raise TypeError(
+                f"mask must be boolean (True = may attend) or floating point (added to the "
+                f"scores), got dtype {mask.dtype}"
+            )
+        scores_shape = (*q.shape[:-1], k.shape[-2])
+        try:
+            broadcast = torch.broadcast_shapes(mask.shape, scores_shape)
+        except RuntimeError:
+            broadcast = None
+        if broadcast != torch.Size(scores_shape):
+            raise ValueError(
+                f"mask of shape {tuple(mask.shape)} does not broadcast to the scores' shape "
+                f"{scores_shape} (..., queries, keys)"
+            )
+    return q, k, v, mask
+
+
+def scaled_dot_product_attention(
+    q: torch.Tensor,
+    k: torch.Tensor,
+    v: torch.Tensor,
+    mask: torch.Tensor | None = None,
+    scale: float | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    r"""Attention written out: ``softmax(q kᵀ * scale + mask) v``, returning ``(output, weights)``.
+
+    Shapes: ``q`` (..., L, d_k), ``k`` (..., S, d_k), ``v`` (..., S, d_v) with the same leading
+    dimensions; output (..., L, d_v); weights (..., L, S), each row a probability distribution
+    over the S keys (or all zeros for a query with every key masked). ``scale`` defaults to
+    :math:`1/\sqrt{d_k}`. ``mask`` must broadcast to (..., L, S): boolean ``True`` = may attend,
+    or floating point, added to the scores. Raises ``ValueError``/``TypeError`` naming the
+    offending argument for mismatched sizes, a mask of the wrong shape or dtype.
+    """
+    q, k, v, mask = _check_qkv_mask(q, k, v, mask)
+    scale = 1.0 / math.sqrt(q.shape[-1]) if scale is None else check_positive_float("scale", scale)
+    # Scaling q (L x d_k numbers) rather than the scores (L x S) is the same product, cheaper.
+    scores = (q * scale) @ k.transpose(-2, -1)  # (..., L, d_k) @ (..., d_k, S) -> (..., L, S)
+    if mask is not None:
+        if mask.dtype == torch.bool:
+            scores = scores.masked_fill(~mask, float("-inf"))  # mask broadcast to (..., L, S)
+        else:
+            scores = scores + mask                            # mask broadcast to (..., L, S)
+    weights = torch.softmax(scores, dim=-1)                   # (..., L, S), rows sum to 1
+    if mask is not None:
+        nothing_allowed = torch.isneginf(scores).all(dim=-1, keepdim=True)  # (..., L, 1)
+        weights = weights.masked_fill(nothing_allowed, 0.0)
+    out = weights @ v                          # (..., L, S) @ (..., S, d_v) -> (..., L, d_v)
+    return out, weights
+
+
+def _attend(
+    q: torch.Tensor,
+    k: torch.Tensor,
+    v: torch.Tensor,
+    mask: torch.Tensor | None,
+    fused: bool,
+    return_weights: bool,
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Written-out attention, or PyTorch's fused kernel (which never forms the weights)."""
+    if fused:
+        if return_weights:
+            raise ValueError(
+                "return_weights=True needs the written-out path: the fused kernel never "
+                "materialises the attention weights; build the module with fused=False"
+            )
+        q, k, v, mask = _check_qkv_mask(q, k, v, mask)
+        return F.scaled_dot_product_attention(q, k, v, attn_mask=mask), None
+    return scaled_dot_product_attention(q, k, v, mask=mask)
+
+
+def _head_mask(mask: object) -> object:
+    """Let a (B, n, n) mask apply to every head: (B, n, n) -> (B, 1, n, n)."""
+    if isinstance(mask, torch.Tensor) and mask.ndim == 3:
+        return mask[:, None]                                # (B, n, n) -> (B, 1, n, n)
+    return mask
+
+
+def _check_bool(name: str, value: object) -> bool:
+    if not isinstance(value, bool):
+        raise TypeError(f"{name} must be True or False, got {value!r}")
+    return value
+
+
+def _check_tokens(x: object, dim: int) -> torch.Tensor:
+    x = check_tensor("x", x, ndim=3)
+    if x.shape[-1] != dim:
+        raise ValueError(
+            f"x has feature size {x.shape[-1]} but the module was built for {dim} "
+            f"(shape {tuple(x.shape)}, expected (B, n, {dim}))"
+        )
+    return x
+
+
+class SelfAttention(nn.Module):
+    r"""The classic single-head self-attention: three bias-free linear maps, scale 1/√d_k.
+
+    ``x`` (B, n, dim_in) -> (B, n, dim_v). ``forward(x, mask=None, return_weights=False)``
+    returns the output, or ``(output, weights)`` with weights (B, n, n).
+    """
+
+    def __init__(self, dim_in: int, dim_k: int, dim_v: int, fused: bool = False) -> None:
+        super().__init__()
+        self.dim_in = check_int("dim_in", dim_in)
+        self.dim_k = check_int("dim_k", dim_k)
+        self.dim_v = check_int("dim_v", dim_v)
+        self.fused = _check_bool("fused", fused)
+        self.q = nn.Linear(self.dim_in, self.dim_k, bias=False)
+        self.k = nn.Linear(self.dim_in, self.dim_k, bias=False)
+        self.v = nn.Linear(self.dim_in, self.dim_v, bias=False)
+
+    def forward(
+        self, x: torch.Tensor, mask: torch.Tensor | None = None, return_weights: bool = False
+    ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+        x = _check_tokens(x, self.dim_in)
+        q, k, v = self.q(x), self.k(x), self.v(x)         # (B, n, dim_in) -> (B, n, d_k|d_k|d_v)
+        out, weights = _attend(q, k, v, mask, self.fused, return_weights)
+        return (out, weights) if return_weights else out
+
+    def extra_repr(self) -> str:
+        return f"dim_in={self.dim_in}, dim_k={self.dim_k}, dim_v={self.dim_v}, fused={self.fused}"
+
+
+def self_attention_num_params(dim_in: int, dim_k: int, dim_v: int) -> int:
+    """Parameters of :class:`SelfAttention`: ``dim_in * (2 dim_k + dim_v)`` (no biases)."""
+    dim_in, dim_k, dim_v = (check_int(n, v) for n, v in
+                            (("dim_in", dim_in), ("dim_k", dim_k), ("dim_v", dim_v)))
+    return dim_in * (2 * dim_k + dim_v)
+
+
+def _split_heads(t: torch.Tensor, num_heads: int) -> torch.Tensor:
+    b, n, d = t.shape
+    return t.view(b, n, num_heads, d // num_heads).transpose(1, 2)  # (B, n, d) -> (B, h, n, d/h)
+
+
+def _merge_heads(t: torch.Tensor) -> torch.Tensor:
+    b, h, n, dh = t.shape
+    return t.transpose(1, 2).reshape(b, n, h * dh)                  # (B, h, n, d/h) -> (B, n, d)
+
+
+def _check_heads(num_heads: object, **widths: int) -> int:
+    num_heads = check_int("num_heads", num_heads)
+    for name, width in widths.items():
+        if width % num_heads != 0:
+            raise ValueError(
+                f"{name}={width} is not divisible by num_heads={num_heads}: each head takes "
+                f"an equal slice of width {name} / num_heads"
+            )
+    return num_heads
+
+
+class MultiHeadSelfAttention(nn.Module):
+    r"""Multi-head self-attention with ``nn.MultiheadAttention``'s weight layout.
+
+    ``in_proj`` is one ``nn.Linear(dim, 3 dim)`` whose weight rows are ``[W_q; W_k; W_v]`` (as
+    ``in_proj_weight``), ``out_proj`` is ``nn.Linear(dim, dim)`` (as ``out_proj``), so
+    :meth:`from_torch` / :meth:`load_from_torch` / :meth:`to_torch` copy weights both ways.
+    Head i uses the slice ``[i d/h, (i+1) d/h)`` of each projection and scale
+    :math:`1/\sqrt{d/h}`.
+
+    ``x`` (B, n, dim) -> (B, n, dim) (batch first). With ``return_weights=True`` also returns the
+    per-head weights (B, h, n, n); ``nn.MultiheadAttention`` averages them over heads by default.
+    ``mask`` (True = may attend, or additive float) has shape (n, n), (B, n, n) (same for every
+    head) or (B, h, n, n).
+    """
+
+    def __init__(self, dim: int, num_heads: int, bias: bool = True, fused: bool = False) -> None:
+        super().__init__()
+        self.dim = check_int("dim", dim)
+        self.num_heads = _check_heads(num_heads, dim=self.dim)
+        self.bias = _check_bool("bias", bias)
+        self.fused = _check_bool("fused", fused)
+        self.in_proj = nn.Linear(self.dim, 3 * self.dim, bias=bias)
+        self.out_proj = nn.Linear(self.dim, self.dim, bias=bias)
+
+    def forward(
+        self, x: torch.Tensor, mask: torch.Tensor | None = None, return_weights: bool = False
+    ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+        x = _check_tokens(x, self.dim)
+        q, k, v = self.in_proj(x).chunk(3, dim=-1)          # (B, n, dim) -> 3 x (B, n, dim)
+        q, k, v = (_split_heads(t, self.num_heads) for t in (q, k, v))  # -> (B, h, n, dim/h)
+        out, weights = _attend(q, k, v, _head_mask(mask), self.fused, return_weights)
+        out = self.out_proj(_merge_heads(out))             # (B, h, n, dim/h) -> (B, n, dim)
+        return (out, weights) if return_weights else out
+
+    @torch.no_grad()
+    def load_from_torch(self, mha: nn.MultiheadAttention) -> MultiHeadSelfAttention:
+        """Copy the weights of a ``nn.MultiheadAttention`` of the same size into this module."""
+        if not isinstance(mha, nn.MultiheadAttention):
+            raise TypeError(f"mha must be an nn.MultiheadAttention, got {type(mha).__name__}")
+        if mha.embed_dim != self.dim or mha.num_heads != self.num_heads:
+            raise ValueError(
+                f"mha has embed_dim={mha.embed_dim}, num_heads={mha.num_heads}; this module has "
+                f"dim={self.dim}, num_heads={self.num_heads}"
+            )
+        if not mha._qkv_same_embed_dim or mha.bias_k is not None or mha.in_proj_weight is None:
+            raise ValueError("only nn.MultiheadAttention with kdim = vdim = embed_dim and no "
+                             "add_bias_kv can be copied")
+        if (mha.in_proj_bias is not None) != self.bias:
+            raise ValueError(f"bias mismatch: mha has bias={mha.in_proj_bias is not None}, "
+                             f"this module has bias={self.bias}")
+        self.in_proj.weight.copy_(mha.in_proj_weight)
+        self.out_proj.weight.copy_(mha.out_proj.weight)
+        if self.bias:
+            self.in_proj.bias.copy_(mha.in_proj_bias)
+            self.out_proj.bias.copy_(mha.out_proj.bias)
+        return self
+
+    @classmethod
+    def from_torch(cls, mha: nn.MultiheadAttention, fused: bool = False) -> MultiHeadSelfAttention:
+        """A new module holding a copy of ``mha``'s weights."""
+        if not isinstance(mha, nn.MultiheadAttention):
+            raise TypeError(f"mha must be an nn.MultiheadAttention, got {type(mha).__name__}")
+        module = cls(mha.embed_dim, mha.num_heads, bias=mha.in_proj_bias is not None, fused=fused)
+        module = module.to(mha.in_proj_weight.device, mha.in_proj_weight.dtype)
+        return module.load_from_torch(mha)
+
+    @torch.no_grad()
+    def to_torch(self) -> nn.MultiheadAttention:
+        """A new ``nn.MultiheadAttention(dim, num_heads, batch_first=True)`` with these weights."""
+        w = self.in_proj.weight
+        mha = nn.MultiheadAttention(self.dim, self.num_heads, bias=self.bias, batch_first=True,
+                                    device=w.device, dtype=w.dtype)
+        mha.in_proj_weight.copy_(w)
+        mha.out_proj.weight.copy_(self.out_proj.weight)
+        if self.bias:
+            mha.in_proj_bias.copy_(self.in_proj.bias)
+            mha.out_proj.bias.copy_(self.out_proj.bias)
+        return mha
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}, num_heads={self.num_heads}, bias={self.bias}, fused={self.fused}"
+
+
+def multi_head_self_attention_num_params(dim: int, num_heads: int = 1, bias: bool = True) -> int:
+    """Parameters of :class:`MultiHeadSelfAttention`: ``4 dim²`` weights (+ ``4 dim`` biases).
+
+    The count does not depend on the number of heads: the heads share out the same projections.
+    """
+    dim = check_int("dim", dim)
+    _check_heads(num_heads, dim=dim)
+    return 4 * dim * dim + (4 * dim if bias else 0)
+
+
+class SelfAttention2d(nn.Module):
+    r"""Self-attention over the H·W positions of a feature map (non-local style).
+
+    ``x`` (B, C, H, W) is read as n = H·W tokens of C features. Queries and keys have width
+    ``dim_k`` (default ``max(1, C // 2)``, the non-local block's embedding width), values width C;
+    ``num_heads`` heads split both. An output projection (a 1x1 convolution, written as a linear
+    map on tokens) mixes the heads. All four projections have biases, as the non-local block's
+    1x1 convolutions do.
+
+    With ``residual=True`` the block returns :math:`x + \gamma \, W_o(\mathrm{attention})` where
+    :math:`\gamma` is a learnable scalar **initialised to 0**: a freshly inserted block is the
+    identity, so it can be added to a trained network without changing its output, and training
+    opens the attention branch gradually. (The non-local paper gets the same effect by
+    initialising a BatchNorm after :math:`W_o` to zero; a scalar avoids depending on the batch.)
+    With ``residual=False`` it returns :math:`W_o(\mathrm{attention})` alone. Cost: the n x n
+    weights take O((HW)²) memory per head and image.
+
+    Differences from the non-local block's embedded-Gaussian form: the scores are scaled by
+    :math:`1/\sqrt{d_k / h}` as in the Transformer (the non-local block uses
+    :math:`\theta(x_i)^\top \phi(x_j)` unscaled), values keep all C channels (the non-local block
+    halves them and :math:`W_o` restores C), and heads are offered.
+    """
+
+    def __init__(
+        self,
+        channels: int,
+        dim_k: int | None = None,
+        num_heads: int = 1,
+        residual: bool = True,
+        fused: bool = False,
+    ) -> None:
+        super().__init__()
+        self.channels = check_int("channels", channels)
+        self.dim_k = max(1, self.channels // 2) if dim_k is None else check_int("dim_k", dim_k)
+        self.num_heads = _check_heads(num_heads, channels=self.channels, dim_k=self.dim_k)
+        self.residual = _check_bool("residual", residual)
+        self.fused = _check_bool("fused", fused)
+        self.q = nn.Linear(self.channels, self.dim_k)
+        self.k = nn.Linear(self.channels, self.dim_k)
+        self.v = nn.Linear(self.channels, self.channels)
+        self.out_proj = nn.Linear(self.channels, self.channels)
+        self.gamma = nn.Parameter(torch.zeros(())) if self.residual else None
+
+    def forward(
+        self, x: torch.Tensor, mask: torch.Tensor | None = None, return_weights: bool = False
+    ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+        x = check_feature_map(x, self.channels)
+        b, c, h, w = x.shape
+        tokens = x.flatten(2).transpose(1, 2)              # (B, C, H, W) -> (B, HW, C)
+        q, k, v = self.q(tokens), self.k(tokens), self.v(tokens)  # -> (B, HW, d_k|d_k|C)
+        q, k, v = (_split_heads(t, self.num_heads) for t in (q, k, v))  # -> (B, h, HW, ./h)
+        out, weights = _attend(q, k, v, _head_mask(mask), self.fused, return_weights)
+        out = self.out_proj(_merge_heads(out))             # (B, h, HW, C/h) -> (B, HW, C)
+        out = out.transpose(1, 2).reshape(b, c, h, w)      # (B, HW, C) -> (B, C, H, W)
+        if self.residual:
+            out = x + self.gamma * out
+        return (out, weights) if return_weights else out
+
+    def extra_repr(self) -> str:
+        return (f"channels={self.channels}, dim_k={self.dim_k}, num_heads={self.num_heads}, "
+                f"residual={self.residual}, fused={self.fused}")
+
+
+def self_attention2d_num_params(
+    channels: int, dim_k: int | None = None, num_heads: int = 1, residual: bool = True
+) -> int:
+    """Parameters of :class:`SelfAttention2d`: ``2 (C d_k + d_k) + 2 (C² + C)`` (+1 for γ)."""
+    channels = check_int("channels", channels)
+    dim_k = max(1, channels // 2) if dim_k is None else check_int("dim_k", dim_k)
+    _check_heads(num_heads, channels=channels, dim_k=dim_k)
+    return 2 * (channels * dim_k + dim_k) + 2 * (channels * channels + channels) + int(residual)

@@ -1,0 +1,78 @@
+"""Chapter 6's checkers accept the right answers, name the modelled mistakes, never crash."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from attn_lessons.exercises import self_attention as ex
+from attn_lessons.exercises.self_attention import (
+    check_attention,
+    check_causal_mask,
+    check_dot_variance,
+)
+from attn_lessons.self_attention import scaled_dot_product_attention
+
+
+def _stub(*args):
+    ...  # what a reader's untouched exercise cell returns: None
+
+
+def _raises(*args):
+    raise RuntimeError("boom")
+
+
+def _wrong_shape(*args):
+    return torch.zeros(2, 2)
+
+
+BAD = [None, "softmax", ..., _stub, _raises, _wrong_shape]
+
+
+@pytest.mark.parametrize(
+    ("checker", "right"),
+    [
+        (check_attention, ex.reference_attention),
+        (check_attention, F.scaled_dot_product_attention),
+        (check_attention, lambda q, k, v: scaled_dot_product_attention(q, k, v)[0]),
+        (check_causal_mask, ex.reference_causal_mask),
+        (check_causal_mask, lambda n: torch.arange(n)[:, None] >= torch.arange(n)[None, :]),
+        (check_dot_variance, ex.reference_dot_variance),
+        (check_dot_variance, lambda d, a, b: float(d * a * b)),
+    ],
+)
+def test_accepts_right_answers(checker, right):
+    verdict = checker(right)
+    assert verdict, verdict
+    assert str(verdict).startswith("Correct: ")
+
+
+@pytest.mark.parametrize(
+    ("checker", "wrong", "hint"),
+    [
+        (check_attention, ex._unscaled, "forgot the scale"),
+        (check_attention, ex._scaled_by_d, "divided by d_k"),
+        (check_attention, ex._softmax_over_queries, "wrong axis"),
+        (check_attention, ex._no_softmax, "through a softmax"),
+        (check_causal_mask, ex._upper, "tril, not triu"),
+        (check_causal_mask, ex._strict, "include the diagonal"),
+        (check_causal_mask, ex._inverted, "True = blocked"),
+        (check_dot_variance, ex._std_not_var, "standard deviation"),
+        (check_dot_variance, ex._sum_of_variances, "product of their variances"),
+        (check_dot_variance, ex._forgot_d, "variances add up"),
+    ],
+)
+def test_names_the_modelled_mistake(checker, wrong, hint):
+    verdict = checker(wrong)
+    assert not verdict
+    assert hint in verdict.message
+    assert str(verdict).startswith("Not yet: ")
+
+
+@pytest.mark.parametrize("checker", [check_attention, check_causal_mask, check_dot_variance])
+@pytest.mark.parametrize("answer", BAD)
+def test_never_raises_on_bad_answers(checker, answer):
+    verdict = checker(answer)
+    assert not verdict
+    assert str(verdict).startswith("Not yet: ")
