@@ -1,0 +1,108 @@
+"""The factory maps each name to its module, forwards options, and refuses bad names and widths."""
+
+from __future__ import annotations
+
+import importlib
+
+import pytest
+import torch
+from torch import nn
+
+from attn_lessons.factory import ATTENTION_KINDS, attention_class, make_attention
+
+EXPECTED_CLASSES = {
+    "se": ("attn_lessons.se", "SqueezeExcite"),
+    "eca": ("attn_lessons.eca", "ECA"),
+    "cbam": ("attn_lessons.cbam", "CBAM"),
+    "coordatt": ("attn_lessons.coordatt", "CoordAtt"),
+    "self_attention": ("attn_lessons.self_attention", "SelfAttention2d"),
+}
+
+# One option per kind that changes the module, to show keyword arguments reach the constructor.
+OPTIONS = {
+    "se": {"reduction": 4},
+    "eca": {"kernel_size": 5},
+    "cbam": {"reduction": 4, "kernel_size": 3},
+    "coordatt": {"reduction": 2},  # 32 // 2 = 16 hidden, above the floor of 8
+}
+
+
+def _num_params(module: nn.Module) -> int:
+    return sum(p.numel() for p in module.parameters())
+
+
+def test_kinds_are_the_documented_ones():
+    assert ATTENTION_KINDS == ("none", "se", "eca", "cbam", "coordatt", "self_attention")
+
+
+def test_none_is_identity():
+    module = make_attention("none", 8)
+    assert isinstance(module, nn.Identity)
+    x = torch.randn(2, 8, 3, 5)
+    assert module(x) is x
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED_CLASSES))
+def test_each_name_builds_its_class(name):
+    module_path, class_name = EXPECTED_CLASSES[name]
+    cls = getattr(importlib.import_module(module_path), class_name)
+    assert attention_class(name) is cls
+    assert type(make_attention(name, 32)) is cls
+
+
+@pytest.mark.parametrize("name", ATTENTION_KINDS)
+@pytest.mark.parametrize("shape", [(2, 32, 5, 7), (1, 16, 1, 1), (3, 64, 8, 8)])
+def test_every_kind_keeps_the_shape(name, shape):
+    module = make_attention(name, shape[1]).eval()
+    x = torch.randn(shape)
+    y = module(x)
+    assert y.shape == x.shape
+    assert torch.isfinite(y).all()
+
+
+@pytest.mark.parametrize("name", sorted(OPTIONS))
+def test_options_reach_the_constructor(name):
+    torch.manual_seed(0)
+    built = make_attention(name, 32, **OPTIONS[name])
+    direct = attention_class(name)(32, **OPTIONS[name])
+    default = attention_class(name)(32)
+    assert _num_params(built) == _num_params(direct)
+    assert _num_params(built) != _num_params(default)
+    direct.load_state_dict(built.state_dict())
+    x = torch.randn(2, 32, 6, 4)
+    torch.testing.assert_close(built.eval()(x), direct.eval()(x))
+
+
+def test_each_call_gives_a_fresh_module():
+    a, b = make_attention("se", 32), make_attention("se", 32)
+    assert a is not b
+    assert all(pa is not pb for pa, pb in zip(a.parameters(), b.parameters(), strict=True))
+
+
+@pytest.mark.parametrize("bad", ["SE", "squeeze", "", None, 3, "coord_att"])
+def test_unknown_names_list_the_known_ones(bad):
+    with pytest.raises(ValueError, match=r"unknown attention kind .*'se', 'eca', 'cbam'"):
+        make_attention(bad, 16)
+    with pytest.raises(ValueError, match="unknown attention kind"):
+        attention_class(bad)
+
+
+@pytest.mark.parametrize("name", ATTENTION_KINDS)
+@pytest.mark.parametrize(
+    ("channels", "error", "message"),
+    [
+        (0, ValueError, "channels must be a positive integer, got 0"),
+        (-4, ValueError, "channels must be a positive integer, got -4"),
+        (16.0, TypeError, "channels must be an integer, got 16.0"),
+        (True, TypeError, "channels must be an integer, got True"),
+        ("16", TypeError, "channels must be an integer"),
+    ],
+)
+def test_bad_channels_are_refused(name, channels, error, message):
+    with pytest.raises(error, match=message):
+        make_attention(name, channels)
+
+
+def test_none_refuses_options():
+    with pytest.raises(TypeError, match=r"attention 'none' takes no options, got \['reduction'\]"):
+        make_attention("none", 16, reduction=4)
