@@ -1,0 +1,263 @@
+r"""Benchmark: what each attention module costs in time, beside its parameters and FLOPs.
+
+Run ``python -m attn_lessons.bench`` (options: ``--device cpu|cuda|all``, ``--repeats N``,
+``--threads N``, ``--quick``). For SE, ECA, CBAM, Coordinate Attention and 2-D self-attention at
+(B, C, H, W) = (8, 256, 32, 32) it prints the median forward and forward+backward latency, the
+parameters, the FLOPs (PyTorch's counter; see :mod:`attn_lessons.cost` for what it leaves out) and
+the forward latency divided by that of one elementwise pass ``x * 2`` over the same tensor.
+
+Why that yardstick
+------------------
+``x * 2`` reads every element once and writes every element once, and does almost no arithmetic:
+its time is the time to move the feature map through memory. SE needs one read to pool and one
+read plus one write to scale, about 1.5 such passes, yet its FLOP count is almost zero. Measuring
+modules in units of the yardstick shows how much of their cost is memory traffic, which no FLOP
+count reveals. The issue's targets are checked and printed as PASS or MISS: SE and ECA within 2.5x
+of the yardstick on the CPU, CBAM and Coordinate Attention within 6x, and written-out attention
+within 1.5x of PyTorch's fused ``F.scaled_dot_product_attention`` at 1024 tokens.
+
+Timings are medians over ``repeats`` runs after warm-up runs, with ``torch.cuda.synchronize()``
+around each run on a GPU. They depend on the machine and on what else it is doing; never compare
+numbers from different machines.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ._validation import check_int
+from .cost import count_flops, count_parameters
+from .factory import make_attention
+from .self_attention import scaled_dot_product_attention
+
+__all__ = ["TARGETS", "BenchRow", "format_table", "main", "run_benchmark", "time_call"]
+
+#: The modules benchmarked: (row label, factory name).
+MODULES: tuple[tuple[str, str], ...] = (
+    ("SE", "se"),
+    ("ECA", "eca"),
+    ("CBAM", "cbam"),
+    ("CoordAtt", "coordatt"),
+    ("SelfAttention2d", "self_attention"),
+)
+
+#: Targets on the ratio to the yardstick (CPU only): row label -> largest allowed ratio.
+TARGETS: dict[str, float] = {"SE": 2.5, "ECA": 2.5, "CBAM": 6.0, "CoordAtt": 6.0}
+#: Written-out attention may take at most this many times the fused path.
+FUSED_TARGET = 1.5
+
+
+@dataclass(frozen=True)
+class BenchRow:
+    """One line of the table. Times in milliseconds; ``ratio`` = forward / yardstick forward."""
+
+    device: str
+    name: str
+    forward_ms: float
+    train_ms: float
+    params: int
+    flops: int
+    ratio: float
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def time_call(fn: Callable[[], object], device: torch.device, repeats: int, warmup: int) -> float:
+    """Median wall time of ``fn()`` in milliseconds, after ``warmup`` untimed calls."""
+    return _time_interleaved([fn], device, repeats, warmup)[0]
+
+
+def _time_once(fn: Callable[[], object], device: torch.device) -> float:
+    _sync(device)
+    start = time.perf_counter()
+    fn()
+    _sync(device)
+    return (time.perf_counter() - start) * 1e3
+
+
+def _time_interleaved(fns: list[Callable[[], object]], device: torch.device, repeats: int,
+                      warmup: int) -> list[float]:
+    """Median time (ms) of each function, the functions timed in turn within each repeat.
+
+    Interleaving matters on a shared machine: a burst of load from another process then slows
+    one run of every function instead of all the runs of one, and the medians stay comparable.
+    """
+    for fn in fns:
+        for _ in range(warmup):
+            fn()
+    _sync(device)
+    times: list[list[float]] = [[] for _ in fns]
+    for _ in range(repeats):
+        for i, fn in enumerate(fns):
+            times[i].append(_time_once(fn, device))
+    return [statistics.median(t) for t in times]
+
+
+class _Times2(nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * 2
+
+
+def _callables(module: nn.Module, x: torch.Tensor) -> tuple[Callable[[], object],
+                                                            Callable[[], object]]:
+    """(inference forward, training forward + backward) of ``module`` on ``x``."""
+    inference = copy.deepcopy(module).eval()  # BatchNorm (CoordAtt) uses running statistics
+    training = module.train()
+    xg = x.detach().clone().requires_grad_(True)
+    grad = torch.ones_like(x)
+
+    def forward() -> None:
+        with torch.no_grad():
+            inference(x)
+
+    def step() -> None:
+        training(xg).backward(grad)
+
+    return forward, step
+
+
+def run_benchmark(
+    device: str | torch.device = "cpu",
+    shape: tuple[int, int, int, int] = (8, 256, 32, 32),
+    repeats: int = 20,
+    warmup: int = 3,
+    tokens_dim: int = 64,
+) -> tuple[list[BenchRow], dict[str, float]]:
+    """Time every module on ``device`` at ``shape``.
+
+    Returns the table rows (the yardstick ``x * 2`` first) and a dict with the written-out and
+    fused attention times (ms) on (B, H·W, ``tokens_dim``) queries, keys and values, B and H·W from
+    ``shape``. All measurements of one call are interleaved (see :func:`_time_interleaved`).
+    """
+    device = torch.device(device)
+    repeats = check_int("repeats", repeats)
+    warmup = check_int("warmup", warmup, minimum=0)
+    b, c, h, w = (check_int("shape", s) for s in shape)
+    torch.manual_seed(0)
+    x = torch.randn(b, c, h, w, device=device)
+    labels = ["x * 2 (yardstick)"]
+    modules: list[nn.Module] = [_Times2()]
+    for label, kind in MODULES:
+        options = {"fused": True} if kind == "self_attention" else {}
+        labels.append(label)
+        modules.append(make_attention(kind, c, **options).to(device))
+    params = [count_parameters(m) for m in modules]
+    flops = [count_flops(m.eval(), x).flops for m in modules]
+    fns = []
+    for m in modules:
+        fns.extend(_callables(m, x))
+    q, k, v = (torch.randn(b, h * w, tokens_dim, device=device) for _ in range(3))
+
+    def written() -> None:
+        with torch.no_grad():
+            scaled_dot_product_attention(q, k, v)
+
+    def fused() -> None:
+        with torch.no_grad():
+            F.scaled_dot_product_attention(q, k, v)
+
+    times = _time_interleaved([*fns, written, fused], device, repeats, warmup)
+    for m in modules:
+        m.zero_grad(set_to_none=True)
+    base = times[0]
+    rows = [
+        BenchRow(device.type, label, times[2 * i], times[2 * i + 1], params[i], flops[i],
+                 times[2 * i] / base)
+        for i, label in enumerate(labels)
+    ]
+    return rows, {"tokens": h * w, "written_ms": times[-2], "fused_ms": times[-1]}
+
+
+def format_table(rows: list[BenchRow]) -> str:
+    """The rows as a fixed-width text table (one header line, one line per row)."""
+    header = (
+        f"{'device':<6} {'module':<18} {'fwd ms':>9} {'fwd+bwd ms':>11} {'params':>9} "
+        f"{'FLOPs':>13} {'x yardstick':>11}"
+    )
+    lines = [header, "-" * len(header)]
+    for r in rows:
+        lines.append(
+            f"{r.device:<6} {r.name:<18} {r.forward_ms:>9.3f} {r.train_ms:>11.3f} {r.params:>9,} "
+            f"{r.flops:>13,} {r.ratio:>11.2f}"
+        )
+    return "\n".join(lines)
+
+
+def check_targets(rows: list[BenchRow], attention: dict[str, float]) -> list[str]:
+    """One 'PASS'/'MISS' line per target. The module targets apply on the CPU only."""
+    lines = []
+    for r in rows:
+        if r.device == "cpu" and r.name in TARGETS:
+            limit = TARGETS[r.name]
+            verdict = "PASS" if r.ratio <= limit else "MISS"
+            lines.append(
+                f"{verdict}  {r.name} forward = {r.ratio:.2f}x yardstick (target <= {limit}x)"
+            )
+    ratio = attention["written_ms"] / attention["fused_ms"]
+    verdict = "PASS" if ratio <= FUSED_TARGET else "MISS"
+    lines.append(
+        f"{verdict}  written-out attention = {ratio:.2f}x fused at {attention['tokens']} tokens "
+        f"(target <= {FUSED_TARGET}x; {attention['written_ms']:.3f} ms vs "
+        f"{attention['fused_ms']:.3f} ms)"
+    )
+    return lines
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m attn_lessons.bench", description=__doc__.splitlines()[0]
+    )
+    parser.add_argument("--device", default="all", help="cpu, cuda, or all (default: all present)")
+    parser.add_argument("--repeats", type=int, default=20, help="timed runs per measurement")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="CPU threads for PyTorch (default: PyTorch's choice); 1 gives "
+                        "steadier timings on a machine shared with other work")
+    parser.add_argument("--quick", action="store_true",
+                        help="tiny size (2, 16, 8, 8) and 3 repeats: checks the command runs")
+    args = parser.parse_args(argv)
+    if args.device == "all":
+        devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+    elif args.device in ("cpu", "cuda"):
+        if args.device == "cuda" and not torch.cuda.is_available():
+            parser.error("--device cuda was asked for but CUDA is not available here")
+        devices = [args.device]
+    else:
+        parser.error(f"--device must be cpu, cuda or all, got {args.device!r}")
+    if args.repeats < 1:
+        parser.error(f"--repeats must be a positive integer, got {args.repeats}")
+    if args.threads is not None:
+        if args.threads < 1:
+            parser.error(f"--threads must be a positive integer, got {args.threads}")
+        torch.set_num_threads(args.threads)
+    shape = (2, 16, 8, 8) if args.quick else (8, 256, 32, 32)
+    repeats = min(3, args.repeats) if args.quick else args.repeats
+    print(f"(B, C, H, W) = {shape}; median of {repeats} runs; torch {torch.__version__}, "
+          f"{torch.get_num_threads()} CPU threads")
+    all_rows, verdicts = [], []
+    for device in devices:
+        warmup = 1 if args.quick else 3
+        rows, attention = run_benchmark(device, shape, repeats=repeats, warmup=warmup)
+        all_rows += rows
+        verdicts += [f"[{device}] {line}" for line in check_targets(rows, attention)]
+    print(format_table(all_rows))
+    print()
+    print("Targets:")
+    print("\n".join(verdicts))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
