@@ -1,0 +1,199 @@
+"""Pictures of what a network computes: feature maps, attention heat maps, gates side by side.
+
+All functions take tensors captured by :func:`attn_lessons.small_cnn.capture` (on any device; they
+are moved to the CPU here) and return a matplotlib ``Figure``, so a notebook can show it and a test
+can inspect it. A heat map is always brought to the input's size by bilinear upsampling and scaled
+to [0, 1] per image, so maps from blocks of different resolution can be laid side by side.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import matplotlib.pyplot as plt
+import torch
+import torch.nn.functional as F
+from matplotlib.figure import Figure
+
+from ._validation import check_int, check_tensor
+from .factory import ATTENTION_KINDS
+
+
+def _normalise(m: torch.Tensor) -> torch.Tensor:
+    """Scale a map to [0, 1] (a constant map becomes all zeros)."""
+    m = m - m.min()
+    top = m.max()
+    return m / top if top > 0 else m
+
+
+def upsample(m: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """Bilinear resize of a 2-D map ``(h, w) -> size``."""
+    m = check_tensor("map", m, ndim=2)
+    return F.interpolate(m[None, None], size=size, mode="bilinear", align_corners=False)[0, 0]
+    # (h, w) -> (1, 1, h, w) -> (1, 1, H, W) -> (H, W)
+
+
+def as_image(x: torch.Tensor) -> torch.Tensor:
+    """An input image ``(C, H, W)`` as something ``imshow`` can draw: ``(H, W, 3)`` or ``(H, W)``.
+
+    One channel is shown in grey, three as RGB; with more channels the first three are used.
+    Each image is scaled to [0, 1] for display.
+    """
+    x = check_tensor("image", x, ndim=3).detach().cpu().float()
+    x = x[0] if x.shape[0] < 3 else x[:3].permute(1, 2, 0)  # (3, H, W) -> (H, W, 3)
+    return _normalise(x)
+
+
+def feature_grid(fmap: torch.Tensor, *, max_channels: int = 16, title: str = "") -> Figure:
+    """The channels of one feature map ``(C, H, W)`` as a grid of small images."""
+    fmap = check_tensor("fmap", fmap, ndim=3).detach().cpu().float()
+    max_channels = check_int("max_channels", max_channels)
+    n = min(max_channels, fmap.shape[0])
+    cols = min(8, n)
+    rows = -(-n // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(1.2 * cols, 1.2 * rows + 0.4), squeeze=False)
+    for k, ax in enumerate(axes.flat):
+        ax.axis("off")
+        if k < n:
+            ax.imshow(fmap[k].numpy(), cmap="viridis")
+            ax.set_title(f"ch {k}", fontsize=7)
+    fig.suptitle(title or f"{n} of {fmap.shape[0]} channels, {fmap.shape[1]}x{fmap.shape[2]}")
+    return fig
+
+
+def top_channels_heatmap(
+    fmap: torch.Tensor, weights: torch.Tensor, size: tuple[int, int], k: int = 3
+) -> torch.Tensor:
+    """The ``k`` highest-weighted channels of ``fmap`` ``(C, h, w)``, weighted, summed, upsampled.
+
+    ``weights`` ``(C,)`` are a channel gate (SE, ECA, CBAM's channel gate). Returns ``size`` in
+    [0, 1]: where the channels the gate opened most are active.
+    """
+    fmap = check_tensor("fmap", fmap, ndim=3).detach().cpu().float()
+    weights = check_tensor("weights", weights, ndim=1).detach().cpu().float()
+    if weights.shape[0] != fmap.shape[0]:
+        raise ValueError(
+            f"weights has {weights.shape[0]} entries but fmap has {fmap.shape[0]} channels"
+        )
+    k = min(check_int("k", k), fmap.shape[0])
+    top = weights.topk(k).indices
+    m = (weights[top, None, None] * fmap[top]).sum(dim=0)  # (k,) -> (k, 1, 1); (k, h, w) -> (h, w)
+    return _normalise(upsample(m, size))
+
+
+def attention_heatmap(
+    kind: str,
+    captured: Mapping[str, torch.Tensor],
+    block: int,
+    index: int,
+    size: tuple[int, int],
+    k: int = 3,
+) -> torch.Tensor:
+    """Each module's own view of "where", for image ``index`` at ``block``, as a ``size`` map.
+
+    - ``"se"``, ``"eca"``: the gate's ``k`` highest-weighted channels
+      (:func:`top_channels_heatmap`);
+      a channel gate has no spatial map of its own.
+    - ``"cbam"``: the spatial gate ``M_s`` ``(1, h, w)``.
+    - ``"coordatt"``: ``a_h(i) a_w(j)`` averaged over channels, the factorised gate.
+    - ``"self_attention"``: attention each position *receives*, averaged over queries and heads.
+    - ``"none"``: the mean activation over channels, for comparison.
+    """
+    if kind not in ATTENTION_KINDS:
+        raise ValueError(
+            f"unknown attention kind {kind!r}; expected one of {list(ATTENTION_KINDS)}"
+        )
+    pre = captured[f"block{block}.pre"][index].detach().cpu().float()  # (C, h, w)
+    h, w = pre.shape[1:]
+    if kind in ("se", "eca"):
+        gate = captured[f"block{block}.gate"][index].reshape(-1)  # (C,) or (1, C) -> (C,)
+        return top_channels_heatmap(pre, gate, size, k)
+    if kind == "cbam":
+        m = captured[f"block{block}.spatial.gate"][index, 0]  # (1, h, w) -> (h, w)
+    elif kind == "coordatt":
+        a_h = captured[f"block{block}.gate_h"][index]  # (C, h, 1)
+        a_w = captured[f"block{block}.gate_w"][index]  # (C, 1, w)
+        m = (a_h * a_w).mean(dim=0)  # (C, h, 1) * (C, 1, w) -> (C, h, w) -> (h, w)
+    elif kind == "self_attention":
+        weights = captured[f"block{block}.weights"][index]  # (heads, hw, hw), rows = queries
+        m = weights.mean(dim=(0, 1)).reshape(h, w)  # (heads, hw, hw) -> (hw,) -> (h, w)
+    else:
+        m = pre.mean(dim=0)  # (C, h, w) -> (h, w)
+    return _normalise(upsample(m.detach().cpu().float(), size))
+
+
+def compare_attention(
+    images: torch.Tensor,
+    captured_by_kind: Mapping[str, Mapping[str, torch.Tensor]],
+    *,
+    block: int = 0,
+    k: int = 3,
+    alpha: float = 0.55,
+    row_titles: Sequence[str] | None = None,
+) -> Figure:
+    """A grid: one row per image, the input, then each module's heat map overlaid on it.
+
+    ``captured_by_kind`` maps an attention kind to what :func:`~attn_lessons.small_cnn.capture`
+    returned for a network of that kind on the same ``images`` ``(B, C, H, W)``.
+    """
+    images = check_tensor("images", images, ndim=4).detach().cpu()
+    block = check_int("block", block, minimum=0)
+    if not captured_by_kind:
+        raise ValueError("captured_by_kind is empty: capture at least one network")
+    size = tuple(images.shape[2:])
+    kinds = list(captured_by_kind)
+    n = images.shape[0]
+    fig, axes = plt.subplots(
+        n, len(kinds) + 1, figsize=(1.6 * (len(kinds) + 1), 1.6 * n + 0.5), squeeze=False
+    )
+    for i in range(n):
+        picture = as_image(images[i]).numpy()
+        axes[i, 0].imshow(picture, cmap="gray")
+        axes[i, 0].set_ylabel(row_titles[i] if row_titles else f"image {i}", fontsize=8)
+        if i == 0:
+            axes[i, 0].set_title("input", fontsize=9)
+        for j, kind in enumerate(kinds, start=1):
+            heat = attention_heatmap(kind, captured_by_kind[kind], block, i, size, k)
+            axes[i, j].imshow(picture, cmap="gray")
+            axes[i, j].imshow(heat.numpy(), cmap="jet", alpha=alpha, vmin=0, vmax=1)
+            if i == 0:
+                axes[i, j].set_title(kind, fontsize=9)
+    for ax in axes.flat:
+        ax.set_xticks([])
+        ax.set_yticks([])
+    fig.suptitle(f"Where each module looks (block {block + 1}; red = high)")
+    fig.tight_layout()
+    return fig
+
+
+def channel_gates(
+    captured_by_kind: Mapping[str, Mapping[str, torch.Tensor]], *, block: int = 0, index: int = 0
+) -> Figure:
+    """Bar charts of each module's per-channel gate for one image (kinds without one are skipped).
+
+    SE and ECA have one gate per channel; CBAM's channel gate is shown; Coordinate Attention's
+    ``a_h`` and ``a_w`` are averaged over positions to one value per channel.
+    """
+    bars = {}
+    for kind, captured in captured_by_kind.items():
+        if kind in ("se", "eca"):
+            bars[kind] = captured[f"block{block}.gate"][index].reshape(-1)
+        elif kind == "cbam":
+            bars[kind] = captured[f"block{block}.channel.gate"][index]
+        elif kind == "coordatt":
+            a_h = captured[f"block{block}.gate_h"][index].mean(dim=(1, 2))  # (C, h, 1) -> (C,)
+            a_w = captured[f"block{block}.gate_w"][index].mean(dim=(1, 2))  # (C, 1, w) -> (C,)
+            bars[kind] = a_h * a_w
+    if not bars:
+        raise ValueError("none of the captured networks has a channel gate")
+    fig, axes = plt.subplots(1, len(bars), figsize=(2.6 * len(bars), 2.4), squeeze=False)
+    for ax, (kind, gate) in zip(axes[0], bars.items(), strict=True):
+        gate = gate.detach().cpu().float()
+        ax.bar(range(len(gate)), gate.tolist())
+        ax.set_ylim(0, 1)
+        ax.set_title(kind)
+        ax.set_xlabel("channel")
+    axes[0, 0].set_ylabel("gate value")
+    fig.suptitle(f"Channel gates, block {block + 1}, image {index}")
+    fig.tight_layout()
+    return fig

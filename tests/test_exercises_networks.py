@@ -1,0 +1,78 @@
+"""Chapter 7's checkers accept the solutions, catch the modelled mistakes, and never raise."""
+
+from __future__ import annotations
+
+import math
+import statistics
+
+import numpy as np
+import pytest
+
+from attn_lessons.exercises.networks import check_difference_is_clear, check_mean_std
+
+
+def mean_std(values):
+    return statistics.fmean(values), statistics.stdev(values)
+
+
+def difference_is_clear(a, b):
+    ma, sa = mean_std(a)
+    mb, sb = mean_std(b)
+    return abs(ma - mb) > 2 * math.sqrt(sa**2 / len(a) + sb**2 / len(b))
+
+
+def _raises(*args):
+    raise RuntimeError("boom")
+
+
+def test_solutions_are_accepted():
+    assert check_mean_std(mean_std)
+    assert check_mean_std(lambda v: (np.mean(v), np.std(v, ddof=1)))
+    assert check_difference_is_clear(difference_is_clear)
+    assert str(check_mean_std(mean_std)).startswith("Correct: ")
+
+
+@pytest.mark.parametrize(
+    ("wrong", "hint"),
+    [
+        (lambda v: (np.mean(v), np.std(v)), "divides by n"),
+        (lambda v: (np.mean(v), np.var(v, ddof=1)), "that is the variance"),
+        (lambda v: (np.median(v) + 1, np.std(v, ddof=1)), "the mean is off"),
+        (lambda v: (np.mean(v), 2 * np.std(v, ddof=1)), "the std is off"),
+        (lambda v: np.mean(v), "should return two numbers"),
+    ],
+)
+def test_mean_std_mistakes(wrong, hint):
+    feedback = check_mean_std(wrong)
+    assert not feedback
+    assert hint in str(feedback)
+    assert str(feedback).startswith("Not yet: ")
+
+
+@pytest.mark.parametrize(
+    ("wrong", "hint"),
+    [
+        (lambda a, b: statistics.fmean(a) != statistics.fmean(b), "any difference of the means"),
+        (lambda a, b: statistics.fmean(b) - statistics.fmean(a)
+         > 2 * math.sqrt(statistics.variance(a) / len(a) + statistics.variance(b) / len(b)),
+         "only an improvement of b"),
+        (lambda a, b: abs(statistics.fmean(a) - statistics.fmean(b))
+         > 2 * math.sqrt(statistics.variance(a) + statistics.variance(b)),
+         "divide each variance by its number of seeds"),
+    ],
+)
+def test_difference_mistakes(wrong, hint):
+    feedback = check_difference_is_clear(wrong)
+    assert not feedback
+    assert hint in str(feedback)
+
+
+@pytest.mark.parametrize("checker", [check_mean_std, check_difference_is_clear])
+@pytest.mark.parametrize(
+    "answer",
+    [None, "mean_std", ..., _raises, lambda *a: None, lambda *a: [1.0, 2.0, 3.0], lambda *a: "x"],
+)
+def test_checkers_never_raise(checker, answer):
+    feedback = checker(answer)
+    assert not feedback
+    assert str(feedback).startswith("Not yet: ")
