@@ -10,12 +10,14 @@ STAMP  := $(VENV)/.installed
 # Sphinx warnings are errors; nitpicky catches broken references; keep going to list them all.
 BOOK_FLAGS := -W -n --keep-going
 
-.PHONY: help setup book test lint nbval pytest check-clean clean
+.PHONY: help setup book test lint nbval pytest browser student bench check-clean clean
 
 help:
-	@echo "make book   build the HTML book into _build/html (executes the notebooks)"
-	@echo "make test   ruff, pytest, nbval on every notebook, the strict book build"
-	@echo "make clean  remove _build (keeps .venv)"
+	@echo "make book     build the HTML book into _build/html (executes the notebooks)"
+	@echo "make test     ruff, pytest, nbval on every notebook, the strict book build, browser tests"
+	@echo "make student  the student edition: every notebook without its solutions, in student/"
+	@echo "make bench    notebook times and memory, cold and warm build times, module benchmark"
+	@echo "make clean    remove _build (keeps .venv)"
 
 # The environment is made once; it is remade only when the requirements change.
 $(STAMP): pyproject.toml constraints.txt
@@ -40,7 +42,18 @@ nbval: $(STAMP)
 	$(BIN)/python -m pytest --nbval-lax --nbval-current-env --nbval-cell-timeout=300 \
 		-p no:cacheprovider book
 
-test: lint pytest nbval book
+# After the build: every page in headless Chromium (Debian's chromium package), and the student
+# edition executed from its own folders (tests/browser; `pytest tests` leaves that folder out).
+browser: $(STAMP)
+	$(BIN)/python -m pytest tests/browser
+
+student: $(STAMP)
+	$(BIN)/python scripts/make_student.py
+
+bench: $(STAMP)
+	$(BIN)/python scripts/bench_book.py
+
+test: lint pytest nbval book browser
 
 clean:
 	rm -rf _build

@@ -56,4 +56,4 @@ def test_launch_buttons_for_binder_and_colab_from_one_repository_url():
 
 
 def test_mathjax_is_served_from_the_book():
-    assert CONFIG["sphinx"]["local_extensions"] == {"offline_mathjax": "book/_ext"}
+    assert CONFIG["sphinx"]["local_extensions"]["offline_mathjax"] == "book/_ext"

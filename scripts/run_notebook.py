@@ -1,0 +1,75 @@
+"""Execute one notebook in a fresh kernel started in the notebook's own folder, and measure it.
+
+Usage: ``.venv/bin/python scripts/run_notebook.py NOTEBOOK [--save OUT.ipynb] [--after CODE]``
+
+The last line printed is one JSON object::
+
+    {"notebook": ..., "seconds": ..., "peak_rss_mb": ..., "error": null or "cell n: ..."}
+
+``seconds`` is the wall time from starting the kernel to shutting it down (the kernel's start and
+``import torch`` included: that is what a reader waits for). ``peak_rss_mb`` is the kernel's peak
+resident memory: this script runs one kernel and waits for it, so ``RUSAGE_CHILDREN`` of this
+process is exactly that kernel. Run it once per notebook in a fresh process (``make bench`` and the
+student-edition test do) or the figure becomes the largest of several kernels.
+
+``--after CODE`` appends a code cell with CODE, executed in the same kernel once the notebook has
+run to the end (the tests use it to ask the kernel where it imported ``attn_lessons`` from).
+``--save`` writes the executed notebook, outputs included, for the caller to inspect; it is written
+even when a cell raises, so the caller can see how far the notebook got.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError, CellTimeoutError
+
+
+def run(path: Path, timeout: int = 300, after: str | None = None,
+        save: Path | None = None) -> dict:
+    nb = nbformat.read(path, as_version=4)
+    if after:
+        nb.cells.append(nbformat.v4.new_code_cell(after, metadata={"tags": ["appended-check"]}))
+    client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
+                            resources={"metadata": {"path": str(path.resolve().parent)}})
+    error = None
+    start = time.perf_counter()
+    try:
+        client.execute()
+    except (CellExecutionError, CellTimeoutError) as exc:
+        failed = next((i for i, c in enumerate(nb.cells) if c.cell_type == "code" and any(
+            o.get("output_type") == "error" for o in c.get("outputs", []))), None)
+        first_line = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+        error = f"cell {failed}: {first_line}" if failed is not None else first_line
+    seconds = time.perf_counter() - start
+    # ru_maxrss is in kilobytes on Linux (bytes on macOS).
+    scale = 1 if sys.platform == "darwin" else 1024
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * scale / 2**20
+    if save is not None:
+        save.parent.mkdir(parents=True, exist_ok=True)
+        nbformat.write(nb, save)
+    return {"notebook": str(path), "seconds": round(seconds, 2),
+            "peak_rss_mb": round(peak, 1), "error": error}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("notebook", type=Path)
+    parser.add_argument("--timeout", type=int, default=300, help="per-cell timeout in seconds")
+    parser.add_argument("--after", help="code to run in the same kernel after the notebook")
+    parser.add_argument("--save", type=Path, help="write the executed notebook here")
+    args = parser.parse_args(argv)
+    result = run(args.notebook, timeout=args.timeout, after=args.after, save=args.save)
+    print(json.dumps(result))
+    return 0 if result["error"] is None else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,94 @@
+"""The book as readers meet it: these tests need the built HTML book, so they run after `make book`.
+
+`pytest tests` (the unit stage) skips this folder; `pytest tests/browser` (`make browser`, the
+stage that `make test` runs after the book build) runs it. The built book is read from
+`_build/html`, or from the folder named by the environment variable ATTN_BOOK_HTML.
+
+The pages are opened in headless Chromium: Debian's `chromium` package driven by Playwright's
+Python package (no browser is ever downloaded). Where `chromium` is not installed the browser tests
+are skipped with the reason, except in CI (the variable CI is set), where they fail.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import shutil
+import threading
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent.parent
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+
+
+def pytest_ignore_collect(collection_path, config):
+    """Collect this folder only when it is named on the command line (not by `pytest tests`)."""
+    asked = [Path(arg.split("::")[0]).resolve() for arg in config.args]
+    if any(path == HERE or HERE in path.parents for path in asked):
+        return None
+    return True
+
+
+def html_dir() -> Path:
+    return Path(os.environ.get("ATTN_BOOK_HTML", ROOT / "_build" / "html")).resolve()
+
+
+def skip_or_fail(reason: str) -> None:
+    """Skip locally; in CI (the variable CI is set) a missing prerequisite is a failure."""
+    if os.environ.get("CI"):
+        pytest.fail(f"{reason} (CI is set: these tests must run in CI)", pytrace=False)
+    pytest.skip(reason)
+
+
+class _QuietHandler(SimpleHTTPRequestHandler):
+    def log_message(self, format, *args):
+        pass
+
+
+@pytest.fixture(scope="session")
+def book_html() -> Path:
+    root = html_dir()
+    if not (root / "index.html").is_file():
+        pytest.fail(f"no built book in {root}: run `make book` first", pytrace=False)
+    return root
+
+
+@pytest.fixture(scope="session")
+def server(book_html):
+    """Serve the built book on 127.0.0.1 on a free port, from a thread; yields the base URL."""
+    handler = functools.partial(_QuietHandler, directory=str(book_html))
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}/"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    executable = shutil.which("chromium")
+    if executable is None:
+        skip_or_fail("Debian's chromium is not installed (apt-get install chromium)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        skip_or_fail("Playwright's Python package is not installed (make setup installs it)")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS,
+                                             headless=True)
+        yield browser
+        browser.close()

@@ -1,0 +1,367 @@
+"""Every page of the built book, opened in headless Chromium as a reader would open it.
+
+Each page is loaded once (from 127.0.0.1, with every request to any other host blocked and
+recorded) and what the reader would meet is collected: console errors, failed requests, the
+rendered mathematics, the images, the exercise solutions (collapsed until clicked), the launch
+buttons and the links. The tests below then judge one aspect each, so a failure names both the
+page and what is wrong with it. A full-page screenshot of every chapter page is written to
+`_build/screenshots/` for review.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import urllib.parse
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+
+import pytest
+import yaml
+
+from .conftest import ROOT, html_dir
+
+#: Folders of the HTML output that hold assets, not pages.
+ASSET_DIRS = {"_static", "_sources", "_images", "_panels_static"}
+
+
+def _redirect_target(page: str) -> str | None:
+    """Where a redirect page (``<meta http-equiv="Refresh" content="0; url=...">``) points."""
+    text = (html_dir() / page).read_text(encoding="utf-8", errors="replace")
+    match = re.search(r'http-equiv="refresh"\s+content="\d+;\s*url=([^"]+)"', text, re.IGNORECASE)
+    return match.group(1) if match else None
+
+
+def _pages() -> list[str]:
+    root = html_dir()
+    if not root.is_dir():
+        return []
+    return sorted(str(p.relative_to(root)) for p in root.rglob("*.html")
+                  if not ASSET_DIRS & set(p.relative_to(root).parts))
+
+
+#: Every page a reader can land on; redirect pages (the root index.html) have their own test.
+PAGES = [p for p in _pages() if _redirect_target(p) is None]
+#: Pages made from the book's sources (not the index redirect, the search page or the index).
+CHAPTER_PAGES = [p for p in PAGES if p.startswith("book/")]
+
+
+def source_of(page: str) -> Path | None:
+    """The source file (.md or .ipynb) a page of the book was built from."""
+    stem = ROOT / page.removesuffix(".html")
+    for suffix in (".ipynb", ".md"):
+        if stem.with_suffix(suffix).is_file():
+            return stem.with_suffix(suffix)
+    return None
+
+
+def toc_path() -> Path:
+    """The table of contents the book was built from (ATTN_BOOK_TOC for a private build)."""
+    return Path(os.environ.get("ATTN_BOOK_TOC", ROOT / "_toc.yml"))
+
+
+def prose_of(source: Path) -> str:
+    """The text a page's maths can come from: markdown cells, or the page less its code blocks."""
+    text = source.read_text(encoding="utf-8")
+    if source.suffix == ".ipynb":
+        return "\n".join("".join(c["source"]) for c in json.loads(text)["cells"]
+                         if c["cell_type"] == "markdown")
+    return re.sub(r"^(`{3,})(?!\{)[^\n]*\n.*?^\1", "", text, flags=re.MULTILINE | re.DOTALL)
+
+
+@cache
+def config() -> dict:
+    return yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
+
+
+def launch_urls(notebook: Path) -> dict[str, str]:
+    """The Binder and Colab addresses of a notebook, from the repository URL in _config.yml."""
+    cfg = config()
+    repo = urllib.parse.urlparse(cfg["repository"]["url"]).path.strip("/")
+    branch = cfg["repository"].get("branch", "main")
+    book_path = (cfg["repository"].get("path_to_book") or "").strip("/")
+    path = "/".join(p for p in (book_path, str(notebook.relative_to(ROOT))) if p)
+    launch = cfg["launch_buttons"]
+    tree = "lab/tree" if launch.get("notebook_interface") == "jupyterlab" else "tree"
+    binder, colab = launch["binderhub_url"].rstrip("/"), launch["colab_url"].rstrip("/")
+    return {
+        "binder": f"{binder}/v2/gh/{repo}/{branch}?urlpath={tree}/{path}",
+        "colab": f"{colab}/github/{repo}/blob/{branch}/{path}",
+    }
+
+
+@cache
+def ids_of(html_file: Path) -> frozenset[str]:
+    """Every id (and old-style anchor name) in an HTML file of the built book."""
+    text = html_file.read_text(encoding="utf-8", errors="replace")
+    return frozenset(re.findall(r'\s(?:id|name)="([^"]*)"', text))
+
+
+@dataclass
+class Visit:
+    """What a reader met on one page."""
+
+    url: str
+    console_errors: list[str] = field(default_factory=list)
+    failed_requests: list[str] = field(default_factory=list)
+    foreign_requests: list[str] = field(default_factory=list)
+    math_total: int = 0
+    math_unrendered: list[str] = field(default_factory=list)
+    math_errors: list[str] = field(default_factory=list)
+    mathjax_files: list[str] = field(default_factory=list)
+    images: list[dict] = field(default_factory=list)
+    solutions: list[dict] = field(default_factory=list)
+    hidden_cells: list[dict] = field(default_factory=list)
+    hrefs: list[str] = field(default_factory=list)
+    final_url: str = ""
+
+
+# Runs in the page: what the maths became, and every image.
+_COLLECT_JS = """() => {
+  const maths = [...document.querySelectorAll('span.math, div.math')];
+  const unrendered = maths.filter(m => !m.querySelector('mjx-container svg'))
+                          .map(m => m.textContent.slice(0, 80));
+  const errors = [...document.querySelectorAll('mjx-merror, [data-mjx-error]')]
+                   .map(e => (e.getAttribute('data-mjx-error') || e.textContent).slice(0, 80));
+  const images = [...document.images].map(img => ({
+      src: img.currentSrc || img.src, alt: (img.getAttribute('alt') || '').trim(),
+      complete: img.complete, width: img.naturalWidth}));
+  const hrefs = [...document.querySelectorAll('a[href]')].map(a => a.href);
+  return {total: maths.length, unrendered, errors, images, hrefs};
+}"""
+
+# checkVisibility() sees what a closed <details> hides (content-visibility); offsetWidth does not.
+_VISIBLE_JS = """el => el.checkVisibility({visibilityProperty: true, opacityProperty: true})
+                   && el.getClientRects().length > 0"""
+
+
+def _solution_states(page) -> list[dict]:
+    """Each exercise solution: is its body hidden at first, and shown once its title is clicked?"""
+    states = []
+    for solution in page.locator("div.solution").all():
+        body = solution.locator(":scope > section, :scope > :not(.admonition-title)").first
+        state = {"id": solution.get_attribute("id"),
+                 "hidden_before": not body.evaluate(_VISIBLE_JS)}
+        # The chevron button in the title. (sphinx-togglebutton 0.4.5 also opens the solution on
+        # a click on the title's words, but a click on the "Exercise n" link inside the title
+        # raises "button is not defined" in its handler and opens nothing.)
+        solution.locator(":scope > .admonition-title .toggle-button").click()
+        page.wait_for_timeout(300)  # the toggle animates
+        state["shown_after"] = body.evaluate(_VISIBLE_JS)
+        states.append(state)
+    return states
+
+
+def _hidden_cell_states(page) -> list[dict]:
+    """Notebook cells tagged `solution`: their code stays hidden until the summary is clicked."""
+    states = []
+    for cell in page.locator("div.cell.tag_solution").all():
+        code = cell.locator(".cell_input").first
+        state = {"hidden_before": not code.evaluate(_VISIBLE_JS)}
+        cell.locator("summary").first.click()
+        page.wait_for_timeout(300)
+        state["shown_after"] = code.evaluate(_VISIBLE_JS)
+        states.append(state)
+    return states
+
+
+def _screenshot_path(page: str) -> Path:
+    name = page.removesuffix(".html").replace("/", "__") + ".png"
+    return html_dir().parent / "screenshots" / name
+
+
+@pytest.fixture(scope="session")
+def visit(browser, server):
+    """visit(page) -> Visit, each page loaded once per session."""
+    host = urllib.parse.urlparse(server).netloc
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, service_workers="block")
+    visits: dict[str, Visit] = {}
+
+    def _visit(page_name: str) -> Visit:
+        if page_name in visits:
+            return visits[page_name]
+        result = Visit(url=server + page_name)
+        page = context.new_page()
+
+        def route(route):
+            url = route.request.url
+            parsed = urllib.parse.urlparse(url)
+            if parsed.scheme in ("data", "blob") or parsed.netloc == host:
+                route.continue_()
+            else:
+                result.foreign_requests.append(url)
+                route.abort("blockedbyclient")
+
+        page.route("**/*", route)
+        page.on("console", lambda m: m.type == "error" and result.console_errors.append(
+            f"{m.text} ({m.location.get('url', '')}:{m.location.get('lineNumber', '')})"))
+        page.on("pageerror", lambda e: result.console_errors.append(f"uncaught: {e}"))
+        page.on("requestfailed", lambda r: urllib.parse.urlparse(r.url).netloc == host
+                and result.failed_requests.append(f"{r.url} ({r.failure})"))
+        page.on("response", lambda r: r.status >= 400
+                and result.failed_requests.append(f"{r.url} (HTTP {r.status})"))
+        page.on("request", lambda r: "/mathjax/" in r.url and result.mathjax_files.append(r.url))
+        page.goto(result.url, wait_until="load")
+        redirect = _redirect_target(page_name)
+        if redirect is not None:  # the root index.html only forwards the reader to the book
+            page.wait_for_url(urllib.parse.urljoin(result.url, redirect))
+            page.wait_for_load_state("load")
+        result.final_url = page.url
+        page.evaluate("""() => window.MathJax && MathJax.startup && MathJax.startup.promise
+                             ? MathJax.startup.promise.then(() => true) : false""")
+        page.wait_for_load_state("networkidle")
+        facts = page.evaluate(_COLLECT_JS)
+        result.math_total = facts["total"]
+        result.math_unrendered = facts["unrendered"]
+        result.math_errors = facts["errors"]
+        result.images = facts["images"]
+        result.hrefs = facts["hrefs"]
+        if page_name in CHAPTER_PAGES:
+            shot = _screenshot_path(page_name)
+            shot.parent.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(shot), full_page=True)
+        result.solutions = _solution_states(page)
+        result.hidden_cells = _hidden_cell_states(page)
+        if result.solutions or result.hidden_cells:
+            page.wait_for_timeout(500)  # let anything a click asked for arrive, or fail, here
+        page.close()
+        visits[page_name] = result
+        return result
+
+    yield _visit
+    context.close()
+
+
+def test_the_book_has_pages():
+    assert CHAPTER_PAGES, f"no page of the book found in {html_dir()}: run `make book` first"
+
+
+def test_the_front_page_forwards_to_the_first_page_of_the_book(visit):
+    root = yaml.safe_load(toc_path().read_text(encoding="utf-8"))["root"]
+    assert (html_dir() / "index.html").is_file(), "the built book has no index.html"
+    expected = visit("index.html").url.rsplit("/", 1)[0] + f"/{root.removesuffix('.md')}.html"
+    assert visit("index.html").final_url == expected
+
+
+def _toc_files(node) -> list[str]:
+    if isinstance(node, dict):
+        return [v for k, v in node.items() if k in ("file", "root")] + [
+            f for k, v in node.items() if k not in ("file", "root") for f in _toc_files(v)]
+    if isinstance(node, list):
+        return [f for item in node for f in _toc_files(item)]
+    return []
+
+
+def test_every_toc_entry_was_built():
+    entries = _toc_files(yaml.safe_load(toc_path().read_text(encoding="utf-8")))
+    missing = [e for e in entries
+               if f"{e.removesuffix('.md').removesuffix('.ipynb')}.html" not in PAGES]
+    assert not missing, f"in the table of contents but not in {html_dir()}: {missing}"
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_no_console_errors(visit, page):
+    assert not visit(page).console_errors
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_no_failed_requests(visit, page):
+    assert not visit(page).failed_requests
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_works_offline(visit, page):
+    """Nothing is fetched from any host but the book's own (no CDN, no thebe, no fonts)."""
+    assert not visit(page).foreign_requests
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_mathematics_renders_from_the_local_bundle(visit, page):
+    seen = visit(page)
+    assert not seen.math_unrendered, f"maths left as TeX: {seen.math_unrendered}"
+    assert not seen.math_errors, f"TeX errors: {seen.math_errors}"
+    if seen.math_total:
+        # Only the single bundle: nothing loaded lazily (menu, accessibility, fonts).
+        assert [urllib.parse.urlparse(u).path.rsplit("/", 1)[-1] for u in seen.mathjax_files] \
+            == ["tex-svg-full.js"], seen.mathjax_files
+
+
+@pytest.mark.parametrize("page", CHAPTER_PAGES)
+def test_pages_with_maths_in_their_source_show_rendered_maths(visit, page):
+    source = source_of(page)
+    assert source is not None, f"no source found for {page}"
+    if re.search(r"\$[^$\s][^$]*\$|\$\$|\{math\}", prose_of(source)):
+        assert visit(page).math_total > 0, "the source has maths, the page shows none"
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_images_load_and_have_alt_text(visit, page):
+    images = visit(page).images
+    broken = [i["src"] for i in images if not (i["complete"] and i["width"] > 0)]
+    no_alt = [i["src"] for i in images if not i["alt"]]
+    assert not broken, f"images that did not load: {broken}"
+    assert not no_alt, f"images without alt text: {no_alt}"
+
+
+@pytest.mark.parametrize("page", CHAPTER_PAGES)
+def test_exercise_solutions_are_collapsed_until_clicked(visit, page):
+    source = source_of(page)
+    expected = len(re.findall(r"^[`:]{3,}\{solution\}", source.read_text(encoding="utf-8"),
+                              flags=re.MULTILINE)) if source.suffix == ".md" else None
+    solutions = visit(page).solutions
+    if expected is not None:
+        assert len(solutions) == expected, (
+            f"{expected} solutions in the source, {len(solutions)} on the page")
+    for state in solutions:
+        assert state["hidden_before"], f"solution {state['id']} is visible before any click"
+        assert state["shown_after"], f"solution {state['id']} stays hidden after a click"
+
+
+@pytest.mark.parametrize("page", [p for p in CHAPTER_PAGES if str(source_of(p)).endswith(".ipynb")])
+def test_notebook_solution_cells_are_collapsed_until_clicked(visit, page):
+    nb = json.loads(source_of(page).read_text(encoding="utf-8"))
+    expected = sum("solution" in c.get("metadata", {}).get("tags", []) for c in nb["cells"]
+                   if c["cell_type"] == "code")
+    cells = visit(page).hidden_cells
+    assert len(cells) == expected, (
+        f"{expected} solution cells in the notebook, {len(cells)} on the page")
+    for i, state in enumerate(cells):
+        assert state["hidden_before"], f"solution cell {i} shows its code before any click"
+        assert state["shown_after"], f"solution cell {i} stays hidden after a click"
+
+
+@pytest.mark.parametrize("page", CHAPTER_PAGES)
+def test_launch_buttons_open_this_pages_notebook(visit, page):
+    source = source_of(page)
+    hrefs = visit(page).hrefs
+    launch = [h for h in hrefs if any(urllib.parse.urlparse(h).netloc == urllib.parse.urlparse(
+        config()["launch_buttons"][key]).netloc for key in ("binderhub_url", "colab_url"))]
+    if source.suffix != ".ipynb":
+        assert not launch, f"a page made from markdown has launch buttons: {launch}"
+        return
+    expected = launch_urls(source)
+    for kind, url in expected.items():
+        assert url in hrefs, f"no {kind} button for {source.relative_to(ROOT)} (expected {url})"
+    assert sorted(set(launch)) == sorted(expected.values()), f"other launch links: {launch}"
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_internal_links_and_anchors_resolve(visit, page, server, book_html):
+    broken = []
+    for href in visit(page).hrefs:
+        if not href.startswith(server):
+            continue
+        parsed = urllib.parse.urlparse(href)
+        path = urllib.parse.unquote(parsed.path).lstrip("/")
+        target = book_html / path
+        if path == "" or path.endswith("/"):
+            target = target / "index.html"
+        if not target.is_file():
+            broken.append(f"{href} (no such file)")
+            continue
+        fragment = urllib.parse.unquote(parsed.fragment)
+        if fragment and target.suffix == ".html" and fragment not in ids_of(target):
+            broken.append(f"{href} (no id {fragment!r} on {path})")
+    assert not broken, "\n".join(broken)

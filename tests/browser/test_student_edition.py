@@ -1,0 +1,237 @@
+"""The student edition runs, and every notebook works with the library as an installed package.
+
+`scripts/make_student.py` (``make student``) copies every notebook of the book without its cells
+tagged `solution`. Here the edition is made into a temporary folder, outside the repository, and
+each student notebook is executed in a fresh kernel started in its own folder (two at a time, one
+thread each). The tests then check that
+
+- each student notebook runs to the end: no later cell needed a solution;
+- each checker cell that judges a reader's answer prints "Not yet: <hint>" (the stub is still
+  there) instead of crashing or passing;
+- in that kernel, ``attn_lessons`` was imported through the installed distribution
+  ``attn-lessons``: the repository is not on ``sys.path`` and the notebook's folder holds no copy,
+  so what runs here runs in a fresh Binder or Colab session that installs the package.
+
+The last point is checked in the same kernels, after the notebooks ran, rather than by executing
+the full notebooks once more: a student notebook is its book notebook less the solution cells, so
+it makes every import the book notebook makes, from a folder outside the repository (which a book
+notebook, run from `book/`, would not show). nbval and the book build already execute the full
+notebooks.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from .conftest import ROOT
+
+BOOK = ROOT / "book"
+
+
+def _load_script(name: str):
+    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+make_student = _load_script("make_student")
+NOTEBOOKS = [str(p.relative_to(BOOK)) for p in make_student.book_notebooks(BOOK)]
+
+# Runs in each student kernel after its notebook: where did `attn_lessons` come from?
+PROVENANCE = """\
+import importlib.metadata as _md, importlib.util as _iu, json as _json, os as _os, sys as _sys
+_dist = _md.distribution("attn-lessons")
+print("PROVENANCE " + _json.dumps({
+    "origin": _iu.find_spec("attn_lessons").origin,
+    "imported": getattr(_sys.modules.get("attn_lessons"), "__file__", None),
+    "cwd": _os.getcwd(),
+    "sys_path": _sys.path,
+    "direct_url": _dist.read_text("direct_url.json"),
+    "located": str(_dist.locate_file("attn_lessons/__init__.py")),
+}))
+"""
+
+
+@pytest.fixture(scope="session")
+def student_runs(tmp_path_factory) -> dict[str, dict]:
+    """Make the edition and execute every student notebook once; results keyed by notebook."""
+    out = tmp_path_factory.mktemp("edition") / "student"
+    make_student.make_student(BOOK, out)
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    env.update(OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")  # two kernels share two cores
+
+    def run(name: str) -> dict:
+        notebook = out / name
+        executed = notebook.with_suffix(".executed.ipynb")
+        proc = subprocess.run(
+            [sys.executable, str(ROOT / "scripts" / "run_notebook.py"), str(notebook),
+             "--save", str(executed), "--after", PROVENANCE],
+            cwd=notebook.parent, env=env, capture_output=True, text=True, timeout=900)
+        lines = proc.stdout.strip().splitlines()
+        if not lines or not lines[-1].startswith("{"):
+            return {"error": f"the runner failed: {proc.stderr[-2000:]}", "notebook": notebook}
+        result = json.loads(lines[-1])
+        result["notebook"] = notebook
+        result["executed"] = nbformat.read(executed, as_version=4) if executed.is_file() else None
+        return result
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        return dict(zip(NOTEBOOKS, pool.map(run, NOTEBOOKS), strict=True))
+
+
+def _text(cell) -> str:
+    parts = []
+    for output in cell.get("outputs", []):
+        if output.get("output_type") == "stream":
+            parts.append(output.get("text", ""))
+        elif output.get("output_type") == "error":
+            parts.append(f"{output.get('ename')}: {output.get('evalue')}")
+        else:
+            parts.append(output.get("data", {}).get("text/plain", ""))
+    return "".join(parts)
+
+
+def _tags(cell) -> list[str]:
+    return cell.get("metadata", {}).get("tags", [])
+
+
+def _defined(tree: ast.AST) -> set[str]:
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            names.add(node.id)
+    return names
+
+
+def answer_checks(nb) -> list[tuple[int, bool]]:
+    """(cell index, judges a solution?) for each code cell that calls a checker of the library.
+
+    A checker is any name imported from ``attn_lessons.exercises`` (or called through such a
+    module). It judges a solution when the cell also uses a name that a `solution` cell defines:
+    those are the cells that must say "Not yet" once the solutions are gone.
+    """
+    checkers, modules, solved = set(), set(), set()
+    trees = []
+    for cell in nb.cells:
+        tree = None
+        if cell.cell_type == "code":
+            try:
+                tree = ast.parse(cell.source)
+            except SyntaxError:  # IPython magics: not a checker cell
+                tree = None
+        trees.append(tree)
+        if tree is None:
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith(
+                    "attn_lessons.exercises"):
+                checkers |= {a.asname or a.name for a in node.names}
+            elif isinstance(node, ast.Import):
+                modules |= {a.asname or a.name for a in node.names
+                            if a.name.startswith("attn_lessons.exercises")}
+        if "solution" in _tags(cell):
+            solved |= _defined(tree)
+    found = []
+    for index, tree in enumerate(trees):
+        if tree is None or "solution" in _tags(nb.cells[index]):
+            continue
+        calls = [n for n in ast.walk(tree) if isinstance(n, ast.Call)]
+        is_check = any(
+            (isinstance(c.func, ast.Name) and c.func.id in checkers)
+            or (isinstance(c.func, ast.Attribute) and ast.unparse(c.func.value) in modules)
+            for c in calls)
+        if is_check:
+            used = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)
+                    and isinstance(n.ctx, ast.Load)}
+            found.append((index, bool(used & solved)))
+    return found
+
+
+def test_the_edition_drops_solutions_and_outputs(tmp_path):
+    written = make_student.make_student(BOOK, tmp_path / "student")
+    assert [str(p.relative_to(tmp_path / "student")) for p, _ in written] == NOTEBOOKS
+    removed_total = 0
+    for path, removed in written:
+        original = nbformat.read(BOOK / path.relative_to(tmp_path / "student"), as_version=4)
+        student = nbformat.read(path, as_version=4)
+        assert removed == sum("solution" in _tags(c) for c in original.cells)
+        assert len(student.cells) == len(original.cells) - removed
+        assert not any("solution" in _tags(c) for c in student.cells)
+        assert not any(c.get("outputs") or c.get("execution_count") for c in student.cells
+                       if c.cell_type == "code")
+        assert not any("nbval" in c.metadata for c in student.cells)
+        removed_total += removed
+    assert removed_total > 0, "no notebook of the book has a solution cell"
+
+
+def test_the_edition_refuses_to_overwrite_a_foreign_folder(tmp_path):
+    (tmp_path / "mine.txt").write_text("not a student edition")
+    with pytest.raises(ValueError, match="not a student edition"):
+        make_student.make_student(BOOK, tmp_path)
+    assert (tmp_path / "mine.txt").is_file()
+
+
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_student_notebook_runs_to_the_end(student_runs, name):
+    result = student_runs[name]
+    assert result["error"] is None, f"{name} (student edition) stopped: {result['error']}"
+
+
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_checkers_say_not_yet_with_a_hint(student_runs, name):
+    executed = student_runs[name]["executed"]
+    assert executed is not None, student_runs[name]["error"]
+    original = nbformat.read(student_runs[name]["notebook"], as_version=4)
+    assert len(executed.cells) == len(original.cells) + 1  # + the provenance cell
+    for index, judges_solution in answer_checks(executed):
+        text = _text(executed.cells[index])
+        assert "Error" not in text.split(":", 1)[0], f"checker cell {index} raised: {text}"
+        if judges_solution:
+            assert text.startswith("Not yet: ") and len(text.strip()) > len("Not yet:") + 10, (
+                f"checker cell {index} should give a hint without the solution, printed {text!r}")
+
+
+def test_every_exercise_in_the_book_has_a_checker_that_says_not_yet():
+    judged = sum(judges for name in NOTEBOOKS
+                 for _, judges in answer_checks(nbformat.read(BOOK / name, as_version=4)))
+    assert judged > 0, "no checker cell judges a solution: the student tests would check nothing"
+
+
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_library_comes_from_the_installed_distribution(student_runs, name):
+    executed = student_runs[name]["executed"]
+    assert executed is not None, student_runs[name]["error"]
+    line = next((ln for ln in _text(executed.cells[-1]).splitlines()
+                 if ln.startswith("PROVENANCE ")), None)
+    assert line is not None, _text(executed.cells[-1])
+    facts = json.loads(line.removeprefix("PROVENANCE "))
+    folder = student_runs[name]["notebook"].parent.resolve()
+    origin = Path(facts["origin"]).resolve()
+    assert Path(facts["cwd"]).resolve() == folder, "the kernel did not start in its folder"
+    assert facts["imported"] and Path(facts["imported"]).resolve() == origin
+    assert not (folder / "attn_lessons").exists()
+    # The repository is not on sys.path: no path trick makes the import work.
+    on_path = {Path(p or facts["cwd"]).resolve() for p in facts["sys_path"]}
+    assert ROOT not in on_path, "the repository root is on the kernel's sys.path"
+    assert folder not in origin.parents
+    # The module is the one the distribution installed: a regular install puts it where the
+    # distribution says; an editable install records its project folder in direct_url.json.
+    direct = json.loads(facts["direct_url"] or "{}")
+    if direct.get("dir_info", {}).get("editable"):
+        project = Path(direct["url"].removeprefix("file://")).resolve()
+        assert origin == project / "attn_lessons" / "__init__.py"
+    else:
+        assert origin == Path(facts["located"]).resolve()
