@@ -14,11 +14,17 @@ after any activation whose output has ``channels`` channels.
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from torch import nn
 
 from ._validation import check_int
+
+#: Attention keyword arguments for a network with blocks of several widths: one mapping for every
+#: block, or a function of the channel count (e.g. ECA's released kernel sizes per stage) returning
+#: the mapping for a block of that width.
+AttentionKwargs = Mapping[str, Any] | Callable[[int], Mapping[str, Any]] | None
 
 #: The names :func:`make_attention` accepts, in the order the book introduces them.
 ATTENTION_KINDS: tuple[str, ...] = ("none", "se", "eca", "cbam", "coordatt", "self_attention")
@@ -72,3 +78,17 @@ def _check_name(name: object) -> str:
             f"unknown attention kind {name!r}; expected one of {list(ATTENTION_KINDS)}"
         )
     return name
+
+
+def resolve_attention_kwargs(kwargs: AttentionKwargs, channels: int) -> dict[str, Any]:
+    """The keyword arguments for one block of width ``channels`` (see :data:`AttentionKwargs`)."""
+    if kwargs is None:
+        return {}
+    if callable(kwargs):
+        kwargs = kwargs(channels)
+    if not isinstance(kwargs, Mapping):
+        raise TypeError(
+            "attention_kwargs must be a mapping or a function of the channel count returning one, "
+            f"got {type(kwargs).__name__}"
+        )
+    return dict(kwargs)

@@ -30,14 +30,11 @@ Stem: 3x3 convolution (32 channels, stride 2); 17 inverted residual blocks; a 1x
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from typing import Any
-
 import torch
 from torch import nn
 
 from ._validation import check_choice, check_int
-from .factory import make_attention
+from .factory import AttentionKwargs, make_attention, resolve_attention_kwargs
 
 __all__ = [
     "MOBILENETV2_SETTINGS",
@@ -59,7 +56,6 @@ MOBILENETV2_SETTINGS: tuple[tuple[int, int, int, int], ...] = (
 
 POSITIONS = ("depthwise", "project")
 
-AttentionKwargs = Mapping[str, Any] | Callable[[int], Mapping[str, Any]] | None
 
 
 def _blocks() -> list[tuple[int, int, int, int]]:
@@ -84,17 +80,6 @@ def mobilenetv2_attention_channels(position: str = "depthwise") -> list[int]:
     return [t * c_in for c_in, _, _, t in _blocks() if t != 1]
 
 
-def _attention_kwargs(kwargs: AttentionKwargs, channels: int) -> dict[str, Any]:
-    if kwargs is None:
-        return {}
-    if callable(kwargs):
-        kwargs = kwargs(channels)
-    if not isinstance(kwargs, Mapping):
-        raise TypeError(
-            "attention_kwargs must be a mapping or a function of the channel count returning one, "
-            f"got {type(kwargs).__name__}"
-        )
-    return dict(kwargs)
 
 
 def _conv_bn(in_channels: int, out_channels: int, kernel_size: int, stride: int = 1,
@@ -152,7 +137,7 @@ class InvertedResidual(nn.Module):
             att_channels = hidden
         else:
             kind, att_channels = attention, out_channels
-        kwargs = _attention_kwargs(attention_kwargs, att_channels) if kind != "none" else {}
+        kwargs = resolve_attention_kwargs(attention_kwargs, att_channels) if kind != "none" else {}
         self.attention = make_attention(kind, att_channels, **kwargs)
         self.position = position
 

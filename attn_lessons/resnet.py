@@ -31,14 +31,11 @@ and CBAM has the stride on the 3x3 convolution, i.e. v1.5, yet both papers quote
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from typing import Any
-
 import torch
 from torch import nn
 
 from ._validation import check_choice, check_int
-from .factory import make_attention
+from .factory import AttentionKwargs, make_attention, resolve_attention_kwargs
 
 __all__ = [
     "RESNET50_STAGES",
@@ -56,9 +53,6 @@ RESNET50_STAGES: tuple[tuple[int, int, int], ...] = (
     (512, 3, 2),
 )
 
-#: Attention keyword arguments: one mapping for every block, or a function of the channel count
-#: (e.g. ECA's released kernel sizes per stage) returning the mapping for a block of that width.
-AttentionKwargs = Mapping[str, Any] | Callable[[int], Mapping[str, Any]] | None
 
 VARIANTS = ("v1", "v1.5")
 
@@ -72,17 +66,6 @@ def resnet50_attention_channels() -> list[int]:
     return [4 * width for width, blocks, _ in RESNET50_STAGES for _ in range(blocks)]
 
 
-def _attention_kwargs(kwargs: AttentionKwargs, channels: int) -> dict[str, Any]:
-    if kwargs is None:
-        return {}
-    if callable(kwargs):
-        kwargs = kwargs(channels)
-    if not isinstance(kwargs, Mapping):
-        raise TypeError(
-            "attention_kwargs must be a mapping or a function of the channel count returning one, "
-            f"got {type(kwargs).__name__}"
-        )
-    return dict(kwargs)
 
 
 class Bottleneck(nn.Module):
@@ -129,7 +112,7 @@ class Bottleneck(nn.Module):
         self.conv3 = nn.Conv2d(width, out_channels, 1, bias=False)
         self.bn3 = nn.BatchNorm2d(out_channels)
         self.attention = make_attention(
-            attention, out_channels, **_attention_kwargs(attention_kwargs, out_channels)
+            attention, out_channels, **resolve_attention_kwargs(attention_kwargs, out_channels)
         )
         if stride != 1 or in_channels != out_channels:
             self.shortcut: nn.Module = nn.Sequential(
