@@ -21,10 +21,10 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 from torch.utils.data import Dataset, TensorDataset
-from tqdm.auto import tqdm
 
 from ._validation import check_int, check_positive_float
 from .device import get_device, seed_everything
+from .progress import progress_bar
 
 
 def _tensors(data: Dataset | tuple[torch.Tensor, torch.Tensor], name: str):
@@ -133,7 +133,9 @@ def train_model(
     order = torch.Generator().manual_seed(seed)
     result = TrainResult(seed=seed)
     start = time.perf_counter()
-    bar = tqdm(range(epochs), desc=desc or "training", disable=not progress, leave=False)
+    # progress_bar also hides the bar when TQDM_DISABLE=1 (set by the book build).
+    hide = {} if progress else {"disable": True}
+    bar = progress_bar(range(epochs), desc=desc or "training", leave=False, **hide)
     for _ in bar:
         model.train()
         permutation = torch.randperm(len(x), generator=order).to(device)
