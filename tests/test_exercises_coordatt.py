@@ -14,21 +14,6 @@ from attn_lessons.exercises.coordatt import (
 )
 
 
-def _stub(*args):
-    ...  # what a reader's untouched exercise cell returns: None
-
-
-def _raises(*args):
-    raise RuntimeError("boom")
-
-
-def _wrong_shape(*args):
-    return torch.zeros(2, 2)
-
-
-BAD = [None, "x.mean(2)", ..., _stub, _raises, _wrong_shape]
-
-
 def _from_library(channels, reduction):
     return sum(p.numel() for p in CoordAtt(channels, reduction).parameters())
 
@@ -73,12 +58,4 @@ def test_names_the_modelled_mistake(checker, wrong, hint):
     verdict = checker(wrong)
     assert not verdict
     assert hint in verdict.message
-    assert str(verdict).startswith("Not yet: ")
-
-
-@pytest.mark.parametrize("checker", [check_coordinate_pool, check_h_swish, check_num_params])
-@pytest.mark.parametrize("answer", BAD)
-def test_never_raises_on_bad_answers(checker, answer):
-    verdict = checker(answer)
-    assert not verdict
     assert str(verdict).startswith("Not yet: ")

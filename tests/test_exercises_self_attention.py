@@ -15,21 +15,6 @@ from attn_lessons.exercises.self_attention import (
 from attn_lessons.self_attention import scaled_dot_product_attention
 
 
-def _stub(*args):
-    ...  # what a reader's untouched exercise cell returns: None
-
-
-def _raises(*args):
-    raise RuntimeError("boom")
-
-
-def _wrong_shape(*args):
-    return torch.zeros(2, 2)
-
-
-BAD = [None, "softmax", ..., _stub, _raises, _wrong_shape]
-
-
 @pytest.mark.parametrize(
     ("checker", "right"),
     [
@@ -67,12 +52,4 @@ def test_names_the_modelled_mistake(checker, wrong, hint):
     verdict = checker(wrong)
     assert not verdict
     assert hint in verdict.message
-    assert str(verdict).startswith("Not yet: ")
-
-
-@pytest.mark.parametrize("checker", [check_attention, check_causal_mask, check_dot_variance])
-@pytest.mark.parametrize("answer", BAD)
-def test_never_raises_on_bad_answers(checker, answer):
-    verdict = checker(answer)
-    assert not verdict
     assert str(verdict).startswith("Not yet: ")
