@@ -8,20 +8,32 @@ answer (a value or a function), never raises, and returns a :class:`Feedback` th
 
 from ._core import (
     Feedback,
+    as_bool,
+    as_float64,
+    call,
     check_function,
     compare_choice,
     compare_number,
     compare_tensor,
+    copy_args,
     correct,
     not_yet,
+    safe_repr,
+    tolerance,
 )
 
 __all__ = [
     "Feedback",
+    "as_bool",
+    "as_float64",
+    "call",
     "check_function",
     "compare_choice",
     "compare_number",
     "compare_tensor",
+    "copy_args",
     "correct",
     "not_yet",
+    "safe_repr",
+    "tolerance",
 ]

@@ -2,22 +2,52 @@
 
 A checker returns a :class:`Feedback`. It is truthy when the answer is right, and it prints as one
 line, ``Correct: ...`` or ``Not yet: <hint>``, so a notebook cell that ends with a checker call
-shows the verdict. Whatever the reader hands over (``None``, a string, a tensor of the wrong shape,
-a function that raises) the checker answers with a hint instead of an exception.
+shows the verdict. Whatever the reader hands over (``None``, a string, a tensor of the wrong shape
+or dtype, a complex or NaN answer, a meta tensor, a huge integer from a ``**`` typo, an object
+whose ``repr`` fails, a function that raises) the checker answers with a hint instead of an
+exception.
+
+Three rules keep the verdicts honest:
+
+- every call of a function (the reader's, the reference and each modelled mistake) gets its own
+  deep copy of the arguments, so a function that works in place, or one that zeroes its inputs,
+  changes nothing for the others;
+- an answer may be a tensor of any real dtype on any device, a NumPy array or scalar, a Python
+  number or a (nested) list of these; it is compared in float64 with a tolerance no tighter than
+  the rounding of the answer's own dtype (float32 answers are not held to float64 precision);
+- a boolean answer (a mask, a verdict) must be boolean: a 0/1 float mask is not a mask for
+  ``F.scaled_dot_product_attention``, which *adds* a float mask to the scores.
 """
 
 from __future__ import annotations
 
+import copy
 import math
 import numbers
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import torch
 
 #: What a typical wrong answer looks like, and what to tell the reader who gives it.
 WrongAnswer = tuple[Any, str]
+
+#: Answers with more elements than this are refused before any conversion (a checker must not
+#: spend minutes or gigabytes on a tensor that cannot be the answer).
+MAX_ELEMENTS = 1_000_000
+#: Nested lists deeper than this are not an answer.
+MAX_DEPTH = 8
+
+#: The loosest tolerance each answer dtype is held to: about 100 units of its rounding, because a
+#: correct computation in that dtype (a softmax, a sum over a few hundred terms) loses that much.
+_DTYPE_TOL = {
+    torch.float64: (1e-9, 1e-9),
+    torch.float32: (1e-5, 2e-5),
+    torch.float16: (2e-3, 5e-3),
+    torch.bfloat16: (2e-2, 3e-2),
+}
 
 
 @dataclass(frozen=True)
@@ -44,21 +74,214 @@ def not_yet(hint: str) -> Feedback:
     return Feedback(False, hint)
 
 
-def _as_tensor(value: Any) -> torch.Tensor | None:
-    """The answer as a float64 CPU tensor, or ``None`` when it cannot be one."""
-    if isinstance(value, torch.Tensor):
-        return value.detach().to("cpu", torch.float64)
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, numbers.Real):
-        return torch.tensor(float(value), dtype=torch.float64)
-    try:  # NumPy arrays and nested lists of numbers
-        import numpy as np
+class _Refused(Exception):
+    """Raised inside the conversions; carries the hint for the reader."""
 
-        array = np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError):
-        return None
-    return torch.from_numpy(array)
+
+def safe_repr(value: Any, limit: int = 60) -> str:
+    """``repr(value)`` cut to ``limit`` characters; never raises, even for a broken ``__repr__``."""
+    try:
+        if isinstance(value, torch.Tensor):
+            text = f"tensor of shape {tuple(value.shape)} and dtype {value.dtype}"
+        elif isinstance(value, np.ndarray):
+            text = f"array of shape {value.shape} and dtype {value.dtype}"
+        elif isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 200:
+            text = f"an integer with {value.bit_length()} bits"
+        else:
+            text = repr(value)
+        text = str(text)
+    except Exception:  # a reader's object whose repr fails
+        text = f"<{_type_name(value)} object>"
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def safe_str(exc: BaseException, limit: int = 200) -> str:
+    """``str(exc)``, guarded like :func:`safe_repr`."""
+    try:
+        text = str(exc)
+    except Exception:
+        text = f"<{_type_name(exc)}>"
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _type_name(value: Any) -> str:
+    try:
+        return type(value).__name__
+    except Exception:  # pragma: no cover - type() of anything has a name
+        return "object"
+
+
+def copy_args(args: Any) -> Any:
+    """A deep copy of a test case: tensors cloned (detached), arrays copied, containers rebuilt."""
+    if isinstance(args, torch.Tensor):
+        return args.detach().clone()
+    if isinstance(args, np.ndarray):
+        return args.copy()
+    if isinstance(args, tuple):
+        return tuple(copy_args(a) for a in args)
+    if isinstance(args, list):
+        return [copy_args(a) for a in args]
+    if isinstance(args, dict):
+        return {k: copy_args(v) for k, v in args.items()}
+    try:
+        return copy.deepcopy(args)
+    except Exception:
+        return args
+
+
+# --- turning an answer into numbers -------------------------------------------------------------
+
+
+def _tensor_kind(t: torch.Tensor) -> str:
+    if t.dtype == torch.bool:
+        return "bool"
+    if t.is_complex():
+        return "complex"
+    if t.is_floating_point():
+        return "float"
+    return "int"
+
+
+def _numpy_kind(a: np.ndarray) -> str:
+    return {"b": "bool", "c": "complex", "f": "float", "i": "int", "u": "int"}.get(a.dtype.kind,
+                                                                                  "other")
+
+
+def _from_tensor(t: torch.Tensor, what: str) -> tuple[torch.Tensor, str, torch.dtype]:
+    try:
+        is_meta = t.is_meta or t.device.type == "meta"
+    except Exception:
+        is_meta = True
+    if is_meta:
+        raise _Refused(f"{what} is a meta tensor: it has a shape but no values. Compute it on a "
+                       "real device (the CPU, or the notebook's `device`).")
+    if t.layout != torch.strided:
+        try:
+            t = t.to_dense()
+        except Exception as exc:
+            raise _Refused(f"{what} is a {t.layout} tensor that cannot be made dense: "
+                           f"{safe_str(exc)}") from None
+    kind = _tensor_kind(t)
+    if kind == "complex":
+        raise _Refused(f"{what} is complex ({t.dtype}): the answer is real. Look for a square "
+                       "root or a logarithm of a negative number, or an FFT left in.")
+    if t.numel() > MAX_ELEMENTS:
+        raise _Refused(f"{what} has shape {tuple(t.shape)}: {t.numel():,} values, far more than "
+                       "the answer has.")
+    dtype = t.dtype if kind == "float" else torch.float64
+    return t.detach().to("cpu").to(torch.float64), kind, dtype
+
+
+def _from_numpy(a: np.ndarray, what: str) -> tuple[torch.Tensor, str, torch.dtype]:
+    kind = _numpy_kind(a)
+    if kind == "complex":
+        raise _Refused(f"{what} is complex ({a.dtype}): the answer is real.")
+    if kind == "other":
+        raise _Refused(f"{what} is a NumPy array of dtype {a.dtype}, not of numbers.")
+    if a.size > MAX_ELEMENTS:
+        raise _Refused(f"{what} has shape {a.shape}: {a.size:,} values, far more than the answer "
+                       "has.")
+    dtype = {np.dtype(np.float32): torch.float32, np.dtype(np.float16): torch.float16}.get(
+        a.dtype, torch.float64)
+    with np.errstate(all="ignore"):
+        converted = torch.from_numpy(np.array(a, dtype=np.float64))
+    return converted, kind, dtype
+
+
+def _from_scalar(value: Any, what: str) -> tuple[torch.Tensor, str, torch.dtype]:
+    if isinstance(value, (bool, np.bool_)):
+        return torch.tensor(float(bool(value)), dtype=torch.float64), "bool", torch.float64
+    if isinstance(value, numbers.Integral):
+        try:
+            as_float = float(value)
+        except OverflowError:
+            raise _Refused(f"{what} is an integer too large for a float "
+                           f"({safe_repr(value)}): look for a `**` where you meant `*`.") from None
+        return torch.tensor(as_float, dtype=torch.float64), "int", torch.float64
+    if isinstance(value, numbers.Real):
+        try:
+            as_float = float(value)
+        except (OverflowError, ValueError, TypeError) as exc:
+            raise _Refused(f"{what} cannot be read as a number: {safe_str(exc)}") from None
+        dtype = torch.float32 if isinstance(value, np.float32) else (
+            torch.float16 if isinstance(value, np.float16) else torch.float64)
+        return torch.tensor(as_float, dtype=torch.float64), "float", dtype
+    if isinstance(value, numbers.Complex):
+        raise _Refused(f"{what} is the complex number {safe_repr(value)}: the answer is real.")
+    raise _Refused(f"{what} should be a tensor or a number, got a {_type_name(value)}: "
+                   f"{safe_repr(value)}")
+
+
+def _from_sequence(value: Sequence[Any], what: str, depth: int) -> tuple[torch.Tensor, str,
+                                                                         torch.dtype]:
+    if depth > MAX_DEPTH:
+        raise _Refused(f"{what} is a list nested more than {MAX_DEPTH} deep: not an answer.")
+    if len(value) > MAX_ELEMENTS:
+        raise _Refused(f"{what} is a list of {len(value):,} items, far more than the answer has.")
+    parts = [_convert(v, what, depth + 1) for v in value]
+    if not parts:
+        return torch.zeros(0, dtype=torch.float64), "float", torch.float64
+    shapes = {p[0].shape for p in parts}
+    if len(shapes) > 1:
+        raise _Refused(f"{what} is a ragged list (its items have shapes "
+                       f"{sorted(tuple(s) for s in shapes)}): return one tensor.")
+    kinds = {p[1] for p in parts}
+    kind = "float" if "float" in kinds else ("int" if "int" in kinds else kinds.pop())
+    if len(kinds) > 1 and "bool" in kinds:
+        kind = "mixed"
+    dtypes = [p[2] for p in parts]
+    # The loosest dtype decides the tolerance: a list of float32 tensors is a float32 answer.
+    dtype = max(dtypes, key=lambda d: _DTYPE_TOL.get(d, _DTYPE_TOL[torch.float64])[1])
+    stacked = torch.stack([p[0] for p in parts])
+    if stacked.numel() > MAX_ELEMENTS:
+        raise _Refused(f"{what} has shape {tuple(stacked.shape)}, far more values than the answer "
+                       "has.")
+    return stacked, kind, dtype
+
+
+def _convert(value: Any, what: str, depth: int = 0) -> tuple[torch.Tensor, str, torch.dtype]:
+    if isinstance(value, torch.Tensor):
+        return _from_tensor(value, what)
+    if isinstance(value, np.ndarray):
+        return _from_numpy(value, what)
+    if isinstance(value, (numbers.Number, np.bool_)):
+        return _from_scalar(value, what)
+    if isinstance(value, (list, tuple)):
+        return _from_sequence(value, what, depth)
+    if isinstance(value, (str, bytes, dict, set, frozenset)) or callable(value):
+        raise _Refused(f"{what} should be a tensor or a number, got a {_type_name(value)}: "
+                       f"{safe_repr(value)}")
+    if hasattr(type(value), "__array__"):  # array-likes other than NumPy's own
+        try:
+            array = np.asarray(value)
+        except Exception as exc:
+            raise _Refused(f"{what} could not be read as an array: {safe_str(exc)}") from None
+        return _from_numpy(array, what)
+    raise _Refused(f"{what} should be a tensor or a number, got a {_type_name(value)}: "
+                   f"{safe_repr(value)}")
+
+
+def as_float64(value: Any, what: str = "your answer") -> tuple[torch.Tensor, str, torch.dtype]:
+    """``(values in float64 on the CPU, kind, dtype for the tolerance)`` of an answer.
+
+    ``kind`` is ``"float"``, ``"int"``, ``"bool"`` (or ``"mixed"``). Raises :class:`_Refused`
+    with a hint for anything that is not a real number or array of them.
+    """
+    try:
+        return _convert(value, what)
+    except _Refused:
+        raise
+    except RecursionError:
+        raise _Refused(f"{what} refers to itself: not an answer.") from None
+    except Exception as exc:  # whatever else a strange object does while being read
+        raise _Refused(f"{what} could not be read as numbers ({_type_name(exc)}: "
+                       f"{safe_str(exc)}).") from None
+
+
+def tolerance(dtype: torch.dtype, atol: float, rtol: float) -> tuple[float, float]:
+    """The checker's own tolerance, loosened to what the answer's dtype can hold."""
+    floor_atol, floor_rtol = _DTYPE_TOL.get(dtype, _DTYPE_TOL[torch.float64])
+    return max(atol, floor_atol), max(rtol, floor_rtol)
 
 
 def _close(a: torch.Tensor, b: torch.Tensor, atol: float, rtol: float) -> bool:
@@ -76,6 +299,21 @@ def _missing_answer_hint(answer: Any, what: str) -> Feedback | None:
     return None
 
 
+def _shape_of(value: Any) -> tuple[int, ...] | None:
+    """The shape of a tensor or array without reading its values (``None`` for other answers)."""
+    try:
+        if isinstance(value, torch.Tensor):
+            return tuple(value.shape)
+        if isinstance(value, np.ndarray):
+            return tuple(value.shape)
+    except Exception:
+        return None
+    return None
+
+
+# --- comparisons --------------------------------------------------------------------------------
+
+
 def compare_tensor(
     answer: Any,
     expected: torch.Tensor,
@@ -88,34 +326,107 @@ def compare_tensor(
 ) -> Feedback:
     """Compare ``answer`` with ``expected`` (a tensor) and explain any difference.
 
-    ``wrong_answers`` lists tensors that typical mistakes produce, each with its hint; an answer
-    equal to one of them gets that hint rather than a generic one.
+    ``wrong_answers`` lists values that typical mistakes produce, each with its hint; an answer
+    equal to one of them gets that hint rather than a generic one. When ``expected`` is boolean
+    (a mask), the answer must be boolean too and equal exactly. Never raises.
     """
+    try:
+        return _compare_tensor(answer, expected, what=what, atol=atol, rtol=rtol,
+                               wrong_answers=wrong_answers, success=success)
+    except Exception as exc:  # pragma: no cover - a last guard; every path above is guarded
+        return not_yet(f"{what} could not be checked ({_type_name(exc)}: {safe_str(exc)}).")
+
+
+def _compare_tensor(answer, expected, *, what, atol, rtol, wrong_answers, success) -> Feedback:
     missing = _missing_answer_hint(answer, what)
     if missing is not None:
         return missing
-    got = _as_tensor(answer)
-    if got is None:
-        return not_yet(f"{what} should be a tensor, got a {type(answer).__name__}: {answer!r:.60}")
+    want_bool = expected.dtype == torch.bool
     want = expected.detach().to("cpu", torch.float64)
-    if got.shape != want.shape:
-        for wrong, hint in wrong_answers:
-            w = _as_tensor(wrong)
-            if w is not None and _close(got, w, atol, rtol):
+    shape = _shape_of(answer)
+    if shape is not None and shape != tuple(want.shape) and math.prod(shape) > MAX_ELEMENTS:
+        return not_yet(f"{what} has shape {shape} but should have shape {tuple(want.shape)}.")
+    try:
+        got, kind, dtype = as_float64(answer, what)
+    except _Refused as refused:
+        return not_yet(str(refused))
+    if want_bool:
+        atol = rtol = 0.0
+    else:
+        atol, rtol = tolerance(dtype, atol, rtol)
+    wrong = []
+    for value, hint in wrong_answers:
+        try:
+            w, _, _ = as_float64(value)
+        except _Refused:
+            continue
+        wrong.append((w, hint))
+
+    def modelled() -> Feedback | None:
+        for w, hint in wrong:
+            if _close(got, w, atol, rtol):
                 return not_yet(hint)
+        return None
+
+    if kind == "mixed":
+        return not_yet(f"{what} mixes booleans and numbers: return one tensor of one dtype.")
+    if want_bool and kind != "bool":
+        if _close(got, want, 0.0, 0.0) or _close(got, 1.0 - want, 0.0, 0.0):
+            return not_yet(
+                f"{what} has 0/1 values of a number dtype; a mask must have dtype torch.bool. "
+                "F.scaled_dot_product_attention adds a float mask to the scores (0 and 1 change "
+                "almost nothing), so a float 0/1 mask blocks nothing."
+            )
+        return not_yet(f"{what} should be a boolean tensor (dtype torch.bool), got "
+                       f"{safe_repr(answer)}.")
+    if not want_bool and kind == "bool":
+        return not_yet(f"{what} holds booleans; the answer is a tensor of numbers.")
+    if tuple(got.shape) != tuple(want.shape):
+        if (hint := modelled()) is not None:
+            return hint
         return not_yet(
             f"{what} has shape {tuple(got.shape)} but should have shape {tuple(want.shape)}."
         )
-    if not torch.isfinite(got).all():
+    if not torch.isfinite(got).all() and torch.isfinite(want).all():
         return not_yet(f"{what} contains NaN or infinite values.")
     if _close(got, want, atol, rtol):
         return correct(success)
-    for wrong, hint in wrong_answers:
-        w = _as_tensor(wrong)
-        if w is not None and _close(got, w, atol, rtol):
-            return not_yet(hint)
+    if (hint := modelled()) is not None:
+        return hint
+    if want_bool:
+        wrong_entries = int((got != want).sum())
+        return not_yet(f"{what} has the right shape but {wrong_entries} entries differ.")
     err = (got - want).abs().max().item()
     return not_yet(f"{what} has the right shape but its values differ (largest error {err:.3g}).")
+
+
+def _as_number(answer: Any, what: str) -> tuple[float | int, torch.dtype]:
+    """A single real number (exact int kept as int), or :class:`_Refused` with a hint."""
+    if isinstance(answer, (bool, np.bool_)):
+        raise _Refused(f"{what} should be a number, got the boolean {answer}.")
+    if isinstance(answer, numbers.Integral):
+        return int(answer), torch.float64
+    shape = _shape_of(answer)
+    if shape is not None and math.prod(shape) != 1:
+        raise _Refused(f"{what} should be a single number, got a {safe_repr(answer)}.")
+    if isinstance(answer, (list, tuple)):
+        raise _Refused(f"{what} should be a single number, got a {_type_name(answer)}: "
+                       f"{safe_repr(answer)}")
+    got, kind, dtype = as_float64(answer, what)
+    if got.numel() != 1:
+        raise _Refused(f"{what} should be a single number, got {got.numel()} values.")
+    if kind == "bool":
+        raise _Refused(f"{what} should be a number, got a boolean.")
+    value = got.reshape(()).item()
+    if kind == "int" and math.isfinite(value):
+        try:
+            if isinstance(answer, torch.Tensor):
+                return int(answer.reshape(()).item()), dtype
+            if isinstance(answer, np.ndarray):
+                return int(answer.reshape(()).item()), dtype
+        except Exception:
+            pass
+    return value, dtype
 
 
 def compare_number(
@@ -129,23 +440,78 @@ def compare_number(
     wrong_answers: Iterable[WrongAnswer] = (),
     success: str = "well done.",
 ) -> Feedback:
-    """Compare a number (a count, a kernel size, a probability) with the expected one."""
+    """Compare a number (a count, a kernel size, a probability) with the expected one.
+
+    The answer may be a Python or NumPy number, a 0-d (or one-element) tensor or array. With
+    ``integer=True`` it must be a whole number and equal exactly. Never raises.
+    """
+    try:
+        return _compare_number(answer, expected, what=what, rel_tol=rel_tol, abs_tol=abs_tol,
+                               integer=integer, wrong_answers=wrong_answers, success=success)
+    except Exception as exc:  # pragma: no cover - a last guard
+        return not_yet(f"{what} could not be checked ({_type_name(exc)}: {safe_str(exc)}).")
+
+
+def _same_number(a: float | int, b: float | int, integer: bool, rel_tol: float,
+                 abs_tol: float) -> bool:
+    if integer or (isinstance(a, int) and isinstance(b, int)):
+        try:
+            return float(a).is_integer() and int(a) == int(b)
+        except (OverflowError, ValueError):
+            return False
+    try:
+        return math.isclose(float(a), float(b), rel_tol=rel_tol, abs_tol=abs_tol)
+    except (OverflowError, ValueError):
+        return False
+
+
+def _compare_number(answer, expected, *, what, rel_tol, abs_tol, integer, wrong_answers,
+                    success) -> Feedback:
     missing = _missing_answer_hint(answer, what)
     if missing is not None:
         return missing
-    if isinstance(answer, torch.Tensor) and answer.numel() == 1:
-        answer = answer.item()
-    if isinstance(answer, bool) or not isinstance(answer, numbers.Real):
-        return not_yet(f"{what} should be a number, got a {type(answer).__name__}: {answer!r:.60}")
-    if integer and not float(answer).is_integer():
-        return not_yet(f"{what} should be a whole number, got {answer}.")
-    if math.isclose(float(answer), float(expected), rel_tol=rel_tol, abs_tol=abs_tol):
+    try:
+        value, dtype = _as_number(answer, what)
+    except _Refused as refused:
+        return not_yet(str(refused))
+    atol, rtol = tolerance(dtype, abs_tol, rel_tol)
+    if isinstance(value, int):
+        try:
+            float(value)
+        except OverflowError:
+            return not_yet(f"{what} is an integer with {value.bit_length()} bits, far too large: "
+                           "look for a `**` where you meant `*`.")
+    if not math.isfinite(float(value)):
+        return not_yet(f"{what} is {value}: NaN or infinite.")
+    if integer and not float(value).is_integer():
+        return not_yet(f"{what} should be a whole number, got {value}: a count never has a "
+                       "fraction (use // for the integer division the modules do).")
+    if _same_number(value, expected, integer, rtol, atol):
         return correct(success)
     for wrong, hint in wrong_answers:
-        if math.isclose(float(answer), float(wrong), rel_tol=rel_tol, abs_tol=abs_tol):
+        try:
+            wrong_value, _ = _as_number(wrong, "a modelled mistake")
+        except _Refused:
+            continue
+        if _same_number(value, wrong_value, integer, rtol, atol):
             return not_yet(hint)
-    direction = "too large" if float(answer) > float(expected) else "too small"
-    return not_yet(f"{what} = {answer} is {direction}.")
+    direction = "too large" if float(value) > float(expected) else "too small"
+    return not_yet(f"{what} = {safe_repr(value)} is {direction}.")
+
+
+def as_bool(answer: Any, what: str = "your answer") -> bool:
+    """A boolean answer: ``True``/``False``, a NumPy bool or a one-element bool tensor/array.
+
+    Raises :class:`_Refused` with a hint for anything else (0 and 1 included: say what you mean).
+    """
+    if isinstance(answer, (bool, np.bool_)):
+        return bool(answer)
+    if isinstance(answer, (torch.Tensor, np.ndarray)):
+        got, kind, _ = as_float64(answer, what)
+        if kind == "bool" and got.numel() == 1:
+            return bool(got.reshape(()).item())
+        raise _Refused(f"{what} should be True or False, got a {safe_repr(answer)}.")
+    raise _Refused(f"{what} should be True or False, got {safe_repr(answer)}.")
 
 
 def compare_choice(
@@ -162,12 +528,21 @@ def compare_choice(
     if missing is not None:
         return missing
     if not isinstance(answer, str) or answer.strip().lower() not in [c.lower() for c in choices]:
-        return not_yet(f"{what} should be one of {list(choices)}, got {answer!r:.60}.")
+        return not_yet(f"{what} should be one of {list(choices)}, got {safe_repr(answer)}.")
     answer = answer.strip().lower()
     if answer == expected.lower():
         return correct(success)
     hint = (hints or {}).get(answer)
     return not_yet(hint or f"{answer!r} is not it; think again about the options.")
+
+
+def call(fn: Callable[..., Any], args: tuple[Any, ...]) -> tuple[Any, BaseException | None]:
+    """``fn(*copy_args(args))`` and the exception it raised, if any (never propagated, except
+    ``KeyboardInterrupt``: a reader stopping a function that never returns)."""
+    try:
+        return fn(*copy_args(args)), None
+    except (Exception, SystemExit) as exc:
+        return None, exc
 
 
 def check_function(
@@ -178,45 +553,46 @@ def check_function(
     what: str = "your function",
     atol: float = 1e-5,
     rtol: float = 1e-4,
+    integer: bool = False,
     wrong_functions: Iterable[tuple[Callable[..., Any], str]] = (),
     success: str = "well done.",
 ) -> Feedback:
     """Run the reader's ``fn`` on each case and compare it with ``reference``.
 
-    ``wrong_functions`` are implementations of typical mistakes (sum instead of mean, the wrong
-    axis, a missing scale); when the reader's output matches one, its hint is given.
+    Each call (the reader's, the reference's and each mistake's) gets its own deep copy of the
+    case. ``wrong_functions`` are implementations of typical mistakes (sum instead of mean, the
+    wrong axis, a missing scale); when the reader's output matches one, its hint is given.
     An exception raised by ``fn`` is caught and reported, never propagated.
     """
     missing = _missing_answer_hint(fn, what)
     if missing is not None:
         return missing
     if not callable(fn):
-        return not_yet(f"{what} should be a function, got a {type(fn).__name__}: {fn!r:.60}")
+        return not_yet(f"{what} should be a function, got a {_type_name(fn)}: {safe_repr(fn)}")
     wrong_functions = list(wrong_functions)
     for i, args in enumerate(cases):
-        try:
-            got = fn(*args)
-        except Exception as exc:
-            return not_yet(f"{what} raised {type(exc).__name__}: {exc} (on test case {i + 1}).")
-        want = reference(*args)
+        want, error = call(reference, args)
+        if error is not None:  # pragma: no cover - the references are tested
+            return not_yet(f"the checker's reference failed on test case {i + 1}: "
+                           f"{safe_str(error)}")
+        got, error = call(fn, args)
+        if error is not None:
+            return not_yet(f"{what} raised {_type_name(error)}: {safe_str(error)} "
+                           f"(on test case {i + 1}).")
+        if got is None:
+            return not_yet(f"{what} returned None: does it end with `return`?")
         wrong_answers = []
         for wrong_fn, hint in wrong_functions:
-            try:
-                wrong_answers.append((wrong_fn(*args), hint))
-            except Exception:
-                continue
+            value, error = call(wrong_fn, args)
+            if error is None and value is not None:
+                wrong_answers.append((value, hint))
+        label = f"the output on test case {i + 1}"
         if isinstance(want, torch.Tensor):
-            verdict = compare_tensor(
-                got, want, what=f"the output on test case {i + 1}", atol=atol, rtol=rtol,
-                wrong_answers=wrong_answers,
-            )
+            verdict = compare_tensor(got, want, what=label, atol=atol, rtol=rtol,
+                                     wrong_answers=wrong_answers)
         else:
-            verdict = compare_number(
-                got, want, what=f"the output on test case {i + 1}", rel_tol=rtol, abs_tol=atol,
-                wrong_answers=wrong_answers,
-            )
+            verdict = compare_number(got, want, what=label, rel_tol=rtol, abs_tol=atol,
+                                     integer=integer, wrong_answers=wrong_answers)
         if not verdict:
-            if got is None:
-                return not_yet(f"{what} returned None: does it end with `return`?")
             return verdict
     return correct(success)
