@@ -284,8 +284,10 @@ def tolerance(dtype: torch.dtype, atol: float, rtol: float) -> tuple[float, floa
     return max(atol, floor_atol), max(rtol, floor_rtol)
 
 
-def _close(a: torch.Tensor, b: torch.Tensor, atol: float, rtol: float) -> bool:
-    return a.shape == b.shape and bool(torch.allclose(a, b, atol=atol, rtol=rtol))
+def _close(a: torch.Tensor, b: torch.Tensor, atol: float, rtol: float,
+           equal_nan: bool = False) -> bool:
+    return a.shape == b.shape and bool(torch.allclose(a, b, atol=atol, rtol=rtol,
+                                                      equal_nan=equal_nan))
 
 
 def _missing_answer_hint(answer: Any, what: str) -> Feedback | None:
@@ -363,8 +365,9 @@ def _compare_tensor(answer, expected, *, what, atol, rtol, wrong_answers, succes
         wrong.append((w, hint))
 
     def modelled() -> Feedback | None:
+        # NaN where the mistake has NaN counts as the same output: an overflow has a cause.
         for w, hint in wrong:
-            if _close(got, w, atol, rtol):
+            if _close(got, w, atol, rtol, equal_nan=True):
                 return not_yet(hint)
         return None
 
@@ -388,6 +391,8 @@ def _compare_tensor(answer, expected, *, what, atol, rtol, wrong_answers, succes
             f"{what} has shape {tuple(got.shape)} but should have shape {tuple(want.shape)}."
         )
     if not torch.isfinite(got).all() and torch.isfinite(want).all():
+        if (hint := modelled()) is not None:
+            return hint
         return not_yet(f"{what} contains NaN or infinite values.")
     if _close(got, want, atol, rtol):
         return correct(success)
@@ -555,6 +560,7 @@ def check_function(
     rtol: float = 1e-4,
     integer: bool = False,
     wrong_functions: Iterable[tuple[Callable[..., Any], str]] = (),
+    refusal_hint: str | None = None,
     success: str = "well done.",
 ) -> Feedback:
     """Run the reader's ``fn`` on each case and compare it with ``reference``.
@@ -562,6 +568,9 @@ def check_function(
     Each call (the reader's, the reference's and each mistake's) gets its own deep copy of the
     case. ``wrong_functions`` are implementations of typical mistakes (sum instead of mean, the
     wrong axis, a missing scale); when the reader's output matches one, its hint is given.
+    A mistake's hint is given only if the mistake also agreed with the reader on every earlier
+    case. A case on which ``reference`` raises ``ValueError`` is one the reader's function must
+    refuse with ``ValueError`` too (``refusal_hint`` says why when it does not).
     An exception raised by ``fn`` is caught and reported, never propagated.
     """
     missing = _missing_answer_hint(fn, what)
@@ -569,24 +578,36 @@ def check_function(
         return missing
     if not callable(fn):
         return not_yet(f"{what} should be a function, got a {_type_name(fn)}: {safe_repr(fn)}")
-    wrong_functions = list(wrong_functions)
+    # A mistake stays a candidate only while it agrees with the reader's answers so far: its hint
+    # is given only if it explains every output seen, not just the one that was wrong.
+    candidates = list(wrong_functions)
     for i, args in enumerate(cases):
-        want, error = call(reference, args)
-        if error is not None:  # pragma: no cover - the references are tested
-            return not_yet(f"the checker's reference failed on test case {i + 1}: "
-                           f"{safe_str(error)}")
+        label = f"the output on test case {i + 1}"
+        want, ref_error = call(reference, args)
         got, error = call(fn, args)
+        if isinstance(ref_error, ValueError):  # a case the function must refuse
+            if isinstance(error, ValueError):
+                candidates = [(w, h) for w, h in candidates
+                              if isinstance(call(w, args)[1], ValueError)]
+                continue
+            if error is not None:
+                return not_yet(f"{what} raised {_type_name(error)}: {safe_str(error)} on test "
+                               f"case {i + 1}, {safe_repr(args, 80)}; raise ValueError there.")
+            return not_yet(refusal_hint or f"{what} should raise ValueError on test case "
+                           f"{i + 1}, {safe_repr(args, 80)}, and returned {safe_repr(got)}.")
+        if ref_error is not None:  # pragma: no cover - the references are tested
+            return not_yet(f"the checker's reference failed on test case {i + 1}: "
+                           f"{safe_str(ref_error)}")
         if error is not None:
             return not_yet(f"{what} raised {_type_name(error)}: {safe_str(error)} "
                            f"(on test case {i + 1}).")
         if got is None:
             return not_yet(f"{what} returned None: does it end with `return`?")
-        wrong_answers = []
-        for wrong_fn, hint in wrong_functions:
-            value, error = call(wrong_fn, args)
-            if error is None and value is not None:
-                wrong_answers.append((value, hint))
-        label = f"the output on test case {i + 1}"
+        outputs = []
+        for wrong_fn, hint in candidates:
+            value, wrong_error = call(wrong_fn, args)
+            outputs.append((wrong_fn, hint, value if wrong_error is None else None))
+        wrong_answers = [(value, hint) for _, hint, value in outputs if value is not None]
         if isinstance(want, torch.Tensor):
             verdict = compare_tensor(got, want, what=label, atol=atol, rtol=rtol,
                                      wrong_answers=wrong_answers)
@@ -595,4 +616,16 @@ def check_function(
                                      integer=integer, wrong_answers=wrong_answers)
         if not verdict:
             return verdict
+        # The reader was right here: mistakes that were not drop out.
+        kept = []
+        for wrong_fn, hint, value in outputs:
+            if value is None:
+                continue
+            if isinstance(want, torch.Tensor):
+                same = compare_tensor(value, want, atol=atol, rtol=rtol)
+            else:
+                same = compare_number(value, want, rel_tol=rtol, abs_tol=atol, integer=integer)
+            if same:
+                kept.append((wrong_fn, hint))
+        candidates = kept
     return correct(success)

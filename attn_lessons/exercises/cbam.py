@@ -6,6 +6,7 @@ from typing import Any
 
 import torch
 
+from ..cbam import cbam_num_params
 from ._core import Feedback, check_function
 
 __all__ = ["check_cbam_num_params", "check_channel_gate", "check_spatial_pool"]
@@ -36,6 +37,20 @@ def _two_sigmoids(x: torch.Tensor, w0: torch.Tensor, w1: torch.Tensor) -> torch.
     return torch.sigmoid(_mlp(avg, w0, w1)) + torch.sigmoid(_mlp(mx, w0, w1))
 
 
+def _max_only(x: torch.Tensor, w0: torch.Tensor, w1: torch.Tensor) -> torch.Tensor:
+    return torch.sigmoid(_mlp(x.amax(dim=(2, 3)), w0, w1))
+
+
+def _no_relu(x: torch.Tensor, w0: torch.Tensor, w1: torch.Tensor) -> torch.Tensor:
+    avg, mx = x.mean(dim=(2, 3)), x.amax(dim=(2, 3))
+    return torch.sigmoid(avg @ w0.T @ w1.T + mx @ w0.T @ w1.T)
+
+
+def _channel_softmax(x: torch.Tensor, w0: torch.Tensor, w1: torch.Tensor) -> torch.Tensor:
+    avg, mx = x.mean(dim=(2, 3)), x.amax(dim=(2, 3))
+    return torch.softmax(_mlp(avg, w0, w1) + _mlp(mx, w0, w1), dim=-1)
+
+
 def _channel_cases() -> list[tuple[torch.Tensor, ...]]:
     g = torch.Generator().manual_seed(41)
     return [
@@ -60,6 +75,11 @@ def check_channel_gate(fn: Any) -> Feedback:
                             "the ReLU makes MLP(a) + MLP(b) differ from MLP(a + b)."),
             (_two_sigmoids, "add the two MLP outputs first, then apply one sigmoid, so each "
                             "gate stays in (0, 1)."),
+            (_max_only, "that uses the max-pooled descriptor alone: CBAM feeds the average too, "
+                        "through the same MLP, and adds the two outputs."),
+            (_no_relu, "the ReLU between the MLP's two layers is missing."),
+            (_channel_softmax, "a softmax makes the channels compete; CBAM's channel gate is a "
+                               "sigmoid, one gate per channel in (0, 1)."),
         ],
         success="one shared MLP, two descriptors, one sigmoid.",
     )
@@ -84,6 +104,18 @@ def _over_space(x: torch.Tensor) -> torch.Tensor:
     return torch.cat([x.mean(dim=(2, 3)), x.amax(dim=(2, 3))], dim=1)
 
 
+def _no_keepdim(x: torch.Tensor) -> torch.Tensor:
+    return torch.cat([x.mean(dim=1), x.amax(dim=1)], dim=1)
+
+
+def _mean_only(x: torch.Tensor) -> torch.Tensor:
+    return x.mean(dim=1, keepdim=True)
+
+
+def _avg_and_min(x: torch.Tensor) -> torch.Tensor:
+    return torch.cat([x.mean(dim=1, keepdim=True), x.amin(dim=1, keepdim=True)], dim=1)
+
+
 def check_spatial_pool(fn: Any) -> Feedback:
     """Check ``fn(x) -> [avg; max]`` pooled over channels: (B, C, H, W) -> (B, 2, H, W)."""
     g = torch.Generator().manual_seed(43)
@@ -97,6 +129,13 @@ def check_spatial_pool(fn: Any) -> Feedback:
                          "the official code's order."),
             (_sum_not_mean, "channel 0 should be the mean over channels, not the sum."),
             (_over_space, "pool over the channel axis (dim=1), keeping H and W."),
+            (_no_keepdim, "without keepdim=True the two maps lose their channel axis and the "
+                          "concatenation runs along H: keep dim 1 (keepdim=True) or use "
+                          "torch.stack(..., dim=1)."),
+            (_mean_only, "that is the average map alone: CBAM also takes the max over "
+                         "channels and concatenates the two."),
+            (_avg_and_min, "the second map is the maximum over channels (amax), not the "
+                           "minimum."),
         ],
         success="two maps of shape (B, 1, H, W), average first.",
     )
@@ -106,35 +145,68 @@ def check_spatial_pool(fn: Any) -> Feedback:
 
 
 def _num_params(channels: int, reduction: int, kernel_size: int) -> int:
-    return 2 * channels * (channels // reduction) + 2 * kernel_size**2
+    return cbam_num_params(channels, reduction, kernel_size)
+
+
+def _hidden(channels: int, reduction: int) -> int:
+    return max(1, channels // reduction)
 
 
 def _one_plane(channels: int, reduction: int, kernel_size: int) -> int:
-    return 2 * channels * (channels // reduction) + kernel_size**2
+    return 2 * channels * _hidden(channels, reduction) + kernel_size**2
 
 
 def _two_mlps(channels: int, reduction: int, kernel_size: int) -> int:
-    return 4 * channels * (channels // reduction) + 2 * kernel_size**2
+    return 4 * channels * _hidden(channels, reduction) + 2 * kernel_size**2
 
 
 def _with_biases(channels: int, reduction: int, kernel_size: int) -> int:
-    return _num_params(channels, reduction, kernel_size) + channels // reduction + channels
+    hidden = _hidden(channels, reduction)
+    return 2 * channels * hidden + 2 * kernel_size**2 + hidden + channels
+
+
+def _true_division(channels: int, reduction: int, kernel_size: int) -> float:
+    return 2 * channels * (channels / reduction) + 2 * kernel_size**2
+
+
+def _round_width(channels: int, reduction: int, kernel_size: int) -> int:
+    return 2 * channels * max(1, round(channels / reduction)) + 2 * kernel_size**2
+
+
+def _ceil_width(channels: int, reduction: int, kernel_size: int) -> int:
+    return 2 * channels * -(-channels // reduction) + 2 * kernel_size**2
+
+
+def _linear_kernel(channels: int, reduction: int, kernel_size: int) -> int:
+    return 2 * channels * _hidden(channels, reduction) + 2 * kernel_size
 
 
 def check_cbam_num_params(fn: Any) -> Feedback:
-    """Check ``fn(channels, reduction, kernel_size)`` = CBAM's parameters without biases."""
+    """Check ``fn(channels, reduction, kernel_size)`` = CBAM's parameters without biases, with
+    ``ValueError`` when ``channels // reduction`` is 0."""
     return check_function(
         fn,
         _num_params,
-        [(512, 16, 7), (64, 8, 3), (256, 16, 5)],
+        [(512, 16, 7), (64, 8, 3), (256, 16, 5), (100, 16, 7), (120, 16, 7), (90, 16, 3),
+         (8, 16, 7)],
         what="cbam_num_params",
         atol=0,
         rtol=0,
+        integer=True,
         wrong_functions=[
             (_one_plane, "the spatial convolution reads two maps (average and max): its kernel "
                          "has 2 k^2 weights."),
             (_two_mlps, "the MLP is shared by the two descriptors: count its weights once."),
-            (_with_biases, "count the paper's version, without biases: 2C^2/r + 2k^2."),
+            (_with_biases, "count the paper's version, without biases: 2C·(C // r) + 2k^2."),
+            (_true_division, "C / r is a fraction when r does not divide C; the MLP's hidden "
+                             "width is a whole number of units, C // r."),
+            (_ceil_width, "the hidden width rounds down, C // r (for C = 100, r = 16 it is 6, "
+                          "not 7)."),
+            (_round_width, "the hidden width rounds down, C // r (for C = 120, r = 16 it is 7, "
+                           "not 8)."),
+            (_linear_kernel, "a k × k kernel has k^2 weights per input map, not k."),
         ],
-        success="2C²/r + 2k².",
+        refusal_hint="for C < r, C // r = 0: the channel MLP would have no hidden unit. Refuse "
+        "it: raise ValueError (as the library does).",
+        success="2C·(C // r) + 2k², and no MLP without a hidden unit.",
     )

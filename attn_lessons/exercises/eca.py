@@ -41,7 +41,23 @@ def _floor_3(channels: int) -> int:
     return max(3, _paper_k(channels))
 
 
-_KERNEL_CASES = [(16,), (64,), (128,), (256,), (1000,), (2048,), (4,)]
+def _natural_log(channels: int) -> int:
+    t = int((math.log(channels) + 1) / 2)
+    return t if t % 2 else t + 1
+
+
+def _ceil_then_odd(channels: int) -> int:
+    t = math.ceil(_t(channels))
+    return t if t % 2 else t + 1
+
+
+def _even_down(channels: int) -> int:
+    t = int(_t(channels))
+    return t if t % 2 else max(1, t - 1)
+
+
+# Ordered so that each modelled mistake first fails on a case no earlier mistake explains.
+_KERNEL_CASES = [(1000,), (3,), (256,), (128,), (16,), (64,), (2048,), (4,)]
 
 
 def check_eca_kernel_size(fn: Any) -> Feedback:
@@ -53,14 +69,21 @@ def check_eca_kernel_size(fn: Any) -> Feedback:
         what="eca_kernel_size",
         atol=0,
         rtol=0,
+        integer=True,
         wrong_functions=[
             (_not_odd, "the result must be odd: when int(t) is even, add 1."),
             (_ties_down, "for C = 128, t is exactly 4; the authors' code turns an even int(t) "
                          "into int(t) + 1, so the answer is 5, not 3."),
-            (_floor_3, "the paper's rule has no floor of 3 (that is timm's choice): for C = 4 it "
-                       "gives 1."),
+            (_floor_3, "the paper's rule has no floor of 3 (that is timm's choice): for C = 3 or "
+                       "C = 4 it gives 1."),
             (_round_then_odd, "take the integer part of t (int), do not round it: for C = 64, "
                               "t = 3.5 and the paper's code gives 3."),
+            (_natural_log, "the rule uses log2 C, not the natural logarithm: for C = 1000, "
+                           "log2 C = 9.97, t = 5.48 and k = 5."),
+            (_ceil_then_odd, "take the integer part of t (int, rounding down), not the ceiling: "
+                             "for C = 1000, t = 5.48 gives 5."),
+            (_even_down, "an even int(t) goes up by one, not down: for C = 256, int(t) = 4 "
+                         "gives 5."),
         ],
         success="the paper's kernel sizes, ties included.",
     )
@@ -96,6 +119,17 @@ def _gate_no_padding(y: torch.Tensor, kernel: torch.Tensor) -> torch.Tensor:
     return torch.sigmoid(F.conv1d(y[:, None, :], kernel.reshape(1, 1, k)))[:, 0, :]
 
 
+def _gate_padding_one(y: torch.Tensor, kernel: torch.Tensor) -> torch.Tensor:
+    k = kernel.numel()
+    return torch.sigmoid(F.conv1d(y[:, None, :], kernel.reshape(1, 1, k), padding=1))[:, 0, :]
+
+
+def _gate_softmax(y: torch.Tensor, kernel: torch.Tensor) -> torch.Tensor:
+    k = kernel.numel()
+    out = F.conv1d(y[:, None, :], kernel.reshape(1, 1, k), padding=(k - 1) // 2)
+    return torch.softmax(out, dim=-1)[:, 0, :]
+
+
 def _gate_cases() -> list[tuple[torch.Tensor, torch.Tensor]]:
     g = torch.Generator().manual_seed(31)
     return [
@@ -120,6 +154,10 @@ def check_eca_gate(fn: Any) -> Feedback:
                              "neighbours in ECA (timm's CecaModule is the circular variant)."),
             (_gate_no_padding, "without padding the output has C - k + 1 entries: pad "
                                "(k - 1) // 2 zeros on each side."),
+            (_gate_padding_one, "padding=1 fits k = 3 only: for k = 5 the output loses two "
+                                "channels. Pad (k - 1) // 2 on each side."),
+            (_gate_softmax, "a softmax over the channels makes them compete; ECA gates each "
+                            "channel on its own with a sigmoid."),
         ],
         success="the ECA gate, padding and all.",
     )
@@ -152,6 +190,28 @@ def _toeplitz_circulant(kernel: torch.Tensor, channels: int) -> torch.Tensor:
     return w
 
 
+def _toeplitz_unshifted(kernel: torch.Tensor, channels: int) -> torch.Tensor:
+    k = kernel.numel()
+    w = torch.zeros(channels, channels, dtype=kernel.dtype)
+    for c in range(channels):
+        for j in range(k):
+            if c + j < channels:
+                w[c, c + j] = kernel[j]
+    return w
+
+
+def _toeplitz_centre_only(kernel: torch.Tensor, channels: int) -> torch.Tensor:
+    return kernel[(kernel.numel() - 1) // 2] * torch.eye(channels, dtype=kernel.dtype)
+
+
+def _toeplitz_padded(kernel: torch.Tensor, channels: int) -> torch.Tensor:
+    k = kernel.numel()
+    w = torch.zeros(channels, channels + k - 1, dtype=kernel.dtype)
+    for c in range(channels):
+        w[c, c:c + k] = kernel
+    return w
+
+
 def check_eca_toeplitz(fn: Any) -> Feedback:
     """Check ``fn(kernel, channels) -> W`` with ``sigmoid(y @ W.T)`` equal to the ECA gate."""
     return check_function(
@@ -168,6 +228,13 @@ def check_eca_toeplitz(fn: Any) -> Feedback:
                                    "W[c, c'] = w[c' - c + (k - 1) / 2]; yours is transposed."),
             (_toeplitz_circulant, "the band must stop at the edges (zero padding): no weights "
                                   "in the corners wrap around."),
+            (_toeplitz_unshifted, "the band is centred on the diagonal: output c reads "
+                                  "channels c - (k-1)/2 ... c + (k-1)/2, so "
+                                  "W[c, c'] = w[c' - c + (k-1)/2]."),
+            (_toeplitz_centre_only, "every tap of the kernel appears in the matrix, not only the "
+                                    "centre one: the band is k wide."),
+            (_toeplitz_padded, "that is the matrix acting on the zero-padded descriptor "
+                               "(C × (C + k - 1)); drop the padding columns to get C × C."),
         ],
         success="ECA is SE with this banded, shared-weight matrix.",
     )

@@ -45,12 +45,21 @@ def _squeeze_max(u):
     return u.amax(dim=(2, 3))
 
 
+def _squeeze_rows_only(u):
+    return u.mean(dim=2)
+
+
+def _squeeze_everything(u):
+    return u.mean(dim=(1, 2, 3))
+
+
 def check_squeeze(fn: Any) -> Feedback:
     """Check ``fn(u)``: the channel means ``z`` of shape (B, C) for ``u`` of shape (B, C, H, W)."""
     cases = [
         (_fixed(2, 3, 4, 4, seed=1),),
         (_fixed(1, 5, 3, 7, seed=2),),
         (_fixed(3, 4, 1, 1, seed=3),),
+        (_fixed(2, 4, 2, 5, seed=13) + 1.0,),
     ]
     return check_function(
         fn, _squeeze_reference, cases, what="your squeeze",
@@ -62,6 +71,10 @@ def check_squeeze(fn: Any) -> Feedback:
             (_squeeze_over_channels, "you averaged over the channels (dim 1); the squeeze "
              "averages each channel over its H × W positions (dims 2 and 3)."),
             (_squeeze_max, "that is global max pooling; SE uses the average."),
+            (_squeeze_rows_only, "you averaged over H only (dim 2): average over both spatial "
+             "dimensions, dim=(2, 3)."),
+            (_squeeze_everything, "you averaged over the channels too, leaving one number per "
+             "image: keep the channel axis, average over dim=(2, 3) only."),
         ],
         success="z_c is the average of channel c over all H × W positions.",
     )
@@ -90,6 +103,14 @@ def _excite_relu_last(z, w1, w2):
     return torch.relu(torch.sigmoid(z @ w1.T) @ w2.T)
 
 
+def _excite_tanh(z, w1, w2):
+    return torch.tanh(torch.relu(z @ w1.T) @ w2.T)
+
+
+def _excite_scaled_z(z, w1, w2):
+    return z * _excite_reference(z, w1, w2)
+
+
 def check_excite(fn: Any) -> Feedback:
     """Check ``fn(z, w1, w2)``: ``sigmoid(relu(z W1^T) W2^T)`` for ``z`` (B, C), ``w1`` (C', C),
     ``w2`` (C, C')."""
@@ -107,6 +128,10 @@ def check_excite(fn: Any) -> Feedback:
              "two layers collapse into one linear map W2 W1."),
             (_excite_no_sigmoid, "the final sigmoid σ is missing: the gates must lie in (0, 1)."),
             (_excite_relu_last, "the order is W1, then ReLU, then W2, then sigmoid."),
+            (_excite_tanh, "tanh gives gates in (-1, 1), which could flip a channel's sign; SE's "
+             "gates come from a sigmoid, in (0, 1)."),
+            (_excite_scaled_z, "return the gates s themselves; multiplying them onto the map is "
+             "the next step (the scale), and it acts on u, not on z."),
         ],
         success="s = σ(W2 δ(W1 z)): one gate in (0, 1) per channel.",
     )
@@ -120,7 +145,7 @@ def _params_reference(channels, reduction, bias):
 
 
 def _params_no_bias(channels, reduction, bias):
-    return se_num_params(channels, reduction, False)
+    return 2 * channels * max(1, channels // reduction)
 
 
 def _params_one_layer(channels, reduction, bias):
@@ -128,19 +153,38 @@ def _params_one_layer(channels, reduction, bias):
 
 
 def _params_one_fc(channels, reduction, bias):
-    hidden = channels // reduction
+    hidden = max(1, channels // reduction)
     return channels * hidden + (hidden if bias else 0)
 
 
 def _params_both_biases_c(channels, reduction, bias):
-    return se_num_params(channels, reduction, False) + (2 * channels if bias else 0)
+    hidden = max(1, channels // reduction)
+    return 2 * channels * hidden + (2 * channels if bias else 0)
+
+
+def _params_true_division(channels, reduction, bias):
+    hidden = channels / reduction
+    return 2 * channels * hidden + (hidden + channels if bias else 0)
+
+
+def _params_ceil(channels, reduction, bias):
+    hidden = -(-channels // reduction)
+    return 2 * channels * hidden + (hidden + channels if bias else 0)
+
+
+def _params_round(channels, reduction, bias):
+    hidden = max(1, round(channels / reduction))
+    return 2 * channels * hidden + (hidden + channels if bias else 0)
 
 
 def check_se_num_params(fn: Any) -> Feedback:
-    """Check ``fn(channels, reduction, bias)``: the number of parameters of an SE block."""
-    cases = [(64, 16, True), (256, 16, False), (48, 4, True), (1024, 16, True)]
+    """Check ``fn(channels, reduction, bias)``: the number of parameters of an SE block, with
+    ``ValueError`` when ``channels // reduction`` is 0."""
+    cases = [(64, 16, True), (256, 16, False), (48, 4, True), (1024, 16, True),
+             (100, 16, True), (120, 16, False), (90, 16, False), (8, 16, False)]
     return check_function(
-        fn, _params_reference, cases, what="your se_num_params",
+        fn, _params_reference, cases, what="your se_num_params", atol=0.0, rtol=0.0,
+        integer=True,
         wrong_functions=[
             (_params_no_bias, "the biases are missing: W1 z + b1 has C' biases and W2 h + b2 "
              "has C."),
@@ -150,8 +194,16 @@ def check_se_num_params(fn: Any) -> Feedback:
              "C × C'."),
             (_params_both_biases_c, "the first layer has C' = C // r outputs, so C' biases, "
              "not C."),
+            (_params_true_division, "C / r is a fraction when r does not divide C; the hidden "
+             "layer has a whole number of units, C' = C // r."),
+            (_params_ceil, "the hidden width rounds down: C' = C // r (for C = 100, r = 16 it "
+             "is 6, not 7)."),
+            (_params_round, "the hidden width rounds down, it is not rounded to the nearest: "
+             "C' = C // r (for C = 120, r = 16 it is 7, not 8)."),
         ],
-        success="2·C·C' weights plus C' + C biases.",
+        refusal_hint="for C < r, C // r = 0: the block would have no hidden unit and its gate "
+        "would be the constant 0.5. Refuse it: raise ValueError (as the library does).",
+        success="2·C·C' weights plus C' + C biases, C' = C // r, and no block without a width.",
     )
 
 
@@ -166,6 +218,11 @@ def check_zero_width_gate(answer: Any) -> Feedback:
             (0.0, "C // r = 0 makes the hidden vector empty, so the pre-activation is 0, but "
              "the gate is σ(0), not 0."),
             (1.0, "σ(0) is not 1: the logistic function is 1/2 at zero."),
+            (0.25, "0.25 is the slope σ′(0) = σ(0)(1 − σ(0)); the gate is the value σ(0)."),
+            (1 / (1 + 2.718281828459045 ** -1), "σ(1) would need a pre-activation of 1; with no "
+             "hidden unit and no biases the pre-activation is 0."),
+            (0.125, "1/8 is what a softmax over the 8 channels would give; SE's gate is a "
+             "sigmoid, one channel at a time."),
         ],
         success="σ(0) = 0.5 for every channel and every input: the block only halves x.",
     )

@@ -12,7 +12,7 @@ import torch
 
 from attn_lessons import similarity
 
-from ._core import Feedback, check_function, not_yet
+from ._core import Feedback, check_function
 
 __all__ = [
     "check_attention_average",
@@ -46,6 +46,18 @@ def _cos_squared_norms(a, b):
     return (a * b).sum(-1) / (a.norm(dim=-1) ** 2 * b.norm(dim=-1) ** 2)
 
 
+def _cos_global_norms(a, b):
+    return (a * b).sum(-1) / (a.norm() * b.norm())
+
+
+def _cos_distance(a, b):
+    return 1 - similarity.cosine_similarity(a, b)
+
+
+def _cos_first_dim(a, b):
+    return (a * b).sum(0) / (a.norm(dim=0) * b.norm(dim=0))
+
+
 def check_cosine_similarity(fn: Any) -> Feedback:
     """Check ``fn(a, b)``: the cosine similarity of ``(..., d)`` tensors over the last dim."""
     cases = [
@@ -53,6 +65,7 @@ def check_cosine_similarity(fn: Any) -> Feedback:
          torch.tensor([4.0, 3.0], dtype=torch.float64)),
         (_fixed(5, 8, seed=1, scale=3.0), _fixed(5, 8, seed=2)),
         (_fixed(2, 3, 4, seed=3), _fixed(2, 3, 4, seed=4, scale=0.2)),
+        (_fixed(3, 3, seed=16, scale=5.0), _fixed(3, 3, seed=17, scale=0.1)),
     ]
     return check_function(
         fn, _cos_reference, cases, what="your cosine_similarity",
@@ -62,6 +75,11 @@ def check_cosine_similarity(fn: Any) -> Feedback:
             (_cos_one_norm, "you divided by ‖a‖ only (that is the projection of b on a): "
              "divide by ‖b‖ as well."),
             (_cos_squared_norms, "divide by the norms ‖a‖ ‖b‖, not by their squares."),
+            (_cos_global_norms, "you divided by the norms of the whole tensors; each pair of "
+             "vectors is normalised by its own lengths: norm(dim=-1)."),
+            (_cos_distance, "that is the cosine distance 1 − cos θ; return cos θ itself."),
+            (_cos_first_dim, "the vectors run along the last dimension: sum and take norms "
+             "over dim=-1, not dim=0."),
         ],
         success="cosine similarity ignores lengths and keeps only the angle.",
     )
@@ -78,12 +96,31 @@ def _gram_elementwise(x):
     return x * x
 
 
+def _gram_cosine(x):
+    u = x / x.norm(dim=-1, keepdim=True)
+    return u @ u.transpose(-2, -1)
+
+
+def _gram_distances(x):
+    return ((x[:, None, :] - x[None, :, :]) ** 2).sum(-1)
+
+
+def _gram_centred(x):
+    c = x - x.mean(dim=0, keepdim=True)
+    return c @ c.transpose(-2, -1)
+
+
+def _gram_scaled(x):
+    return x @ x.transpose(-2, -1) / x.shape[-1]
+
+
 def check_gram_matrix(fn: Any) -> Feedback:
     """Check ``fn(x)``: the Gram matrix ``x @ x^T`` of ``x`` with shape ``(n, d)``."""
     cases = [
         (_fixed(4, 3, seed=5),),
         (_fixed(3, 5, seed=6),),
         (_fixed(1, 4, seed=7),),
+        (_fixed(3, 3, seed=18) + 2.0,),
     ]
     return check_function(
         fn, similarity.gram_matrix, cases, what="your gram_matrix",
@@ -91,6 +128,14 @@ def check_gram_matrix(fn: Any) -> Feedback:
             (_gram_transposed, "you computed Xᵀ X (d × d: inner products of columns); the Gram "
              "matrix of the rows is X Xᵀ (n × n)."),
             (_gram_elementwise, "X * X squares each entry; you want the matrix product X @ Xᵀ."),
+            (_gram_cosine, "you normalised the rows first (that is the cosine-similarity matrix); "
+             "the Gram matrix keeps the lengths: G_ij = x_i · x_j."),
+            (_gram_distances, "those are squared distances ‖x_i − x_j‖²; the Gram matrix holds "
+             "inner products x_i · x_j (its diagonal is ‖x_i‖², not 0)."),
+            (_gram_centred, "you subtracted the mean row first (a covariance-like matrix); the "
+             "Gram matrix uses the rows as they are."),
+            (_gram_scaled, "there is no division by d in the Gram matrix (that scale belongs to "
+             "attention's scores, and it is √d there)."),
         ],
         success="entry (i, j) is the inner product of rows i and j.",
     )
@@ -115,39 +160,80 @@ def _softmax_wrong_dim(scores, temperature):
     return torch.softmax(scores / temperature, dim=0)
 
 
-def check_stable_softmax(fn: Any) -> Feedback:
-    """Check ``fn(scores, temperature)``: softmax of ``scores / temperature`` over the last dim,
-    stable for scores around 1e4."""
-    cases = [
-        (torch.tensor([[1.0, 2.0, 3.0], [0.0, 0.0, 5.0]], dtype=torch.float64), 1.0),
+def _softmax_naive(scores, temperature):
+    e = torch.exp(scores / temperature)
+    return e / e.sum(dim=-1, keepdim=True)
+
+
+def _softmax_minus_min(scores, temperature):
+    e = torch.exp((scores - scores.amin(dim=-1, keepdim=True)) / temperature)
+    return e / e.sum(dim=-1, keepdim=True)
+
+
+def _softmax_minus_mean(scores, temperature):
+    e = torch.exp((scores - scores.mean(dim=-1, keepdim=True)) / temperature)
+    return e / e.sum(dim=-1, keepdim=True)
+
+
+def _softmax_minus_global_max(scores, temperature):
+    e = torch.exp((scores - scores.max()) / temperature)
+    return e / e.sum(dim=-1, keepdim=True)
+
+
+def _softmax_max_of_unscaled(scores, temperature):
+    e = torch.exp(scores / temperature - scores.amax(dim=-1, keepdim=True))
+    return e / e.sum(dim=-1, keepdim=True)
+
+
+def _softmax_cases() -> list[tuple[torch.Tensor, float]]:
+    f64 = torch.float64
+    return [
+        # small scores, temperatures above and below 1, more columns than rows
+        (torch.tensor([[1.0, 2.0, 3.0], [0.0, 0.0, 5.0]], dtype=f64), 1.0),
         (_fixed(3, 5, seed=8), 0.5),
         (_fixed(4, 4, seed=9), 3.0),
+        # large scores close together: exp(s) overflows, every shift by a row statistic works
+        (torch.tensor([[800.0, 801.0, 802.0]], dtype=f64), 1.0),
+        # a spread of 800: exp(s - min) overflows, exp(s - mean) does not
+        (torch.tensor([[0.0, 400.0, 800.0]], dtype=f64), 1.0),
+        # one outlier: s - mean reaches 1000, exp overflows
+        (torch.tensor([[0.0, 0.0, 1500.0]], dtype=f64), 1.0),
+        # rows at very different levels: the global max underflows the lower row
+        (torch.tensor([[0.0, 1.0, 2.0], [-1500.0, -1501.0, -1502.0]], dtype=f64), 1.0),
+        # a temperature below 1 on large scores: exp(s / T - max s) overflows
+        (torch.tensor([[1000.0, 999.0, 998.0]], dtype=f64), 0.5),
+        # a temperature above 1 on large scores: exp(s / T - max s) underflows to 0 / 0
+        (torch.tensor([[1000.0, 999.0, 998.0], [3.0, 1.0, 2.0]], dtype=f64), 4.0),
+        # float32 overflows already at exp(89)
+        (torch.tensor([[1.0e4, 1.0e4 - 1.0, 1.0e4 - 2.0]], dtype=torch.float32), 1.0),
     ]
-    verdict = check_function(
-        fn, _softmax_reference, cases, what="your softmax",
+
+
+def check_stable_softmax(fn: Any) -> Feedback:
+    """Check ``fn(scores, temperature)``: softmax of ``scores / temperature`` over the last dim,
+    stable for any scores: large ones, rows of very different spreads and levels, and any T > 0."""
+    return check_function(
+        fn, _softmax_reference, _softmax_cases(), what="your softmax",
         wrong_functions=[
             (_softmax_no_temperature, "the temperature is ignored: divide the scores by it "
              "before exponentiating."),
             (_softmax_times_temperature, "divide the scores by the temperature, do not multiply."),
             (_softmax_wrong_dim, "each row should sum to 1: normalise over the last dimension "
              "(dim=-1), not down the columns."),
+            (_softmax_naive, "right for small scores, but large scores give NaN: exp(800) "
+             "overflows. Subtract each row's maximum before exponentiating."),
+            (_softmax_minus_mean, "subtracting the row mean is not enough: a score far above "
+             "the mean still overflows. Subtract the row's maximum, so every exponent is <= 0."),
+            (_softmax_minus_min, "subtracting the row minimum makes the exponents larger, not "
+             "smaller: with a spread of 800 they overflow. Subtract the row's maximum."),
+            (_softmax_minus_global_max, "you subtracted the maximum of the whole tensor: a row "
+             "far below it underflows to 0 / 0. Subtract each row's own maximum (dim=-1, "
+             "keepdim=True)."),
+            (_softmax_max_of_unscaled, "the shift must be the maximum of what you exponentiate: "
+             "exp((s - max s) / T), not exp(s / T - max s), which overflows for T < 1 and "
+             "underflows for T > 1."),
         ],
-    )
-    if not verdict:
-        return verdict
-    big = torch.tensor([[1.0e4, 1.0e4 - 1.0, 1.0e4 - 2.0]], dtype=torch.float32)
-    try:
-        got = fn(big, 1.0)
-    except Exception as exc:  # a reader's bug must never crash the checker
-        return not_yet(f"your softmax raised {type(exc).__name__} on scores near 1e4: {exc}")
-    if not isinstance(got, torch.Tensor) or not torch.isfinite(got).all():
-        return not_yet(
-            "right for small scores, but scores near 1e4 give NaN or inf: exp(1e4) overflows. "
-            "Subtract each row's maximum before exponentiating."
-        )
-    return check_function(
-        fn, _softmax_reference, [(big, 1.0)], what="your softmax on scores near 1e4",
-        success="stable and exact: subtracting the maximum changes nothing but the overflow.",
+        success="stable and exact: subtracting the row maximum changes nothing but the overflow.",
     )
 
 
@@ -170,6 +256,14 @@ def _attention_plain_mean(scores, values):
     return values.mean(dim=-2, keepdim=True).expand(*scores.shape[:-1], values.shape[-1])
 
 
+def _attention_no_softmax_normalised(scores, values):
+    return (scores / scores.sum(dim=-1, keepdim=True)) @ values
+
+
+def _attention_sigmoid(scores, values):
+    return torch.sigmoid(scores) @ values
+
+
 def check_attention_average(fn: Any) -> Feedback:
     """Check ``fn(scores, values)``: ``softmax(scores, dim=-1) @ values``."""
     cases = [
@@ -186,6 +280,10 @@ def check_attention_average(fn: Any) -> Feedback:
              "weights must sum to 1 (dim=-1)."),
             (_attention_plain_mean, "that is the plain mean of the values: the weights must come "
              "from the scores."),
+            (_attention_no_softmax_normalised, "dividing the scores by their sum is not a "
+             "softmax: negative scores give negative weights. Exponentiate first."),
+            (_attention_sigmoid, "a sigmoid gives each weight on its own, so a row's weights do "
+             "not sum to 1: use a softmax over the row."),
         ],
         success="each output row is a convex combination of the value rows.",
     )
