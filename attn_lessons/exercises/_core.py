@@ -374,6 +374,8 @@ def _compare_tensor(answer, expected, *, what, atol, rtol, wrong_answers, succes
     if kind == "mixed":
         return not_yet(f"{what} mixes booleans and numbers: return one tensor of one dtype.")
     if want_bool and kind != "bool":
+        if tuple(got.shape) == tuple(want.shape) and (hint := modelled()) is not None:
+            return hint
         if _close(got, want, 0.0, 0.0) or _close(got, 1.0 - want, 0.0, 0.0):
             return not_yet(
                 f"{what} has 0/1 values of a number dtype; a mask must have dtype torch.bool. "

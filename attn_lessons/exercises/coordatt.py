@@ -9,6 +9,8 @@ import torch
 from ..coordatt import coordatt_num_params
 from ._core import Feedback, check_function
 
+__all__ = ["check_coordinate_pool", "check_h_swish", "check_num_params"]
+
 
 # ---------------------------------------------------------------------------------------------
 # Exercise: the two directional poolings, concatenated.
@@ -23,7 +25,7 @@ def reference_coordinate_pool(x: torch.Tensor) -> torch.Tensor:
 def _pool_cases() -> list[tuple[torch.Tensor]]:
     g = torch.Generator().manual_seed(55)
     return [(torch.randn(b, c, h, w, generator=g, dtype=torch.float64),)
-            for b, c, h, w in [(2, 3, 4, 6), (1, 2, 5, 3), (2, 1, 1, 4)]]
+            for b, c, h, w in [(1, 2, 3, 3), (2, 3, 4, 6), (1, 2, 5, 3), (2, 1, 1, 4)]]
 
 
 def _pool_swapped(x):
@@ -36,6 +38,14 @@ def _pool_sum(x):
 
 def _pool_max(x):
     return torch.cat([x.amax(dim=3), x.amax(dim=2)], dim=2)
+
+
+def _pool_channel_axis(x):
+    return torch.cat([x.mean(dim=3), x.mean(dim=2)], dim=1)
+
+
+def _pool_wrong_divisor(x):
+    return torch.cat([x.sum(dim=3) / x.shape[2], x.sum(dim=2) / x.shape[3]], dim=2)
 
 
 def check_coordinate_pool(coordinate_pool: Any) -> Feedback:
@@ -51,6 +61,10 @@ def check_coordinate_pool(coordinate_pool: Any) -> Feedback:
                             "dim=3) and comes first; z^w keeps the column index j (dim=2)."),
             (_pool_sum, "you summed: the paper averages, z^h_c(i) = (1/W) Σ_j x_c(i, j)."),
             (_pool_max, "you took maxima: Coordinate Attention uses average pooling."),
+            (_pool_channel_axis, "concatenate along the last axis (dim=2), so that the result "
+                                 "is (B, C, H + W); along dim=1 it only works when H = W."),
+            (_pool_wrong_divisor, "each mean divides by the number of terms it sums: z^h sums "
+                                  "over the W columns, so divide by W (and z^w by H)."),
         ],
         success="z = [z^h, z^w], H row means then W column means.",
     )
@@ -79,6 +93,14 @@ def _relu_not_relu6(x):
     return x * torch.clamp(x + 3, min=0) / 6
 
 
+def _no_shift(x):
+    return x * torch.clamp(x, 0, 6) / 6
+
+
+def _no_clamp(x):
+    return x * (x + 3) / 6
+
+
 def check_h_swish(h_swish: Any) -> Feedback:
     """Check ``h_swish(x)`` = x · ReLU6(x + 3) / 6 on points covering all three pieces."""
     t = torch.linspace(-6, 6, 49, dtype=torch.float64)
@@ -94,6 +116,10 @@ def check_h_swish(h_swish: Any) -> Feedback:
             (_no_sixth, "divide by 6: ReLU6(x + 3) runs from 0 to 6, the gate must run 0 to 1."),
             (_relu_not_relu6, "for large x the output should be x itself: cap x + 3 at 6 "
                               "(ReLU6, not ReLU)."),
+            (_no_shift, "the ReLU6 acts on x + 3, not on x: h-swish is already non-zero for "
+                        "-3 < x < 0."),
+            (_no_clamp, "x (x + 3) / 6 is the middle piece only: clamp x + 3 to [0, 6] so that "
+                        "the output is 0 below -3 and x above 3."),
         ],
         success="h_swish(x) = x · ReLU6(x + 3) / 6.",
     )
@@ -126,15 +152,31 @@ def _one_output_conv(c, r):
     return 2 * c * m + 3 * m + c
 
 
+def _floor_as_cap(c, r):
+    m = min(8, c // r)
+    return 3 * c * m + 3 * m + 2 * c
+
+
+def _bn_buffers_counted(c, r):
+    m = max(8, c // r)
+    return 3 * c * m + 5 * m + 2 * c
+
+
+def _true_division(c, r):
+    m = max(8, c / r)
+    return 3 * c * m + 3 * m + 2 * c
+
+
 def check_num_params(num_params: Any) -> Feedback:
     """Check ``num_params(channels, reduction)`` against CoordAtt's real parameter count."""
     return check_function(
         num_params,
         reference_num_params,
-        [(64, 32), (16, 32), (512, 32), (96, 4), (1024, 16)],
+        [(512, 32), (64, 32), (16, 32), (96, 4), (1024, 16), (600, 32)],
         what="num_params",
         atol=0.0,
         rtol=0.0,
+        integer=True,
         wrong_functions=[
             (_no_bn, "BatchNorm has learnable parameters too: a scale γ and a shift β per "
                      "hidden channel (its running mean and variance are buffers, not "
@@ -143,6 +185,12 @@ def check_num_params(num_params: Any) -> Feedback:
                        "of the two output convolutions."),
             (_no_floor, "the hidden width is max(8, C // r), not C // r: check C = 16."),
             (_one_output_conv, "there are two output convolutions, F_h and F_w, each m -> C."),
+            (_floor_as_cap, "8 is a floor, not a cap: m = max(8, C // r), so m is never below 8 "
+                            "but may be far above it."),
+            (_bn_buffers_counted, "BatchNorm's running mean and variance are buffers, not "
+                                  "parameters: count only its γ and β (2m)."),
+            (_true_division, "C / r is a fraction when r does not divide C: the hidden width is "
+                             "a whole number, max(8, C // r)."),
         ],
         success="3Cm + 3m + 2C with m = max(8, C // r).",
     )

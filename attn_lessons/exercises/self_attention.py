@@ -9,6 +9,8 @@ import torch
 
 from ._core import Feedback, check_function
 
+__all__ = ["check_attention", "check_causal_mask", "check_dot_variance"]
+
 
 # ---------------------------------------------------------------------------------------------
 # Exercise: scaled dot-product attention.
@@ -21,7 +23,7 @@ def reference_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> to
 def _attention_cases() -> list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
     g = torch.Generator().manual_seed(66)
     cases = []
-    for b, n, m, d_k, d_v in [(2, 4, 4, 16, 3), (1, 3, 5, 9, 2), (2, 5, 5, 4, 4)]:
+    for b, n, m, d_k, d_v in [(2, 4, 4, 16, 3), (1, 3, 5, 9, 2), (2, 5, 6, 4, 7)]:
         cases.append(tuple(torch.randn(b, s, d, generator=g, dtype=torch.float64)
                            for s, d in [(n, d_k), (m, d_k), (m, d_v)]))
     return cases
@@ -43,6 +45,14 @@ def _no_softmax(q, k, v):
     return (q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])) @ v
 
 
+def _scaled_by_dv(q, k, v):
+    return torch.softmax(q @ k.transpose(-2, -1) / math.sqrt(v.shape[-1]), dim=-1) @ v
+
+
+def _scaled_by_length(q, k, v):
+    return torch.softmax(q @ k.transpose(-2, -1) / math.sqrt(k.shape[-2]), dim=-1) @ v
+
+
 def check_attention(attention: Any) -> Feedback:
     """Check ``attention(q, k, v)`` = softmax(q kᵀ / √d_k) v, batched."""
     return check_function(
@@ -57,6 +67,10 @@ def check_attention(attention: Any) -> Feedback:
             (_softmax_over_queries, "the softmax runs over the wrong axis: each query's weights "
                                     "over the keys should sum to 1, so use dim=-1."),
             (_no_softmax, "the scores must go through a softmax before weighting the values."),
+            (_scaled_by_dv, "the scale is 1/√d_k, from the queries' and keys' width, not the "
+                            "values' width d_v."),
+            (_scaled_by_length, "the scale is 1/√d_k (the width of q and k), not the square root "
+                                "of the number of keys."),
         ],
         success="softmax(q kᵀ / √d_k) v.",
     )
@@ -81,6 +95,18 @@ def _inverted(n):
     return ~torch.ones(n, n, dtype=torch.bool).tril()
 
 
+def _float_mask(n):
+    return torch.ones(n, n).tril()
+
+
+def _additive_mask(n):
+    return torch.zeros(n, n).masked_fill(~reference_causal_mask(n), float("-inf"))
+
+
+def _no_mask(n):
+    return torch.ones(n, n, dtype=torch.bool)
+
+
 def check_causal_mask(causal_mask: Any) -> Feedback:
     """Check ``causal_mask(n)``: lower-triangular boolean mask, diagonal included."""
     return check_function(
@@ -97,6 +123,14 @@ def check_causal_mask(causal_mask: Any) -> Feedback:
                       "query has no key at all)."),
             (_inverted, "that is nn.MultiheadAttention's convention (True = blocked); "
                         "F.scaled_dot_product_attention and this book use True = may attend."),
+            (_float_mask, "a 0/1 mask of a number dtype (float or int) is not causal: "
+                          "F.scaled_dot_product_attention adds a float mask to the scores, and "
+                          "adding 0 or 1 blocks nothing. Use dtype=torch.bool."),
+            (_additive_mask, "that is the additive float mask (0 where allowed, -inf where "
+                             "blocked), which SDPA also accepts; this exercise asks for the "
+                             "boolean one, True = may attend."),
+            (_no_mask, "all True lets every query see every key, the future included: keep "
+                       "only j <= i (tril)."),
         ],
         success="torch.ones(n, n, dtype=torch.bool).tril().",
     )
@@ -121,18 +155,30 @@ def _forgot_d(d_k, var_q, var_k):
     return var_q * var_k
 
 
+def _d_squared(d_k, var_q, var_k):
+    return d_k**2 * var_q * var_k
+
+
+def _sqrt_d(d_k, var_q, var_k):
+    return math.sqrt(d_k) * var_q * var_k
+
+
 def check_dot_variance(dot_variance: Any) -> Feedback:
     """Check ``dot_variance(d_k, var_q, var_k)`` = d_k · var_q · var_k."""
     return check_function(
         dot_variance,
         reference_dot_variance,
-        [(64, 1.0, 1.0), (16, 2.0, 0.5), (3, 4.0, 3.0)],
+        [(3, 4.0, 3.0), (64, 1.0, 1.0), (16, 2.0, 0.5)],
         what="dot_variance",
         wrong_functions=[
             (_std_not_var, "that is the standard deviation; the question asks for the variance."),
             (_sum_of_variances, "the variance of a product of independent zero-mean variables "
                                 "is the product of their variances, not the sum."),
             (_forgot_d, "q·k is a sum of d_k independent terms: their variances add up."),
+            (_d_squared, "the variances of d_k independent terms add up to d_k times one of "
+                         "them, not d_k²: variances add, standard deviations do not."),
+            (_sqrt_d, "√d_k · Var(q_i) Var(k_i) mixes the two: √d_k is the standard deviation "
+                      "of q·k for unit variances; the variance is d_k · Var(q_i) · Var(k_i)."),
         ],
         success="Var(q·k) = d_k · Var(q_i) · Var(k_i).",
     )
