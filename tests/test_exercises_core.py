@@ -1,5 +1,6 @@
 """The checker machinery never crashes and gives hints; the preface checker is right."""
 
+import numpy as np
 import pytest
 import torch
 
@@ -119,3 +120,161 @@ def test_check_attend_explains_typical_mistakes(wrong, hint):
 def test_check_attend_never_raises(answer):
     verdict = check_attend(answer)
     assert isinstance(verdict, Feedback) and not verdict
+
+
+# Every call gets its own copy of the arguments
+
+
+def _mean_rows(x):
+    return x.mean(dim=-1)
+
+
+def test_a_correct_function_that_works_in_place_passes():
+    def in_place(x):
+        return x.sub_(0).mean(dim=-1) if x.mul_(1) is x else None
+
+    def destroys_then_answers(x):
+        out = x.mean(dim=-1)
+        x.fill_(float("nan"))  # the reference and the mistakes never see this
+        return out
+
+    cases = [(torch.randn(3, 4, dtype=torch.float64),), (torch.randn(2, 5, dtype=torch.float64),)]
+    assert check_function(in_place, _mean_rows, cases)
+    assert check_function(destroys_then_answers, _mean_rows, cases)
+
+
+def test_a_wrong_function_that_zeroes_its_inputs_is_not_told_correct():
+    def zeroes(x):
+        x.zero_()
+        return x.sum(dim=-1)  # right for zeros, wrong for the case
+
+    verdict = check_function(zeroes, _mean_rows, [(torch.randn(3, 4, dtype=torch.float64),)])
+    assert not verdict
+
+
+def test_the_cases_survive_a_reader_who_overwrites_them():
+    case = torch.arange(6.0, dtype=torch.float64).reshape(2, 3)
+    check_function(lambda x: x.zero_(), _mean_rows, [(case,)])
+    assert torch.equal(case, torch.arange(6.0, dtype=torch.float64).reshape(2, 3))
+
+
+# Answers of any real type, with a tolerance that suits their dtype
+
+
+@pytest.mark.parametrize("answer", [
+    torch.full((3,), 1 / 3, dtype=torch.float32),
+    torch.full((3,), 1 / 3, dtype=torch.float16),
+    torch.full((3,), 1 / 3, dtype=torch.bfloat16),
+    np.full(3, 1 / 3, dtype=np.float32),
+    [1 / 3, 1 / 3, 1 / 3],
+    [torch.tensor(1 / 3, requires_grad=True)] * 3,
+    torch.full((3,), 1 / 3, requires_grad=True),
+])
+def test_any_real_type_is_compared_within_its_rounding(answer):
+    assert compare_tensor(answer, torch.full((3,), 1 / 3, dtype=torch.float64), atol=0, rtol=0)
+
+
+def test_float64_answers_are_held_to_float64_precision():
+    want = torch.full((3,), 1 / 3, dtype=torch.float64)
+    assert not compare_tensor(want.float().double(), want, atol=0, rtol=0)
+    assert compare_tensor(want.float(), want, atol=0, rtol=0)  # the same numbers, as float32
+
+
+@pytest.mark.parametrize("answer", [42, np.int64(42), torch.tensor(42), torch.tensor([42]),
+                                    np.array(42), 42.0, np.float32(42.0),
+                                    torch.tensor(42.0, dtype=torch.float16)])
+def test_compare_number_accepts_any_real_scalar(answer):
+    assert compare_number(answer, 42, integer=True)
+
+
+def test_integer_counts_are_exact_even_beyond_float_precision():
+    assert compare_number(2**60 + 1, 2**60 + 1, integer=True)
+    assert not compare_number(2**60, 2**60 + 1, integer=True)
+
+
+# Refusals with a hint, never an exception
+
+
+class _BadRepr:
+    def __repr__(self):
+        raise RuntimeError("no repr")
+
+
+@pytest.mark.parametrize(("answer", "hint"), [
+    (torch.ones(3, dtype=torch.complex64), "complex"),
+    (np.ones(3, dtype=complex), "complex"),
+    (1 + 0j, "complex"),
+    (torch.full((3,), float("nan")), "NaN"),
+    (torch.ones(4), "shape (4,)"),
+    (torch.ones(3, device="meta"), "meta tensor"),
+    (torch.zeros(1).expand(10**9), "shape (1000000000,)"),
+    (torch.ones(3, dtype=torch.bool), "booleans"),
+    ([[1.0], [2.0, 3.0]], "ragged"),
+    (_BadRepr(), "_BadRepr"),
+    (10**400, "too large"),
+    ("1, 1, 1", "str"),
+])
+def test_compare_tensor_refuses_with_a_hint(answer, hint):
+    verdict = compare_tensor(answer, torch.ones(3))
+    assert not verdict and hint in verdict.message, str(verdict)
+
+
+@pytest.mark.parametrize(("answer", "hint"), [
+    (10**400, "`**`"),
+    (float("inf"), "infinite"),
+    (1 + 2j, "complex"),
+    (True, "boolean"),
+    (torch.ones(2), "single number"),
+    (torch.tensor(1.0, device="meta"), "meta tensor"),
+    (41.5, "whole number"),
+    (_BadRepr(), "_BadRepr"),
+])
+def test_compare_number_refuses_with_a_hint(answer, hint):
+    verdict = compare_number(answer, 42, integer=True)
+    assert not verdict and hint in verdict.message, str(verdict)
+
+
+def test_a_boolean_expected_answer_needs_a_boolean_tensor():
+    mask = torch.ones(3, 3, dtype=torch.bool).tril()
+    assert compare_tensor(mask, mask)
+    assert compare_tensor(mask.numpy(), mask)
+    assert not compare_tensor(mask.float(), mask)
+    assert "dtype torch.bool" in compare_tensor(mask.int(), mask).message
+
+
+def test_check_function_survives_a_function_whose_exception_cannot_be_printed():
+    class Unprintable(Exception):
+        def __str__(self):
+            raise RuntimeError("no str")
+
+    def raises(x):
+        raise Unprintable()
+
+    verdict = check_function(raises, _mean_rows, [(torch.ones(2, 2),)])
+    assert not verdict and "Unprintable" in verdict.message
+
+
+def test_a_mistake_hint_needs_the_mistake_to_explain_every_earlier_case():
+    cases = [(torch.tensor([1.0, 2.0], dtype=torch.float64),),
+             (torch.tensor([3.0, 5.0], dtype=torch.float64),)]
+
+    def first(x):  # right on the first case, like the reader
+        return x.mean() if x[0] == 1 else x.sum()
+
+    verdict = check_function(lambda x: x.sum() if x[0] == 3 else x.mean(),
+                             lambda x: x.mean(), cases,
+                             wrong_functions=[(lambda x: x.sum(), "summed"), (first, "first")])
+    assert verdict.message == "first"
+
+
+def test_a_case_the_reference_refuses_must_be_refused():
+    def reference(n):
+        if n < 1:
+            raise ValueError("n must be positive")
+        return n
+
+    assert check_function(reference, reference, [(2,), (0,)])
+    verdict = check_function(lambda n: n, reference, [(2,), (0,)], refusal_hint="refuse 0")
+    assert verdict.message == "refuse 0"
+    assert "raise ValueError" in check_function(lambda n: 1 // n if n else [][1], reference,
+                                                [(0,)]).message

@@ -204,8 +204,9 @@ def _softmax_cases() -> list[tuple[torch.Tensor, float]]:
         (torch.tensor([[1000.0, 999.0, 998.0]], dtype=f64), 0.5),
         # a temperature above 1 on large scores: exp(s / T - max s) underflows to 0 / 0
         (torch.tensor([[1000.0, 999.0, 998.0], [3.0, 1.0, 2.0]], dtype=f64), 4.0),
-        # float32 overflows already at exp(89)
-        (torch.tensor([[1.0e4, 1.0e4 - 1.0, 1.0e4 - 2.0]], dtype=torch.float32), 1.0),
+        # float32 overflows already at exp(89); scores of 150 keep float32's own rounding of the
+        # input (its spacing there is 1.5e-5) inside the float32 tolerance
+        (torch.tensor([[150.0, 149.0, 148.0], [-150.0, 0.0, 150.0]], dtype=torch.float32), 1.0),
     ]
 
 

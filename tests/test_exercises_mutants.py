@@ -1,0 +1,672 @@
+"""The mutant catalogue: for every checker, plausible wrong answers and correct alternatives.
+
+Each checker must answer "Not yet" to at least five wrong answers taken from its chapter's own
+warnings and the common mistakes of the topic, each with a hint that names the mistake (the
+substring asserted here), and "Correct" to at least two correct answers written differently from
+the reference: in place, in NumPy, in float32, with an equivalent formula. The mutants are written
+here independently of the checkers' own models of the mistakes.
+
+``test_every_checker_is_catalogued`` keeps the catalogue complete: a checker added later without
+its mutants fails it.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from scipy import stats
+
+from attn_lessons.exercises import cbam, coordatt, eca, networks, preface, se, self_attention
+from attn_lessons.exercises import similarity as sim
+
+from .test_exercises_all_checkers import CHECKERS
+
+
+def _np(fn):
+    """``fn`` written for NumPy arrays, called on tensors (the reader who prefers NumPy)."""
+    def wrapped(*args):
+        return fn(*[a.numpy() if isinstance(a, torch.Tensor) else a for a in args])
+    return wrapped
+
+
+def _softmax(s, dim=-1):
+    e = torch.exp(s - s.amax(dim=dim, keepdim=True))
+    return e / e.sum(dim=dim, keepdim=True)
+
+
+# --- preface ---------------------------------------------------------------------------------------
+
+def _attend_in_place(query, keys, values):
+    scores = keys @ query
+    scores.sub_(scores.max()).exp_()
+    scores.div_(scores.sum())
+    keys.zero_()  # the reader's function may overwrite its inputs: nobody else sees them
+    values.mul_(scores[:, None])
+    return values.sum(dim=0)
+
+
+ATTEND = dict(
+    wrong=[
+        (lambda q, k, v: (k @ q) @ v, "raw scores"),
+        (lambda q, k, v: v.mean(dim=0), "plain average"),
+        (lambda q, k, v: torch.exp(k @ q) @ v, "do not sum to 1"),
+        (lambda q, k, v: torch.softmax(k @ q / math.sqrt(q.numel()), 0) @ v, "no 1/√d scale"),
+        (lambda q, k, v: torch.softmax(k @ q, 0), "you returned the weights"),
+        (lambda q, k, v: v[(k @ q).argmax()], "hard attention"),
+    ],
+    right=[
+        _attend_in_place,
+        _np(lambda q, k, v: (np.exp(k @ q - (k @ q).max()) / np.exp(k @ q - (k @ q).max()).sum())
+            @ v),
+        lambda q, k, v: (torch.softmax((k @ q).float(), 0) @ v.float()),
+    ],
+)
+
+
+# --- chapter 1 -------------------------------------------------------------------------------------
+
+COSINE = dict(
+    wrong=[
+        (lambda a, b: (a * b).sum(-1), "plain dot product"),
+        (lambda a, b: (a * b).sum(-1) / a.norm(dim=-1), "divided by ‖a‖ only"),
+        (lambda a, b: (a * b).sum(-1) / (a.norm(dim=-1) * b.norm(dim=-1)) ** 2, "not by their "
+         "squares"),
+        (lambda a, b: (a * b).sum(-1) / (a.norm() * b.norm()), "norms of the whole tensors"),
+        (lambda a, b: 1 - F.cosine_similarity(a, b, dim=-1), "cosine distance"),
+        (lambda a, b: F.cosine_similarity(a, b, dim=0), "not dim=0"),
+    ],
+    right=[
+        lambda a, b: F.cosine_similarity(a, b, dim=-1),
+        _np(lambda a, b: np.einsum("...d,...d->...", a, b)
+            / (np.linalg.norm(a, axis=-1) * np.linalg.norm(b, axis=-1))),
+        lambda a, b: (F.normalize(a.float(), dim=-1) * F.normalize(b.float(), dim=-1)).sum(-1),
+    ],
+)
+
+GRAM = dict(
+    wrong=[
+        (lambda x: x.T @ x, "Xᵀ X"),
+        (lambda x: x * x, "squares each entry"),
+        (lambda x: F.normalize(x, dim=-1) @ F.normalize(x, dim=-1).T, "cosine-similarity"),
+        (lambda x: torch.cdist(x, x) ** 2, "squared distances"),
+        (lambda x: (x - x.mean(0)) @ (x - x.mean(0)).T, "subtracted the mean row"),
+        (lambda x: x @ x.T / x.shape[1], "no division by d"),
+    ],
+    right=[
+        lambda x: torch.einsum("id,jd->ij", x, x),
+        _np(lambda x: x.dot(x.T)),
+        lambda x: x.float() @ x.float().T,
+    ],
+)
+
+
+def _softmax_in_place(scores, temperature):
+    scores.sub_(scores.amax(dim=-1, keepdim=True)).div_(temperature).exp_()
+    return scores.div_(scores.sum(dim=-1, keepdim=True))
+
+
+def _exp_sum(s, t):
+    e = torch.exp(s / t)
+    return e / e.sum(-1, keepdim=True)
+
+
+def _shifted(shift):
+    def fn(s, t):
+        e = torch.exp((s - shift(s)) / t)
+        return e / e.sum(-1, keepdim=True)
+    return fn
+
+
+def _softmax_logsumexp(s, t):
+    x = s / t
+    return torch.exp(x - torch.logsumexp(x, dim=-1, keepdim=True))
+
+
+SOFTMAX = dict(
+    wrong=[
+        (_exp_sum, "exp(800) overflows"),
+        (_shifted(lambda s: s.amin(-1, keepdim=True)), "row minimum"),
+        (_shifted(lambda s: s.mean(-1, keepdim=True)), "row mean is not enough"),
+        (_shifted(lambda s: s.max()), "maximum of the whole tensor"),
+        (lambda s, t: (lambda e: e / e.sum(-1, keepdim=True))(
+            torch.exp(s / t - s.amax(-1, keepdim=True))), "not exp(s / T - max s)"),
+        (lambda s, t: _softmax(s), "temperature is ignored"),
+        (lambda s, t: _softmax(s * t), "do not multiply"),
+        (lambda s, t: _softmax(s / t, dim=0), "each row should sum to 1"),
+    ],
+    right=[
+        _softmax_in_place,
+        _softmax_logsumexp,
+        lambda s, t: torch.softmax(s / t, dim=-1),
+        _np(lambda s, t: (lambda e: e / e.sum(-1, keepdims=True))(
+            np.exp((s - s.max(-1, keepdims=True)) / t))),
+    ],
+)
+
+ATTENTION_AVERAGE = dict(
+    wrong=[
+        (lambda s, v: s @ v, "raw scores are used as weights"),
+        (lambda s, v: torch.softmax(s, -2) @ v, "down the columns"),
+        (lambda s, v: v.mean(-2, keepdim=True).expand(*s.shape[:-1], v.shape[-1]), "plain mean"),
+        (lambda s, v: (s / s.sum(-1, keepdim=True)) @ v, "is not a softmax"),
+        (lambda s, v: torch.sigmoid(s) @ v, "a sigmoid"),
+    ],
+    right=[
+        lambda s, v: torch.einsum("...mn,...nd->...md", torch.softmax(s, -1), v),
+        _np(lambda s, v: (np.exp(s - s.max(-1, keepdims=True))
+                          / np.exp(s - s.max(-1, keepdims=True)).sum(-1, keepdims=True)) @ v),
+    ],
+)
+
+
+# --- chapter 2 -------------------------------------------------------------------------------------
+
+def _raise_if_zero(c, r):
+    if c // r == 0:
+        raise ValueError(f"reduction {r} > channels {c}")
+    return c // r
+
+
+SQUEEZE = dict(
+    wrong=[
+        (lambda u: u.sum(dim=(2, 3)), "sum over H and W"),
+        (lambda u: u.mean(dim=(2, 3), keepdim=True), "(B, C, 1, 1)"),
+        (lambda u: u.mean(dim=1), "averaged over the channels"),
+        (lambda u: u.amax(dim=(2, 3)), "max pooling"),
+        (lambda u: u.mean(dim=2), "over H only"),
+        (lambda u: u.mean(dim=(1, 2, 3)), "one number per image"),
+    ],
+    right=[
+        lambda u: F.adaptive_avg_pool2d(u, 1).flatten(1),
+        _np(lambda u: u.reshape(*u.shape[:2], -1).mean(-1)),
+        lambda u: u.float().mean(dim=(-2, -1)),
+    ],
+)
+
+EXCITE = dict(
+    wrong=[
+        (lambda z, a, b: torch.softmax(torch.relu(z @ a.T) @ b.T, -1), "softmax"),
+        (lambda z, a, b: torch.sigmoid(z @ a.T @ b.T), "ReLU δ between"),
+        (lambda z, a, b: torch.relu(z @ a.T) @ b.T, "sigmoid σ is missing"),
+        (lambda z, a, b: torch.relu(torch.sigmoid(z @ a.T) @ b.T), "order"),
+        (lambda z, a, b: torch.tanh(torch.relu(z @ a.T) @ b.T), "tanh"),
+        (lambda z, a, b: z * torch.sigmoid(torch.relu(z @ a.T) @ b.T), "gates s themselves"),
+    ],
+    right=[
+        lambda z, a, b: torch.sigmoid(F.linear(F.relu(F.linear(z, a)), b)),
+        _np(lambda z, a, b: 1 / (1 + np.exp(-(np.maximum(z @ a.T, 0) @ b.T)))),
+    ],
+)
+
+
+def _se_params_numpy(c, r, bias):
+    h = _raise_if_zero(c, r)
+    return np.int64(2 * c * h + (h + c) * bool(bias))
+
+
+SE_PARAMS = dict(
+    wrong=[
+        (lambda c, r, b: 2 * c * _raise_if_zero(c, r), "biases are missing"),
+        (lambda c, r, b: c * c + (c if b else 0), "single C × C"),
+        (lambda c, r, b: c * _raise_if_zero(c, r) + (_raise_if_zero(c, r) if b else 0),
+         "only one of the two layers"),
+        (lambda c, r, b: 2 * c * _raise_if_zero(c, r) + (2 * c if b else 0), "not C."),
+        (lambda c, r, b: 2 * c * (c / r) + ((c / r + c) if b else 0), "whole number"),
+        (lambda c, r, b: 2 * c * math.ceil(c / r) + ((math.ceil(c / r) + c) if b else 0),
+         "rounds down"),
+        (lambda c, r, b: 2 * c * round(c / r) + ((round(c / r) + c) if b else 0), "rounds down"),
+        (lambda c, r, b: 2 * c * (c // r) + ((c // r + c) if b else 0), "raise ValueError"),
+    ],
+    right=[
+        _se_params_numpy,
+        lambda c, r, b: sum(p.numel() for p in torch.nn.Sequential(
+            torch.nn.Linear(c, _raise_if_zero(c, r), bias=b),
+            torch.nn.Linear(_raise_if_zero(c, r), c, bias=b)).parameters()),
+    ],
+)
+
+ZERO_WIDTH_GATE = dict(
+    wrong=[
+        (0, "σ(0), not 0"), (1.0, "1/2 at zero"), (0.25, "slope σ′(0)"),
+        (1 / (1 + math.exp(-1)), "pre-activation is 0"), (1 / 8, "softmax over the 8"),
+        (torch.tensor([0.5, 0.5]), "single number"),
+    ],
+    right=[0.5, torch.tensor(0.5), np.float32(0.5), torch.sigmoid(torch.zeros(()))],
+)
+
+
+# --- chapter 3 -------------------------------------------------------------------------------------
+
+def _t(c):
+    return (math.log2(c) + 1) / 2
+
+
+ECA_KERNEL = dict(
+    wrong=[
+        (lambda c: int(_t(c)), "must be odd"),
+        (lambda c: max(1, 2 * math.ceil(_t(c) / 2) - 1), "t is exactly 4"),
+        (lambda c: max(3, int(_t(c)) | 1), "no floor of 3"),
+        (lambda c: round(_t(c) + 1e-9) | 1, "do not round it"),
+        (lambda c: int((math.log(c) + 1) / 2) | 1, "not the natural logarithm"),
+        (lambda c: math.ceil(_t(c)) | 1, "not the ceiling"),
+        (lambda c: int(_t(c)) if int(_t(c)) % 2 else max(1, int(_t(c)) - 1), "not down"),
+    ],
+    right=[
+        lambda c: int(abs((math.log2(c) + 1) / 2)) | 1,
+        lambda c: np.int64(2 * np.floor(_t(c) / 2) + 1),
+        lambda c: float(int(_t(c)) | 1),
+    ],
+)
+
+
+def _eca_conv(y, kernel, padding):
+    k = kernel.numel()
+    return F.conv1d(y[:, None, :], kernel.reshape(1, 1, k), padding=padding)[:, 0, :]
+
+
+def _eca_gate_matrix(y, kernel):
+    c, k = y.shape[1], kernel.numel()
+    half = (k - 1) // 2
+    w = torch.zeros(c, c, dtype=y.dtype)
+    for i in range(c):
+        for j in range(k):
+            if 0 <= i + j - half < c:
+                w[i, i + j - half] = kernel[j]
+    return torch.sigmoid(y @ w.T)
+
+
+ECA_GATE = dict(
+    wrong=[
+        (lambda y, w: _eca_conv(y, w, (w.numel() - 1) // 2), "sigmoid of the convolution"),
+        (lambda y, w: torch.sigmoid(_eca_conv(y, w.flip(0), (w.numel() - 1) // 2)), "reversed"),
+        (lambda y, w: torch.sigmoid(F.conv1d(F.pad(y[:, None], ((w.numel() - 1) // 2,) * 2,
+                                                   mode="circular"), w.view(1, 1, -1))[:, 0]),
+         "not circularly"),
+        (lambda y, w: torch.sigmoid(_eca_conv(y, w, 0)), "C - k + 1"),
+        (lambda y, w: torch.sigmoid(_eca_conv(y, w, 1)), "padding=1 fits k = 3 only"),
+        (lambda y, w: torch.softmax(_eca_conv(y, w, (w.numel() - 1) // 2), -1), "compete"),
+    ],
+    right=[
+        _eca_gate_matrix,
+        lambda y, w: torch.sigmoid(_eca_conv(y.double(), w.double(), "same")),
+    ],
+)
+
+
+def _toeplitz_ref(kernel, c):
+    k = kernel.numel()
+    half = (k - 1) // 2
+    i, j = np.meshgrid(np.arange(c), np.arange(c), indexing="ij")
+    off = j - i + half
+    taps = kernel.numpy()
+    return np.where((off >= 0) & (off < k), taps[np.clip(off, 0, k - 1)], 0.0)
+
+
+def _toeplitz_by_conv(kernel, c):
+    # column j of W is the convolution applied to the j-th unit vector
+    k = kernel.numel()
+    eye = torch.eye(c, dtype=kernel.dtype)
+    return F.conv1d(eye[:, None, :], kernel.view(1, 1, k), padding=(k - 1) // 2)[:, 0, :].T
+
+
+TOEPLITZ = dict(
+    wrong=[
+        (lambda w, c: torch.from_numpy(_toeplitz_ref(w, c)).T, "transposed"),
+        (lambda w, c: sum(w[j] * torch.roll(torch.eye(c), j - (w.numel() - 1) // 2, dims=1)
+                          for j in range(w.numel())), "wrap around"),
+        (lambda w, c: sum(w[j] * torch.diag(torch.ones(c - j), j) for j in range(min(c, w.numel()))),
+         "centred"),
+        (lambda w, c: w[(w.numel() - 1) // 2] * torch.eye(c), "not only the centre"),
+        (lambda w, c: torch.stack([F.pad(w, (i, c - 1 - i)) for i in range(c)]), "padding "
+         "columns"),
+    ],
+    right=[
+        lambda w, c: _toeplitz_ref(w, c),
+        _toeplitz_by_conv,
+    ],
+)
+
+
+# --- chapter 4 -------------------------------------------------------------------------------------
+
+def _mlp(z, a, b):
+    return F.relu(z @ a.T) @ b.T
+
+
+def _pools(x):
+    return x.mean(dim=(2, 3)), x.amax(dim=(2, 3))
+
+
+def _channel_gate_in_place(x, a, b):
+    avg = x.mean(dim=(2, 3))
+    mx = x.amax(dim=(2, 3))
+    return _mlp(avg, a, b).add_(_mlp(mx, a, b)).sigmoid_()
+
+
+CHANNEL_GATE = dict(
+    wrong=[
+        (lambda x, a, b: torch.sigmoid(_mlp(_pools(x)[0], a, b)), "SE's gate"),
+        (lambda x, a, b: torch.sigmoid(_mlp(sum(_pools(x)), a, b)), "separately"),
+        (lambda x, a, b: sum(torch.sigmoid(_mlp(p, a, b)) for p in _pools(x)), "one sigmoid"),
+        (lambda x, a, b: torch.sigmoid(_mlp(_pools(x)[1], a, b)), "max-pooled descriptor alone"),
+        (lambda x, a, b: torch.sigmoid(sum(p @ a.T @ b.T for p in _pools(x))), "ReLU"),
+        (lambda x, a, b: torch.softmax(sum(_mlp(p, a, b) for p in _pools(x)), -1), "compete"),
+    ],
+    right=[
+        _channel_gate_in_place,
+        lambda x, a, b: torch.sigmoid(_mlp(torch.stack(_pools(x)), a, b).sum(0)),
+        _np(lambda x, a, b: 1 / (1 + np.exp(-sum(np.maximum(p @ a.T, 0) @ b.T for p in
+                                                 (x.mean((2, 3)), x.max((2, 3))))))),
+    ],
+)
+
+SPATIAL_POOL = dict(
+    wrong=[
+        (lambda x: torch.cat([x.amax(1, keepdim=True), x.mean(1, keepdim=True)], 1), "[max; avg]"),
+        (lambda x: torch.cat([x.sum(1, keepdim=True), x.amax(1, keepdim=True)], 1), "not the sum"),
+        (lambda x: torch.cat([x.mean((2, 3)), x.amax((2, 3))], 1), "channel axis (dim=1)"),
+        (lambda x: torch.cat([x.mean(1), x.amax(1)], 1), "keepdim"),
+        (lambda x: x.mean(1, keepdim=True), "average map alone"),
+        (lambda x: torch.cat([x.mean(1, keepdim=True), x.amin(1, keepdim=True)], 1), "minimum"),
+    ],
+    right=[
+        lambda x: torch.stack([x.mean(1), x.max(1).values], dim=1),
+        _np(lambda x: np.concatenate([x.mean(1, keepdims=True), x.max(1, keepdims=True)], 1)),
+    ],
+)
+
+CBAM_PARAMS = dict(
+    wrong=[
+        (lambda c, r, k: 2 * c * _raise_if_zero(c, r) + k * k, "2 k^2 weights"),
+        (lambda c, r, k: 4 * c * _raise_if_zero(c, r) + 2 * k * k, "count its weights once"),
+        (lambda c, r, k: 2 * c * _raise_if_zero(c, r) + 2 * k * k + _raise_if_zero(c, r) + c,
+         "without biases"),
+        (lambda c, r, k: 2 * c * (c / r) + 2 * k * k, "whole number"),
+        (lambda c, r, k: 2 * c * -(-c // r) + 2 * k * k, "rounds down"),
+        (lambda c, r, k: 2 * c * round(c / r) + 2 * k * k, "rounds down"),
+        (lambda c, r, k: 2 * c * _raise_if_zero(c, r) + 2 * k, "not k"),
+        (lambda c, r, k: 2 * c * (c // r) + 2 * k * k, "raise ValueError"),
+    ],
+    right=[
+        lambda c, r, k: 2 * c * _raise_if_zero(c, r) + 2 * k**2,
+        lambda c, r, k: np.int64(2) * c * _raise_if_zero(c, r) + np.int64(2) * k * k,
+    ],
+)
+
+
+# --- chapter 5 -------------------------------------------------------------------------------------
+
+COORD_POOL = dict(
+    wrong=[
+        (lambda x: torch.cat([x.mean(2), x.mean(3)], 2), "wrong order"),
+        (lambda x: torch.cat([x.sum(3), x.sum(2)], 2), "you summed"),
+        (lambda x: torch.cat([x.amax(3), x.amax(2)], 2), "maxima"),
+        (lambda x: torch.cat([x.mean(3), x.mean(2)], 1), "along the last axis"),
+        (lambda x: torch.cat([x.sum(3) / x.shape[2], x.sum(2) / x.shape[3]], 2), "divide by W"),
+    ],
+    right=[
+        lambda x: torch.cat([F.adaptive_avg_pool2d(x, (x.shape[2], 1))[..., 0],
+                             F.adaptive_avg_pool2d(x, (1, x.shape[3]))[:, :, 0]], dim=-1),
+        _np(lambda x: np.concatenate([x.mean(-1), x.mean(-2)], axis=-1)),
+    ],
+)
+
+
+def _h_swish_in_place(t):
+    return t.mul_(torch.clamp(t + 3, 0, 6)).div_(6)
+
+
+H_SWISH = dict(
+    wrong=[
+        (lambda t: torch.clamp(t + 3, 0, 6) / 6, "h-sigmoid"),
+        (lambda t: t * torch.sigmoid(t), "smooth swish"),
+        (lambda t: t * torch.clamp(t + 3, 0, 6), "divide by 6"),
+        (lambda t: t * torch.relu(t + 3) / 6, "ReLU6, not ReLU"),
+        (lambda t: t * F.relu6(t) / 6, "acts on x + 3"),
+        (lambda t: t * (t + 3) / 6, "middle piece"),
+    ],
+    right=[
+        _h_swish_in_place,
+        F.hardswish,
+        _np(lambda t: t * np.clip(t + 3, 0, 6) / 6),
+        lambda t: t * F.hardsigmoid(t),
+    ],
+)
+
+CA_PARAMS = dict(
+    wrong=[
+        (lambda c, r: 3 * c * max(8, c // r) + max(8, c // r) + 2 * c, "BatchNorm has learnable"),
+        (lambda c, r: 3 * c * max(8, c // r) + 2 * max(8, c // r), "have biases"),
+        (lambda c, r: 3 * c * (c // r) + 3 * (c // r) + 2 * c, "check C = 16"),
+        (lambda c, r: 2 * c * max(8, c // r) + 3 * max(8, c // r) + c, "two output convolutions"),
+        (lambda c, r: 3 * c * min(8, c // r) + 3 * min(8, c // r) + 2 * c, "floor, not a cap"),
+        (lambda c, r: 3 * c * max(8, c // r) + 5 * max(8, c // r) + 2 * c, "buffers"),
+        (lambda c, r: 3 * c * max(8, c / r) + 3 * max(8, c / r) + 2 * c, "whole number"),
+    ],
+    right=[
+        lambda c, r: (lambda m: m * (3 * c + 3) + 2 * c)(max(8, c // r)),
+        lambda c, r: np.int32(3) * c * max(8, c // r) + 3 * max(8, c // r) + 2 * c,
+    ],
+)
+
+
+# --- chapter 6 -------------------------------------------------------------------------------------
+
+def _scores(q, k, scale):
+    return q @ k.transpose(-2, -1) / scale
+
+
+ATTENTION = dict(
+    wrong=[
+        (lambda q, k, v: torch.softmax(_scores(q, k, 1), -1) @ v, "forgot the scale"),
+        (lambda q, k, v: torch.softmax(_scores(q, k, q.shape[-1]), -1) @ v, "divided by d_k"),
+        (lambda q, k, v: torch.softmax(_scores(q, k, q.shape[-1] ** 0.5), -2) @ v, "wrong axis"),
+        (lambda q, k, v: _scores(q, k, q.shape[-1] ** 0.5) @ v, "through a softmax"),
+        (lambda q, k, v: torch.softmax(_scores(q, k, v.shape[-1] ** 0.5), -1) @ v, "d_v"),
+        (lambda q, k, v: torch.softmax(_scores(q, k, k.shape[-2] ** 0.5), -1) @ v,
+         "number of keys"),
+    ],
+    right=[
+        lambda q, k, v: F.scaled_dot_product_attention(q, k, v),
+        lambda q, k, v: torch.softmax(torch.einsum("bnd,bmd->bnm", q / q.shape[-1] ** 0.5, k),
+                                      -1) @ v,
+        _np(lambda q, k, v: (lambda w: (w / w.sum(-1, keepdims=True)) @ v)(
+            np.exp(_np_scores(q, k) - _np_scores(q, k).max(-1, keepdims=True)))),
+    ],
+)
+
+
+def _np_scores(q, k):
+    return q @ np.swapaxes(k, -1, -2) / np.sqrt(q.shape[-1])
+
+
+CAUSAL_MASK = dict(
+    wrong=[
+        (lambda n: torch.ones(n, n, dtype=torch.bool).triu(), "tril, not triu"),
+        (lambda n: torch.ones(n, n, dtype=torch.bool).tril(-1), "include the diagonal"),
+        (lambda n: ~torch.ones(n, n, dtype=torch.bool).tril(), "True = blocked"),
+        (lambda n: torch.ones(n, n).tril(), "blocks nothing"),
+        (lambda n: torch.ones(n, n, dtype=torch.int64).tril(), "blocks nothing"),
+        (lambda n: torch.zeros(n, n).masked_fill(~torch.ones(n, n, dtype=torch.bool).tril(),
+                                                 float("-inf")), "additive float mask"),
+        (lambda n: torch.ones(n, n, dtype=torch.bool), "the future included"),
+    ],
+    right=[
+        lambda n: torch.arange(n)[:, None] >= torch.arange(n)[None, :],
+        lambda n: np.tril(np.ones((n, n), dtype=bool)),
+        lambda n: torch.tril(torch.ones(n, n)).bool(),
+    ],
+)
+
+DOT_VARIANCE = dict(
+    wrong=[
+        (lambda d, a, b: math.sqrt(d * a * b), "standard deviation"),
+        (lambda d, a, b: d * (a + b), "not the sum"),
+        (lambda d, a, b: a * b, "variances add up"),
+        (lambda d, a, b: d * d * a * b, "not d_k²"),
+        (lambda d, a, b: math.sqrt(d) * a * b, "mixes the two"),
+    ],
+    right=[
+        lambda d, a, b: float(np.float32(d) * np.float32(a) * np.float32(b)),
+        lambda d, a, b: torch.tensor(d * a * b),
+        lambda d, a, b: sum(a * b for _ in range(d)),
+    ],
+)
+
+
+# --- chapter 7 -------------------------------------------------------------------------------------
+
+MEAN_STD = dict(
+    wrong=[
+        (lambda v: (np.mean(v), np.std(v)), "divides by n"),
+        (lambda v: (np.mean(v), np.var(v, ddof=1)), "that is the variance"),
+        (lambda v: (np.mean(v), np.var(v)), "and it divides by n"),
+        (lambda v: (np.mean(v), np.std(v, ddof=1) / math.sqrt(len(v))), "standard error"),
+        (lambda v: (np.median(v), np.std(v, ddof=1)), "median"),
+        (lambda v: (sum(v) / (len(v) - 1), np.std(v, ddof=1)), "the mean divides by n"),
+        (lambda v: (np.mean(v), np.mean(np.abs(np.array(v) - np.mean(v)))), "absolute deviation"),
+    ],
+    right=[
+        lambda v: (statistics.fmean(v), statistics.stdev(v)),
+        lambda v: (torch.tensor(v).mean(), torch.tensor(v).std()),
+        lambda v: tuple(np.array([np.mean(v), np.std(v, ddof=1)], dtype=np.float32)),
+    ],
+)
+
+
+def _m(x):
+    return statistics.fmean(x)
+
+
+def _d(a, b):
+    return abs(_m(a) - _m(b))
+
+
+def _se(a, b, ddof=1):
+    return math.sqrt(np.var(a, ddof=ddof) / len(a) + np.var(b, ddof=ddof) / len(b))
+
+
+DIFFERENCE = dict(
+    wrong=[
+        (lambda a, b: _m(a) != _m(b), "any difference"),
+        (lambda a, b: _m(b) - _m(a) > 2 * _se(a, b), "only an improvement"),
+        (lambda a, b: _d(a, b) > 2 * _se(a, b, ddof=0), "population standard deviation"),
+        (lambda a, b: _d(a, b) > 2 * math.sqrt(np.var(a, ddof=1) + np.var(b, ddof=1)),
+         "compared with the standard deviations"),
+        (lambda a, b: _d(a, b) > 3 * _se(a, b), "not 3"),
+        (lambda a, b: _d(a, b) > 2 * (np.std(a, ddof=1) + np.std(b, ddof=1)) / math.sqrt(len(a)),
+         "standard deviations do not add"),
+        (lambda a, b: _d(a, b) > 2 * math.sqrt((np.var(a, ddof=1) + np.var(b, ddof=1)) / len(a)),
+         "different numbers of seeds"),
+        (lambda a, b: _d(a, b) > 2 * (np.var(a, ddof=1) / len(a) + np.var(b, ddof=1) / len(b)),
+         "take the square root"),
+        (lambda a, b: _d(a, b) > 0.02, "fixed threshold"),
+        (lambda a, b: _d(a, b) > 0.03, "fixed threshold"),
+        (lambda a, b: stats.ttest_ind(a, b, equal_var=False).pvalue < 0.05, "Welch's test"),
+    ],
+    right=[
+        lambda a, b: _d(a, b) > 2 * math.hypot(stats.sem(a), stats.sem(b)),
+        lambda a, b: torch.tensor(_d(a, b) > 2 * _se(a, b)),
+        lambda a, b: np.abs(np.mean(a) - np.mean(b)) > 2 * _se(a, b),
+    ],
+)
+
+
+def _welch_by_hand(a, b):
+    va, vb = np.var(a, ddof=1) / len(a), np.var(b, ddof=1) / len(b)
+    t = (np.mean(a) - np.mean(b)) / np.sqrt(va + vb)
+    df = (va + vb) ** 2 / (va**2 / (len(a) - 1) + vb**2 / (len(b) - 1))
+    return t, df, 2 * stats.t.sf(abs(t), df)
+
+
+def _welch_pooled(a, b):
+    r = stats.ttest_ind(a, b)
+    return r.statistic, len(a) + len(b) - 2, r.pvalue
+
+
+WELCH = dict(
+    wrong=[
+        (_welch_pooled, "pooled variance"),
+        (lambda a, b: (lambda t, df, p: (t, df, p / 2))(*_welch_by_hand(a, b)), "one-sided"),
+        (lambda a, b: (lambda t, df, p: (t, len(a) + len(b) - 2,
+                                         2 * stats.t.sf(abs(t), len(a) + len(b) - 2)))(
+            *_welch_by_hand(a, b)), "n_a + n_b - 2"),
+        (lambda a, b: (lambda t, df, p: (t, df, 2 * stats.norm.sf(abs(t))))(
+            *_welch_by_hand(a, b)), "normal distribution"),
+        (lambda a, b: (lambda t, df, p: (-t, df, p))(*_welch_by_hand(a, b)), "sign of t"),
+        (lambda a, b: (lambda va, vb: ((np.mean(a) - np.mean(b)) / np.sqrt(va + vb),
+                                       (va + vb) ** 2 / (va**2 / (len(a) - 1)
+                                                         + vb**2 / (len(b) - 1)),
+                                       2 * stats.t.sf(abs((np.mean(a) - np.mean(b))
+                                                          / np.sqrt(va + vb)),
+                                                      (va + vb) ** 2 / (va**2 / (len(a) - 1)
+                                                                        + vb**2 / (len(b) - 1)))))(
+            np.var(a) / len(a), np.var(b) / len(b)), "population standard deviations"),
+    ],
+    right=[
+        _welch_by_hand,
+        lambda a, b: tuple(stats.ttest_ind(a, b, equal_var=False)[:2])[:1]
+        + (stats.ttest_ind(a, b, equal_var=False).df, stats.ttest_ind(a, b, equal_var=False)[1]),
+        lambda a, b: [torch.tensor(x, dtype=torch.float32) for x in _welch_by_hand(a, b)],
+    ],
+)
+
+
+CATALOGUE = {
+    "preface.check_attend": (preface.check_attend, ATTEND),
+    "similarity.check_cosine_similarity": (sim.check_cosine_similarity, COSINE),
+    "similarity.check_gram_matrix": (sim.check_gram_matrix, GRAM),
+    "similarity.check_stable_softmax": (sim.check_stable_softmax, SOFTMAX),
+    "similarity.check_attention_average": (sim.check_attention_average, ATTENTION_AVERAGE),
+    "se.check_squeeze": (se.check_squeeze, SQUEEZE),
+    "se.check_excite": (se.check_excite, EXCITE),
+    "se.check_se_num_params": (se.check_se_num_params, SE_PARAMS),
+    "se.check_zero_width_gate": (se.check_zero_width_gate, ZERO_WIDTH_GATE),
+    "eca.check_eca_kernel_size": (eca.check_eca_kernel_size, ECA_KERNEL),
+    "eca.check_eca_gate": (eca.check_eca_gate, ECA_GATE),
+    "eca.check_eca_toeplitz": (eca.check_eca_toeplitz, TOEPLITZ),
+    "cbam.check_channel_gate": (cbam.check_channel_gate, CHANNEL_GATE),
+    "cbam.check_spatial_pool": (cbam.check_spatial_pool, SPATIAL_POOL),
+    "cbam.check_cbam_num_params": (cbam.check_cbam_num_params, CBAM_PARAMS),
+    "coordatt.check_coordinate_pool": (coordatt.check_coordinate_pool, COORD_POOL),
+    "coordatt.check_h_swish": (coordatt.check_h_swish, H_SWISH),
+    "coordatt.check_num_params": (coordatt.check_num_params, CA_PARAMS),
+    "self_attention.check_attention": (self_attention.check_attention, ATTENTION),
+    "self_attention.check_causal_mask": (self_attention.check_causal_mask, CAUSAL_MASK),
+    "self_attention.check_dot_variance": (self_attention.check_dot_variance, DOT_VARIANCE),
+    "networks.check_mean_std": (networks.check_mean_std, MEAN_STD),
+    "networks.check_difference_is_clear": (networks.check_difference_is_clear, DIFFERENCE),
+    "networks.check_welch": (networks.check_welch, WELCH),
+}
+
+WRONG = [pytest.param(checker, answer, hint, id=f"{name}-{i}")
+         for name, (checker, entry) in CATALOGUE.items()
+         for i, (answer, hint) in enumerate(entry["wrong"])]
+RIGHT = [pytest.param(checker, answer, id=f"{name}-{i}")
+         for name, (checker, entry) in CATALOGUE.items()
+         for i, answer in enumerate(entry["right"])]
+
+
+def test_every_checker_is_catalogued():
+    assert {p.id for p in CHECKERS} == set(CATALOGUE)
+    for name, (_, entry) in CATALOGUE.items():
+        assert len(entry["wrong"]) >= 5, f"{name}: fewer than five mutants"
+        assert len(entry["right"]) >= 2, f"{name}: fewer than two correct alternatives"
+
+
+@pytest.mark.parametrize(("checker", "answer", "hint"), WRONG)
+def test_a_mutant_gets_not_yet_and_the_hint_that_names_it(checker, answer, hint):
+    verdict = checker(answer)
+    assert not verdict, f"a wrong answer passed: {verdict}"
+    assert hint in verdict.message, str(verdict)
+
+
+@pytest.mark.parametrize(("checker", "answer"), RIGHT)
+def test_a_correct_alternative_passes(checker, answer):
+    verdict = checker(answer)
+    assert verdict, str(verdict)
