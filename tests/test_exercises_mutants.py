@@ -39,7 +39,7 @@ def _softmax(s, dim=-1):
     return e / e.sum(dim=dim, keepdim=True)
 
 
-# --- preface ---------------------------------------------------------------------------------------
+# --- preface --------------------------------------------------------------------------------------
 
 def _attend_in_place(query, keys, values):
     scores = keys @ query
@@ -68,7 +68,7 @@ ATTEND = dict(
 )
 
 
-# --- chapter 1 -------------------------------------------------------------------------------------
+# --- chapter 1 ------------------------------------------------------------------------------------
 
 COSINE = dict(
     wrong=[
@@ -164,7 +164,7 @@ ATTENTION_AVERAGE = dict(
 )
 
 
-# --- chapter 2 -------------------------------------------------------------------------------------
+# --- chapter 2 ------------------------------------------------------------------------------------
 
 def _raise_if_zero(c, r):
     if c // r == 0:
@@ -240,7 +240,7 @@ ZERO_WIDTH_GATE = dict(
 )
 
 
-# --- chapter 3 -------------------------------------------------------------------------------------
+# --- chapter 3 ------------------------------------------------------------------------------------
 
 def _t(c):
     return (math.log2(c) + 1) / 2
@@ -319,8 +319,8 @@ TOEPLITZ = dict(
         (lambda w, c: torch.from_numpy(_toeplitz_ref(w, c)).T, "transposed"),
         (lambda w, c: sum(w[j] * torch.roll(torch.eye(c), j - (w.numel() - 1) // 2, dims=1)
                           for j in range(w.numel())), "wrap around"),
-        (lambda w, c: sum(w[j] * torch.diag(torch.ones(c - j), j) for j in range(min(c, w.numel()))),
-         "centred"),
+        (lambda w, c: sum(w[j] * torch.diag(torch.ones(c - j), j)
+                          for j in range(min(c, w.numel()))), "centred"),
         (lambda w, c: w[(w.numel() - 1) // 2] * torch.eye(c), "not only the centre"),
         (lambda w, c: torch.stack([F.pad(w, (i, c - 1 - i)) for i in range(c)]), "padding "
          "columns"),
@@ -332,7 +332,7 @@ TOEPLITZ = dict(
 )
 
 
-# --- chapter 4 -------------------------------------------------------------------------------------
+# --- chapter 4 ------------------------------------------------------------------------------------
 
 def _mlp(z, a, b):
     return F.relu(z @ a.T) @ b.T
@@ -399,7 +399,7 @@ CBAM_PARAMS = dict(
 )
 
 
-# --- chapter 5 -------------------------------------------------------------------------------------
+# --- chapter 5 ------------------------------------------------------------------------------------
 
 COORD_POOL = dict(
     wrong=[
@@ -455,7 +455,7 @@ CA_PARAMS = dict(
 )
 
 
-# --- chapter 6 -------------------------------------------------------------------------------------
+# --- chapter 6 ------------------------------------------------------------------------------------
 
 def _scores(q, k, scale):
     return q @ k.transpose(-2, -1) / scale
@@ -519,7 +519,7 @@ DOT_VARIANCE = dict(
 )
 
 
-# --- chapter 7 -------------------------------------------------------------------------------------
+# --- chapter 7 ------------------------------------------------------------------------------------
 
 MEAN_STD = dict(
     wrong=[
@@ -610,8 +610,8 @@ WELCH = dict(
     ],
     right=[
         _welch_by_hand,
-        lambda a, b: tuple(stats.ttest_ind(a, b, equal_var=False)[:2])[:1]
-        + (stats.ttest_ind(a, b, equal_var=False).df, stats.ttest_ind(a, b, equal_var=False)[1]),
+        lambda a, b: (lambda r: np.array([r.statistic, r.df, r.pvalue]))(
+            stats.ttest_ind(a, b, equal_var=False)),
         lambda a, b: [torch.tensor(x, dtype=torch.float32) for x in _welch_by_hand(a, b)],
     ],
 )

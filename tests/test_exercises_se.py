@@ -20,7 +20,7 @@ def _excite(z, w1, w2):
 def _params(channels, reduction, bias):
     hidden = channels // reduction
     if hidden == 0:
-        raise ValueError(f"channels // reduction = 0 for channels={channels}, reduction={reduction}")
+        raise ValueError(f"channels // reduction = 0 for {channels=}, {reduction=}")
     return 2 * channels * hidden + (hidden + channels if bias else 0)
 
 
