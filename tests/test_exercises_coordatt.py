@@ -59,3 +59,24 @@ def test_names_the_modelled_mistake(checker, wrong, hint):
     assert not verdict
     assert hint in verdict.message
     assert str(verdict).startswith("Not yet: ")
+
+
+def test_the_closest_gate_to_a_diagonal_preference_is_uniform():
+    """The answer of the page's exercise ex-ca-diagonal: the best rank-one approximation of
+    [[0.9, 0.1], [0.1, 0.9]] is the uniform 0.5 matrix, at Frobenius distance 0.8, and no outer
+    product of gates in (0, 1)^2 comes closer."""
+    target = torch.tensor([[0.9, 0.1], [0.1, 0.9]], dtype=torch.float64)
+    u, s, vh = torch.linalg.svd(target)
+    best = s[0] * torch.outer(u[:, 0], vh[0])
+    torch.testing.assert_close(best, torch.full((2, 2), 0.5, dtype=torch.float64))
+    torch.testing.assert_close(torch.linalg.norm(target - best), torch.tensor(0.8,
+                                                                              dtype=torch.float64))
+    # the module reaches it: g^h = g^w = (1/sqrt 2, 1/sqrt 2)
+    g = torch.full((2,), 2**-0.5, dtype=torch.float64)
+    torch.testing.assert_close(torch.outer(g, g), best)
+    # and nothing it can produce is closer: a grid over (0, 1)^4
+    grid = torch.linspace(0.01, 0.99, 25, dtype=torch.float64)
+    a, b, c, d = torch.meshgrid(grid, grid, grid, grid, indexing="ij")
+    gates = torch.stack([a * c, a * d, b * c, b * d], dim=-1)  # entries of g^h (g^w)^T
+    distance = (gates - target.flatten()).pow(2).sum(-1).sqrt()
+    assert distance.min() >= 0.8 - 1e-12
