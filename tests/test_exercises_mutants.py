@@ -164,6 +164,33 @@ ATTENTION_AVERAGE = dict(
 )
 
 
+def _softmax_jacobian_by_loop(s):
+    p = torch.softmax(s, 0)
+    n = len(p)
+    return torch.tensor([[p[i] * ((i == j) - p[j]) for j in range(n)] for i in range(n)],
+                        dtype=s.dtype)
+
+
+SOFTMAX_JACOBIAN = dict(
+    wrong=[
+        (lambda s: torch.diag(torch.softmax(s, 0)), "diag(p) alone"),
+        (lambda s: -torch.outer(torch.softmax(s, 0), torch.softmax(s, 0)), "-p pᵀ term alone"),
+        (lambda s: torch.outer(torch.softmax(s, 0), torch.softmax(s, 0))
+         - torch.diag(torch.softmax(s, 0)), "signs are flipped"),
+        (lambda s: torch.diag(torch.softmax(s, 0) * (1 - torch.softmax(s, 0))),
+         "diagonal entries only"),
+        (lambda s: torch.diag(torch.sigmoid(s) * (1 - torch.sigmoid(s))), "sigmoid's derivative"),
+        (lambda s: torch.eye(len(s), dtype=s.dtype) - torch.softmax(s, 0)[None, :], "factor p_i"),
+    ],
+    right=[
+        _softmax_jacobian_by_loop,
+        _np(lambda s: (lambda p: np.diag(p) - np.outer(p, p))(np.exp(s) / np.exp(s).sum())),
+        lambda s: (lambda p: p[:, None] * (torch.eye(len(p)) - p[None, :]))(
+            torch.softmax(s.float(), 0)),
+    ],
+)
+
+
 # --- chapter 2 ------------------------------------------------------------------------------------
 
 def _raise_if_zero(c, r):
@@ -328,6 +355,40 @@ TOEPLITZ = dict(
     right=[
         lambda w, c: _toeplitz_ref(w, c),
         _toeplitz_by_conv,
+    ],
+)
+
+
+def _circular_by_roll(y, w):
+    k = w.numel()
+    half = (k - 1) // 2
+    logits = sum(w[j] * torch.roll(y, shifts=half - j, dims=1) for j in range(k))
+    return torch.sigmoid(logits)
+
+
+def _circular_by_module(y, w):
+    k = w.numel()
+    conv = torch.nn.Conv1d(1, 1, k, padding=(k - 1) // 2, padding_mode="circular", bias=False)
+    with torch.no_grad():
+        conv.weight.copy_(w.view(1, 1, k))
+    return torch.sigmoid(conv(y[:, None].float()))[:, 0]  # requires grad: the checker detaches
+
+
+ECA_GATE_CIRCULAR = dict(
+    wrong=[
+        (lambda y, w: torch.sigmoid(_eca_conv(y, w, (w.numel() - 1) // 2)), "zero-padded gate"),
+        (lambda y, w: torch.sigmoid(F.conv1d(F.pad(y[:, None], (w.numel() - 1, 0),
+                                                   mode="circular"), w.view(1, 1, -1))[:, 0]),
+         "on each side"),
+        (lambda y, w: torch.sigmoid(F.conv1d(F.pad(y[:, None], ((w.numel() - 1) // 2,) * 2,
+                                                   mode="reflect"), w.view(1, 1, -1))[:, 0]),
+         "reflect padding"),
+        (lambda y, w: _circular_by_roll(y, w.flip(0)), "reversed"),
+        (lambda y, w: torch.logit(_circular_by_roll(y, w)), "sigmoid of the convolution"),
+    ],
+    right=[
+        _circular_by_roll,
+        _circular_by_module,
     ],
 )
 
@@ -623,6 +684,7 @@ CATALOGUE = {
     "similarity.check_gram_matrix": (sim.check_gram_matrix, GRAM),
     "similarity.check_stable_softmax": (sim.check_stable_softmax, SOFTMAX),
     "similarity.check_attention_average": (sim.check_attention_average, ATTENTION_AVERAGE),
+    "similarity.check_softmax_jacobian": (sim.check_softmax_jacobian, SOFTMAX_JACOBIAN),
     "se.check_squeeze": (se.check_squeeze, SQUEEZE),
     "se.check_excite": (se.check_excite, EXCITE),
     "se.check_se_num_params": (se.check_se_num_params, SE_PARAMS),
@@ -630,6 +692,7 @@ CATALOGUE = {
     "eca.check_eca_kernel_size": (eca.check_eca_kernel_size, ECA_KERNEL),
     "eca.check_eca_gate": (eca.check_eca_gate, ECA_GATE),
     "eca.check_eca_toeplitz": (eca.check_eca_toeplitz, TOEPLITZ),
+    "eca.check_eca_gate_circular": (eca.check_eca_gate_circular, ECA_GATE_CIRCULAR),
     "cbam.check_channel_gate": (cbam.check_channel_gate, CHANNEL_GATE),
     "cbam.check_spatial_pool": (cbam.check_spatial_pool, SPATIAL_POOL),
     "cbam.check_cbam_num_params": (cbam.check_cbam_num_params, CBAM_PARAMS),

@@ -10,7 +10,8 @@ import torch.nn.functional as F
 
 from ._core import Feedback, check_function
 
-__all__ = ["check_eca_gate", "check_eca_kernel_size", "check_eca_toeplitz"]
+__all__ = ["check_eca_gate", "check_eca_gate_circular", "check_eca_kernel_size",
+           "check_eca_toeplitz"]
 
 
 # --- the kernel-size formula ------------------------------------------------------------------
@@ -237,4 +238,58 @@ def check_eca_toeplitz(fn: Any) -> Feedback:
                                "(C × (C + k - 1)); drop the padding columns to get C × C."),
         ],
         success="ECA is SE with this banded, shared-weight matrix.",
+    )
+
+
+# --- circular padding (timm's CecaModule) -------------------------------------------------------
+
+
+def _gate_circular_zero_pad_both(y: torch.Tensor, kernel: torch.Tensor) -> torch.Tensor:
+    return _gate(y, kernel)
+
+
+def _gate_circular_one_side(y: torch.Tensor, kernel: torch.Tensor) -> torch.Tensor:
+    k = kernel.numel()
+    padded = F.pad(y[:, None, :], (k - 1, 0), mode="circular")
+    return torch.sigmoid(F.conv1d(padded, kernel.reshape(1, 1, k)))[:, 0, :]
+
+
+def _gate_circular_reflect(y: torch.Tensor, kernel: torch.Tensor) -> torch.Tensor:
+    k = kernel.numel()
+    p = (k - 1) // 2
+    padded = F.pad(y[:, None, :], (p, p), mode="reflect")
+    return torch.sigmoid(F.conv1d(padded, kernel.reshape(1, 1, k)))[:, 0, :]
+
+
+def _gate_circular_flipped(y: torch.Tensor, kernel: torch.Tensor) -> torch.Tensor:
+    return _gate_circular(y, kernel.flip(0))
+
+
+def _gate_circular_no_sigmoid(y: torch.Tensor, kernel: torch.Tensor) -> torch.Tensor:
+    k = kernel.numel()
+    p = (k - 1) // 2
+    padded = F.pad(y[:, None, :], (p, p), mode="circular")
+    return F.conv1d(padded, kernel.reshape(1, 1, k))[:, 0, :]
+
+
+def check_eca_gate_circular(fn: Any) -> Feedback:
+    """Check ``fn(y, kernel) -> omega`` for ECA with circular padding: channel C - 1 and channel 0
+    are neighbours (timm's ``CecaModule``)."""
+    return check_function(
+        fn,
+        _gate_circular,
+        _gate_cases(),
+        what="eca_gate_circular",
+        wrong_functions=[
+            (_gate_circular_zero_pad_both, "that is the zero-padded gate of the chapter: here the "
+             "channel axis wraps around, so the first channel's left neighbour is the last one."),
+            (_gate_circular_one_side, "the padding must be split, (k - 1) // 2 on each side; all "
+             "of it on one side shifts every gate by (k - 1) / 2 channels."),
+            (_gate_circular_reflect, "reflect padding mirrors the channels next to the edge; "
+             "circular padding wraps around to the other end."),
+            (_gate_circular_flipped, "your kernel is reversed: conv1d does not flip the kernel."),
+            (_gate_circular_no_sigmoid, "the gate is the sigmoid of the convolution's output."),
+        ],
+        success="with circular padding, the gates of the first and the last channels see each "
+        "other.",
     )

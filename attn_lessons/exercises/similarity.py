@@ -18,6 +18,7 @@ __all__ = [
     "check_attention_average",
     "check_cosine_similarity",
     "check_gram_matrix",
+    "check_softmax_jacobian",
     "check_stable_softmax",
 ]
 
@@ -287,4 +288,71 @@ def check_attention_average(fn: Any) -> Feedback:
              "not sum to 1: use a softmax over the row."),
         ],
         success="each output row is a convex combination of the value rows.",
+    )
+
+
+# --- the softmax Jacobian, by hand -------------------------------------------------------------
+
+
+def _jacobian_reference(scores):
+    """∂p_i/∂s_j of p = softmax(s), by autograd: the checker never trusts the formula it tests."""
+    return torch.autograd.functional.jacobian(lambda s: torch.softmax(s, dim=0), scores)
+
+
+def _jac_diag_only(scores):
+    return torch.diag(torch.softmax(scores, dim=0))
+
+
+def _jac_outer_only(scores):
+    p = torch.softmax(scores, dim=0)
+    return -torch.outer(p, p)
+
+
+def _jac_sign_flipped(scores):
+    p = torch.softmax(scores, dim=0)
+    return torch.outer(p, p) - torch.diag(p)
+
+
+def _jac_diagonal_terms(scores):
+    p = torch.softmax(scores, dim=0)
+    return torch.diag(p * (1 - p))
+
+
+def _jac_sigmoid(scores):
+    s = torch.sigmoid(scores)
+    return torch.diag(s * (1 - s))
+
+
+def _jac_missing_p_i(scores):
+    p = torch.softmax(scores, dim=0)
+    return torch.eye(len(p), dtype=p.dtype) - p[None, :]
+
+
+def _jacobian_cases() -> list[tuple[torch.Tensor]]:
+    return [
+        (torch.tensor([1.0, 2.0, 3.0], dtype=torch.float64),),
+        (_fixed(5, seed=19, scale=2.0),),
+        (torch.tensor([0.0, 0.0], dtype=torch.float64),),
+    ]
+
+
+def check_softmax_jacobian(fn: Any) -> Feedback:
+    """Check ``fn(scores) -> J`` with ``J[i, j] = ∂p_i/∂s_j`` for ``p = softmax(scores)`` and
+    ``scores`` of shape (n,), against autograd's Jacobian."""
+    return check_function(
+        fn, _jacobian_reference, _jacobian_cases(), what="your softmax_jacobian",
+        wrong_functions=[
+            (_jac_diag_only, "that is diag(p) alone: every p_i also depends on every other score "
+             "through the normalisation, which adds -p_i p_j."),
+            (_jac_outer_only, "that is the -p pᵀ term alone: differentiating e^{s_i} in the "
+             "numerator adds p_i on the diagonal."),
+            (_jac_sign_flipped, "the signs are flipped: raising s_i raises p_i (a positive "
+             "diagonal) and lowers every other p_j."),
+            (_jac_diagonal_terms, "those are the diagonal entries only: the off-diagonal ones, "
+             "-p_i p_j, are not zero."),
+            (_jac_sigmoid, "that is the sigmoid's derivative σ(1 - σ), entry by entry; the "
+             "softmax couples the entries: J = diag(p) - p pᵀ."),
+            (_jac_missing_p_i, "each entry needs the factor p_i: ∂p_i/∂s_j = p_i (δ_ij - p_j)."),
+        ],
+        success="J = diag(p) - p pᵀ, as autograd finds: symmetric, and every row sums to 0.",
     )
