@@ -167,8 +167,8 @@ ATTENTION_AVERAGE = dict(
 def _softmax_jacobian_by_loop(s):
     p = torch.softmax(s, 0)
     n = len(p)
-    return torch.tensor([[float(p[i] * (float(i == j) - p[j])) for j in range(n)] for i in range(n)],
-                        dtype=s.dtype)
+    rows = [[float(p[i] * (float(i == j) - p[j])) for j in range(n)] for i in range(n)]
+    return torch.tensor(rows, dtype=s.dtype)
 
 
 SOFTMAX_JACOBIAN = dict(
