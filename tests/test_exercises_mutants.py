@@ -164,29 +164,31 @@ ATTENTION_AVERAGE = dict(
 )
 
 
-def _softmax_jacobian_by_loop(s):
+def _log_softmax_jacobian_by_loop(s):
     p = torch.softmax(s, 0)
     n = len(p)
-    rows = [[float(p[i] * (float(i == j) - p[j])) for j in range(n)] for i in range(n)]
+    rows = [[float(i == j) - float(p[j]) for j in range(n)] for i in range(n)]
     return torch.tensor(rows, dtype=s.dtype)
 
 
-SOFTMAX_JACOBIAN = dict(
+def _p(s):
+    return torch.softmax(s, 0)
+
+
+LOG_SOFTMAX_JACOBIAN = dict(
     wrong=[
-        (lambda s: torch.diag(torch.softmax(s, 0)), "diag(p) alone"),
-        (lambda s: -torch.outer(torch.softmax(s, 0), torch.softmax(s, 0)), "-p pᵀ term alone"),
-        (lambda s: torch.outer(torch.softmax(s, 0), torch.softmax(s, 0))
-         - torch.diag(torch.softmax(s, 0)), "signs are flipped"),
-        (lambda s: torch.diag(torch.softmax(s, 0) * (1 - torch.softmax(s, 0))),
-         "diagonal entries only"),
-        (lambda s: torch.diag(torch.sigmoid(s) * (1 - torch.sigmoid(s))), "sigmoid's derivative"),
-        (lambda s: torch.eye(len(s), dtype=s.dtype) - torch.softmax(s, 0)[None, :], "factor p_i"),
+        (lambda s: torch.diag(_p(s)) - torch.outer(_p(s), _p(s)), "Jacobian of p itself"),
+        (lambda s: torch.eye(len(s), dtype=s.dtype) - _p(s)[:, None], "swapped"),
+        (lambda s: torch.eye(len(s), dtype=s.dtype), "depends on every score"),
+        (lambda s: -_p(s).repeat(len(s), 1), "1 on the diagonal"),
+        (lambda s: _p(s)[None, :] - torch.eye(len(s), dtype=s.dtype), "signs are flipped"),
+        (lambda s: torch.diag(1 - _p(s)), "diagonal entries only"),
+        (lambda s: torch.eye(len(s), dtype=s.dtype) - torch.outer(_p(s), _p(s)), "not -p_i p_j"),
     ],
     right=[
-        _softmax_jacobian_by_loop,
-        _np(lambda s: (lambda p: np.diag(p) - np.outer(p, p))(np.exp(s) / np.exp(s).sum())),
-        lambda s: (lambda p: p[:, None] * (torch.eye(len(p)) - p[None, :]))(
-            torch.softmax(s.float(), 0)),
+        _log_softmax_jacobian_by_loop,
+        _np(lambda s: np.eye(len(s)) - np.ones((len(s), 1)) @ (np.exp(s) / np.exp(s).sum())[None]),
+        lambda s: (torch.diag(_p(s)) - torch.outer(_p(s), _p(s))) / _p(s)[:, None],
     ],
 )
 
@@ -684,7 +686,8 @@ CATALOGUE = {
     "similarity.check_gram_matrix": (sim.check_gram_matrix, GRAM),
     "similarity.check_stable_softmax": (sim.check_stable_softmax, SOFTMAX),
     "similarity.check_attention_average": (sim.check_attention_average, ATTENTION_AVERAGE),
-    "similarity.check_softmax_jacobian": (sim.check_softmax_jacobian, SOFTMAX_JACOBIAN),
+    "similarity.check_log_softmax_jacobian": (sim.check_log_softmax_jacobian,
+                                              LOG_SOFTMAX_JACOBIAN),
     "se.check_squeeze": (se.check_squeeze, SQUEEZE),
     "se.check_excite": (se.check_excite, EXCITE),
     "se.check_se_num_params": (se.check_se_num_params, SE_PARAMS),

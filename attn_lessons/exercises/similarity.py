@@ -18,7 +18,7 @@ __all__ = [
     "check_attention_average",
     "check_cosine_similarity",
     "check_gram_matrix",
-    "check_softmax_jacobian",
+    "check_log_softmax_jacobian",
     "check_stable_softmax",
 ]
 
@@ -291,44 +291,53 @@ def check_attention_average(fn: Any) -> Feedback:
     )
 
 
-# --- the softmax Jacobian, by hand -------------------------------------------------------------
+# --- the Jacobian of the log-softmax, by hand ------------------------------------------------
 
 
-def _jacobian_reference(scores):
-    """∂p_i/∂s_j of p = softmax(s), by autograd: the checker never trusts the formula it tests."""
-    return torch.autograd.functional.jacobian(lambda s: torch.softmax(s, dim=0), scores)
+def _log_jacobian_reference(scores):
+    """∂ log p_i/∂s_j of p = softmax(s), by autograd: the checker never trusts the formula it
+    tests."""
+    return torch.autograd.functional.jacobian(lambda s: torch.log_softmax(s, dim=0), scores)
 
 
-def _jac_diag_only(scores):
-    return torch.diag(torch.softmax(scores, dim=0))
+def _p(scores):
+    return torch.softmax(scores, dim=0)
 
 
-def _jac_outer_only(scores):
-    p = torch.softmax(scores, dim=0)
-    return -torch.outer(p, p)
+def _logjac_softmax_jacobian(scores):
+    p = _p(scores)
+    return torch.diag(p) - torch.outer(p, p)
 
 
-def _jac_sign_flipped(scores):
-    p = torch.softmax(scores, dim=0)
-    return torch.outer(p, p) - torch.diag(p)
+def _logjac_transposed(scores):
+    p = _p(scores)
+    return torch.eye(len(p), dtype=p.dtype) - p[:, None]
 
 
-def _jac_diagonal_terms(scores):
-    p = torch.softmax(scores, dim=0)
-    return torch.diag(p * (1 - p))
+def _logjac_identity(scores):
+    return torch.eye(len(scores), dtype=scores.dtype)
 
 
-def _jac_sigmoid(scores):
-    s = torch.sigmoid(scores)
-    return torch.diag(s * (1 - s))
+def _logjac_no_identity(scores):
+    p = _p(scores)
+    return -p[None, :].expand(len(p), len(p))
 
 
-def _jac_missing_p_i(scores):
-    p = torch.softmax(scores, dim=0)
-    return torch.eye(len(p), dtype=p.dtype) - p[None, :]
+def _logjac_sign_flipped(scores):
+    p = _p(scores)
+    return p[None, :] - torch.eye(len(p), dtype=p.dtype)
 
 
-def _jacobian_cases() -> list[tuple[torch.Tensor]]:
+def _logjac_diagonal(scores):
+    return torch.diag(1 - _p(scores))
+
+
+def _logjac_outer(scores):
+    p = _p(scores)
+    return torch.eye(len(p), dtype=p.dtype) - torch.outer(p, p)
+
+
+def _log_jacobian_cases() -> list[tuple[torch.Tensor]]:
     return [
         (torch.tensor([1.0, 2.0, 3.0], dtype=torch.float64),),
         (_fixed(5, seed=19, scale=2.0),),
@@ -336,23 +345,25 @@ def _jacobian_cases() -> list[tuple[torch.Tensor]]:
     ]
 
 
-def check_softmax_jacobian(fn: Any) -> Feedback:
-    """Check ``fn(scores) -> J`` with ``J[i, j] = ∂p_i/∂s_j`` for ``p = softmax(scores)`` and
-    ``scores`` of shape (n,), against autograd's Jacobian."""
+def check_log_softmax_jacobian(fn: Any) -> Feedback:
+    """Check ``fn(scores) -> J`` with ``J[i, j] = ∂ log p_i/∂s_j`` for ``p = softmax(scores)`` and
+    ``scores`` of shape (n,), against autograd's Jacobian of ``torch.log_softmax``."""
     return check_function(
-        fn, _jacobian_reference, _jacobian_cases(), what="your softmax_jacobian",
+        fn, _log_jacobian_reference, _log_jacobian_cases(), what="your log_softmax_jacobian",
         wrong_functions=[
-            (_jac_diag_only, "that is diag(p) alone: every p_i also depends on every other score "
-             "through the normalisation, which adds -p_i p_j."),
-            (_jac_outer_only, "that is the -p pᵀ term alone: differentiating e^{s_i} in the "
-             "numerator adds p_i on the diagonal."),
-            (_jac_sign_flipped, "the signs are flipped: raising s_i raises p_i (a positive "
-             "diagonal) and lowers every other p_j."),
-            (_jac_diagonal_terms, "those are the diagonal entries only: the off-diagonal ones, "
-             "-p_i p_j, are not zero."),
-            (_jac_sigmoid, "that is the sigmoid's derivative σ(1 - σ), entry by entry; the "
-             "softmax couples the entries: J = diag(p) - p pᵀ."),
-            (_jac_missing_p_i, "each entry needs the factor p_i: ∂p_i/∂s_j = p_i (δ_ij - p_j)."),
+            (_logjac_softmax_jacobian, "that is the Jacobian of p itself, diag(p) - p pᵀ; the log "
+             "divides row i by p_i: ∂ log p_i/∂s_j = (∂p_i/∂s_j) / p_i."),
+            (_logjac_transposed, "rows and columns are swapped: entry (i, j) is δ_ij - p_j, so p_j "
+             "changes along each row, not down each column."),
+            (_logjac_identity, "log p_i = s_i - log Σ_k e^{s_k}: the second term depends on every "
+             "score too, and adds -p_j to every entry."),
+            (_logjac_no_identity, "the first term, s_i, gives 1 on the diagonal: J = I - 1 pᵀ."),
+            (_logjac_sign_flipped, "the signs are flipped: raising s_i raises log p_i."),
+            (_logjac_diagonal, "those are the diagonal entries only: the off-diagonal ones, -p_j, "
+             "are not zero."),
+            (_logjac_outer, "the normalisation term is -p_j in every row (its derivative does not "
+             "depend on i), not -p_i p_j."),
         ],
-        success="J = diag(p) - p pᵀ, as autograd finds: symmetric, and every row sums to 0.",
+        success="J = I - 1 pᵀ, as autograd finds: row i is the i-th unit vector minus p, so "
+        "J (1, ..., 1) = 0.",
     )
