@@ -218,6 +218,14 @@ def _from_sequence(value: Sequence[Any], what: str, depth: int) -> tuple[torch.T
         raise _Refused(f"{what} is a list nested more than {MAX_DEPTH} deep: not an answer.")
     if len(value) > MAX_ELEMENTS:
         raise _Refused(f"{what} is a list of {len(value):,} items, far more than the answer has.")
+    if all(type(v) in (float, int) for v in value):  # the common case, without a tensor per item
+        try:
+            array = np.array(value, dtype=np.float64)
+        except OverflowError:
+            pass  # an integer too large for a float: the item-by-item path names it
+        else:
+            kind = "float" if any(type(v) is float for v in value) else "int"
+            return torch.from_numpy(array), kind, torch.float64
     parts = [_convert(v, what, depth + 1) for v in value]
     if not parts:
         return torch.zeros(0, dtype=torch.float64), "float", torch.float64
