@@ -332,3 +332,59 @@ def task_info(name: str) -> TaskInfo:
 def make_task(name: str, n: int = 1024, size: int = 24, seed: int = 0, **kwargs) -> TensorDataset:
     """Generate task ``name`` (one of ``TASKS``) with ``n`` images of side ``size``."""
     return TASKS[check_choice("task", name, TASKS)][0](n, size, seed, **kwargs)
+
+
+# ---------------------------------------------------------------------------------------------
+# "distractor": which half holds the brightest square, when every channel holds a square?
+# (chapter 4's order experiment; not in TASKS, because it also returns where the answer is)
+# ---------------------------------------------------------------------------------------------
+def distractor_task(
+    n: int = 512,
+    size: int = 8,
+    seed: int = 0,
+    *,
+    channels: int = 8,
+    signal: float = 2.0,
+    distractor: float = 1.0,
+    noise: float = 0.5,
+    square: int = 2,
+) -> TensorDataset:
+    """Images ``(n, channels, size, size)``; label = the half (0 left, 1 right) of the target.
+
+    Every channel holds one ``square x square`` square in its left or right half, at a random row
+    and column; one channel per image, the *target* (drawn at random), holds it at amplitude
+    ``signal``, the others (distractors) at ``distractor``, with halves drawn independently.
+    Gaussian noise of std ``noise`` on every pixel. A readout that sums right-minus-left over all
+    channels sees the distractors' squares as noise; a channel gate can find the target channel
+    by its maximum, a spatial gate the target's pixels by the channel-wise maximum.
+
+    Returns a :class:`~torch.utils.data.TensorDataset` of four tensors: images, labels ``(n,)``,
+    the target channel ``(n,)`` and the target square's mask ``(n, size, size)`` (bool), so that a
+    gate can be scored against where the answer is.
+    """
+    n, size = _check_common(n, size, 4)
+    channels = check_int("channels", channels, minimum=2)
+    signal = check_positive_float("signal", signal)
+    distractor = check_positive_float("distractor", distractor)
+    noise = check_positive_float("noise", noise)
+    square = check_int("square", square)
+    half = size // 2
+    if square > half:
+        raise ValueError(f"square={square} does not fit in half of size={size}")
+    g = _generator(seed)
+    labels = _balanced_labels(n, 2, g)
+    target = torch.randint(channels, (n,), generator=g)
+    rows = torch.randint(size - square + 1, (n, channels), generator=g)
+    side = torch.randint(2, (n, channels), generator=g)
+    side[torch.arange(n), target] = labels  # the target's square is in the labelled half
+    cols = side * half + torch.randint(half - square + 1, (n, channels), generator=g)
+    amplitude = torch.full((n, channels), distractor)
+    amplitude[torch.arange(n), target] = signal
+    t = torch.arange(size)
+    in_rows = (t >= rows[..., None]) & (t < rows[..., None] + square)  # (N, C, S): rows covered
+    in_cols = (t >= cols[..., None]) & (t < cols[..., None] + square)  # (N, C, S): columns covered
+    squares = in_rows[..., :, None] & in_cols[..., None, :]  # (N, C, S, S)
+    x = noise * torch.randn(n, channels, size, size, generator=g)
+    x = x + amplitude[..., None, None] * squares  # (N, C) -> (N, C, 1, 1)
+    mask = squares[torch.arange(n), target]  # (N, S, S): the target's square
+    return TensorDataset(x, labels, target, mask)
