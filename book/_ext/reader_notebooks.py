@@ -120,6 +120,10 @@ PROOF_KINDS = {"proposition", "theorem", "lemma", "definition", "corollary", "re
                "algorithm", "conjecture", "axiom", "criterion", "observation", "property",
                "assumption", "notation", "proof"}
 CODE_DIRECTIVES = {"code", "code-block", "sourcecode"}
+#: sphinxcontrib-bibtex's citation roles: parenthetical "(Hu et al., 2018)" or textual
+#: "Hu et al. (2018)" (the starred "s" forms, all authors, are shown like the short ones).
+_CITE_ROLES = {"cite": "cite:p", "cite:p": "cite:p", "cite:ps": "cite:p", "cite:t": "cite:t",
+               "cite:ts": "cite:t"}
 #: Roles whose rendering needs nothing from the book.
 _SIMPLE_ROLES = {"math": lambda c: f"${c}$", "sub": lambda c: f"<sub>{c}</sub>",
                  "sup": lambda c: f"<sup>{c}</sup>", "abbr": lambda c: re.sub(r"\s*\(.*\)$", "", c),
@@ -247,9 +251,8 @@ class _Converter:
         if name == "doc":
             target = self._lookup("document", self.r.document, self._docname(ref))
             return self._link(text or self._titled(target), target)
-        if name in ("cite", "cite:p", "cite:t", "cite:ps", "cite:ts"):
-            return self._cite(name.rstrip("s") if name.endswith("s") and name != "cite:ps" else
-                              ("cite:p" if name == "cite:ps" else name), content)
+        if name in _CITE_ROLES:
+            return self._cite(_CITE_ROLES[name], content)
         if name in ("glue", "glue:text", "glue:md", "glue:any"):
             return self._glue(content)
         raise self.where.fail(f"unknown MyST role {{{name}}}`{content}` (teach "
