@@ -90,6 +90,7 @@ PAGE = "https://example.org/book/book/ch2/page.html"
     ("in {ref}`sec-cost`", f"in [Section 2.3 (What it costs)]({PAGE}#sec-cost)"),
     ("{ref}`the cost <sec-cost>`", f"[the cost]({PAGE}#sec-cost)"),
     ("{numref}`fig-a`", f"[Figure 2.1]({PAGE}#fig-a)"),
+    ("{ref}`ex-one`", "[Exercise 2.5](https://example.org/book/book/ch2/lab.html#ex-one)"),
     ("{numref}`Picture {number} <fig-a>`", f"[Picture 2.1]({PAGE}#fig-a)"),
     ("{prf:ref}`prop-a`", f"[Proposition 2.1]({PAGE}#prop-a)"),
     ("{doc}`../ch7/measuring`",

@@ -203,6 +203,8 @@ class _Converter:
             word = "Chapter" if "." not in target.number else "Section"
             return f"{word} {target.number} ({target.title})" if target.title else \
                 f"{word} {target.number}"
+        if target.number and target.kind != "section":  # an exercise, a figure, a proposition
+            return self._numbered(target)
         if target.title:
             return target.title
         return self._numbered(target)
