@@ -10,11 +10,12 @@ STAMP  := $(VENV)/.installed
 # Sphinx warnings are errors; nitpicky catches broken references; keep going to list them all.
 BOOK_FLAGS := -W -n --keep-going
 
-.PHONY: help setup book test lint nbval pytest browser student bench check-clean clean
+.PHONY: help setup book notebooks test lint nbval pytest browser student bench check-clean clean
 
 help:
 	@echo "make book     build the HTML book into _build/html (executes the notebooks)"
 	@echo "make test     ruff, pytest, nbval on every notebook, the strict book build, browser tests"
+	@echo "make notebooks  rebuild the book and refresh notebooks/ (what Colab, Binder, download open)"
 	@echo "make student  the student edition: every notebook without its solutions, in student/"
 	@echo "make bench    notebook times and memory, cold and warm build times, module benchmark"
 	@echo "make clean    remove _build (keeps .venv)"
@@ -31,6 +32,14 @@ setup: $(STAMP)
 book: $(STAMP)
 	$(BIN)/jupyter-book build . $(BOOK_FLAGS)
 	@echo "The book is built: open $(CURDIR)/_build/html/index.html"
+
+# The reader notebooks: book/_ext/reader_notebooks.py writes them into _build/html/_notebooks at
+# the end of the build (plain Jupyter markdown, numbers resolved); notebooks/ is their committed
+# copy, which Colab and Binder open. tests/browser/test_reader_notebooks.py keeps the two equal.
+notebooks: book
+	rm -rf notebooks
+	cp -r _build/html/_notebooks notebooks
+	@echo "notebooks/ refreshed from the build: commit it"
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

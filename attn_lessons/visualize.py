@@ -18,6 +18,29 @@ from matplotlib.figure import Figure
 from ._validation import check_int, check_tensor
 from .factory import ATTENTION_KINDS
 
+#: Colour map of every map and heat map: perceptually uniform, readable with the common colour
+#: vision deficiencies and in greyscale (never ``jet``, ``rainbow`` or ``hsv``).
+CMAP = "viridis"
+
+#: The figure style of the book: an opaque white figure and axes, whatever the reader's
+#: matplotlib defaults, so a figure stays readable on a dark page (the book's dark mode, a dark
+#: JupyterLab or Colab theme), and viridis as the default colour map.
+BOOK_RC = {
+    "figure.facecolor": "white",
+    "axes.facecolor": "white",
+    "savefig.facecolor": "white",
+    "savefig.transparent": False,
+    "image.cmap": CMAP,
+}
+
+
+def book_style() -> None:
+    """Apply :data:`BOOK_RC` to matplotlib's defaults (for a notebook's own figures).
+
+    The functions of this module draw in this style already (inside ``plt.rc_context``).
+    """
+    plt.rcParams.update(BOOK_RC)
+
 
 def _normalise(m: torch.Tensor) -> torch.Tensor:
     """Scale a map to [0, 1] (a constant map becomes all zeros)."""
@@ -46,6 +69,11 @@ def as_image(x: torch.Tensor) -> torch.Tensor:
 
 def feature_grid(fmap: torch.Tensor, *, max_channels: int = 16, title: str = "") -> Figure:
     """The channels of one feature map ``(C, H, W)`` as a grid of small images."""
+    with plt.rc_context(BOOK_RC):
+        return _feature_grid(fmap, max_channels=max_channels, title=title)
+
+
+def _feature_grid(fmap: torch.Tensor, *, max_channels: int, title: str) -> Figure:
     fmap = check_tensor("fmap", fmap, ndim=3).detach().cpu().float()
     max_channels = check_int("max_channels", max_channels)
     n = min(max_channels, fmap.shape[0])
@@ -55,7 +83,7 @@ def feature_grid(fmap: torch.Tensor, *, max_channels: int = 16, title: str = "")
     for k, ax in enumerate(axes.flat):
         ax.axis("off")
         if k < n:
-            ax.imshow(fmap[k].numpy(), cmap="viridis")
+            ax.imshow(fmap[k].numpy(), cmap=CMAP)
             ax.set_title(f"ch {k}", fontsize=7)
     fig.suptitle(title or f"{n} of {fmap.shape[0]} channels, {fmap.shape[1]}x{fmap.shape[2]}")
     return fig
@@ -134,8 +162,15 @@ def compare_attention(
     """A grid: one row per image, the input, then each module's heat map overlaid on it.
 
     ``captured_by_kind`` maps an attention kind to what :func:`~attn_lessons.small_cnn.capture`
-    returned for a network of that kind on the same ``images`` ``(B, C, H, W)``.
+    returned for a network of that kind on the same ``images`` ``(B, C, H, W)``. Every heat map
+    is in [0, 1] and drawn on that one scale, with one colour bar.
     """
+    with plt.rc_context(BOOK_RC):
+        return _compare_attention(images, captured_by_kind, block=block, k=k, alpha=alpha,
+                                  row_titles=row_titles)
+
+
+def _compare_attention(images, captured_by_kind, *, block, k, alpha, row_titles) -> Figure:
     images = check_tensor("images", images, ndim=4).detach().cpu()
     block = check_int("block", block, minimum=0)
     if not captured_by_kind:
@@ -155,14 +190,16 @@ def compare_attention(
         for j, kind in enumerate(kinds, start=1):
             heat = attention_heatmap(kind, captured_by_kind[kind], block, i, size, k)
             axes[i, j].imshow(picture, cmap="gray")
-            axes[i, j].imshow(heat.numpy(), cmap="jet", alpha=alpha, vmin=0, vmax=1)
+            shown = axes[i, j].imshow(heat.numpy(), cmap=CMAP, alpha=alpha, vmin=0, vmax=1)
             if i == 0:
                 axes[i, j].set_title(kind, fontsize=9)
     for ax in axes.flat:
         ax.set_xticks([])
         ax.set_yticks([])
-    fig.suptitle(f"Where each module looks (block {block + 1}; red = high)")
+    fig.suptitle(f"Where each module looks (block {block + 1}; yellow = high)")
     fig.tight_layout()
+    # After tight_layout: the bar takes its room from the grid (tight_layout would warn).
+    fig.colorbar(shown, ax=axes.ravel().tolist(), shrink=0.8, label="heat, scaled to [0, 1]")
     return fig
 
 
@@ -174,6 +211,11 @@ def channel_gates(
     SE and ECA have one gate per channel; CBAM's channel gate is shown; Coordinate Attention's
     ``a_h`` and ``a_w`` are averaged over positions to one value per channel.
     """
+    with plt.rc_context(BOOK_RC):
+        return _channel_gates(captured_by_kind, block=block, index=index)
+
+
+def _channel_gates(captured_by_kind, *, block: int, index: int) -> Figure:
     bars = {}
     for kind, captured in captured_by_kind.items():
         if kind in ("se", "eca"):

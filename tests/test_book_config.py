@@ -57,3 +57,35 @@ def test_launch_buttons_for_binder_and_colab_from_one_repository_url():
 
 def test_mathjax_is_served_from_the_book():
     assert CONFIG["sphinx"]["local_extensions"]["offline_mathjax"] == "book/_ext"
+
+
+def test_published_address_is_set_once_and_is_the_pages_address_of_the_repository():
+    """html.baseurl is the one setting for the published book: canonical links and every link
+    from the reader notebooks (book/_ext/reader_notebooks.py) to the book use it."""
+    import sys
+
+    sys.path.insert(0, str(BOOK / "_ext"))
+    from reader_notebooks import pages_address
+
+    baseurl = CONFIG["html"]["baseurl"]
+    assert baseurl == pages_address(CONFIG["repository"]["url"]), (
+        "html.baseurl must be the GitHub Pages address of repository.url (or change this test "
+        "for a custom domain)")
+    assert baseurl.startswith("https://") and baseurl.endswith("/")
+    mentions = [p for p in (*ROOT.glob("*.yml"), *ROOT.glob("*.toml"), *ROOT.glob("Makefile"),
+                            *(BOOK / "_ext").glob("*.py")) if baseurl.rstrip("/") in p.read_text()]
+    assert mentions == [ROOT / "_config.yml"], f"the address is also typed in {mentions}"
+
+
+def test_reader_notebooks_and_dark_figures_extensions_are_on():
+    local = CONFIG["sphinx"]["local_extensions"]
+    assert local["reader_notebooks"] == "book/_ext"
+    assert local["figure_style"] == "book/_ext"
+    assert (BOOK / "_ext" / "static" / "dark_figures.css").is_file()
+    assert "notebooks" in CONFIG["exclude_patterns"], "the reader notebooks are not book pages"
+
+
+def test_make_notebooks_refreshes_the_committed_reader_notebooks():
+    makefile = (ROOT / "Makefile").read_text()
+    rule = re.search(r"^notebooks:.*\n((?:\t.*\n)+)", makefile, re.M)
+    assert rule and "_build/html/_notebooks" in rule.group(1)

@@ -27,6 +27,55 @@ def test_environment_yml_names_every_runtime_dependency():
     assert "conda-forge" in env["channels"]
 
 
+def _conda_names() -> set[str]:
+    env = yaml.safe_load((ROOT / "environment.yml").read_text())
+    return {_name(d) for d in env["dependencies"] if isinstance(d, str)}
+
+
+def test_environment_yml_has_the_build_backend_for_postbuild():
+    """postBuild installs without build isolation: pyproject's build requirements must be there."""
+    conda = _conda_names()
+    for requirement in PYPROJECT["build-system"]["requires"]:
+        assert _name(requirement) in conda, f"{_name(requirement)} is missing from environment.yml"
+
+
+#: Import names that differ from the conda-forge package that provides them.
+MODULE_PACKAGES = {"torch": "pytorch", "IPython": "ipykernel", "PIL": "pillow",
+                   "yaml": "pyyaml", "sklearn": "scikit-learn", "ipywidgets": "ipywidgets"}
+
+
+def test_binder_has_every_module_the_reader_notebooks_import():
+    """The notebooks Binder opens (notebooks/) import only what environment.yml installs."""
+    import json
+    import sys
+
+    conda = _conda_names()
+    notebooks = sorted((ROOT / "notebooks").rglob("*.ipynb"))
+    assert notebooks, "no reader notebooks in notebooks/: run `make notebooks`"
+    missing = set()
+    for path in notebooks:
+        for cell in json.loads(path.read_text())["cells"]:
+            if cell["cell_type"] != "code":
+                continue
+            source = "".join(cell["source"])
+            if "google.colab" in source and "pip install" in source:
+                continue  # the Colab cell: runs only in Colab
+            for module in re.findall(r"^\s*(?:from|import)\s+(\w+)", source, re.M):
+                if module in sys.stdlib_module_names or module == "attn_lessons":
+                    continue
+                if MODULE_PACKAGES.get(module, module).lower() not in conda:
+                    missing.add(f"{module} (imported in {path.relative_to(ROOT)})")
+    assert not missing, f"not in environment.yml: {sorted(missing)}"
+
+
+def test_environment_python_satisfies_requires_python():
+    env = yaml.safe_load((ROOT / "environment.yml").read_text())
+    python = next(d for d in env["dependencies"] if isinstance(d, str) and _name(d) == "python")
+    version = tuple(int(x) for x in python.split("=")[-1].split(".")[:2])
+    minimum = tuple(int(x) for x in PYPROJECT["project"]["requires-python"].lstrip(">=").split("."))
+    assert version >= minimum[:2]
+
+
 def test_binder_installs_the_library():
     post_build = (ROOT / "postBuild").read_text()
     assert "pip install" in post_build and "--no-deps" in post_build

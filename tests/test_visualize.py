@@ -72,7 +72,11 @@ def test_upsample_and_as_image():
 def test_figures(captured):
     images, got = captured
     fig = compare_attention(images, got, block=1)
-    assert len(fig.axes) == 2 * (len(ATTENTION_KINDS) + 1)
+    assert len(fig.axes) == 2 * (len(ATTENTION_KINDS) + 1) + 1  # the grid and one colour bar
+    heat = [im for ax in fig.axes[:-1] for im in ax.images if im.get_alpha() is not None]
+    assert heat and {im.get_cmap().name for im in heat} == {"viridis"}
+    assert {im.get_clim() for im in heat} == {(0, 1)}, "one fixed scale for every heat map"
+    assert fig.get_facecolor() == (1.0, 1.0, 1.0, 1.0), "an opaque white figure"
     assert [ax.get_title() for ax in fig.axes[1:7]] == list(ATTENTION_KINDS)
     plt.close(fig)
     fig = feature_grid(got["se"]["block0"][0], max_channels=5)
@@ -93,3 +97,32 @@ def test_bad_input(captured):
         compare_attention(images[0], got)
     with pytest.raises(ValueError, match="no.* channel gate|none of the captured"):
         channel_gates({"none": got["none"]})
+
+
+def test_figures_are_white_and_viridis_whatever_the_defaults(captured):
+    """A reader's dark matplotlib style must not leak into the book's figures."""
+    _, got = captured
+    with plt.rc_context({"figure.facecolor": "black", "axes.facecolor": "black",
+                         "image.cmap": "jet"}):
+        fig = feature_grid(got["se"]["block0"][0], max_channels=2)
+    assert fig.get_facecolor() == (1.0, 1.0, 1.0, 1.0)
+    assert {im.get_cmap().name for ax in fig.axes for im in ax.images} == {"viridis"}
+    plt.close(fig)
+
+
+def test_no_rainbow_colour_maps_in_the_library_or_the_notebooks():
+    import re
+
+    from .conftest import BOOK, ROOT
+    pattern = re.compile(r"""cmap\s*=\s*\\?["'](jet|rainbow|hsv|gist_rainbow|nipy_spectral)""")
+    files = [*(ROOT / "attn_lessons").rglob("*.py"), *BOOK.rglob("*.ipynb")]
+    offenders = [str(f.relative_to(ROOT)) for f in files if pattern.search(f.read_text())]
+    assert not offenders, f"rainbow colour maps (use viridis or cividis): {offenders}"
+
+
+def test_book_style_sets_white_figures_and_viridis():
+    with plt.rc_context():
+        from attn_lessons.visualize import book_style
+        book_style()
+        assert plt.rcParams["figure.facecolor"] == "white"
+        assert plt.rcParams["image.cmap"] == "viridis"

@@ -76,13 +76,18 @@ def config() -> dict:
     return yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
 
 
+def reader_notebook(notebook: Path) -> str:
+    """The reader notebook a button delivers for a book notebook: notebooks/<path below book/>."""
+    return "notebooks/" + str(notebook.relative_to(ROOT / "book"))
+
+
 def launch_urls(notebook: Path) -> dict[str, str]:
-    """The Binder and Colab addresses of a notebook, from the repository URL in _config.yml."""
+    """Binder and Colab addresses of a notebook's reader notebook (repository from _config.yml)."""
     cfg = config()
     repo = urllib.parse.urlparse(cfg["repository"]["url"]).path.strip("/")
     branch = cfg["repository"].get("branch", "main")
     book_path = (cfg["repository"].get("path_to_book") or "").strip("/")
-    path = "/".join(p for p in (book_path, str(notebook.relative_to(ROOT))) if p)
+    path = "/".join(p for p in (book_path, reader_notebook(notebook)) if p)
     launch = cfg["launch_buttons"]
     tree = "lab/tree" if launch.get("notebook_interface") == "jupyterlab" else "tree"
     binder, colab = launch["binderhub_url"].rstrip("/"), launch["colab_url"].rstrip("/")
@@ -347,6 +352,17 @@ def test_launch_buttons_open_this_pages_notebook(visit, page):
     assert sorted(set(launch)) == sorted(expected.values()), f"other launch links: {launch}"
 
 
+@pytest.mark.parametrize("page", [p for p in CHAPTER_PAGES if str(source_of(p)).endswith(".ipynb")])
+def test_download_button_delivers_the_reader_notebook(visit, page, server, book_html):
+    """The page's download button serves the committed reader notebook, not the MyST source."""
+    reader = reader_notebook(source_of(page))
+    served = "_notebooks/" + reader.removeprefix("notebooks/")
+    hrefs = [h for h in visit(page).hrefs if h.startswith(server) and h.endswith(".ipynb")]
+    assert [h.removeprefix(server) for h in hrefs] == [served], hrefs
+    assert (book_html / served).read_bytes() == (ROOT / reader).read_bytes(), (
+        f"{served} differs from the committed {reader}: run `make notebooks`")
+
+
 @pytest.mark.parametrize("page", PAGES)
 def test_internal_links_and_anchors_resolve(visit, page, server, book_html):
     broken = []
@@ -365,3 +381,111 @@ def test_internal_links_and_anchors_resolve(visit, page, server, book_html):
         if fragment and target.suffix == ".html" and fragment not in ids_of(target):
             broken.append(f"{href} (no id {fragment!r} on {path})")
     assert not broken, "\n".join(broken)
+
+
+# --------------------------------------------------------------------------------------------
+# Dark mode
+# --------------------------------------------------------------------------------------------
+
+#: The page captured in both colour modes, and where its two screenshots go.
+MODE_PAGE = "book/ch2_se/se_lab.html"
+#: Median luminance (0-255) of a figure's outer ring at or above which its background counts as
+#: light and undimmed: white is 255; the theme's own dark-mode filter (brightness .8, contrast 1.2)
+#: would make it about 219, the dark page itself is below 40.
+LIGHT = 240
+
+
+def _luminance(png: bytes):
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    rgb = np.asarray(Image.open(io.BytesIO(png)).convert("RGB"), dtype=float)
+    return rgb @ np.array([0.2126, 0.7152, 0.0722])  # (H, W, 3) -> (H, W)
+
+
+def _border(lum, width: int = 3):
+    """The outer ring of an element's screenshot: where a figure shows its own background."""
+    import numpy as np
+
+    return np.concatenate([lum[:width].ravel(), lum[-width:].ravel(),
+                           lum[:, :width].ravel(), lum[:, -width:].ravel()])
+
+
+@pytest.fixture(scope="session")
+def dark_page(browser, server):
+    """open(page) -> a Playwright page in the theme's dark mode (the reader's system asks dark)."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, color_scheme="dark",
+                                  service_workers="block")
+    host = urllib.parse.urlparse(server).netloc
+
+    def _open(page_name: str):
+        page = context.new_page()
+        page.route("**/*", lambda route: route.continue_()
+                   if urllib.parse.urlparse(route.request.url).netloc == host else route.abort())
+        page.goto(server + page_name, wait_until="load")
+        page.wait_for_load_state("networkidle")
+        return page
+
+    yield _open
+    context.close()
+
+
+def _figure_pages() -> list[str]:
+    """Chapter pages with a figure in the article (a diagram or a notebook's plot)."""
+    return [page for page in CHAPTER_PAGES
+            if re.search(r'<article class="bd-article">.*?<img\s',
+                         (html_dir() / page).read_text(encoding="utf-8", errors="replace"),
+                         re.DOTALL)]
+
+
+@pytest.mark.parametrize("page", _figure_pages())
+def test_figures_keep_a_light_background_in_dark_mode(dark_page, page):
+    """Each figure, as the reader sees it on the dark page, still has a light background."""
+    import numpy as np
+
+    tab = dark_page(page)
+    try:
+        assert tab.evaluate("document.documentElement.dataset.theme") == "dark"
+        images = tab.locator("article.bd-article img").all()
+        dark = []
+        for i, image in enumerate(images):
+            image.scroll_into_view_if_needed()
+            box = image.bounding_box()
+            if not box or box["width"] < 8 or box["height"] < 8:
+                continue
+            ring = float(np.median(_border(_luminance(image.screenshot()))))
+            if ring < LIGHT:
+                dark.append(f"image {i} ({image.get_attribute('src')}): background luminance "
+                            f"{ring:.0f} < {LIGHT}")
+        assert images, "the page has figures in its source but none was found on it"
+        assert not dark, "\n".join(dark)
+    finally:
+        tab.close()
+
+
+@pytest.mark.parametrize("mode", ["light", "dark"])
+def test_one_chapter_page_captured_in_each_mode(browser, server, mode):
+    """Full-page screenshots of one chapter page, light and dark, in _build/screenshots/."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, color_scheme=mode,
+                                  service_workers="block")
+    try:
+        page = context.new_page()
+        host = urllib.parse.urlparse(server).netloc
+        page.route("**/*", lambda route: route.continue_()
+                   if urllib.parse.urlparse(route.request.url).netloc == host else route.abort())
+        page.goto(server + MODE_PAGE, wait_until="load")
+        page.wait_for_load_state("networkidle")
+        assert page.evaluate("document.documentElement.dataset.theme") == mode
+        shot = _screenshot_path(MODE_PAGE)
+        shot = shot.with_name(f"{mode}-mode__{shot.name}")
+        shot.parent.mkdir(parents=True, exist_ok=True)
+        png = page.screenshot(path=str(shot), full_page=True)
+        page_background = float(_luminance(png)[:, 1000:].mean())  # the right margin's colour
+        if mode == "dark":
+            assert page_background < 100, f"the dark page is not dark ({page_background:.0f})"
+        else:
+            assert page_background > 200, f"the light page is not light ({page_background:.0f})"
+    finally:
+        context.close()

@@ -1,0 +1,365 @@
+"""Reader notebooks (notebooks/): what the Colab, Binder and download buttons deliver.
+
+Two parts:
+
+- the converter (book/_ext/reader_notebooks.py) on every MyST construct the book uses or may use,
+  with a fake resolver, so that each rule and each loud failure is pinned down;
+- the committed notebooks rendered as plain Jupyter renders markdown (CommonMark, GFM tables and
+  dollar maths with markdown-it-py; no MyST plugin): no MyST role, directive or target left, every
+  labelled equation of the source shown with its number, every link to the book at the published
+  address, code cells identical to the book's.
+
+Whether the committed copy equals what the build generates, and whether each link's page and
+anchor exist in the built book, is checked after the build (tests/browser/test_reader_notebooks.py).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+
+import pytest
+import yaml
+from markdown_it import MarkdownIt
+from mdit_py_plugins.dollarmath import dollarmath_plugin
+
+from .conftest import BOOK, ROOT
+
+sys.path.insert(0, str(BOOK / "_ext"))
+import reader_notebooks as rn
+
+CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text())
+BASEURL = CONFIG["html"]["baseurl"]
+REFRESH = "run `make notebooks` to regenerate notebooks/ from the book build"
+
+
+# --------------------------------------------------------------------------------------------
+# The converter, construct by construct
+# --------------------------------------------------------------------------------------------
+
+
+class FakeResolver(rn.Resolver):
+    baseurl = "https://example.org/book/"
+    raw_url = "https://raw.example.org/repo/main/"
+
+    def equation(self, label):
+        numbers = {"eq-a": "2.3", "eq-b": "2.4"}
+        return rn.Target("book/ch2/page", f"equation-{label}", number=numbers[label],
+                         kind="equation")
+
+    def label(self, label):
+        table = {
+            "ch2-se": rn.Target("book/ch2/page", "", "Squeeze-and-Excitation", "2", "section"),
+            "sec-cost": rn.Target("book/ch2/page", "sec-cost", "What it costs", "2.3", "section"),
+            "ex-one": rn.Target("book/ch2/lab", "ex-one", "Exercise", "2.5", "exercise"),
+            "prop-a": rn.Target("book/ch2/page", "prop-a", "", "2.1", "proposition"),
+            "fig-a": rn.Target("book/ch2/page", "fig-a", "", "2.1", "figure"),
+        }
+        return table[label]
+
+    def document(self, docname):
+        table = {"book/ch7/measuring": rn.Target("book/ch7/measuring", "", "Measuring effects",
+                                                 "7.10", "section")}
+        return table[docname]
+
+    def citation(self, key):
+        table = {"hu2018": ("Hu et al.", "2018"), "woo2018": ("Woo et al.", "2018")}
+        return (*table[key], rn.Target("book/references", f"id-{key}", kind="citation"))
+
+    def glue(self, docname, key):
+        return {("book/ch2/lab", "ch2_gain"): 1.2345,
+                ("book/ch7/measuring", "ch7_p"): 0.0312}[(docname, key)]
+
+    def numfig_format(self, kind):
+        return {"figure": "Figure %s"}.get(kind, kind.capitalize() + " %s")
+
+
+def convert(text: str) -> str:
+    return rn.convert_markdown(text, FakeResolver(), notebook="book/ch2/lab.ipynb", cell=7,
+                               docname="book/ch2/lab")
+
+
+PAGE = "https://example.org/book/book/ch2/page.html"
+
+
+@pytest.mark.parametrize("source, expected", [
+    ("see {eq}`eq-a`.", f"see [(2.3)]({PAGE}#equation-eq-a)."),
+    ("{eq}`the gate <eq-b>`", f"[the gate]({PAGE}#equation-eq-b)"),
+    ("of {ref}`ch2-se`", f"of [Chapter 2 (Squeeze-and-Excitation)]({PAGE})"),
+    ("in {ref}`sec-cost`", f"in [Section 2.3 (What it costs)]({PAGE}#sec-cost)"),
+    ("{ref}`the cost <sec-cost>`", f"[the cost]({PAGE}#sec-cost)"),
+    ("{numref}`fig-a`", f"[Figure 2.1]({PAGE}#fig-a)"),
+    ("{ref}`ex-one`", "[Exercise 2.5](https://example.org/book/book/ch2/lab.html#ex-one)"),
+    ("{numref}`Picture {number} <fig-a>`", f"[Picture 2.1]({PAGE}#fig-a)"),
+    ("{prf:ref}`prop-a`", f"[Proposition 2.1]({PAGE}#prop-a)"),
+    ("{doc}`../ch7/measuring`",
+     "[Section 7.10 (Measuring effects)](https://example.org/book/book/ch7/measuring.html)"),
+    ("{doc}`that page <../ch7/measuring>`",
+     "[that page](https://example.org/book/book/ch7/measuring.html)"),
+    ("SE {cite}`hu2018`", "SE ([Hu et al., 2018](https://example.org/book/book/references.html"
+                          "#id-hu2018))"),
+    ("{cite:p}`hu2018,woo2018`",
+     "([Hu et al., 2018](https://example.org/book/book/references.html#id-hu2018); "
+     "[Woo et al., 2018](https://example.org/book/book/references.html#id-woo2018))"),
+    ("{cite:t}`hu2018` showed",
+     "[Hu et al. (2018)](https://example.org/book/book/references.html#id-hu2018) showed"),
+    ("{math}`x^2`", "$x^2$"),
+    ("gain {glue:text}`ch2_gain:.1f` points", "gain 1.2 points"),
+    ("p = {glue:text}`../ch7/measuring.ipynb::ch7_p:.3f`", "p = 0.031"),
+    ("a `{eq}` in code and `block{i}.pre` stay", "a `{eq}` in code and `block{i}.pre` stay"),
+    ("![a diagram](diagram.svg)", "![a diagram](https://raw.example.org/repo/main/book/ch2/"
+                                  "diagram.svg)"),
+    ("[the page](page.md#top)", f"[the page]({PAGE}#top)"),
+    ("[elsewhere](https://example.com/x)", "[elsewhere](https://example.com/x)"),
+])
+def test_inline_markup(source, expected):
+    assert convert(source) == expected
+
+
+def test_role_split_across_lines_is_still_converted():
+    assert convert("as in\n{eq}`eq-a`, then") == f"as in\n[(2.3)]({PAGE}#equation-eq-a), then"
+
+
+def test_targets_and_comments_disappear():
+    assert convert("(sec-x)=\n## A heading\n% a note to authors\ntext") == "## A heading\ntext"
+
+
+@pytest.mark.parametrize("source", [
+    "$$\nz = x\n$$ (eq-a)",
+    "$$ z = x $$ (eq-a)",
+])
+def test_labelled_equation_gets_its_number(source):
+    out = convert(source)
+    assert "\\tag{2.3}" in out and "(eq-a)" not in out
+    assert out.startswith("$$") and out.endswith("$$")
+
+
+def test_unlabelled_equation_is_unchanged_and_percent_inside_maths_stays():
+    assert convert("$$\na % b\n$$") == "$$\na % b\n$$"
+
+
+@pytest.mark.parametrize("fence", ["```", ":::"])
+def test_exercise_and_solution_in_either_fence(fence):
+    source = (f"{fence}{{exercise}} Counting\n:label: ex-one\nWrite `f` as in {{eq}}`eq-a`.\n"
+              f"{fence}\n\n{fence}{{solution}} ex-one\n:class: dropdown\nIt is $x$.\n{fence}")
+    out = convert(source)
+    assert out.startswith(f"> **[Exercise 2.5](https://example.org/book/book/ch2/lab.html#ex-one)"
+                          f"** (Counting)\n>\n> Write `f` as in [(2.3)]({PAGE}#equation-eq-a).")
+    assert "<details>\n<summary>Solution to Exercise 2.5</summary>\n\nIt is $x$.\n\n</details>" \
+        in out
+    assert "{exercise}" not in out and ":label:" not in out
+
+
+def test_exercise_without_label_fails_loudly():
+    with pytest.raises(rn.ReaderNotebookError, match="has no :label:"):
+        convert("```{exercise} Untitled\nbody\n```")
+
+
+def test_nested_directives_with_longer_outer_fence():
+    out = convert("````{note}\nOuter.\n```{tip}\nInner.\n```\n````")
+    assert out == "> **Note**\n>\n> Outer.\n> > **Tip**\n> >\n> > Inner."
+
+
+def test_admonition_with_title_and_yaml_options():
+    out = convert(":::{admonition} Paper versus code\n---\nclass: tip\n---\nThe paper says.\n:::")
+    assert out == "> **Paper versus code**\n>\n> The paper says."
+
+
+def test_proposition_and_proof():
+    out = convert("```{prf:proposition} Rows sum to one\n:label: prop-a\nEach row.\n```\n\n"
+                  "```{prf:proof}\nSum it.\n```")
+    assert out.startswith(f"> **[Proposition 2.1]({PAGE}#prop-a)** (Rows sum to one)")
+    assert "*Proof.*\n\nSum it." in out
+
+
+def test_figure_with_number_and_caption():
+    out = convert("```{figure} diagram.svg\n:name: fig-a\n:alt: Three boxes\nThe SE block.\n```")
+    assert out == ("![Three boxes](https://raw.example.org/repo/main/book/ch2/diagram.svg)\n\n"
+                   f"*[Figure 2.1]({PAGE}#fig-a): The SE block.*")
+
+
+def test_math_directive_with_label():
+    assert convert("```{math}\n:label: eq-b\na = b\n```") == "$$\na = b\n\\tag{2.4}\n$$"
+
+
+def test_list_table_becomes_a_pipe_table():
+    out = convert("```{list-table} Costs\n:header-rows: 1\n* - Module\n  - Params\n"
+                  "* - SE {cite}`hu2018`\n  - 544\n```")
+    assert out.splitlines() == [
+        "**Costs**", "", "| Module | Params |", "|---|---|",
+        "| SE ([Hu et al., 2018](https://example.org/book/book/references.html#id-hu2018)) | 544 |"]
+
+
+def test_plain_code_blocks_are_verbatim():
+    source = "```python\nx = {eq}`not-a-role`\n```"
+    assert convert(source) == source
+
+
+@pytest.mark.parametrize("source, construct", [
+    ("a {unknownrole}`x` b", "unknown MyST role {unknownrole}"),
+    ("```{glossary}\nterm\n```", "unknown MyST directive {glossary}"),
+    (":::{tab-set}\nx\n:::", "unknown MyST directive {tab-set}"),
+    ("{{ version }}", "substitution"),
+    ("{eq}`eq-missing`", "equation 'eq-missing' is not defined"),
+    ("{cite}`nobody2020`", "citation key 'nobody2020'"),
+    ("{ref}`nowhere`", "label 'nowhere'"),
+])
+def test_unknown_or_unresolved_constructs_fail_naming_notebook_cell_and_construct(source,
+                                                                                  construct):
+    with pytest.raises(rn.ReaderNotebookError) as info:
+        convert(source)
+    assert "book/ch2/lab.ipynb, cell 7" in str(info.value)
+    assert construct in str(info.value)
+
+
+def test_pages_address_of_a_repository():
+    assert rn.pages_address("https://github.com/Org/repo") == "https://org.github.io/repo/"
+    assert rn.pages_address("https://github.com/org/org.github.io") == "https://org.github.io/"
+    with pytest.raises(ValueError, match="not a GitHub repository"):
+        rn.pages_address("https://gitlab.com/org/repo")
+
+
+# --------------------------------------------------------------------------------------------
+# The committed reader notebooks, rendered as plain Jupyter renders them
+# --------------------------------------------------------------------------------------------
+
+
+def _toc_notebooks() -> list[str]:
+    def files(node):
+        if isinstance(node, dict):
+            return [v for k, v in node.items() if k in ("file", "root")] + [
+                f for k, v in node.items() if k not in ("file", "root") for f in files(v)]
+        if isinstance(node, list):
+            return [f for item in node for f in files(item)]
+        return []
+
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    return sorted(f.removesuffix(".ipynb") for f in files(toc)
+                  if (ROOT / f"{f.removesuffix('.ipynb')}.ipynb").is_file())
+
+
+SOURCES = _toc_notebooks()
+READER = ROOT / rn.REPO_FOLDER
+
+
+def _reader(docname: str) -> dict:
+    path = READER / rn.reader_path(docname)
+    if not path.is_file():
+        pytest.fail(f"{path.relative_to(ROOT)} is missing: {REFRESH}", pytrace=False)
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def _source(docname: str) -> dict:
+    return json.loads((ROOT / f"{docname}.ipynb").read_text(encoding="utf-8"))
+
+
+def _text(cell) -> str:
+    return "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+
+
+# allow_labels=False: plain Jupyter shows "$$ x $$ (eq-a)" with its label as text.
+JUPYTER_MARKDOWN = MarkdownIt("commonmark", {"html": True}).enable("table").use(
+    dollarmath_plugin, allow_labels=False)
+_LEFTOVERS = {
+    "a MyST role": re.compile(r"\{[A-Za-z][\w:.+-]*\}<code>"),
+    "a MyST directive in a code fence": re.compile(r'<code class="language-\{'),
+    "a MyST directive in a colon fence": re.compile(r":{3,}\s*\{"),
+    "a MyST target": re.compile(r"\([^()\s]+\)=(\s|<|$)"),
+    "a MyST equation label": re.compile(r"\$\$\s*\([^()\s]+\)"),
+    "a MyST substitution": re.compile(r"\{\{[^}]*\}\}"),
+    "a directive option": re.compile(r"(^|>)\s*:(label|class|name|alt|header-rows):\s", re.M),
+}
+
+
+def test_every_book_notebook_has_a_reader_notebook_and_nothing_else_is_there():
+    assert SOURCES, "no notebook in _toc.yml"
+    expected = {rn.reader_path(d) for d in SOURCES}
+    present = {str(p.relative_to(READER)) for p in READER.rglob("*.ipynb")} if READER.is_dir() \
+        else set()
+    assert present == expected, f"notebooks/ differs from the book's notebooks: {REFRESH}"
+
+
+@pytest.mark.parametrize("docname", SOURCES)
+def test_code_cells_are_the_books(docname):
+    """Same cells, same ids, same code: the reader notebook runs exactly what the book ran."""
+    source, reader = _source(docname), _reader(docname)
+    assert [c.get("id") for c in reader["cells"]] == [c.get("id") for c in source["cells"]], \
+        REFRESH
+    for s, r in zip(source["cells"], reader["cells"], strict=True):
+        assert s["cell_type"] == r["cell_type"], REFRESH
+        if s["cell_type"] == "code":
+            assert (_text(s), s["metadata"]) == (_text(r), r["metadata"]), REFRESH
+            assert not r.get("outputs"), "a reader notebook is committed without outputs"
+    assert reader["metadata"] == source["metadata"], REFRESH
+
+
+@pytest.mark.parametrize("docname", SOURCES)
+def test_markdown_renders_in_plain_jupyter_without_myst(docname):
+    problems = []
+    for index, cell in enumerate(_reader(docname)["cells"]):
+        if cell["cell_type"] != "markdown":
+            continue
+        html = JUPYTER_MARKDOWN.render(_text(cell))
+        # A label after a display equation survives as text in Jupyter, whatever the parse.
+        for match in re.finditer(r"\$\$\s*\([^()\s]+\)\s*$", _text(cell), re.M):
+            problems.append(f"cell {index}: a MyST equation label: {match.group(0)!r}")
+        for what, pattern in _LEFTOVERS.items():
+            for match in pattern.finditer(html):
+                problems.append(f"cell {index}: {what}: {match.group(0)!r}")
+    assert not problems, f"{rn.reader_path(docname)}:\n" + "\n".join(problems)
+
+
+@pytest.mark.parametrize("docname", SOURCES)
+def test_every_labelled_equation_shows_its_number(docname):
+    for index, (s, r) in enumerate(zip(_source(docname)["cells"], _reader(docname)["cells"],
+                                       strict=True)):
+        if s["cell_type"] != "markdown":
+            continue
+        source_text = _text(s)
+        labelled = len(re.findall(r"\$\$\s*\([^()\s]+\)\s*$", source_text, re.M)) + len(
+            re.findall(r"^[`:]{3,}\{math\}[^\n]*\n(?:\s*:\w[\w-]*:[^\n]*\n)*?\s*:label:",
+                       source_text, re.M))
+        tokens = JUPYTER_MARKDOWN.parse(_text(r))
+        tagged = sum("\\tag{" in t.content for t in tokens if t.type in ("math_block",
+                                                                         "math_block_label"))
+        assert tagged == labelled, (
+            f"{rn.reader_path(docname)}, cell {index}: {labelled} labelled equations in the "
+            f"source, {tagged} numbered (\\tag) in the reader notebook")
+
+
+def _links(cell_text: str) -> list[str]:
+    hrefs = []
+
+    def walk(tokens):
+        for token in tokens:
+            if token.type in ("link_open", "image"):
+                hrefs.append(token.attrGet("href") or token.attrGet("src"))
+            if token.children:
+                walk(token.children)
+
+    walk(JUPYTER_MARKDOWN.parse(cell_text))
+    hrefs += re.findall(r'<a\s[^>]*href="([^"]+)"', cell_text)
+    return hrefs
+
+
+@pytest.mark.parametrize("docname", SOURCES)
+def test_links_work_outside_the_book(docname):
+    """Colab opens one file: a relative link would lead nowhere, so links are absolute."""
+    bad = []
+    for index, cell in enumerate(_reader(docname)["cells"]):
+        if cell["cell_type"] != "markdown":
+            continue
+        for href in _links(_text(cell)):
+            if not re.match(r"https?://|mailto:|#", href):
+                bad.append(f"cell {index}: relative link {href!r}")
+            if "github.io" in href and not href.startswith(BASEURL):
+                bad.append(f"cell {index}: {href!r} is not at the published address {BASEURL}")
+    assert not bad, "\n".join(bad)
+
+
+def test_reader_notebooks_link_to_the_book():
+    """Cross-references became links to the published address (the converter ran)."""
+    links = [h for d in SOURCES for c in _reader(d)["cells"] if c["cell_type"] == "markdown"
+             for h in _links(_text(c))]
+    assert any(h.startswith(BASEURL) for h in links)
