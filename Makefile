@@ -10,7 +10,7 @@ STAMP  := $(VENV)/.installed
 # Sphinx warnings are errors; nitpicky catches broken references; keep going to list them all.
 BOOK_FLAGS := -W -n --keep-going
 
-.PHONY: help setup book notebooks test lint nbval pytest browser student bench check-clean clean
+.PHONY: help setup book notebooks test lint nbval pytest browser student bench check-clean clean checkpoints
 
 help:
 	@echo "make book     build the HTML book into _build/html (executes the notebooks)"
@@ -19,6 +19,7 @@ help:
 	@echo "make student  the student edition: every notebook without its solutions, in student/"
 	@echo "make bench    notebook times and memory, cold and warm build times, module benchmark"
 	@echo "make clean    remove _build (keeps .venv)"
+	@echo "make checkpoints  retrain the shipped chapter 7 networks (deterministic, about a minute)"
 
 # The environment is made once; it is remade only when the requirements change.
 $(STAMP): pyproject.toml constraints.txt
@@ -61,6 +62,10 @@ student: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python scripts/bench_book.py
+
+# The chapter 7 networks shipped in attn_lessons/checkpoints, with their manifest (SHA-256, accuracy).
+checkpoints: $(STAMP)
+	$(BIN)/python scripts/make_checkpoints.py
 
 test: lint pytest nbval book browser
 

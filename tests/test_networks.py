@@ -77,8 +77,8 @@ def test_mobilenetv2_plain():
     [
         ("coordatt", None, "depthwise", lambda c: coordatt_num_params(c), 3_950_648),
         ("se", {"reduction": 16}, "depthwise", lambda c: se_num_params(c, 16), 4_076_324),
-        ("eca", lambda c: {"kernel_size": 1 if c <= 96 else 3}, "project",
-         lambda c: 1 if c <= 96 else 3, 3_504_897),
+        ("eca", lambda c: {"kernel_size": 1 if c < 96 else 3}, "project",
+         lambda c: 1 if c < 96 else 3, 3_504_903),
         ("cbam", None, "depthwise", lambda c: cbam_num_params(c), None),
     ],
 )

@@ -1,0 +1,114 @@
+"""Small trained networks shipped with the library: one SmallCNN per attention kind on ``clutter``.
+
+Chapter 7 draws gates and maps only from networks that have learned their task. Training six of
+them takes most of a minute on a CPU, so they are trained once by ``scripts/make_checkpoints.py``
+(``make checkpoints``: seeded, single-threaded, deterministic) and shipped here as state dicts of a
+few kilobytes each, beside ``manifest.json``, which records the settings they were trained with,
+each file's SHA-256 and its test accuracy on the generated test set. :func:`load_checkpoint`
+rebuilds the network from the settings and loads the weights with ``torch.load(...,
+weights_only=True)``, which refuses to unpickle anything but tensors and plain containers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+from importlib import resources
+from typing import Any
+
+import torch
+
+from ..data import make_task
+from ..factory import ATTENTION_KINDS
+from ..small_cnn import SmallCNN
+
+__all__ = [
+    "SETTINGS",
+    "build_network",
+    "checkpoint_path",
+    "load_checkpoint",
+    "manifest",
+    "sha256",
+    "test_set",
+    "train_set",
+]
+
+#: How the shipped networks are built and trained. Changing anything here means running
+#: ``make checkpoints`` again (the manifest records these settings and a test compares them).
+SETTINGS: dict[str, Any] = {
+    "task": "clutter",
+    "size": 16,
+    "train_images": 3072,
+    "train_seed": 0,
+    "test_images": 1000,
+    "test_seed": 1,
+    "widths": [8, 16, 32],
+    "attention_blocks": [1, 2],
+    "options": {"se": {"reduction": 4}, "cbam": {"reduction": 4}},
+    "epochs": 15,
+    "batch_size": 64,
+    "lr": 3e-3,
+    "weight_decay": 1e-4,
+    "seed": 0,
+    "kinds": list(ATTENTION_KINDS),
+}
+
+
+def _check_kind(kind: str) -> str:
+    if kind not in SETTINGS["kinds"]:
+        raise ValueError(f"no checkpoint for attention kind {kind!r}; expected one of "
+                         f"{SETTINGS['kinds']}")
+    return kind
+
+
+def build_network(kind: str) -> SmallCNN:
+    """A fresh (untrained) SmallCNN with the shipped networks' architecture for ``kind``."""
+    _check_kind(kind)
+    return SmallCNN(3, 4, widths=tuple(SETTINGS["widths"]), attention=kind,
+                    attention_blocks=tuple(SETTINGS["attention_blocks"]),
+                    **SETTINGS["options"].get(kind, {}))
+
+
+def train_set():
+    """The generated training images of the shipped networks (``clutter``, 16 x 16)."""
+    return make_task(SETTINGS["task"], n=SETTINGS["train_images"], size=SETTINGS["size"],
+                     seed=SETTINGS["train_seed"])
+
+
+def test_set():
+    """The generated test images on which the manifest's accuracies were measured."""
+    return make_task(SETTINGS["task"], n=SETTINGS["test_images"], size=SETTINGS["size"],
+                     seed=SETTINGS["test_seed"])
+
+
+def checkpoint_path(kind: str):
+    """The shipped file of ``kind`` (a ``Traversable`` inside the installed package)."""
+    return resources.files(__name__) / f"clutter_{_check_kind(kind)}.pt"
+
+
+def manifest() -> dict[str, Any]:
+    """The manifest written by ``make checkpoints``: settings, and per kind sha256 and accuracy."""
+    return json.loads((resources.files(__name__) / "manifest.json").read_text())
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def load_checkpoint(kind: str, *, verify: bool = True) -> SmallCNN:
+    """The trained network of ``kind``, in eval mode, on the CPU.
+
+    With ``verify`` (the default) the file's SHA-256 is compared with the manifest first, and a
+    mismatch raises ``ValueError``: the weights are not the ones whose accuracy was recorded.
+    """
+    data = checkpoint_path(kind).read_bytes()
+    if verify:
+        expected = manifest()["files"][kind]["sha256"]
+        if sha256(data) != expected:
+            raise ValueError(f"checkpoint for {kind!r} has SHA-256 {sha256(data)}, the manifest "
+                             f"says {expected}: run `make checkpoints` again")
+    state = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+    model = build_network(kind)
+    model.load_state_dict(state)
+    return model.eval()
