@@ -10,13 +10,14 @@ STAMP  := $(VENV)/.installed
 # Sphinx warnings are errors; nitpicky catches broken references; keep going to list them all.
 BOOK_FLAGS := -W -n --keep-going
 
-.PHONY: help setup book test lint nbval pytest browser student bench check-clean clean
+.PHONY: help setup book test lint nbval pytest browser student bench module-bench check-clean clean
 
 help:
 	@echo "make book     build the HTML book into _build/html (executes the notebooks)"
 	@echo "make test     ruff, pytest, nbval on every notebook, the strict book build, browser tests"
 	@echo "make student  the student edition: every notebook without its solutions, in student/"
 	@echo "make bench    notebook times and memory, cold and warm build times, module benchmark"
+	@echo "make module-bench  the module benchmark into book/ch7_networks/results/module_bench.json"
 	@echo "make clean    remove _build (keeps .venv)"
 
 # The environment is made once; it is remade only when the requirements change.
@@ -52,6 +53,12 @@ student: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python scripts/bench_book.py
+
+# The module benchmark's committed result file (median of 30 interleaved runs; run it on a quiet
+# machine: the file records the load average at the start).
+module-bench: $(STAMP)
+	$(BIN)/python -m attn_lessons.bench --device cpu --repeats 30 \
+		--json book/ch7_networks/results/module_bench.json
 
 test: lint pytest nbval book browser
 
