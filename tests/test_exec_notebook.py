@@ -53,3 +53,16 @@ def test_runner_runs_a_book_notebook_on_the_cpu(tmp_path):
                         "--device", "cpu")
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert result["error"] is None and result["cells_run"] == result["code_cells"] - 1
+
+
+def test_gpu_check_script_parses_and_refuses_to_run_without_cuda(tmp_path):
+    script = ROOT / "scripts" / "gpu_check.sh"
+    assert subprocess.run(["bash", "-n", str(script)]).returncode == 0
+    import torch
+
+    if torch.cuda.is_available():
+        return  # on a GPU machine the script runs for real; nothing to refuse
+    proc = subprocess.run(["bash", str(script), str(tmp_path)], capture_output=True, text=True,
+                          env={"PATH": "/usr/bin:/bin", "PYTHON": sys.executable}, timeout=120)
+    assert proc.returncode == 2 and "no CUDA device" in proc.stderr
+    assert (tmp_path / "machine.txt").is_file()
