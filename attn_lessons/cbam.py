@@ -75,6 +75,22 @@ _CONCAT_ORDERS: tuple[str, ...] = ("avg_max", "max_avg")
 
 
 
+def _max_over(x: torch.Tensor, dim: int, keepdim: bool = False) -> torch.Tensor:
+    """The maximum over ``dim``, by the faster of two equal computations.
+
+    ``amax`` and ``max`` (with indices) give the same values; they differ in speed and in the
+    backward. Measured on the CPU at (8, 256, 32, 32) (one thread, load ~4.6; see issue 11):
+    CBAM forward 6.7 ms with ``amax`` against 14.9 ms with ``max``, forward+backward 46.9 ms
+    against 40.4 ms, because ``amax``'s backward shares the gradient among tied maxima (a slow
+    pass), while ``max`` sends it to the one arg-max, as the official ``max_pool2d`` does. So
+    ``max`` with indices is used when a gradient will flow through the pooling, ``amax`` otherwise:
+    the values are identical either way, and every gradient is the official one.
+    """
+    if torch.is_grad_enabled() and x.requires_grad:
+        return x.max(dim=dim, keepdim=keepdim).values
+    return x.amax(dim=dim, keepdim=keepdim)
+
+
 def _check_momentum(value: object) -> float:
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"bn_momentum must be a number in (0, 1], got {value!r}")
@@ -146,10 +162,7 @@ class ChannelGate(nn.Module):
             if name == "avg":
                 z = x.mean(dim=(2, 3))  # (B, C, H, W) -> (B, C)
             else:
-                # max with indices, not amax: the same forward, but its backward sends the
-                # gradient to the one arg-max (as the official max_pool2d does) and measured
-                # 2.3x faster than amax's tie-sharing backward on the CPU
-                z = x.flatten(2).max(dim=2).values  # (B, C, H, W) -> (B, C, HW) -> (B, C)
+                z = _max_over(x.flatten(2), dim=2)  # (B, C, H, W) -> (B, C, HW) -> (B, C)
             logits = logits + self.mlp(z)
         return self.gate(logits)
 
@@ -208,7 +221,7 @@ class SpatialGate(nn.Module):
         """The two pooled maps, concatenated in ``concat_order``: (B, C, H, W) -> (B, 2, H, W)."""
         x = check_feature_map(x)
         avg = x.mean(dim=1, keepdim=True)  # (B, C, H, W) -> (B, 1, H, W)
-        mx = x.max(dim=1, keepdim=True).values  # (B, C, H, W) -> (B, 1, H, W); see ChannelGate
+        mx = _max_over(x, dim=1, keepdim=True)  # (B, C, H, W) -> (B, 1, H, W)
         pair = (avg, mx) if self.concat_order == "avg_max" else (mx, avg)
         return torch.cat(pair, dim=1)  # 2 x (B, 1, H, W) -> (B, 2, H, W)
 

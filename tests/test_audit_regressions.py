@@ -248,3 +248,23 @@ def test_cbam_batch_norm_momentum_is_an_option_defaulting_to_the_official_value(
         CBAM(32, batch_norm=True, bn_momentum=0.0)
     with pytest.raises(TypeError, match="bn_momentum"):
         SpatialGate(batch_norm=True, bn_momentum="0.1")
+
+
+# --- CBAM's max pooling: amax forward, max-with-indices backward ---------------------------------
+
+def test_cbam_max_pooling_sends_the_gradient_to_one_arg_max_like_the_official_code():
+    from attn_lessons.cbam import _max_over
+
+    x = torch.ones(1, 2, 3, 3, requires_grad=True)  # every position ties for the maximum
+    _max_over(x.flatten(2), dim=2).sum().backward()
+    assert (x.grad.flatten(2) != 0).sum(dim=2).tolist() == [[1, 1]]  # one arg-max per channel
+    official = x.detach().clone().requires_grad_(True)
+    F.max_pool2d(official, (3, 3)).sum().backward()
+    assert (official.grad != 0).sum() == 2
+    with torch.no_grad():  # inference takes amax: the same values
+        torch.testing.assert_close(_max_over(x, dim=1), x.max(dim=1).values)
+    gate = CBAM(16)
+    y = torch.randn(2, 16, 5, 3)
+    with torch.no_grad():
+        inference = gate(y)
+    torch.testing.assert_close(gate(y.requires_grad_(True)).detach(), inference)
