@@ -218,8 +218,7 @@ def test_modules_fused_and_written_out_agree_under_every_mask(b, n, heads, dtype
         assert all(torch.isfinite(p.grad).all() for p in module.parameters())
         module.fused = True
         fused = module(x, mask=mask, key_mask=key_mask)
-        if kind.endswith("dead_row"):  # PyTorch's fused kernels differ on rows with no key
-            fused, written = fused[:, 1:], written[:, 1:]
+        # rows with no key: 0 from both (PyTorch's CPU flash kernel returns 0 there too)
         tol = {torch.bfloat16: 5e-2, torch.float32: 1e-5, torch.float64: 1e-10}[dtype]
         torch.testing.assert_close(fused, written.detach(), atol=tol, rtol=tol)
 
