@@ -267,3 +267,59 @@ def test_feature_maps_of_the_wrong_shape_are_refused(kind, wrong, ndim):
         module(x)
     with pytest.raises(TypeError, match="floating-point"):
         module(torch.ones(1, 16, 4, 4, dtype=torch.long))
+
+
+# --- the similarity functions --------------------------------------------------------------------
+
+@PROFILE
+@given(shape=st.tuples(st.integers(1, 3), st.integers(1, 6), st.integers(1, 8)), dtype=DTYPES,
+       temperature=st.sampled_from([0.1, 1.0, 7.0]), shift=st.sampled_from([0.0, 1e4]),
+       seed=st.integers(0, 99))
+def test_softmax_gram_and_attention_average_match_their_definitions(shape, dtype, temperature,
+                                                                   shift, seed):
+    from attn_lessons.similarity import attention_average, gram_matrix, softmax
+
+    b, n, d = shape
+    s64 = _input((b, n, n), torch.float64, seed) + shift  # a large shift must not overflow
+    scores = s64.to(dtype)  # the reference is the exact softmax of these (rounded) scores
+    w = softmax(scores, temperature=temperature)
+    assert w.shape == (b, n, n) and torch.isfinite(w).all()
+    _close(w, torch.softmax(scores.double() / temperature, dim=-1), dtype)
+    x64 = _input((b, n, d), torch.float64, seed + 1)
+    g = gram_matrix(x64.to(dtype))
+    _close(g, x64 @ x64.transpose(1, 2), dtype if dtype == torch.float64 else torch.float16)
+    torch.testing.assert_close(g, g.transpose(1, 2))  # symmetric
+    centred, xd = scores - shift, x64.to(dtype)
+    out, weights = attention_average(centred, xd)
+    _close(out, torch.softmax(centred.double(), -1) @ xd.double(), dtype)
+    assert out.shape == (b, n, d) and weights.shape == (b, n, n)
+
+
+# --- the data generators -------------------------------------------------------------------------
+
+@PROFILE
+@given(task=st.sampled_from(["channel", "clutter", "axis", "relation"]), n=st.integers(1, 12),
+       size=st.integers(16, 28), seed=st.integers(0, 99))
+def test_generated_tasks_are_finite_balanced_and_repeatable(task, n, size, seed):
+    from attn_lessons.data import make_task, task_info
+
+    data = make_task(task, n=n, size=size, seed=seed)
+    x, y = data.tensors
+    assert len(x) == len(y) == n and x.shape[-2:] == (size, size) and torch.isfinite(x).all()
+    counts = torch.bincount(y, minlength=task_info(task).num_classes)
+    assert counts.max() - counts.min() <= 1  # every class as often as possible
+    again = make_task(task, n=n, size=size, seed=seed).tensors
+    assert torch.equal(again[0], x) and torch.equal(again[1], y)
+
+
+@PROFILE
+@given(size=st.integers(9, 30), square=st.integers(1, 5), gap=st.integers(1, 20))
+def test_axis_task_either_works_or_names_the_setting(size, square, gap):
+    from attn_lessons.data import axis_task
+
+    try:
+        x, y = axis_task(n=4, size=size, square=square, min_row_gap=gap).tensors
+    except ValueError as exc:
+        assert f"min_row_gap={gap}" in str(exc) and f"square={square}" in str(exc)
+    else:
+        assert x.shape == (4, 1, size, size) and set(y.tolist()) <= {0, 1}
