@@ -10,7 +10,7 @@ STAMP  := $(VENV)/.installed
 # Sphinx warnings are errors; nitpicky catches broken references; keep going to list them all.
 BOOK_FLAGS := -W -n --keep-going
 
-.PHONY: help setup book notebooks test lint nbval pytest browser student bench check-clean clean checkpoints
+.PHONY: help setup book notebooks test lint nbval pytest browser student bench module-bench check-clean clean checkpoints
 
 help:
 	@echo "make book     build the HTML book into _build/html (executes the notebooks)"
@@ -18,6 +18,7 @@ help:
 	@echo "make notebooks  rebuild the book and refresh notebooks/ (what Colab, Binder, download open)"
 	@echo "make student  the student edition: every notebook without its solutions, in student/"
 	@echo "make bench    notebook times and memory, cold and warm build times, module benchmark"
+	@echo "make module-bench  the module benchmark into book/ch7_networks/results/module_bench.json"
 	@echo "make clean    remove _build (keeps .venv)"
 	@echo "make checkpoints  retrain the shipped chapter 7 networks (deterministic, about a minute)"
 
@@ -66,6 +67,12 @@ bench: $(STAMP)
 # The chapter 7 networks shipped in attn_lessons/checkpoints, with their manifest (SHA-256, accuracy).
 checkpoints: $(STAMP)
 	$(BIN)/python scripts/make_checkpoints.py
+
+# The module benchmark's committed result file (median of 30 interleaved runs; run it on a quiet
+# machine: the file records the load average at the start).
+module-bench: $(STAMP)
+	$(BIN)/python -m attn_lessons.bench --device cpu --repeats 30 \
+		--json book/ch7_networks/results/module_bench.json
 
 test: lint pytest nbval book browser
 

@@ -28,6 +28,18 @@ def check_int(name: str, value: object, *, minimum: int | None = 1) -> int:
     return value
 
 
+def check_bool(name: str, value: object) -> bool:
+    """Return ``value`` after checking it is ``True`` or ``False`` (not merely truthy).
+
+    ``bias="no"`` or ``bias=0`` would otherwise be read by truthiness: a non-empty string is true.
+    """
+    if not isinstance(value, bool):
+        raise TypeError(
+            f"{name} must be True or False, got {value!r} of type {type(value).__name__}"
+        )
+    return value
+
+
 def check_odd_kernel(name: str, value: object) -> int:
     """Return ``value`` after checking it is a positive odd integer (a 'same'-padding kernel)."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):

@@ -1,10 +1,13 @@
 r"""Benchmark: what each attention module costs in time, beside its parameters and FLOPs.
 
 Run ``python -m attn_lessons.bench`` (options: ``--device cpu|cuda|all``, ``--repeats N``,
-``--threads N``, ``--quick``). For SE, ECA, CBAM, Coordinate Attention and 2-D self-attention at
+``--threads N``, ``--quick``, ``--json PATH``). ``make module-bench`` writes the committed result
+file ``book/ch7_networks/results/module_bench.json`` (settings, machine, load, the table).
+For SE, ECA, CBAM, Coordinate Attention and 2-D self-attention at
 (B, C, H, W) = (8, 256, 32, 32) it prints the median forward and forward+backward latency, the
 parameters, the FLOPs (PyTorch's counter; see :mod:`attn_lessons.cost` for what it leaves out) and
-the forward latency divided by that of one elementwise pass ``x * 2`` over the same tensor.
+the forward latency divided by that of one elementwise pass ``x * 2`` over the same tensor
+(and forward+backward divided by the yardstick's forward+backward).
 
 Why that yardstick
 ------------------
@@ -12,12 +15,15 @@ Why that yardstick
 its time is the time to move the feature map through memory. SE needs one read to pool and one
 read plus one write to scale, about 1.5 such passes, yet its FLOP count is almost zero. Measuring
 modules in units of the yardstick shows how much of their cost is memory traffic, which no FLOP
-count reveals. The issue's targets are checked and printed as PASS or MISS: SE and ECA within 2.5x
-of the yardstick on the CPU, CBAM and Coordinate Attention within 6x, and written-out attention
-within 1.5x of PyTorch's fused ``F.scaled_dot_product_attention`` at 1024 tokens.
+count reveals. The targets are checked and printed as PASS or MISS: SE and ECA forward within
+1.6x of the yardstick on the CPU, CBAM and Coordinate Attention within 5x. Written-out attention
+is compared with PyTorch's fused ``F.scaled_dot_product_attention`` at H·W tokens on 4-D
+(B, 1, H·W, d) tensors: with 3-D tensors PyTorch finds no fused kernel and runs its unfused
+fallback, which would make a meaningless comparison. That ratio is reported, not a target.
 
-Timings are medians over ``repeats`` runs after warm-up runs, with ``torch.cuda.synchronize()``
-around each run on a GPU. They depend on the machine and on what else it is doing; never compare
+Timings are medians over ``repeats`` (default 20) interleaved runs in one process after warm-up
+runs, with ``torch.cuda.synchronize()`` around each run on a GPU.
+They depend on the machine and on what else it is doing; never compare
 numbers from different machines.
 """
 
@@ -25,6 +31,10 @@ from __future__ import annotations
 
 import argparse
 import copy
+import datetime
+import json
+import os
+import platform
 import statistics
 import sys
 import time
@@ -52,14 +62,13 @@ MODULES: tuple[tuple[str, str], ...] = (
 )
 
 #: Targets on the ratio to the yardstick (CPU only): row label -> largest allowed ratio.
-TARGETS: dict[str, float] = {"SE": 2.5, "ECA": 2.5, "CBAM": 6.0, "CoordAtt": 6.0}
-#: Written-out attention may take at most this many times the fused path.
-FUSED_TARGET = 1.5
+TARGETS: dict[str, float] = {"SE": 1.6, "ECA": 1.6, "CBAM": 5.0, "CoordAtt": 5.0}
 
 
 @dataclass(frozen=True)
 class BenchRow:
-    """One line of the table. Times in milliseconds; ``ratio`` = forward / yardstick forward."""
+    """One line of the table. Times in milliseconds; ``ratio`` = forward / yardstick forward,
+    ``train_ratio`` = forward+backward / yardstick forward+backward."""
 
     device: str
     name: str
@@ -68,6 +77,7 @@ class BenchRow:
     params: int
     flops: int
     ratio: float
+    train_ratio: float
 
 
 def _sync(device: torch.device) -> None:
@@ -159,7 +169,7 @@ def run_benchmark(
     fns = []
     for m in modules:
         fns.extend(_callables(m, x))
-    q, k, v = (torch.randn(b, h * w, tokens_dim, device=device) for _ in range(3))
+    q, k, v = (torch.randn(b, 1, h * w, tokens_dim, device=device) for _ in range(3))
 
     def written() -> None:
         with torch.no_grad():
@@ -172,10 +182,10 @@ def run_benchmark(
     times = _time_interleaved([*fns, written, fused], device, repeats, warmup)
     for m in modules:
         m.zero_grad(set_to_none=True)
-    base = times[0]
+    base, base_train = times[0], times[1]
     rows = [
         BenchRow(device.type, label, times[2 * i], times[2 * i + 1], params[i], flops[i],
-                 times[2 * i] / base)
+                 times[2 * i] / base, times[2 * i + 1] / base_train)
         for i, label in enumerate(labels)
     ]
     return rows, {"tokens": h * w, "written_ms": times[-2], "fused_ms": times[-1]}
@@ -185,19 +195,23 @@ def format_table(rows: list[BenchRow]) -> str:
     """The rows as a fixed-width text table (one header line, one line per row)."""
     header = (
         f"{'device':<6} {'module':<18} {'fwd ms':>9} {'fwd+bwd ms':>11} {'params':>9} "
-        f"{'FLOPs':>13} {'x yardstick':>11}"
+        f"{'FLOPs':>13} {'x yardstick':>11} {'fwd+bwd x':>9}"
     )
     lines = [header, "-" * len(header)]
     for r in rows:
         lines.append(
             f"{r.device:<6} {r.name:<18} {r.forward_ms:>9.3f} {r.train_ms:>11.3f} {r.params:>9,} "
-            f"{r.flops:>13,} {r.ratio:>11.2f}"
+            f"{r.flops:>13,} {r.ratio:>11.2f} {r.train_ratio:>9.2f}"
         )
     return "\n".join(lines)
 
 
-def check_targets(rows: list[BenchRow], attention: dict[str, float]) -> list[str]:
-    """One 'PASS'/'MISS' line per target. The module targets apply on the CPU only."""
+def check_targets(rows: list[BenchRow], attention: dict[str, float] | None = None) -> list[str]:
+    """One 'PASS'/'MISS' line per target. The module targets apply on the CPU only.
+
+    ``attention`` is accepted for compatibility and not used: the written-out/fused ratio is a
+    measurement (:func:`attention_line`), not a target.
+    """
     lines = []
     for r in rows:
         if r.device == "cpu" and r.name in TARGETS:
@@ -206,14 +220,47 @@ def check_targets(rows: list[BenchRow], attention: dict[str, float]) -> list[str
             lines.append(
                 f"{verdict}  {r.name} forward = {r.ratio:.2f}x yardstick (target <= {limit}x)"
             )
-    ratio = attention["written_ms"] / attention["fused_ms"]
-    verdict = "PASS" if ratio <= FUSED_TARGET else "MISS"
-    lines.append(
-        f"{verdict}  written-out attention = {ratio:.2f}x fused at {attention['tokens']} tokens "
-        f"(target <= {FUSED_TARGET}x; {attention['written_ms']:.3f} ms vs "
-        f"{attention['fused_ms']:.3f} ms)"
-    )
     return lines
+
+
+def attention_line(attention: dict[str, float]) -> str:
+    """The written-out against fused attention comparison, in words (a measurement, no target)."""
+    ratio = attention["written_ms"] / attention["fused_ms"]
+    return (f"written-out attention = {ratio:.2f}x fused at {attention['tokens']} tokens "
+            f"({attention['written_ms']:.3f} ms vs {attention['fused_ms']:.3f} ms, 4-D inputs)")
+
+
+def machine_info() -> dict[str, object]:
+    """What the numbers depend on: CPU, cores, threads, GPU, versions, load."""
+    from . import __version__
+
+    info: dict[str, object] = {
+        "platform": platform.platform(),
+        "processor": platform.processor() or platform.machine(),
+        "cpu_count": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "attn_lessons": __version__,
+        "load_average_at_start": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
+        "cuda_device": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
+    }
+    return info
+
+
+def results_dict(rows: list[BenchRow], attention: dict[str, dict[str, float]],
+                 settings: dict[str, object], machine: dict[str, object]) -> dict[str, object]:
+    """The benchmark as one JSON-ready dict (the schema tests/test_bench.py checks)."""
+    return {
+        "date_utc": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "settings": settings,
+        "machine": machine,
+        "targets": {"forward_ratio_max": TARGETS, "applies_to": "cpu"},
+        "rows": [r.__dict__ for r in rows],
+        "attention": attention,
+        "verdicts": [line for d in sorted({r.device for r in rows})
+                     for line in check_targets([r for r in rows if r.device == d], {})],
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -227,6 +274,8 @@ def main(argv: list[str] | None = None) -> int:
                         "steadier timings on a machine shared with other work")
     parser.add_argument("--quick", action="store_true",
                         help="tiny size (2, 16, 8, 8) and 3 repeats: checks the command runs")
+    parser.add_argument("--json", type=str, default=None, metavar="PATH",
+                        help="also write settings, machine, load and the table to PATH as JSON")
     args = parser.parse_args(argv)
     if args.device == "all":
         devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
@@ -242,20 +291,34 @@ def main(argv: list[str] | None = None) -> int:
         if args.threads < 1:
             parser.error(f"--threads must be a positive integer, got {args.threads}")
         torch.set_num_threads(args.threads)
+    machine = machine_info()  # the load average is taken before any timing
     shape = (2, 16, 8, 8) if args.quick else (8, 256, 32, 32)
     repeats = min(3, args.repeats) if args.quick else args.repeats
     print(f"(B, C, H, W) = {shape}; median of {repeats} runs; torch {torch.__version__}, "
           f"{torch.get_num_threads()} CPU threads")
-    all_rows, verdicts = [], []
+    all_rows, verdicts, attentions = [], [], {}
+    warmup = 1 if args.quick else 3
     for device in devices:
-        warmup = 1 if args.quick else 3
         rows, attention = run_benchmark(device, shape, repeats=repeats, warmup=warmup)
         all_rows += rows
-        verdicts += [f"[{device}] {line}" for line in check_targets(rows, attention)]
+        attentions[device] = attention
+        verdicts += [f"[{device}] {line}" for line in check_targets(rows)]
+        verdicts.append(f"[{device}] {attention_line(attention)}")
     print(format_table(all_rows))
     print()
     print("Targets:")
     print("\n".join(verdicts))
+    if args.json:
+        settings = {"shape": list(shape), "repeats": repeats, "warmup": warmup,
+                    "devices": devices, "threads": torch.get_num_threads(),
+                    "statistic": "median of interleaved runs in one process",
+                    "command": "python -m attn_lessons.bench " + " ".join(argv or sys.argv[1:])}
+        data = results_dict(all_rows, attentions, settings, machine)
+        os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
+        with open(args.json, "w", encoding="utf-8") as f:
+            json.dump(data, f, indent=2)
+            f.write("\n")
+        print(f"\nwrote {args.json}")
     return 0
 
 

@@ -32,7 +32,8 @@ equations in three ways; each is an option here, with the paper's choice as the 
   wrong for the other. Option ``concat_order="avg_max"`` (default) or ``"max_avg"``.
 * **BatchNorm after the spatial convolution.** The official ``BasicConv`` is conv (no bias) ->
   ``BatchNorm2d(1, eps=1e-5, momentum=0.01)`` -> sigmoid. Option ``batch_norm=True`` (adds 2
-  parameters and 2 buffers; in training mode it needs more than one value per channel).
+  parameters and 2 buffers; in training mode it needs more than one value per channel), with
+  ``bn_momentum`` (default 0.01 as the official code; timm's ``CbamModule`` uses 0.1).
 * **Biases in the MLP.** The official MLP is two ``nn.Linear`` layers with their default biases
   (:math:`C/r + C` more parameters). Option ``bias=True``.
 
@@ -42,12 +43,20 @@ experiments use average and max, which is what ``pooling`` accepts here.
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Sequence
 
 import torch
 from torch import nn
 
-from ._validation import check_choice, check_feature_map, check_int, check_odd_kernel, reduced_width
+from ._validation import (
+    check_bool,
+    check_choice,
+    check_feature_map,
+    check_int,
+    check_odd_kernel,
+    reduced_width,
+)
 
 __all__ = [
     "CBAM",
@@ -65,9 +74,29 @@ _POOLINGS: tuple[str, ...] = ("avg", "max")
 _CONCAT_ORDERS: tuple[str, ...] = ("avg_max", "max_avg")
 
 
-def _check_bool(name: str, value: object) -> bool:
-    if not isinstance(value, bool):
-        raise TypeError(f"{name} must be True or False, got {value!r}")
+
+def _max_over(x: torch.Tensor, dim: int, keepdim: bool = False) -> torch.Tensor:
+    """The maximum over ``dim``, by the faster of two equal computations.
+
+    ``amax`` and ``max`` (with indices) give the same values; they differ in speed and in the
+    backward. Measured on the CPU at (8, 256, 32, 32) (one thread, load ~4.6; see issue 11):
+    CBAM forward 6.7 ms with ``amax`` against 14.9 ms with ``max``, forward+backward 46.9 ms
+    against 40.4 ms, because ``amax``'s backward shares the gradient among tied maxima (a slow
+    pass), while ``max`` sends it to the one arg-max, as the official ``max_pool2d`` does. So
+    ``max`` with indices is used when a gradient will flow through the pooling, ``amax`` otherwise:
+    the values are identical either way, and every gradient is the official one.
+    """
+    if torch.is_grad_enabled() and x.requires_grad:
+        return x.max(dim=dim, keepdim=keepdim).values
+    return x.amax(dim=dim, keepdim=keepdim)
+
+
+def _check_momentum(value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"bn_momentum must be a number in (0, 1], got {value!r}")
+    value = float(value)
+    if not 0.0 < value <= 1.0:
+        raise ValueError(f"bn_momentum must be in (0, 1], got {value}")
     return value
 
 
@@ -113,7 +142,7 @@ class ChannelGate(nn.Module):
         super().__init__()
         self.channels = check_int("channels", channels)
         self.reduction = check_int("reduction", reduction)
-        self.bias = _check_bool("bias", bias)
+        self.bias = check_bool("bias", bias)
         self.pooling = _check_pooling(pooling)
         self.hidden = reduced_width(self.channels, self.reduction, min_width)
         self.fc1 = nn.Linear(self.channels, self.hidden, bias=bias)  # W_0: (C/r, C)
@@ -133,7 +162,7 @@ class ChannelGate(nn.Module):
             if name == "avg":
                 z = x.mean(dim=(2, 3))  # (B, C, H, W) -> (B, C)
             else:
-                z = x.amax(dim=(2, 3))  # (B, C, H, W) -> (B, C)
+                z = _max_over(x.flatten(2), dim=2)  # (B, C, H, W) -> (B, C, HW) -> (B, C)
             logits = logits + self.mlp(z)
         return self.gate(logits)
 
@@ -160,6 +189,9 @@ class SpatialGate(nn.Module):
             BatchNorm supplies the shift).
         batch_norm: ``BatchNorm2d(1)`` between the convolution and the sigmoid, as in the official
             code (``eps=1e-5, momentum=0.01``).
+        bn_momentum: that BatchNorm's momentum (the weight of each batch in the running
+            statistics): 0.01 in the official code (the default); timm's ``CbamModule`` uses
+            PyTorch's default 0.1. Only read when ``batch_norm=True``.
 
     Submodules ``conv`` (``nn.Conv2d(2, 1, k, padding=k // 2)``), ``norm`` (BatchNorm or
     ``nn.Identity``) and ``gate`` (sigmoid); a hook on ``gate`` sees :math:`M_s` as (B, 1, H, W).
@@ -172,21 +204,24 @@ class SpatialGate(nn.Module):
         concat_order: str = "avg_max",
         bias: bool = False,
         batch_norm: bool = False,
+        bn_momentum: float = 0.01,
     ) -> None:
         super().__init__()
         self.kernel_size = check_odd_kernel("kernel_size", kernel_size)
         self.concat_order = check_choice("concat_order", concat_order, _CONCAT_ORDERS)
-        self.bias = _check_bool("bias", bias)
-        self.batch_norm = _check_bool("batch_norm", batch_norm)
+        self.bias = check_bool("bias", bias)
+        self.batch_norm = check_bool("batch_norm", batch_norm)
         self.conv = nn.Conv2d(2, 1, self.kernel_size, padding=self.kernel_size // 2, bias=bias)
-        self.norm = nn.BatchNorm2d(1, eps=1e-5, momentum=0.01) if batch_norm else nn.Identity()
+        self.bn_momentum = _check_momentum(bn_momentum)
+        self.norm = (nn.BatchNorm2d(1, eps=1e-5, momentum=self.bn_momentum) if batch_norm
+                     else nn.Identity())
         self.gate = nn.Sigmoid()
 
     def pooled(self, x: torch.Tensor) -> torch.Tensor:
         """The two pooled maps, concatenated in ``concat_order``: (B, C, H, W) -> (B, 2, H, W)."""
         x = check_feature_map(x)
         avg = x.mean(dim=1, keepdim=True)  # (B, C, H, W) -> (B, 1, H, W)
-        mx = x.amax(dim=1, keepdim=True)  # (B, C, H, W) -> (B, 1, H, W)
+        mx = _max_over(x, dim=1, keepdim=True)  # (B, C, H, W) -> (B, 1, H, W)
         pair = (avg, mx) if self.concat_order == "avg_max" else (mx, avg)
         return torch.cat(pair, dim=1)  # 2 x (B, 1, H, W) -> (B, 2, H, W)
 
@@ -201,6 +236,7 @@ class SpatialGate(nn.Module):
         return (
             f"kernel_size={self.kernel_size}, concat_order={self.concat_order!r}, "
             f"bias={self.bias}, batch_norm={self.batch_norm}"
+            + (f", bn_momentum={self.bn_momentum}" if self.batch_norm else "")
         )
 
 
@@ -209,8 +245,8 @@ class CBAM(nn.Module):
 
     Args:
         channels, reduction, bias, pooling, min_width: for the :class:`ChannelGate`.
-        kernel_size, concat_order, spatial_bias, batch_norm: for the :class:`SpatialGate`
-            (``spatial_bias`` is its ``bias``).
+        kernel_size, concat_order, spatial_bias, batch_norm, bn_momentum: for the
+            :class:`SpatialGate` (``spatial_bias`` is its ``bias``).
         order: how the gates are composed:
 
             * ``"channel_first"`` (paper): :math:`F' = M_c(F) \otimes F`,
@@ -239,11 +275,13 @@ class CBAM(nn.Module):
         concat_order: str = "avg_max",
         spatial_bias: bool = False,
         batch_norm: bool = False,
+        bn_momentum: float = 0.01,
     ) -> None:
         super().__init__()
         self.order = check_choice("order", order, CBAM_ORDERS)
         self.channel = ChannelGate(channels, reduction, bias, pooling, min_width)
-        self.spatial = SpatialGate(kernel_size, concat_order, spatial_bias, batch_norm)
+        self.spatial = SpatialGate(kernel_size, concat_order, spatial_bias, batch_norm,
+                                   bn_momentum)
         self.channels = self.channel.channels
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -265,7 +303,7 @@ def channel_gate_num_params(
 ) -> int:
     r""":math:`2 C C' + [\text{bias}](C' + C)` with :math:`C' = \max(\text{min\_width}, C // r)`."""
     hidden = reduced_width(channels, reduction, min_width)
-    return 2 * channels * hidden + ((hidden + channels) if _check_bool("bias", bias) else 0)
+    return 2 * channels * hidden + ((hidden + channels) if check_bool("bias", bias) else 0)
 
 
 def spatial_gate_num_params(
@@ -274,7 +312,7 @@ def spatial_gate_num_params(
     r""":math:`2k^2 + [\text{bias}] + 2\,[\text{batch\_norm}]` (BatchNorm's scale and shift;
     its running mean and variance are buffers, not parameters)."""
     k = check_odd_kernel("kernel_size", kernel_size)
-    extra = int(_check_bool("bias", bias)) + 2 * int(_check_bool("batch_norm", batch_norm))
+    extra = int(check_bool("bias", bias)) + 2 * int(check_bool("batch_norm", batch_norm))
     return 2 * k * k + extra
 
 

@@ -116,7 +116,8 @@ def fetch_archive(
     - present and good: returned as it is;
     - present but corrupt: :class:`ChecksumError` (with ``download=True`` it is fetched again);
     - missing and ``download=False``: ``FileNotFoundError`` saying where to put the file;
-    - download fails (offline): ``ConnectionError`` saying how to get the file by hand.
+    - download fails (offline): ``ConnectionError`` saying how to get the file by hand;
+    - writing the download fails (disk full, read-only folder): ``OSError`` saying so.
 
     A download is written to a temporary ``*.part`` file in ``root``, verified, then renamed; on
     any failure the temporary file is removed, so no half-written archive is left behind.
@@ -145,11 +146,18 @@ def fetch_archive(
     try:
         try:
             _download(url, part)
-        except (urllib.error.URLError, OSError) as exc:
+        except (urllib.error.URLError, ConnectionError, TimeoutError) as exc:
             raise ConnectionError(
                 f"could not download {url} ({exc}). Are you offline? Download the file on a "
                 f"machine with a network connection and put it at {path}, or set "
                 f"{DATA_ENV_VAR} to a folder that holds it."
+            ) from exc
+        except OSError as exc:  # not the network: writing the file failed (disk full, rights)
+            raise OSError(
+                exc.errno,
+                f"could not write the download to {part} ({exc.strerror or exc}). Is the disk "
+                f"full, or the folder read-only? Free space there, or set {DATA_ENV_VAR} to "
+                f"another folder",
             ) from exc
         verify_checksum(part, checksum)
         os.replace(part, path)  # atomic: the final name only ever holds a verified file

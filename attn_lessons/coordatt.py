@@ -50,7 +50,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ._validation import check_feature_map, check_int, reduced_width
+from ._validation import check_bool, check_feature_map, check_int, reduced_width
 
 __all__ = ["CoordAtt", "HSwish", "coordatt_num_params", "h_swish"]
 
@@ -140,5 +140,6 @@ def coordatt_num_params(
     parameters, so they are not counted.
     """
     channels = check_int("channels", channels)
+    bias = check_bool("bias", bias)
     hidden = reduced_width(channels, reduction, min_width)
     return 3 * channels * hidden + 2 * hidden + ((hidden + 2 * channels) if bias else 0)

@@ -216,9 +216,14 @@ def axis_task(
     noise = check_positive_float("noise", noise)
     third = size // 3
     rows = size - square + 1
-    if third < square or rows <= min_row_gap:
+    # The first square's row r1 is drawn from all rows; a label-0 image needs a row at least
+    # min_row_gap away, which the middle row has only if (rows - 1) - (rows - 1) // 2 >= gap.
+    widest_gap = (rows - 1) - (rows - 1) // 2
+    if third < square or widest_gap < min_row_gap:
         raise ValueError(
-            f"size={size} is too small for square={square} and min_row_gap={min_row_gap}"
+            f"size={size} is too small for square={square} and min_row_gap={min_row_gap}: "
+            f"the largest gap every row has is {widest_gap} rows (size - square + 1 = {rows} "
+            f"rows; square must fit in size // 3 = {third} columns)"
         )
     g = _generator(seed)
     labels = _balanced_labels(n, 2, g)
@@ -249,11 +254,21 @@ def glyph_bank(count: int = 4, glyph: int = 4) -> torch.Tensor:
     """
     count = check_int("count", count, minimum=2)
     glyph = check_int("glyph", glyph, minimum=2)
+    distinct = 2 ** (glyph * glyph)
+    if count > distinct // 2:
+        raise ValueError(
+            f"count={count} is too many glyphs of {glyph}x{glyph} pixels: there are only "
+            f"{distinct} distinct ones, and drawing more than half of them at random would take "
+            f"ever longer; use count <= {distinct // 2} or a larger glyph"
+        )
     g = torch.Generator().manual_seed(1234)
     bank: list[torch.Tensor] = []
+    seen: set[bytes] = set()
     while len(bank) < count:
         candidate = (torch.rand(glyph, glyph, generator=g) < 0.5).float()
-        if all(not torch.equal(candidate, other) for other in bank):
+        key = candidate.to(torch.uint8).numpy().tobytes()
+        if key not in seen:
+            seen.add(key)
             bank.append(candidate)
     return torch.stack(bank)
 

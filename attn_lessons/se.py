@@ -42,7 +42,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ._validation import check_feature_map, check_int, reduced_width
+from ._validation import check_bool, check_feature_map, check_int, reduced_width
 
 __all__ = ["SqueezeExcite", "se_macs", "se_num_params"]
 
@@ -108,6 +108,7 @@ def se_num_params(
     For :math:`C' = C/r` the weights alone are :math:`2C^2/r`, against :math:`C^2` for a single
     C-by-C layer.
     """
+    bias = check_bool("bias", bias)
     hidden = reduced_width(channels, reduction, min_width)
     return 2 * channels * hidden + ((hidden + channels) if bias else 0)
 
@@ -140,6 +141,7 @@ def se_macs(
     channels = check_int("channels", channels)
     height = check_int("height", height)
     width = check_int("width", width)
+    bias = check_bool("bias", bias)
     hidden = reduced_width(channels, reduction, min_width)
     fc_macs = 2 * channels * hidden
     return {

@@ -35,7 +35,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ._validation import check_feature_map, check_int, check_positive_float, check_tensor
+from ._validation import (
+    check_bool,
+    check_feature_map,
+    check_int,
+    check_positive_float,
+    check_tensor,
+)
 
 __all__ = [
     "MultiHeadSelfAttention",
@@ -123,10 +129,17 @@ def scaled_dot_product_attention(
             scores = scores.masked_fill(~mask, float("-inf"))  # mask broadcast to (..., L, S)
         else:
             scores = scores + mask                            # mask broadcast to (..., L, S)
-    weights = torch.softmax(scores, dim=-1)                   # (..., L, S), rows sum to 1
-    if mask is not None:
+    if mask is None:
+        weights = torch.softmax(scores, dim=-1)               # (..., L, S), rows sum to 1
+    else:
+        # A row whose keys are all forbidden would give softmax(-inf, ..., -inf) = NaN, and its
+        # backward NaN too (masking the forward alone leaves NaN gradients). Such a row's scores
+        # are replaced by 0 *before* the softmax, so both directions stay finite; its weights
+        # are then set to 0 and no gradient flows through it.
         nothing_allowed = torch.isneginf(scores).all(dim=-1, keepdim=True)  # (..., L, 1)
-        weights = weights.masked_fill(nothing_allowed, 0.0)
+        scores = scores.masked_fill(nothing_allowed, 0.0)
+        weights = torch.softmax(scores, dim=-1)               # (..., L, S), rows sum to 1
+        weights = weights.masked_fill(nothing_allowed, 0.0)   # ... or 0 where nothing is allowed
     out = weights @ v                          # (..., L, S) @ (..., S, d_v) -> (..., L, d_v)
     return out, weights
 
@@ -139,29 +152,89 @@ def _attend(
     fused: bool,
     return_weights: bool,
 ) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """Written-out attention, or PyTorch's fused kernel (which never forms the weights)."""
-    if fused:
-        if return_weights:
-            raise ValueError(
-                "return_weights=True needs the written-out path: the fused kernel never "
-                "materialises the attention weights; build the module with fused=False"
+    r"""Written-out attention, or PyTorch's fused kernel (which never forms the weights).
+
+    The fused path gives PyTorch's kernels what they need to fuse (otherwise
+    ``F.scaled_dot_product_attention`` silently runs its unfused fallback, slower than the
+    written-out path): 4-D (B, heads, n, d) tensors, and the same width for queries, keys and
+    values. 3-D inputs get a head axis of size 1. Where the query/key width d_k differs from the
+    value width d_v, the narrower side is padded with zero columns and the scale
+    :math:`1/\sqrt{d_k}` passed explicitly: zero columns add nothing to :math:`q \cdot k`, and
+    zero value columns are sliced off the output, so the result is exactly the same attention.
+    """
+    return_weights = check_bool("return_weights", return_weights)
+    if not fused:
+        return scaled_dot_product_attention(q, k, v, mask=mask)
+    if return_weights:
+        raise ValueError(
+            "return_weights=True needs the written-out path: the fused kernel never "
+            "materialises the attention weights; build the module with fused=False"
+        )
+    q, k, v, mask = _check_qkv_mask(q, k, v, mask)
+    squeeze = q.ndim == 3
+    if squeeze:                                       # (B, n, d) -> (B, 1, n, d)
+        q, k, v = q[:, None], k[:, None], v[:, None]
+        if mask is not None and mask.ndim == 3:
+            mask = mask[:, None]                      # (B, L, S) -> (B, 1, L, S)
+    d_k, d_v = q.shape[-1], v.shape[-1]
+    scale = 1.0 / math.sqrt(d_k)
+    if d_k < d_v:                                     # (..., n, d_k) -> (..., n, d_v)
+        q, k = F.pad(q, (0, d_v - d_k)), F.pad(k, (0, d_v - d_k))
+    elif d_v < d_k:                                   # (..., S, d_v) -> (..., S, d_k)
+        v = F.pad(v, (0, d_k - d_v))
+    out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, scale=scale)
+    out = out[..., :d_v]                              # (..., L, max(d_k, d_v)) -> (..., L, d_v)
+    return (out[:, 0] if squeeze else out), None      # (B, 1, n, d_v) -> (B, n, d_v)
+
+
+def _with_key_mask(
+    mask: object, key_mask: object, batch: int, queries: int, keys: int, heads: bool
+) -> torch.Tensor | None:
+    """Fold a per-example key mask (B, S) into ``mask``, returned broadcastable to the scores.
+
+    ``mask`` of a module must be (L, S), (B, L, S) or, for the multi-head modules, (B, h, L, S);
+    any other shape is refused here, because broadcasting would read a (B, S) key-padding mask as
+    a query-by-key mask whenever B equals L. ``key_mask`` is boolean (B, S), ``True`` where the
+    key may be attended (the library's convention; ``nn.MultiheadAttention``'s
+    ``key_padding_mask`` is its negation).
+    """
+    if mask is not None:
+        if not isinstance(mask, torch.Tensor):
+            raise TypeError(f"mask must be a torch.Tensor or None, got {type(mask).__name__}")
+        if mask.dtype != torch.bool and not mask.is_floating_point():
+            raise TypeError(
+                f"mask must be boolean (True = may attend) or floating point (added to the "
+                f"scores), got dtype {mask.dtype}"
             )
-        q, k, v, mask = _check_qkv_mask(q, k, v, mask)
-        return F.scaled_dot_product_attention(q, k, v, attn_mask=mask), None
-    return scaled_dot_product_attention(q, k, v, mask=mask)
-
-
-def _head_mask(mask: object) -> object:
-    """Let a (B, n, n) mask apply to every head: (B, n, n) -> (B, 1, n, n)."""
-    if isinstance(mask, torch.Tensor) and mask.ndim == 3:
-        return mask[:, None]                                # (B, n, n) -> (B, 1, n, n)
-    return mask
-
-
-def _check_bool(name: str, value: object) -> bool:
-    if not isinstance(value, bool):
-        raise TypeError(f"{name} must be True or False, got {value!r}")
-    return value
+        allowed = ((queries, keys), (batch, queries, keys))
+        if mask.ndim == 4 and heads:
+            pass  # checked against (B, h, L, S) with the scores by _check_qkv_mask
+        elif tuple(mask.shape) not in allowed:
+            raise ValueError(
+                f"mask must have shape (L, S) = {(queries, keys)} or (B, L, S) = "
+                f"{(batch, queries, keys)}{' or (B, h, L, S)' if heads else ''}, got "
+                f"{tuple(mask.shape)}; for a per-example mask over the keys (key padding), pass "
+                f"key_mask of shape (B, S) = {(batch, keys)} instead"
+            )
+        if mask.ndim == 3:
+            mask = mask[:, None] if heads else mask   # (B, L, S) -> (B, 1, L, S)
+    if key_mask is None:
+        return mask
+    if not isinstance(key_mask, torch.Tensor):
+        raise TypeError(f"key_mask must be a torch.Tensor or None, got {type(key_mask).__name__}")
+    if key_mask.dtype != torch.bool:
+        raise TypeError(f"key_mask must be boolean (True = the key may be attended), got "
+                        f"dtype {key_mask.dtype}")
+    if tuple(key_mask.shape) != (batch, keys):
+        raise ValueError(f"key_mask must have shape (B, S) = {(batch, keys)}, got "
+                         f"{tuple(key_mask.shape)}")
+    # (B, S) -> (B, 1, 1, S) with heads, (B, 1, S) without: the same keys for every query
+    km = key_mask[:, None, None, :] if heads else key_mask[:, None, :]
+    if mask is None:
+        return km
+    if mask.dtype == torch.bool:
+        return mask & km
+    return mask.masked_fill(~km, float("-inf"))
 
 
 def _check_tokens(x: object, dim: int) -> torch.Tensor:
@@ -177,8 +250,16 @@ def _check_tokens(x: object, dim: int) -> torch.Tensor:
 class SelfAttention(nn.Module):
     r"""The classic single-head self-attention: three bias-free linear maps, scale 1/√d_k.
 
-    ``x`` (B, n, dim_in) -> (B, n, dim_v). ``forward(x, mask=None, return_weights=False)``
-    returns the output, or ``(output, weights)`` with weights (B, n, n).
+    ``x`` (B, n, dim_in) -> (B, n, dim_v). ``forward(x, mask=None, return_weights=False,
+    key_mask=None)`` returns the output, or ``(output, weights)`` with weights (B, n, n).
+    ``mask`` (True = may attend, or additive float) has shape (n, n) or (B, n, n); ``key_mask``,
+    boolean (B, n), marks for each example the keys that may be attended (``True``; the negation
+    of ``nn.MultiheadAttention``'s ``key_padding_mask``). A (B, n) mask passed as ``mask`` is
+    refused: broadcasting would read it as (queries, keys) whenever B = n.
+
+    ``fused=True`` runs PyTorch's fused kernel on (B, 1, n, d) views; where ``dim_k != dim_v``
+    the narrower of q/k and v is zero-padded first, because the CPU's fused (flash) kernel needs
+    one width for all three (see ``_attend``); the result is the same attention.
     """
 
     def __init__(self, dim_in: int, dim_k: int, dim_v: int, fused: bool = False) -> None:
@@ -186,15 +267,21 @@ class SelfAttention(nn.Module):
         self.dim_in = check_int("dim_in", dim_in)
         self.dim_k = check_int("dim_k", dim_k)
         self.dim_v = check_int("dim_v", dim_v)
-        self.fused = _check_bool("fused", fused)
+        self.fused = check_bool("fused", fused)
         self.q = nn.Linear(self.dim_in, self.dim_k, bias=False)
         self.k = nn.Linear(self.dim_in, self.dim_k, bias=False)
         self.v = nn.Linear(self.dim_in, self.dim_v, bias=False)
 
     def forward(
-        self, x: torch.Tensor, mask: torch.Tensor | None = None, return_weights: bool = False
+        self,
+        x: torch.Tensor,
+        mask: torch.Tensor | None = None,
+        return_weights: bool = False,
+        key_mask: torch.Tensor | None = None,
     ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
         x = _check_tokens(x, self.dim_in)
+        b, n, _ = x.shape
+        mask = _with_key_mask(mask, key_mask, b, n, n, heads=False)
         q, k, v = self.q(x), self.k(x), self.v(x)         # (B, n, dim_in) -> (B, n, d_k|d_k|d_v)
         out, weights = _attend(q, k, v, mask, self.fused, return_weights)
         return (out, weights) if return_weights else out
@@ -243,25 +330,33 @@ class MultiHeadSelfAttention(nn.Module):
     ``x`` (B, n, dim) -> (B, n, dim) (batch first). With ``return_weights=True`` also returns the
     per-head weights (B, h, n, n); ``nn.MultiheadAttention`` averages them over heads by default.
     ``mask`` (True = may attend, or additive float) has shape (n, n), (B, n, n) (same for every
-    head) or (B, h, n, n).
+    head) or (B, h, n, n); ``key_mask`` (B, n), boolean, ``True`` where a key may be attended
+    (``nn.MultiheadAttention``'s ``key_padding_mask`` is its negation: pass ``~key_padding_mask``).
+    ``fused=True`` calls PyTorch's fused kernel on the (B, h, n, dim/h) heads.
     """
 
     def __init__(self, dim: int, num_heads: int, bias: bool = True, fused: bool = False) -> None:
         super().__init__()
         self.dim = check_int("dim", dim)
         self.num_heads = _check_heads(num_heads, dim=self.dim)
-        self.bias = _check_bool("bias", bias)
-        self.fused = _check_bool("fused", fused)
+        self.bias = check_bool("bias", bias)
+        self.fused = check_bool("fused", fused)
         self.in_proj = nn.Linear(self.dim, 3 * self.dim, bias=bias)
         self.out_proj = nn.Linear(self.dim, self.dim, bias=bias)
 
     def forward(
-        self, x: torch.Tensor, mask: torch.Tensor | None = None, return_weights: bool = False
+        self,
+        x: torch.Tensor,
+        mask: torch.Tensor | None = None,
+        return_weights: bool = False,
+        key_mask: torch.Tensor | None = None,
     ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
         x = _check_tokens(x, self.dim)
+        b, n, _ = x.shape
+        mask = _with_key_mask(mask, key_mask, b, n, n, heads=True)
         q, k, v = self.in_proj(x).chunk(3, dim=-1)          # (B, n, dim) -> 3 x (B, n, dim)
         q, k, v = (_split_heads(t, self.num_heads) for t in (q, k, v))  # -> (B, h, n, dim/h)
-        out, weights = _attend(q, k, v, _head_mask(mask), self.fused, return_weights)
+        out, weights = _attend(q, k, v, mask, self.fused, return_weights)
         out = self.out_proj(_merge_heads(out))             # (B, h, n, dim/h) -> (B, n, dim)
         return (out, weights) if return_weights else out
 
@@ -293,6 +388,11 @@ class MultiHeadSelfAttention(nn.Module):
         """A new module holding a copy of ``mha``'s weights."""
         if not isinstance(mha, nn.MultiheadAttention):
             raise TypeError(f"mha must be an nn.MultiheadAttention, got {type(mha).__name__}")
+        if not mha._qkv_same_embed_dim or mha.in_proj_weight is None:
+            raise ValueError(
+                f"only nn.MultiheadAttention with kdim = vdim = embed_dim can be copied, got "
+                f"embed_dim={mha.embed_dim}, kdim={mha.kdim}, vdim={mha.vdim}"
+            )
         module = cls(mha.embed_dim, mha.num_heads, bias=mha.in_proj_bias is not None, fused=fused)
         module = module.to(mha.in_proj_weight.device, mha.in_proj_weight.dtype)
         return module.load_from_torch(mha)
@@ -321,6 +421,7 @@ def multi_head_self_attention_num_params(dim: int, num_heads: int = 1, bias: boo
     """
     dim = check_int("dim", dim)
     _check_heads(num_heads, dim=dim)
+    bias = check_bool("bias", bias)
     return 4 * dim * dim + (4 * dim if bias else 0)
 
 
@@ -341,6 +442,13 @@ class SelfAttention2d(nn.Module):
     With ``residual=False`` it returns :math:`W_o(\mathrm{attention})` alone. Cost: the n x n
     weights take O((HW)²) memory per head and image.
 
+    ``mask`` has shape (HW, HW), (B, HW, HW) or (B, h, HW, HW); ``key_mask`` (B, HW), boolean,
+    ``True`` where a position may be attended. ``fused=True`` calls PyTorch's fused kernel; the
+    query/key head width ``dim_k / h`` and the value head width ``C / h`` differ (C/2 against C
+    by default), and on the CPU no fused kernel accepts different widths (the flash kernel wants
+    q, k and v of one width), so q and k are zero-padded to the value width first: zero columns
+    leave every score unchanged, and the scale ``1/sqrt(dim_k / h)`` is passed explicitly.
+
     Differences from the non-local block's embedded-Gaussian form: the scores are scaled by
     :math:`1/\sqrt{d_k / h}` as in the Transformer (the non-local block uses
     :math:`\theta(x_i)^\top \phi(x_j)` unscaled), values keep all C channels (the non-local block
@@ -359,8 +467,8 @@ class SelfAttention2d(nn.Module):
         self.channels = check_int("channels", channels)
         self.dim_k = max(1, self.channels // 2) if dim_k is None else check_int("dim_k", dim_k)
         self.num_heads = _check_heads(num_heads, channels=self.channels, dim_k=self.dim_k)
-        self.residual = _check_bool("residual", residual)
-        self.fused = _check_bool("fused", fused)
+        self.residual = check_bool("residual", residual)
+        self.fused = check_bool("fused", fused)
         self.q = nn.Linear(self.channels, self.dim_k)
         self.k = nn.Linear(self.channels, self.dim_k)
         self.v = nn.Linear(self.channels, self.channels)
@@ -368,14 +476,19 @@ class SelfAttention2d(nn.Module):
         self.gamma = nn.Parameter(torch.zeros(())) if self.residual else None
 
     def forward(
-        self, x: torch.Tensor, mask: torch.Tensor | None = None, return_weights: bool = False
+        self,
+        x: torch.Tensor,
+        mask: torch.Tensor | None = None,
+        return_weights: bool = False,
+        key_mask: torch.Tensor | None = None,
     ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
         x = check_feature_map(x, self.channels)
         b, c, h, w = x.shape
+        mask = _with_key_mask(mask, key_mask, b, h * w, h * w, heads=True)
         tokens = x.flatten(2).transpose(1, 2)              # (B, C, H, W) -> (B, HW, C)
         q, k, v = self.q(tokens), self.k(tokens), self.v(tokens)  # -> (B, HW, d_k|d_k|C)
         q, k, v = (_split_heads(t, self.num_heads) for t in (q, k, v))  # -> (B, h, HW, ./h)
-        out, weights = _attend(q, k, v, _head_mask(mask), self.fused, return_weights)
+        out, weights = _attend(q, k, v, mask, self.fused, return_weights)
         out = self.out_proj(_merge_heads(out))             # (B, h, HW, C/h) -> (B, HW, C)
         out = out.transpose(1, 2).reshape(b, c, h, w)      # (B, HW, C) -> (B, C, H, W)
         if self.residual:
@@ -394,4 +507,5 @@ def self_attention2d_num_params(
     channels = check_int("channels", channels)
     dim_k = max(1, channels // 2) if dim_k is None else check_int("dim_k", dim_k)
     _check_heads(num_heads, channels=channels, dim_k=dim_k)
+    residual = check_bool("residual", residual)
     return 2 * (channels * dim_k + dim_k) + 2 * (channels * channels + channels) + int(residual)

@@ -97,10 +97,17 @@ def cosine_similarity(a: torch.Tensor, b: torch.Tensor, eps: float = 1e-8) -> to
               \max(\lVert b \rVert, \epsilon)}
 
     Each norm is floored at ``eps`` separately (as :func:`torch.nn.functional.cosine_similarity`
-    does), so a zero vector gives a similarity of 0 rather than NaN.
+    does), so a zero vector gives a similarity of 0 rather than NaN. Half-precision inputs
+    (float16, bfloat16) are computed in float32 and the result cast back, since their squared
+    norms overflow for ordinary vectors.
     """
     a, b = _check_pair(a, b)
     eps = check_positive_float("eps", eps)
+    dtype = torch.promote_types(a.dtype, b.dtype)
+    if dtype in (torch.float16, torch.bfloat16):
+        # Squared norms and dot products overflow float16 (max 65504) for ordinary vectors
+        # (d = 1024, entries near 10 give 102,400): compute in float32, return the input dtype.
+        return cosine_similarity(a.float(), b.float(), eps).to(dtype)
     norm_a = torch.linalg.vector_norm(a, dim=-1).clamp_min(eps)  # (..., d) -> (...)
     norm_b = torch.linalg.vector_norm(b, dim=-1).clamp_min(eps)  # (..., d) -> (...)
     return dot(a, b) / (norm_a * norm_b)

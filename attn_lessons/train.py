@@ -22,7 +22,7 @@ import torch
 from torch import nn
 from torch.utils.data import Dataset, TensorDataset
 
-from ._validation import check_int, check_positive_float
+from ._validation import check_bool, check_int, check_positive_float
 from .device import get_device, seed_everything
 from .progress import progress_bar
 
@@ -123,12 +123,17 @@ def train_model(
     if weight_decay < 0:
         raise ValueError(f"weight_decay must be >= 0, got {weight_decay}")
     seed = check_int("seed", seed, minimum=0)
+    progress = check_bool("progress", progress)
     device = get_device() if device is None else torch.device(device)
     x, y = _tensors(train_data, "train_data")
     x, y = x.to(device), y.to(device)
     model.to(device)
     optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
-    steps_per_epoch = math.ceil(len(x) / batch_size)
+    # A last batch of a single image is skipped when batch_size > 1 and earlier batches exist
+    # (BatchNorm cannot train on one value per channel); with batch_size=1 every batch is one
+    # image by request and each one is trained on.
+    drop_last_one = batch_size > 1 and len(x) > batch_size and len(x) % batch_size == 1
+    steps_per_epoch = math.ceil(len(x) / batch_size) - int(drop_last_one)
     scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, epochs * steps_per_epoch)
     order = torch.Generator().manual_seed(seed)
     result = TrainResult(seed=seed)
@@ -142,7 +147,7 @@ def train_model(
         loss_sum, correct, seen = 0.0, 0, 0
         for first in range(0, len(x), batch_size):
             index = permutation[first : first + batch_size]
-            if len(index) < 2 and seen > 0:  # BatchNorm cannot train on a batch of one
+            if drop_last_one and first + batch_size >= len(x):  # the final batch of one
                 continue
             logits = model(x[index])
             loss = nn.functional.cross_entropy(logits, y[index])
@@ -165,11 +170,15 @@ def train_model(
 
 
 def mean_std(values: Iterable[float]) -> tuple[float, float]:
-    """Mean and *sample* standard deviation (divisor n - 1) of ``values``; 0 for one value."""
+    """Mean and *sample* standard deviation (divisor n - 1) of ``values``.
+
+    One value has no sample standard deviation (n - 1 = 0): the std is then ``nan``, not 0,
+    so that a single run can never pass for a run without spread.
+    """
     values = [float(v) for v in values]
     if not values:
         raise ValueError("mean_std needs at least one value")
-    std = statistics.stdev(values) if len(values) > 1 else 0.0
+    std = statistics.stdev(values) if len(values) > 1 else math.nan
     return statistics.fmean(values), std
 
 
@@ -192,6 +201,8 @@ class SeedResults:
         return mean_std(self.accuracies)[1]
 
     def __str__(self) -> str:
+        if len(self.runs) == 1:
+            return f"{100 * self.mean:.1f} % from one seed (no standard deviation)"
         return f"{100 * self.mean:.1f} ± {100 * self.std:.1f} % over {len(self.runs)} seeds"
 
 
@@ -211,6 +222,11 @@ def run_seeds(
     (:func:`attn_lessons.device.seed_everything`), so the seed fixes the initial weights as well
     as the batch order. ``train_kwargs`` go to :func:`train_model` (``epochs``, ``lr``, ...).
     """
+    if test_data is None:
+        raise TypeError(
+            "run_seeds compares the final test accuracy of each seed: test_data is required "
+            "(got None); call train_model directly to train without a test set"
+        )
     seeds = [check_int("seed", s, minimum=0) for s in seeds]
     if not seeds:
         raise ValueError("seeds must hold at least one seed")

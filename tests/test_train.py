@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import statistics
 
 import pytest
@@ -93,7 +94,8 @@ def test_run_seeds_statistics():
 
 def test_mean_std_uses_the_sample_standard_deviation():
     assert mean_std([0.8468, 0.8538]) == pytest.approx((0.8503, 0.0049497), rel=1e-4)
-    assert mean_std([0.5]) == (0.5, 0.0)
+    mean, std = mean_std([0.5])
+    assert mean == 0.5 and math.isnan(std)  # one run has no standard deviation
     with pytest.raises(ValueError, match="at least one value"):
         mean_std([])
     runs = [TrainResult(0, test_accuracy=[0.5]), TrainResult(1, test_accuracy=[0.7])]
