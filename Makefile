@@ -10,13 +10,14 @@ STAMP  := $(VENV)/.installed
 # Sphinx warnings are errors; nitpicky catches broken references; keep going to list them all.
 BOOK_FLAGS := -W -n --keep-going
 
-.PHONY: help setup book test lint nbval pytest browser student bench check-clean clean
+.PHONY: help setup book test lint nbval pytest browser student bench pdf check-clean clean
 
 help:
 	@echo "make book     build the HTML book into _build/html (executes the notebooks)"
 	@echo "make test     ruff, pytest, nbval on every notebook, the strict book build, browser tests"
 	@echo "make student  the student edition: every notebook without its solutions, in student/"
 	@echo "make bench    notebook times and memory, cold and warm build times, module benchmark"
+	@echo "make pdf      the printed book, one PDF per edition, in _build/pdf/ (Debian's chromium)"
 	@echo "make clean    remove _build (keeps .venv)"
 
 # The environment is made once; it is remade only when the requirements change.
@@ -53,7 +54,12 @@ student: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python scripts/bench_book.py
 
-test: lint pytest nbval book browser
+# The book as one single-page build (reusing the notebooks' execution cache), printed by
+# Debian's chromium into _build/pdf/<edition>.pdf; tests/browser/test_pdf.py checks it.
+pdf: $(STAMP)
+	$(BIN)/python scripts/make_pdf.py
+
+test: lint pytest nbval book pdf browser
 
 clean:
 	rm -rf _build

@@ -22,6 +22,7 @@ import argparse
 import functools
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -105,6 +106,18 @@ async () => {
 """
 
 
+#: In the page, as printed: every solution (the pages' {solution} blocks, the notebooks' solution
+#: cells) and whether all of its paragraphs and code are laid out, not collapsed.
+SOLUTIONS_SHOWN = """
+() => {
+  const all = [...document.querySelectorAll('div.solution.admonition, div.cell.tag_solution')];
+  const closed = all.filter(el => [...el.querySelectorAll('p, pre')]
+    .some(part => part.getClientRects().length === 0));
+  return {solutions: all.length, closed_solutions: closed.map(el => el.id || el.className)};
+}
+"""
+
+
 class _QuietHandler(SimpleHTTPRequestHandler):
     def log_message(self, format, *args):
         pass
@@ -145,8 +158,27 @@ def _page_at_root(folder: Path) -> str:
     text = (folder / "index.html").read_text(encoding="utf-8")
     marker = "url="
     page = text[text.index(marker) + len(marker):].split('"')[0] if marker in text else "index.html"
-    shutil.copyfile(folder / page, folder / "print.html")
+    html = (folder / page).read_text(encoding="utf-8")
+    (folder / "print.html").write_text(_links_inside(html), encoding="utf-8")
     return "print.html"
+
+
+def _links_inside(html: str) -> str:
+    """Make every link to the book itself a link inside the printed page.
+
+    ``<a href="book/intro.html#ch2-se">`` becomes ``<a href="#ch2-se">``; a link to a file (an
+    image opened full size) is dropped: in the PDF it would point at the print server.
+    """
+
+    def fix(match: re.Match) -> str:
+        target = match.group(2)
+        if target.startswith(("#", "http://", "https://", "mailto:")):
+            return match.group(0)
+        if "#" in target:
+            return f'{match.group(1)}href="#{target.split("#", 1)[1]}"'
+        return match.group(1).rstrip()
+
+    return re.sub(r'(<a\s[^>]*?)href="([^"]*)"', fix, html)
 
 
 def print_pdf(folder: Path, target: Path, title: str) -> dict:
@@ -188,6 +220,7 @@ def print_pdf(folder: Path, target: Path, title: str) -> dict:
             page.add_style_tag(content=PRINT_CSS)
             state = page.evaluate(OPEN_EVERYTHING)
             page.emulate_media(media="print")
+            state.update(page.evaluate(SOLUTIONS_SHOWN))
             footer = ('<div style="font-size:8px;width:100%;text-align:center;color:#555;">'
                       f'{title} · <span class="pageNumber"></span> / '
                       '<span class="totalPages"></span></div>')
