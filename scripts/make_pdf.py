@@ -53,12 +53,18 @@ CHROMIUM_ARGS = [
 
 @dataclass(frozen=True)
 class Edition:
-    """One printed edition: ``name`` names the files, ``config``/``toc`` are relative to ROOT."""
+    """One printed edition: ``name`` names the files, ``config``/``toc`` are relative to ROOT.
+
+    ``fonts`` is a CSS font-family list put first for the edition's text, for a script the
+    default fonts lack (a Chinese edition names a locally installed CJK font, e.g.
+    ``"Noto Sans CJK SC"`` from Debian's fonts-noto-cjk); Chromium embeds what it uses.
+    """
 
     name: str
     language: str
     config: str = "_config.yml"
     toc: str = "_toc.yml"
+    fonts: str = ""
 
 
 EDITIONS = [
@@ -181,7 +187,7 @@ def _links_inside(html: str) -> str:
     return re.sub(r'(<a\s[^>]*?)href="([^"]*)"', fix, html)
 
 
-def print_pdf(folder: Path, target: Path, title: str) -> dict:
+def print_pdf(folder: Path, target: Path, title: str, fonts: str = "") -> dict:
     """Print the single page in `folder` to `target`; returns what happened on the way."""
     from playwright.sync_api import sync_playwright
 
@@ -218,6 +224,9 @@ def print_pdf(folder: Path, target: Path, title: str) -> dict:
             page.on("response", lambda r: r.status >= 400 and missing.append(r.url))
             page.goto(base + _page_at_root(folder), wait_until="load", timeout=180_000)
             page.add_style_tag(content=PRINT_CSS)
+            if fonts:
+                page.add_style_tag(content=f"body, p, li, h1, h2, h3, h4, td {{ font-family: "
+                                           f"{fonts}, sans-serif !important; }}")
             state = page.evaluate(OPEN_EVERYTHING)
             page.emulate_media(media="print")
             state.update(page.evaluate(SOLUTIONS_SHOWN))
@@ -242,7 +251,7 @@ def make(edition: Edition, build: bool = True) -> dict:
     built = time.perf_counter()
     target = OUT / f"{edition.name}.pdf"
     title = yaml.safe_load((ROOT / edition.config).read_text(encoding="utf-8"))["title"]
-    report = print_pdf(folder, target, title)
+    report = print_pdf(folder, target, title, edition.fonts)
     done = time.perf_counter()
     from pypdf import PdfReader
 
