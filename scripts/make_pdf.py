@@ -124,6 +124,48 @@ SOLUTIONS_SHOWN = """
 """
 
 
+#: In the page, as printed: the text of every heading that is laid out, in document order.
+HEADINGS = """
+() => [...document.querySelectorAll('h1, h2, h3, h4, h5, h6')]
+  .filter(h => h.getClientRects().length > 0)
+  .map(h => h.innerText.replace(/#\\s*$/, '').replace(/\\s+/g, ' ').trim())
+"""
+
+
+def retitle_outline(target: Path, headings: list[str]) -> bool:
+    """Name each bookmark after its heading's text.
+
+    Chromium names a bookmark after the heading's laid-out lines (a title that wraps comes out
+    doubled or without the space at the break). The bookmarks follow the headings in document
+    order; when their numbers agree the titles are replaced, otherwise the PDF is left alone and
+    False is returned.
+    """
+    from pypdf import PdfWriter
+    from pypdf.generic import NameObject, TextStringObject
+
+    writer = PdfWriter(clone_from=str(target))
+    root = writer._root_object.get("/Outlines")
+    items = []
+
+    def walk(node):
+        while node is not None:
+            node = node.get_object()
+            items.append(node)
+            if "/First" in node:
+                walk(node["/First"])
+            node = node.get("/Next")
+
+    if root is not None and "/First" in root.get_object():
+        walk(root.get_object()["/First"])
+    if len(items) != len(headings):
+        return False
+    for item, heading in zip(items, headings, strict=True):
+        item[NameObject("/Title")] = TextStringObject(heading)
+    with open(target, "wb") as handle:
+        writer.write(handle)
+    return True
+
+
 class _QuietHandler(SimpleHTTPRequestHandler):
     def log_message(self, format, *args):
         pass
@@ -230,6 +272,7 @@ def print_pdf(folder: Path, target: Path, title: str, fonts: str = "") -> dict:
             state = page.evaluate(OPEN_EVERYTHING)
             page.emulate_media(media="print")
             state.update(page.evaluate(SOLUTIONS_SHOWN))
+            headings = page.evaluate(HEADINGS)
             footer = ('<div style="font-size:8px;width:100%;text-align:center;color:#555;">'
                       f'{title} · <span class="pageNumber"></span> / '
                       '<span class="totalPages"></span></div>')
@@ -241,6 +284,7 @@ def print_pdf(folder: Path, target: Path, title: str, fonts: str = "") -> dict:
     finally:
         httpd.shutdown()
         httpd.server_close()
+    state["bookmarks_retitled"] = retitle_outline(target, headings)
     return {"blocked_requests": blocked, "missing": missing, "console_errors": console_errors,
             **state}
 
