@@ -9,8 +9,9 @@ maths is typeset first by the book's own offline MathJax, collapsed solutions ar
 after their exercises), and the PDF gets an outline (bookmarks) from the headings. Every request to
 a host other than 127.0.0.1 is blocked and recorded.
 
-Outputs, per edition, in ``_build/pdf/``: ``<name>.pdf`` and ``<name>.json`` (pages, seconds, the
-blocked requests and console errors), which ``tests/browser/test_pdf.py`` checks.
+Outputs, per edition, in ``_build/pdf/``: ``<name>.pdf``, ``<name>.json`` (pages, seconds, the
+blocked requests and console errors) and ``<name>.html`` (the page as printed), which
+``tests/browser/test_pdf.py`` checks.
 
 Editions: the list ``EDITIONS`` below; a translated edition is one more line (its language, its
 table of contents and configuration, and a local CJK font where it needs one).
@@ -296,6 +297,8 @@ def make(edition: Edition, build: bool = True) -> dict:
     target = OUT / f"{edition.name}.pdf"
     title = yaml.safe_load((ROOT / edition.config).read_text(encoding="utf-8"))["title"]
     report = print_pdf(folder, target, title, edition.fonts)
+    # Keep the printed page: the next edition's build replaces _build/singlehtml.
+    shutil.copyfile(folder / "print.html", OUT / f"{edition.name}.html")
     done = time.perf_counter()
     from pypdf import PdfReader
 

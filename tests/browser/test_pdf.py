@@ -130,7 +130,7 @@ def test_bookmarks_per_chapter_in_toc_order(name):
 
 @pytest.mark.parametrize("name", IDS)
 def test_equation_numbers_and_no_raw_tex(name):
-    html = (ROOT / "_build" / "singlehtml" / "print.html").read_text(encoding="utf-8")
+    html = (OUT / f"{name}.html").read_text(encoding="utf-8")
     numbers = sorted(set(re.findall(r'<span class="eqno">(\([^<]+\))', html)))
     assert len(numbers) > 10, "the single-page build has (almost) no numbered equation"
     text = text_of(name)
