@@ -10,7 +10,7 @@ STAMP  := $(VENV)/.installed
 # Sphinx warnings are errors; nitpicky catches broken references; keep going to list them all.
 BOOK_FLAGS := -W -n --keep-going
 
-.PHONY: help setup book notebooks test lint nbval pytest browser student bench module-bench check-clean clean checkpoints
+.PHONY: help setup book notebooks test lint nbval pytest browser student bench module-bench pdf check-clean clean checkpoints
 
 help:
 	@echo "make book     build the HTML book into _build/html (executes the notebooks)"
@@ -19,6 +19,7 @@ help:
 	@echo "make student  the student edition: every notebook without its solutions, in student/"
 	@echo "make bench    notebook times and memory, cold and warm build times, module benchmark"
 	@echo "make module-bench  the module benchmark into book/ch7_networks/results/module_bench.json"
+	@echo "make pdf      the printed book, one PDF per edition, in _build/pdf/ (Debian's chromium)"
 	@echo "make clean    remove _build (keeps .venv)"
 	@echo "make checkpoints  retrain the shipped chapter 7 networks (deterministic, about a minute)"
 
@@ -74,7 +75,13 @@ module-bench: $(STAMP)
 	$(BIN)/python -m attn_lessons.bench --device cpu --repeats 30 \
 		--json book/ch7_networks/results/module_bench.json
 
-test: lint pytest nbval book browser
+
+# The book as one single-page build (reusing the notebooks' execution cache), printed by
+# Debian's chromium into _build/pdf/<edition>.pdf; tests/browser/test_pdf.py checks it.
+pdf: $(STAMP)
+	$(BIN)/python scripts/make_pdf.py
+
+test: lint pytest nbval book pdf browser
 
 clean:
 	rm -rf _build

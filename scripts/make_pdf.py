@@ -1,0 +1,330 @@
+"""Print the book to PDF, one file per edition: `make pdf`.
+
+For each edition the book is built once more with Sphinx's ``singlehtml`` builder (through
+``jupyter-book build --builder singlehtml``, reusing the notebooks' execution cache in
+``_build/.jupyter_cache``), so the whole book is one HTML page in table-of-contents order and every
+internal link and cross-reference stays inside the PDF. That page is served on 127.0.0.1 and
+printed by Debian's Chromium (never a downloaded browser) through Playwright's ``page.pdf``: the
+maths is typeset first by the book's own offline MathJax, collapsed solutions are opened (printed
+after their exercises), and the PDF gets an outline (bookmarks) from the headings. Every request to
+a host other than 127.0.0.1 is blocked and recorded.
+
+Outputs, per edition, in ``_build/pdf/``: ``<name>.pdf``, ``<name>.json`` (pages, seconds, the
+blocked requests and console errors) and ``<name>.html`` (the page as printed), which
+``tests/browser/test_pdf.py`` checks.
+
+Editions: the list ``EDITIONS`` below; a translated edition is one more line (its language, its
+table of contents and configuration, and a local CJK font where it needs one).
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import threading
+import time
+import urllib.parse
+from dataclasses import dataclass
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "_build" / "pdf"
+
+#: The flags of the browser tests (tests/browser/conftest.py): no sandbox in containers, and
+#: nothing that would make Chromium itself reach the network.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+
+
+@dataclass(frozen=True)
+class Edition:
+    """One printed edition: ``name`` names the files, ``config``/``toc`` are relative to ROOT.
+
+    ``fonts`` is a CSS font-family list put first for the edition's text, for a script the
+    default fonts lack (a Chinese edition names a locally installed CJK font, e.g.
+    ``"Noto Sans CJK SC"`` from Debian's fonts-noto-cjk); Chromium embeds what it uses.
+    """
+
+    name: str
+    language: str
+    config: str = "_config.yml"
+    toc: str = "_toc.yml"
+    fonts: str = ""
+
+
+EDITIONS = [
+    Edition("attention-derived-en", "en"),
+]
+
+#: Print layout: the theme's navigation, buttons and footers are screen furniture; collapsed
+#: solutions are shown open; headings keep their first lines with them.
+PRINT_CSS = """
+@page { size: A4; margin: 18mm 16mm 18mm 16mm; }
+.bd-header, .bd-sidebar-primary, .bd-sidebar-secondary, .header-article, .bd-footer,
+.bd-footer-article, .bd-footer-content, .prev-next-area, .toggle-button, .headerlink,
+.skip-link, .search-button__wrapper, #pst-back-to-top, .bd-header-announcement,
+.sidebar-toggle, .primary-toggle, .secondary-toggle { display: none !important; }
+html, body, .bd-page-width, .bd-container, .bd-container__inner, .bd-main, .bd-content,
+.bd-article-container, .bd-article {
+  display: block !important; max-width: none !important; width: auto !important;
+  min-width: 0 !important; margin: 0 !important; padding: 0 !important;
+  overflow: visible !important;
+}
+pre { white-space: pre-wrap !important; word-break: break-all; overflow: visible !important; }
+.cell_output, .output { overflow: visible !important; }
+.toggle-hidden, .toggle-details__container { display: block !important;
+  visibility: visible !important; height: auto !important; opacity: 1 !important; }
+details > summary { list-style: none; }
+h1, h2, h3 { break-after: avoid; }
+section[id] > h1 { break-before: page; }
+figure, img, svg, table, pre, .MathJax { break-inside: avoid; }
+"""
+
+#: In the page: wait for MathJax, then open every collapsed block.
+OPEN_EVERYTHING = """
+async () => {
+  if (window.MathJax && MathJax.startup && MathJax.startup.promise) {
+    await MathJax.startup.promise;
+    if (MathJax.typesetPromise) { await MathJax.typesetPromise(); }
+  }
+  document.querySelectorAll('details').forEach(d => d.open = true);
+  document.querySelectorAll('.toggle-hidden').forEach(e => e.classList.remove('toggle-hidden'));
+  document.querySelectorAll('.dropdown').forEach(e => e.classList.remove('toggle-hidden'));
+  const raw = document.querySelectorAll('.math:not(:has(mjx-container))').length;
+  return {mathjax: !!window.MathJax, math: document.querySelectorAll('mjx-container').length,
+          untypeset: raw};
+}
+"""
+
+
+#: In the page, as printed: every solution (the pages' {solution} blocks, the notebooks' solution
+#: cells) and whether all of its paragraphs and code are laid out, not collapsed.
+SOLUTIONS_SHOWN = """
+() => {
+  const all = [...document.querySelectorAll('div.solution.admonition, div.cell.tag_solution')];
+  const closed = all.filter(el => [...el.querySelectorAll('p, pre')]
+    .some(part => part.getClientRects().length === 0));
+  return {solutions: all.length, closed_solutions: closed.map(el => el.id || el.className)};
+}
+"""
+
+
+#: In the page, as printed: the text of every heading that is laid out, in document order.
+HEADINGS = """
+() => [...document.querySelectorAll('h1, h2, h3, h4, h5, h6')]
+  .filter(h => h.getClientRects().length > 0)
+  .map(h => h.innerText.replace(/#\\s*$/, '').replace(/\\s+/g, ' ').trim())
+"""
+
+
+def retitle_outline(target: Path, headings: list[str]) -> bool:
+    """Name each bookmark after its heading's text.
+
+    Chromium names a bookmark after the heading's laid-out lines (a title that wraps comes out
+    doubled or without the space at the break). The bookmarks follow the headings in document
+    order; when their numbers agree the titles are replaced, otherwise the PDF is left alone and
+    False is returned.
+    """
+    from pypdf import PdfWriter
+    from pypdf.generic import NameObject, TextStringObject
+
+    writer = PdfWriter(clone_from=str(target))
+    root = writer._root_object.get("/Outlines")
+    items = []
+
+    def walk(node):
+        while node is not None:
+            node = node.get_object()
+            items.append(node)
+            if "/First" in node:
+                walk(node["/First"])
+            node = node.get("/Next")
+
+    if root is not None and "/First" in root.get_object():
+        walk(root.get_object()["/First"])
+    if len(items) != len(headings):
+        return False
+    for item, heading in zip(items, headings, strict=True):
+        item[NameObject("/Title")] = TextStringObject(heading)
+    with open(target, "wb") as handle:
+        writer.write(handle)
+    return True
+
+
+class _QuietHandler(SimpleHTTPRequestHandler):
+    def log_message(self, format, *args):
+        pass
+
+
+def print_config(edition: Edition) -> Path:
+    """The edition's _config.yml plus the print extension, written under _build/pdf/."""
+    config = yaml.safe_load((ROOT / edition.config).read_text(encoding="utf-8"))
+    sphinx = config.setdefault("sphinx", {})
+    local = sphinx.setdefault("local_extensions", {}) or {}
+    # Paths in a configuration file are read relative to it: make them absolute.
+    local = {name: str((ROOT / path).resolve()) for name, path in local.items()}
+    local["print_edition"] = str(ROOT / "scripts" / "pdf")
+    sphinx["local_extensions"] = local
+    sphinx.setdefault("config", {})["language"] = edition.language
+    path = OUT / edition.name / "_config.yml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(config, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+def build_single_page(edition: Edition) -> Path:
+    """Build the edition as one HTML page; returns the folder holding it."""
+    command = [str(Path(sys.executable).parent / "jupyter-book"), "build", str(ROOT),
+               "--builder", "singlehtml", "--config", str(print_config(edition)),
+               "--toc", str(ROOT / edition.toc), "-W", "-n", "--keep-going"]
+    subprocess.run(command, check=True, cwd=ROOT)
+    return ROOT / "_build" / "singlehtml"  # where jupyter-book puts the builder's output
+
+
+def _page_at_root(folder: Path) -> str:
+    """Copy the single page to the folder's top and return its name.
+
+    With the root document in a subfolder (``book/intro``) Sphinx's singlehtml builder writes
+    the page to ``book/intro.html`` but makes its links to ``_static/`` and ``_images/`` relative
+    to the top of the output, where the page is served from here.
+    """
+    text = (folder / "index.html").read_text(encoding="utf-8")
+    marker = "url="
+    page = text[text.index(marker) + len(marker):].split('"')[0] if marker in text else "index.html"
+    html = (folder / page).read_text(encoding="utf-8")
+    (folder / "print.html").write_text(_links_inside(html), encoding="utf-8")
+    return "print.html"
+
+
+def _links_inside(html: str) -> str:
+    """Make every link to the book itself a link inside the printed page.
+
+    ``<a href="book/intro.html#ch2-se">`` becomes ``<a href="#ch2-se">``; a link to a file (an
+    image opened full size) is dropped: in the PDF it would point at the print server.
+    """
+
+    def fix(match: re.Match) -> str:
+        target = match.group(2)
+        if target.startswith(("#", "http://", "https://", "mailto:")):
+            return match.group(0)
+        if "#" in target:
+            return f'{match.group(1)}href="#{target.split("#", 1)[1]}"'
+        return match.group(1).rstrip()
+
+    return re.sub(r'(<a\s[^>]*?)href="([^"]*)"', fix, html)
+
+
+def print_pdf(folder: Path, target: Path, title: str, fonts: str = "") -> dict:
+    """Print the single page in `folder` to `target`; returns what happened on the way."""
+    from playwright.sync_api import sync_playwright
+
+    executable = shutil.which("chromium")
+    if executable is None:
+        raise SystemExit("make pdf needs Debian's chromium (apt-get install chromium)")
+    handler = functools.partial(_QuietHandler, directory=str(folder))
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{httpd.server_address[1]}/"
+    blocked: list[str] = []
+    console_errors: list[str] = []
+    missing: list[str] = []
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS,
+                                                 headless=True)
+            page = browser.new_page()
+
+            def route(request_route):
+                url = request_route.request.url
+                parts = urllib.parse.urlsplit(url)
+                if parts.hostname == "127.0.0.1" and parts.path == "/searchindex.js":
+                    # The theme asks for the search index, which a single page does not have.
+                    request_route.fulfill(status=200, body="", content_type="text/javascript")
+                elif url.startswith(("data:", "blob:")) or parts.hostname == "127.0.0.1":
+                    request_route.continue_()
+                else:
+                    blocked.append(url)
+                    request_route.abort()
+
+            page.route("**/*", route)
+            page.on("console", lambda msg: msg.type == "error" and console_errors.append(msg.text))
+            page.on("response", lambda r: r.status >= 400 and missing.append(r.url))
+            page.goto(base + _page_at_root(folder), wait_until="load", timeout=180_000)
+            page.add_style_tag(content=PRINT_CSS)
+            if fonts:
+                page.add_style_tag(content=f"body, p, li, h1, h2, h3, h4, td {{ font-family: "
+                                           f"{fonts}, sans-serif !important; }}")
+            state = page.evaluate(OPEN_EVERYTHING)
+            page.emulate_media(media="print")
+            state.update(page.evaluate(SOLUTIONS_SHOWN))
+            headings = page.evaluate(HEADINGS)
+            footer = ('<div style="font-size:8px;width:100%;text-align:center;color:#555;">'
+                      f'{title} · <span class="pageNumber"></span> / '
+                      '<span class="totalPages"></span></div>')
+            page.pdf(path=str(target), format="A4", print_background=True, outline=True,
+                     scale=0.8, tagged=True, display_header_footer=True,
+                     header_template="<div></div>", footer_template=footer,
+                     margin={"top": "16mm", "bottom": "18mm", "left": "14mm", "right": "14mm"})
+            browser.close()
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+    state["bookmarks_retitled"] = retitle_outline(target, headings)
+    return {"blocked_requests": blocked, "missing": missing, "console_errors": console_errors,
+            **state}
+
+
+def make(edition: Edition, build: bool = True) -> dict:
+    start = time.perf_counter()
+    folder = build_single_page(edition) if build else ROOT / "_build" / "singlehtml"
+    built = time.perf_counter()
+    target = OUT / f"{edition.name}.pdf"
+    title = yaml.safe_load((ROOT / edition.config).read_text(encoding="utf-8"))["title"]
+    report = print_pdf(folder, target, title, edition.fonts)
+    # Keep the printed page: the next edition's build replaces _build/singlehtml.
+    shutil.copyfile(folder / "print.html", OUT / f"{edition.name}.html")
+    done = time.perf_counter()
+    from pypdf import PdfReader
+
+    report.update(edition=edition.name, language=edition.language, toc=edition.toc,
+                  pdf=str(target.relative_to(ROOT)), pages=len(PdfReader(target).pages),
+                  build_seconds=round(built - start, 1), print_seconds=round(done - built, 1),
+                  load_average=round(os.getloadavg()[0], 2))
+    (OUT / f"{edition.name}.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    return report
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--no-build", action="store_true",
+                        help="print the existing _build/singlehtml without rebuilding it")
+    args = parser.parse_args(argv)
+    OUT.mkdir(parents=True, exist_ok=True)
+    for edition in EDITIONS:
+        report = make(edition, build=not args.no_build)
+        print(f"{report['pdf']}: {report['pages']} pages, single-page build "
+              f"{report['build_seconds']} s, printing {report['print_seconds']} s "
+              f"(load average {report['load_average']})")
+        if report["blocked_requests"]:
+            print(f"  {len(report['blocked_requests'])} requests to other hosts were blocked")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,41 @@
+"""Sphinx extension for the printed edition (`make pdf`), loaded only by scripts/make_pdf.py.
+
+The single-page build (Sphinx's ``singlehtml`` builder) meets nodes that extensions (myst-nb,
+sphinx-proof, ...) register for the ``html`` builder only; this hands ``singlehtml`` every ``html``
+handler it lacks. A printed page has nothing to
+click, so collapsed content is written open: a notebook cell hidden behind "Show code cell source"
+(the solutions of the code exercises) is printed as an open ``<details>``.
+"""
+
+from __future__ import annotations
+
+from html import escape
+
+from sphinx.application import Sphinx
+
+
+def _visit_open(self, node) -> None:
+    classes = " ".join(node["classes"])
+    self.body.append(f'<details open class="admonition hide {classes}">\n')
+    self.body.append('<summary aria-label="Toggle hidden content">\n')
+    self.body.append(f'<p class="expanded admonition-title">{escape(node["prompt_hide"])}</p>\n')
+    self.body.append("</summary>\n")
+
+
+def _depart_open(self, node) -> None:
+    self.body.append("</details>\n")
+
+
+def _share_html_handlers(app: Sphinx) -> None:
+    if app.builder.name != "singlehtml":
+        return
+    handlers = app.registry.translation_handlers
+    single = handlers.setdefault("singlehtml", {})
+    for node_name, visitors in handlers.get("html", {}).items():
+        single.setdefault(node_name, visitors)
+    single["HideCodeCellNode"] = (_visit_open, _depart_open)
+
+
+def setup(app: Sphinx) -> dict:
+    app.connect("builder-inited", _share_html_handlers)
+    return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -1,0 +1,154 @@
+"""The printed book (`make pdf`): one PDF per edition, read back with pypdf.
+
+`make test` runs `make pdf` after the HTML build and before this browser stage; here the PDFs
+and the reports `scripts/make_pdf.py` writes beside them (`_build/pdf/<edition>.json`) are
+checked: the page count, every chapter's title in the text layer and as a bookmark in
+table-of-contents order, every equation number of the single-page build, no raw TeX, the
+solutions printed, and no request that left the machine while printing. MathJax's SVG maths has
+no text layer, so the equation numbers (HTML beside the maths) are tested, not the symbols.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from functools import cache
+from pathlib import Path
+
+import pytest
+import yaml
+
+from .conftest import ROOT
+
+sys.path.insert(0, str(ROOT / "scripts"))
+from make_pdf import EDITIONS, OUT
+
+IDS = [edition.name for edition in EDITIONS]
+#: TeX that must never reach the page: it would mean MathJax did not typeset something.
+RAW_TEX = re.compile(r"\\(frac|mathbf|mathrm|sum|begin|end|left|right|sqrt|top)\b|\$\$")
+
+
+@cache
+def report(name: str) -> dict:
+    path = OUT / f"{name}.json"
+    if not path.is_file():
+        pytest.fail(f"no printed book {path}: run `make pdf` first", pytrace=False)
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+@cache
+def reader(name: str):
+    from pypdf import PdfReader
+
+    return PdfReader(ROOT / report(name)["pdf"])
+
+
+def _normalise(text: str) -> str:
+    text = text.replace("ﬁ", "fi").replace("ﬂ", "fl").replace("ﬀ", "ff").replace("’", "'")
+    return re.sub(r"\s+", " ", text)
+
+
+@cache
+def text_of(name: str) -> str:
+    return _normalise("\n".join(page.extract_text() or "" for page in reader(name).pages))
+
+
+def chapter_files(toc: str) -> list[Path]:
+    """The top-level files of the table of contents, in order (the root, then each chapter)."""
+    data = yaml.safe_load((ROOT / toc).read_text(encoding="utf-8"))
+    files = [data["root"]] + [c["file"] for part in data.get("parts", [])
+                              for c in part.get("chapters", [])]
+    return [next(p for p in (ROOT / f"{f}.md", ROOT / f"{f}.ipynb") if p.is_file())
+            for f in files]
+
+
+def title_of(source: Path) -> str:
+    """A page's first-level heading, its maths left out (SVG maths has no text)."""
+    if source.suffix == ".ipynb":
+        nb = json.loads(source.read_text(encoding="utf-8"))
+        text = "\n".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "markdown")
+    else:
+        text = source.read_text(encoding="utf-8")
+    title = re.search(r"^# (.+)$", text, re.MULTILINE).group(1)
+    return _normalise(re.sub(r"\$[^$]*\$", "", title).replace("`", "")).strip()
+
+
+@pytest.mark.parametrize("name", IDS)
+def test_printed_without_leaving_the_machine(name):
+    r = report(name)
+    assert r["blocked_requests"] == [], "requests to other hosts while printing"
+    assert r["missing"] == [], "files the page asked for and did not find"
+    assert r["console_errors"] == []
+    uris = [a.get_object().get("/A", {}).get("/URI", "")
+            for page in reader(name).pages for a in page.get("/Annots", []) or []]
+    local = [u for u in uris if re.match(r"https?://(127\.0\.0\.1|localhost)", str(u))]
+    assert not local, f"links to the local print server: {local[:3]}"
+
+
+@pytest.mark.parametrize("name", IDS)
+def test_page_count(name):
+    pages = len(reader(name).pages)
+    assert pages == report(name)["pages"]
+    # Every chapter starts on a new page; a layout fault (one word a line, a clipped column)
+    # shows as a count far outside this range.
+    chapters = len(chapter_files(report(name)["toc"]))
+    assert 5 * chapters <= pages <= 400, f"{pages} pages for {chapters} chapters"
+
+
+@pytest.mark.parametrize("name", IDS)
+def test_every_chapter_title_is_in_the_text(name):
+    text = text_of(name)
+    missing = [title_of(s) for s in chapter_files(report(name)["toc"]) if title_of(s) not in text]
+    assert not missing, f"chapter titles not in the text layer: {missing}"
+
+
+@pytest.mark.parametrize("name", IDS)
+def test_bookmarks_per_chapter_in_toc_order(name):
+    pdf = reader(name)
+    entries = []
+
+    def walk(items):
+        for item in items:
+            if isinstance(item, list):
+                walk(item)
+            else:
+                entries.append((_normalise(item.title), pdf.get_destination_page_number(item)))
+
+    walk(pdf.outline)
+    assert report(name)["bookmarks_retitled"], "bookmarks keep Chromium's line-joined titles"
+    pages = []
+    for source in chapter_files(report(name)["toc"]):
+        title = title_of(source)
+        # A chapter's bookmark is its heading, with the chapter number in front where numbered.
+        found = [page for bookmark, page in entries
+                 if re.fullmatch(rf"(\d+\. )?{re.escape(title)}", bookmark)]
+        assert found, f"no bookmark for {title!r}"
+        pages.append(min(found))
+    assert pages == sorted(pages), "chapters are not in table-of-contents order"
+
+
+@pytest.mark.parametrize("name", IDS)
+def test_equation_numbers_and_no_raw_tex(name):
+    html = (OUT / f"{name}.html").read_text(encoding="utf-8")
+    numbers = sorted(set(re.findall(r'<span class="eqno">(\([^<]+\))', html)))
+    assert len(numbers) > 10, "the single-page build has (almost) no numbered equation"
+    text = text_of(name)
+    missing = [n for n in numbers if n not in text]
+    assert not missing, f"equation numbers missing from the PDF: {missing}"
+    assert report(name)["untypeset"] == 0 and report(name)["math"] > 0
+    raw = sorted(set(m.group(0) for m in RAW_TEX.finditer(text)))
+    # Code cells legitimately print LaTeX-free Python; TeX commands in the text are maths
+    # that MathJax did not typeset.
+    assert not raw, f"raw TeX in the text layer: {raw}"
+
+
+@pytest.mark.parametrize("name", IDS)
+def test_solutions_are_printed_open(name):
+    r = report(name)
+    sources = chapter_files(r["toc"])
+    on_pages = sum(s.read_text(encoding="utf-8").count("{solution}") for s in sources
+                   if s.suffix == ".md")
+    assert r["solutions"] >= on_pages > 0
+    assert r["closed_solutions"] == [], "solutions printed collapsed"
+    assert text_of(name).count("Solution to Exercise") >= on_pages
