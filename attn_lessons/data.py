@@ -403,3 +403,48 @@ def distractor_task(
     x = x + amplitude[..., None, None] * squares  # (N, C) -> (N, C, 1, 1)
     mask = squares[torch.arange(n), target]  # (N, S, S): the target's square
     return TensorDataset(x, labels, target, mask)
+
+
+# "lookup": token sequences in which one query token must find the one key that matches it.
+# ---------------------------------------------------------------------------------------------
+def lookup_task(
+    n: int = 1024,
+    length: int = 12,
+    seed: int = 0,
+    *,
+    num_classes: int = 4,
+    noise: float = 0.1,
+) -> TensorDataset:
+    """Token sequences ``(n, length, 2 (length - 1) + num_classes)``, labels and target positions.
+
+    Every token is ``[cue | key | value]``: a one-hot cue over ``S = length - 1`` symbols, a one-hot
+    key over the same symbols, a one-hot value over ``num_classes`` classes. Token 0 is the query:
+    it carries a cue ``s`` and nothing else. Tokens 1 to ``length - 1`` carry the ``S`` keys in a
+    random order (each exactly once) and random values; the label is the value of the one token
+    whose key is ``s``, and its position is returned as the third tensor, so attention weights can
+    be scored where the data know the answer. Gaussian noise of standard deviation ``noise`` is
+    added to every entry. The token at the target position is the only one that matters: a model
+    that averages all tokens with equal weights sees the values' counts, not which one is asked for.
+
+    Returns a :class:`~torch.utils.data.TensorDataset` of ``tokens`` (float32), ``labels`` and
+    ``targets`` (int64, ``1 <= target < length``), deterministic from ``seed``.
+    """
+    n = check_int("n", n)
+    length = check_int("length", length, minimum=3)
+    num_classes = check_int("num_classes", num_classes, minimum=2)
+    noise = 0.0 if noise == 0 else check_positive_float("noise", noise)  # 0: exact one-hot tokens
+    g = _generator(seed)
+    symbols = length - 1
+    labels = _balanced_labels(n, num_classes, g)
+    cue = torch.randint(symbols, (n,), generator=g)
+    keys = torch.argsort(torch.rand(n, symbols, generator=g), dim=1)  # (n, S): a permutation each
+    values = torch.randint(num_classes, (n, symbols), generator=g)    # (n, S)
+    slot = (keys == cue[:, None]).float().argmax(1)                   # (n,) index of the match
+    values[torch.arange(n), slot] = labels
+    tokens = torch.zeros(n, length, 2 * symbols + num_classes)
+    tokens[torch.arange(n), 0, cue] = 1.0                             # the query's cue
+    rest = tokens[:, 1:]                                              # (n, S, width), a view
+    rest.scatter_(2, (symbols + keys)[:, :, None], 1.0)
+    rest.scatter_(2, (2 * symbols + values)[:, :, None], 1.0)
+    tokens = tokens + noise * torch.randn(tokens.shape, generator=g)
+    return TensorDataset(tokens, labels, slot + 1)
