@@ -31,8 +31,10 @@ Paper versus popular code
   ``channels < reduction``: the FC layers then have no weights to speak of and every gate is
   :math:`\sigma(b_2)` (or exactly 0.5 without biases), whatever the input. We refuse that case
   with a ``ValueError`` unless ``min_width`` floors the width. timm rounds
-  :math:`C/r` to a multiple of 8 with a minimum of 8 (``make_divisible``), so its widths differ
-  from ours for C not a multiple of 128.
+  :math:`C/r` to the nearest multiple of 8 with a minimum of 8
+  (``make_divisible(C / r, 8, round_limit=0.0)``), so its hidden width equals ours exactly when
+  ``C // r`` is a positive multiple of 8 (for r = 16: 128m <= C <= 128m + 15, m >= 1) and differs
+  for every other C (chapter 2's lab checks this rule for C = 16...1024).
 * **Layers.** FC layers as ``nn.Linear`` (here) or 1x1 convolutions (Caffe, timm) compute the
   same thing; the weights differ only by two trailing singleton dimensions.
 """
