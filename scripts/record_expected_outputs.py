@@ -36,9 +36,11 @@ KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "nam
 
 def strip_outputs(nb: nbformat.NotebookNode) -> None:
     """Remove outputs and execution counts; normalise the notebook-level metadata."""
-    nb.metadata["kernelspec"] = dict(KERNELSPEC)
-    nb.metadata["language_info"] = {"name": "python"}
-    nb.metadata.pop("jupytext", None)
+    # Only these two keys: nbclient also saves the widget state of the progress bars
+    # (``widgets``), which makes the book page load ipywidgets' JavaScript from a CDN.
+    nb.metadata = nbformat.from_dict(
+        {"kernelspec": dict(KERNELSPEC), "language_info": {"name": "python"}}
+    )
     for cell in nb.cells:
         if cell.cell_type == "code":
             cell.outputs = []

@@ -75,6 +75,14 @@ def test_committed_without_outputs(path):
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_no_saved_widget_state(path):
+    # Saved widget state makes myst-nb load require.js and ipywidgets from a CDN: the book
+    # must work offline (scripts/record_expected_outputs.py keeps only these two keys).
+    extra = set(_load(path)["metadata"]) - {"kernelspec", "language_info"}
+    assert not extra, f"notebook metadata carries {sorted(extra)}: re-record or strip it"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
 def test_standard_kernel(path):
     assert _load(path)["metadata"]["kernelspec"]["name"] == "python3"
 
