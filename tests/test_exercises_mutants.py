@@ -401,11 +401,12 @@ def _mlp(z, a, b):
     return F.relu(z @ a.T) @ b.T
 
 
-def _pools(x):
-    return x.mean(dim=(2, 3)), x.amax(dim=(2, 3))
+def _pools(x):  # channels-last (B, H, W, C)
+    return x.mean(dim=(1, 2)), x.amax(dim=(1, 2))
 
 
 def _channel_gate_in_place(x, a, b):
+    x = x.permute(0, 3, 1, 2)  # to channels-first, then as in the notebook's from-scratch cell
     avg = x.mean(dim=(2, 3))
     mx = x.amax(dim=(2, 3))
     return _mlp(avg, a, b).add_(_mlp(mx, a, b)).sigmoid_()
@@ -413,6 +414,14 @@ def _channel_gate_in_place(x, a, b):
 
 CHANNEL_GATE = dict(
     wrong=[
+        (lambda x, a, b: torch.sigmoid(sum(_mlp(p, a, b) for p in (x.mean((2, 3)),
+                                                                    x.amax((2, 3))))),
+         "dim=(2, 3) are W and C"),
+        (lambda x, a, b: (lambda y: torch.sigmoid(sum(_mlp(p, a, b) for p in (y.mean((2, 3)),
+                                                                               y.amax((2, 3))))))(
+            x.reshape(x.shape[0], x.shape[3], x.shape[1], x.shape[2])), "reshape(B, C, H, W)"),
+        (lambda x, a, b: torch.sigmoid(sum(F.relu(p @ b) @ a for p in _pools(x))),
+         "w1 (C/r, C) is applied first"),
         (lambda x, a, b: torch.sigmoid(_mlp(_pools(x)[0], a, b)), "SE's gate"),
         (lambda x, a, b: torch.sigmoid(_mlp(sum(_pools(x)), a, b)), "separately"),
         (lambda x, a, b: sum(torch.sigmoid(_mlp(p, a, b)) for p in _pools(x)), "one sigmoid"),
@@ -424,7 +433,9 @@ CHANNEL_GATE = dict(
         _channel_gate_in_place,
         lambda x, a, b: torch.sigmoid(_mlp(torch.stack(_pools(x)), a, b).sum(0)),
         _np(lambda x, a, b: 1 / (1 + np.exp(-sum(np.maximum(p @ a.T, 0) @ b.T for p in
-                                                 (x.mean((2, 3)), x.max((2, 3))))))),
+                                                 (x.mean((1, 2)), x.max((1, 2))))))),
+        lambda x, a, b: torch.sigmoid(sum(_mlp(p, a, b) for p in (
+            x.flatten(1, 2).mean(1), x.flatten(1, 2).max(1).values))),
     ],
 )
 
