@@ -41,29 +41,35 @@ def _softmax(s, dim=-1):
 
 # --- preface --------------------------------------------------------------------------------------
 
-def _attend_in_place(query, keys, values):
-    scores = keys @ query
-    scores.sub_(scores.max()).exp_()
-    scores.div_(scores.sum())
+def _attend_in_place(queries, keys, values):
+    scores = queries @ keys.T
+    scores.sub_(scores.amax(dim=1, keepdim=True)).exp_()
+    scores.div_(scores.sum(dim=1, keepdim=True))
     keys.zero_()  # the reader's function may overwrite its inputs: nobody else sees them
-    values.mul_(scores[:, None])
-    return values.sum(dim=0)
+    return scores @ values
 
 
 ATTEND = dict(
     wrong=[
-        (lambda q, k, v: (k @ q) @ v, "raw scores"),
-        (lambda q, k, v: v.mean(dim=0), "plain average"),
-        (lambda q, k, v: torch.exp(k @ q) @ v, "do not sum to 1"),
-        (lambda q, k, v: torch.softmax(k @ q / math.sqrt(q.numel()), 0) @ v, "no 1/√d scale"),
-        (lambda q, k, v: torch.softmax(k @ q, 0), "you returned the weights"),
-        (lambda q, k, v: v[(k @ q).argmax()], "hard attention"),
+        (lambda q, k, v: torch.softmax(q @ k.T, 0) @ v, "over the queries"),
+        (lambda q, k, v: torch.softmax(k @ q.T, 0) @ v, "one column per query"),
+        (lambda q, k, v: torch.softmax((q @ k.T).flatten(), 0).reshape(len(q), -1) @ v,
+         "one softmax over all"),
+        (lambda q, k, v: torch.stack([torch.softmax(k @ q[0], 0) @ v] * len(q)),
+         "first query's average"),
+        (lambda q, k, v: (q @ k.T) @ v, "raw scores"),
+        (lambda q, k, v: v.mean(dim=0).repeat(len(q), 1), "plain average"),
+        (lambda q, k, v: torch.exp(q @ k.T) @ v, "do not sum to 1"),
+        (lambda q, k, v: torch.softmax(q @ k.T / math.sqrt(q.shape[1]), 1) @ v, "no 1/√d scale"),
+        (lambda q, k, v: torch.softmax(q @ k.T, -1), "you returned the weights"),
     ],
     right=[
         _attend_in_place,
-        _np(lambda q, k, v: (np.exp(k @ q - (k @ q).max()) / np.exp(k @ q - (k @ q).max()).sum())
-            @ v),
-        lambda q, k, v: (torch.softmax((k @ q).float(), 0) @ v.float()),
+        _np(lambda q, k, v: (np.exp(q @ k.T - (q @ k.T).max(1, keepdims=True))
+                             / np.exp(q @ k.T - (q @ k.T).max(1, keepdims=True))
+                             .sum(1, keepdims=True)) @ v),
+        lambda q, k, v: torch.softmax((k @ q.T).float(), 0).T @ v.float(),
+        lambda q, k, v: torch.stack([torch.softmax(k @ x, 0) @ v for x in q]),
     ],
 )
 
