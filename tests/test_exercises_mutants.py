@@ -209,17 +209,21 @@ def _raise_if_zero(c, r):
 
 SQUEEZE = dict(
     wrong=[
-        (lambda u: u.sum(dim=(2, 3)), "sum over H and W"),
-        (lambda u: u.mean(dim=(2, 3), keepdim=True), "(B, C, 1, 1)"),
-        (lambda u: u.mean(dim=1), "averaged over the channels"),
-        (lambda u: u.amax(dim=(2, 3)), "max pooling"),
-        (lambda u: u.mean(dim=2), "over H only"),
-        (lambda u: u.mean(dim=(1, 2, 3)), "one number per image"),
+        (lambda u, m: u.mean(dim=(2, 3)), "padding included"),
+        (lambda u, m: (u * m[:, None]).sum(dim=(2, 3)) / (u.shape[2] * u.shape[3]),
+         "divided by H·W"),
+        (lambda u, m: u.sum(dim=(2, 3)) / m.sum(dim=(1, 2))[:, None], "padding holds numbers"),
+        (lambda u, m: (u * m[:, None]).sum(dim=(2, 3)) / m.sum(), "whole batch"),
+        (lambda u, m: (u * m[:, None]).sum(dim=(2, 3)), "masked sum"),
+        (lambda u, m: torch.where(m[:, None], u, -torch.inf).amax(dim=(2, 3)), "max pooling"),
+        (lambda u, m: ((u * m[:, None]).sum(dim=(2, 3)) / m.sum(dim=(1, 2))[:, None])[..., None],
+         "should have shape"),
     ],
     right=[
-        lambda u: F.adaptive_avg_pool2d(u, 1).flatten(1),
-        _np(lambda u: u.reshape(*u.shape[:2], -1).mean(-1)),
-        lambda u: u.float().mean(dim=(-2, -1)),
+        lambda u, m: torch.nanmean(u.masked_fill(~m[:, None], float("nan")), dim=(2, 3)),
+        _np(lambda u, m: np.stack([[u[i, c][m[i]].mean() for c in range(u.shape[1])]
+                                   for i in range(u.shape[0])])),
+        lambda u, m: (u.float() * m[:, None]).sum(dim=(-2, -1)) / m.sum(dim=(-2, -1))[:, None],
     ],
 )
 
