@@ -701,11 +701,35 @@ WELCH = dict(
 )
 
 
+LOG_SOFTMAX = dict(
+    wrong=[
+        (lambda s, t: torch.log(torch.softmax(s / t, -1)), "underflows to 0"),
+        (lambda s, t: s / t - torch.log(torch.exp(s / t).sum(-1, keepdim=True)), "overflows"),
+        (lambda s, t: s / t - (s / t).amax(-1, keepdim=True), "sum to 1"),
+        (lambda s, t: (lambda u: u - torch.log(torch.exp(u - u.amax(-1, keepdim=True))
+                                               .sum(-1, keepdim=True)))(s / t),
+         "off by its maximum"),
+        (lambda s, t: (lambda u: u - u.max() - torch.log(torch.exp(u - u.max())
+                                                         .sum(-1, keepdim=True)))(s / t),
+         "whole tensor"),
+        (lambda s, t: torch.log_softmax(s, -1), "temperature is ignored"),
+        (lambda s, t: torch.log_softmax(s / t, 0), "not down the columns"),
+    ],
+    right=[
+        lambda s, t: s / t - torch.logsumexp(s / t, -1, keepdim=True),
+        _np(lambda s, t: (lambda u: u - np.log(np.exp(u).sum(-1, keepdims=True)))(
+            (s - s.max(-1, keepdims=True)) / t)),
+        lambda s, t: F.log_softmax(s.float() / t, dim=-1),
+    ],
+)
+
+
 CATALOGUE = {
     "preface.check_attend": (preface.check_attend, ATTEND),
     "similarity.check_cosine_similarity": (sim.check_cosine_similarity, COSINE),
     "similarity.check_gram_matrix": (sim.check_gram_matrix, GRAM),
     "similarity.check_stable_softmax": (sim.check_stable_softmax, SOFTMAX),
+    "similarity.check_stable_log_softmax": (sim.check_stable_log_softmax, LOG_SOFTMAX),
     "similarity.check_attention_average": (sim.check_attention_average, ATTENTION_AVERAGE),
     "similarity.check_log_softmax_jacobian": (sim.check_log_softmax_jacobian,
                                               LOG_SOFTMAX_JACOBIAN),
