@@ -724,6 +724,48 @@ LOG_SOFTMAX = dict(
 )
 
 
+def _heads(x, h):  # (B, n, D) -> (B, h, n, D/h)
+    return x.unflatten(-1, (h, -1)).transpose(1, 2)
+
+
+def _mha(q, k, v, h, scale=None, dim=-1):
+    qs, ks, vs = _heads(q, h), _heads(k, h), _heads(v, h)
+    scale = math.sqrt(qs.shape[-1]) if scale is None else scale
+    return (torch.softmax(qs @ ks.transpose(-2, -1) / scale, dim) @ vs).transpose(1, 2).flatten(2)
+
+
+MULTI_HEAD = dict(
+    wrong=[
+        (lambda q, k, v, h: torch.softmax(q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1]), -1)
+         @ v, "one head over the full width"),
+        (lambda q, k, v, h: _mha(q, k, v, h, scale=math.sqrt(q.shape[-1])), "not by 1/√D"),
+        (lambda q, k, v, h: _mha(q, k, v, h, scale=1.0), "forgot the scale"),
+        (lambda q, k, v, h: _mha(q, k, v, h, dim=-2), "wrong axis"),
+        (lambda q, k, v, h: (lambda o: o.reshape(q.shape[0], q.shape[1], -1))(
+            torch.softmax(_heads(q, h) @ _heads(k, h).transpose(-2, -1)
+                          / math.sqrt(q.shape[-1] // h), -1) @ _heads(v, h)),
+         "transpose(1, 2) back first"),
+        (lambda q, k, v, h: (lambda r: (torch.softmax(r(q) @ r(k).transpose(-2, -1)
+                                                      / math.sqrt(q.shape[-1] // h), -1)
+                                        @ r(v)).reshape(q.shape[0], q.shape[1], -1))(
+            lambda x: x.reshape(x.shape[0], h, x.shape[1], -1)), "mixes positions with heads"),
+    ],
+    right=[
+        lambda q, k, v, h: torch.cat([F.scaled_dot_product_attention(qi, ki, vi) for qi, ki, vi
+                                      in zip(q.chunk(h, -1), k.chunk(h, -1), v.chunk(h, -1),
+                                             strict=True)], -1),
+        lambda q, k, v, h: F.scaled_dot_product_attention(_heads(q, h), _heads(k, h),
+                                                          _heads(v, h)).transpose(1, 2).flatten(2),
+        lambda q, k, v, h: torch.einsum(
+            "bhnm,bmhd->bnhd",
+            torch.softmax(torch.einsum("bnhd,bmhd->bhnm", q.unflatten(-1, (h, -1)).float(),
+                                       k.unflatten(-1, (h, -1)).float())
+                          / math.sqrt(q.shape[-1] // h), -1),
+            v.unflatten(-1, (h, -1)).float()).flatten(2),
+    ],
+)
+
+
 CATALOGUE = {
     "preface.check_attend": (preface.check_attend, ATTEND),
     "similarity.check_cosine_similarity": (sim.check_cosine_similarity, COSINE),
@@ -748,6 +790,8 @@ CATALOGUE = {
     "coordatt.check_h_swish": (coordatt.check_h_swish, H_SWISH),
     "coordatt.check_num_params": (coordatt.check_num_params, CA_PARAMS),
     "self_attention.check_attention": (self_attention.check_attention, ATTENTION),
+    "self_attention.check_multi_head_attention": (self_attention.check_multi_head_attention,
+                                                  MULTI_HEAD),
     "self_attention.check_causal_mask": (self_attention.check_causal_mask, CAUSAL_MASK),
     "self_attention.check_dot_variance": (self_attention.check_dot_variance, DOT_VARIANCE),
     "networks.check_mean_std": (networks.check_mean_std, MEAN_STD),
