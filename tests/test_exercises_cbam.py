@@ -18,16 +18,18 @@ def _wrong_shape(*args):
 
 
 def test_channel_gate_checker():
-    def with_library(x, w0, w1):
-        gate = ChannelGate(x.shape[1], reduction=x.shape[1] // w0.shape[0])
+    def with_library(x, w1, w2):  # the library's channels-first gate on the permuted map
+        gate = ChannelGate(x.shape[-1], reduction=x.shape[-1] // w1.shape[0])
         with torch.no_grad():
-            gate.fc1.weight.copy_(w0)
-            gate.fc2.weight.copy_(w1)
-            return gate.gate_values(x)
+            gate.fc1.weight.copy_(w1)
+            gate.fc2.weight.copy_(w2)
+            return gate.gate_values(x.permute(0, 3, 1, 2))
 
     assert ex.check_channel_gate(ex._channel_gate)
     assert ex.check_channel_gate(with_library)
     for wrong, hint in [
+        (ex._channels_first_axes, "spatial axes are 1 and 2"),
+        (ex._w2_first, "w1 (C/r, C) is applied first"),
         (ex._avg_only, "SE's gate"),
         (ex._sum_then_mlp, "separately"),
         (ex._two_sigmoids, "one sigmoid"),

@@ -41,29 +41,35 @@ def _softmax(s, dim=-1):
 
 # --- preface --------------------------------------------------------------------------------------
 
-def _attend_in_place(query, keys, values):
-    scores = keys @ query
-    scores.sub_(scores.max()).exp_()
-    scores.div_(scores.sum())
+def _attend_in_place(queries, keys, values):
+    scores = queries @ keys.T
+    scores.sub_(scores.amax(dim=1, keepdim=True)).exp_()
+    scores.div_(scores.sum(dim=1, keepdim=True))
     keys.zero_()  # the reader's function may overwrite its inputs: nobody else sees them
-    values.mul_(scores[:, None])
-    return values.sum(dim=0)
+    return scores @ values
 
 
 ATTEND = dict(
     wrong=[
-        (lambda q, k, v: (k @ q) @ v, "raw scores"),
-        (lambda q, k, v: v.mean(dim=0), "plain average"),
-        (lambda q, k, v: torch.exp(k @ q) @ v, "do not sum to 1"),
-        (lambda q, k, v: torch.softmax(k @ q / math.sqrt(q.numel()), 0) @ v, "no 1/√d scale"),
-        (lambda q, k, v: torch.softmax(k @ q, 0), "you returned the weights"),
-        (lambda q, k, v: v[(k @ q).argmax()], "hard attention"),
+        (lambda q, k, v: torch.softmax(q @ k.T, 0) @ v, "over the queries"),
+        (lambda q, k, v: torch.softmax(k @ q.T, 0) @ v, "one column per query"),
+        (lambda q, k, v: torch.softmax((q @ k.T).flatten(), 0).reshape(len(q), -1) @ v,
+         "one softmax over all"),
+        (lambda q, k, v: torch.stack([torch.softmax(k @ q[0], 0) @ v] * len(q)),
+         "first query's average"),
+        (lambda q, k, v: (q @ k.T) @ v, "raw scores"),
+        (lambda q, k, v: v.mean(dim=0).repeat(len(q), 1), "plain average"),
+        (lambda q, k, v: torch.exp(q @ k.T) @ v, "do not sum to 1"),
+        (lambda q, k, v: torch.softmax(q @ k.T / math.sqrt(q.shape[1]), 1) @ v, "no 1/√d scale"),
+        (lambda q, k, v: torch.softmax(q @ k.T, -1), "you returned the weights"),
     ],
     right=[
         _attend_in_place,
-        _np(lambda q, k, v: (np.exp(k @ q - (k @ q).max()) / np.exp(k @ q - (k @ q).max()).sum())
-            @ v),
-        lambda q, k, v: (torch.softmax((k @ q).float(), 0) @ v.float()),
+        _np(lambda q, k, v: (np.exp(q @ k.T - (q @ k.T).max(1, keepdims=True))
+                             / np.exp(q @ k.T - (q @ k.T).max(1, keepdims=True))
+                             .sum(1, keepdims=True)) @ v),
+        lambda q, k, v: torch.softmax((k @ q.T).float(), 0).T @ v.float(),
+        lambda q, k, v: torch.stack([torch.softmax(k @ x, 0) @ v for x in q]),
     ],
 )
 
@@ -203,17 +209,21 @@ def _raise_if_zero(c, r):
 
 SQUEEZE = dict(
     wrong=[
-        (lambda u: u.sum(dim=(2, 3)), "sum over H and W"),
-        (lambda u: u.mean(dim=(2, 3), keepdim=True), "(B, C, 1, 1)"),
-        (lambda u: u.mean(dim=1), "averaged over the channels"),
-        (lambda u: u.amax(dim=(2, 3)), "max pooling"),
-        (lambda u: u.mean(dim=2), "over H only"),
-        (lambda u: u.mean(dim=(1, 2, 3)), "one number per image"),
+        (lambda u, m: u.mean(dim=(2, 3)), "padding included"),
+        (lambda u, m: (u * m[:, None]).sum(dim=(2, 3)) / (u.shape[2] * u.shape[3]),
+         "divided by H·W"),
+        (lambda u, m: u.sum(dim=(2, 3)) / m.sum(dim=(1, 2))[:, None], "padding holds numbers"),
+        (lambda u, m: (u * m[:, None]).sum(dim=(2, 3)) / m.sum(), "whole batch"),
+        (lambda u, m: (u * m[:, None]).sum(dim=(2, 3)), "masked sum"),
+        (lambda u, m: torch.where(m[:, None], u, -torch.inf).amax(dim=(2, 3)), "max pooling"),
+        (lambda u, m: ((u * m[:, None]).sum(dim=(2, 3)) / m.sum(dim=(1, 2))[:, None])[..., None],
+         "should have shape"),
     ],
     right=[
-        lambda u: F.adaptive_avg_pool2d(u, 1).flatten(1),
-        _np(lambda u: u.reshape(*u.shape[:2], -1).mean(-1)),
-        lambda u: u.float().mean(dim=(-2, -1)),
+        lambda u, m: torch.nanmean(u.masked_fill(~m[:, None], float("nan")), dim=(2, 3)),
+        _np(lambda u, m: np.stack([[u[i, c][m[i]].mean() for c in range(u.shape[1])]
+                                   for i in range(u.shape[0])])),
+        lambda u, m: (u.float() * m[:, None]).sum(dim=(-2, -1)) / m.sum(dim=(-2, -1))[:, None],
     ],
 )
 
@@ -401,11 +411,12 @@ def _mlp(z, a, b):
     return F.relu(z @ a.T) @ b.T
 
 
-def _pools(x):
-    return x.mean(dim=(2, 3)), x.amax(dim=(2, 3))
+def _pools(x):  # channels-last (B, H, W, C)
+    return x.mean(dim=(1, 2)), x.amax(dim=(1, 2))
 
 
 def _channel_gate_in_place(x, a, b):
+    x = x.permute(0, 3, 1, 2)  # to channels-first, then as in the notebook's from-scratch cell
     avg = x.mean(dim=(2, 3))
     mx = x.amax(dim=(2, 3))
     return _mlp(avg, a, b).add_(_mlp(mx, a, b)).sigmoid_()
@@ -413,6 +424,14 @@ def _channel_gate_in_place(x, a, b):
 
 CHANNEL_GATE = dict(
     wrong=[
+        (lambda x, a, b: torch.sigmoid(sum(_mlp(p, a, b) for p in (x.mean((2, 3)),
+                                                                    x.amax((2, 3))))),
+         "dim=(2, 3) are W and C"),
+        (lambda x, a, b: (lambda y: torch.sigmoid(sum(_mlp(p, a, b) for p in (y.mean((2, 3)),
+                                                                               y.amax((2, 3))))))(
+            x.reshape(x.shape[0], x.shape[3], x.shape[1], x.shape[2])), "reshape(B, C, H, W)"),
+        (lambda x, a, b: torch.sigmoid(sum(F.relu(p @ b) @ a for p in _pools(x))),
+         "w1 (C/r, C) is applied first"),
         (lambda x, a, b: torch.sigmoid(_mlp(_pools(x)[0], a, b)), "SE's gate"),
         (lambda x, a, b: torch.sigmoid(_mlp(sum(_pools(x)), a, b)), "separately"),
         (lambda x, a, b: sum(torch.sigmoid(_mlp(p, a, b)) for p in _pools(x)), "one sigmoid"),
@@ -424,7 +443,9 @@ CHANNEL_GATE = dict(
         _channel_gate_in_place,
         lambda x, a, b: torch.sigmoid(_mlp(torch.stack(_pools(x)), a, b).sum(0)),
         _np(lambda x, a, b: 1 / (1 + np.exp(-sum(np.maximum(p @ a.T, 0) @ b.T for p in
-                                                 (x.mean((2, 3)), x.max((2, 3))))))),
+                                                 (x.mean((1, 2)), x.max((1, 2))))))),
+        lambda x, a, b: torch.sigmoid(sum(_mlp(p, a, b) for p in (
+            x.flatten(1, 2).mean(1), x.flatten(1, 2).max(1).values))),
     ],
 )
 
@@ -680,11 +701,77 @@ WELCH = dict(
 )
 
 
+LOG_SOFTMAX = dict(
+    wrong=[
+        (lambda s, t: torch.log(torch.softmax(s / t, -1)), "underflows to 0"),
+        (lambda s, t: s / t - torch.log(torch.exp(s / t).sum(-1, keepdim=True)), "overflows"),
+        (lambda s, t: s / t - (s / t).amax(-1, keepdim=True), "sum to 1"),
+        (lambda s, t: (lambda u: u - torch.log(torch.exp(u - u.amax(-1, keepdim=True))
+                                               .sum(-1, keepdim=True)))(s / t),
+         "off by its maximum"),
+        (lambda s, t: (lambda u: u - u.max() - torch.log(torch.exp(u - u.max())
+                                                         .sum(-1, keepdim=True)))(s / t),
+         "whole tensor"),
+        (lambda s, t: torch.log_softmax(s, -1), "temperature is ignored"),
+        (lambda s, t: torch.log_softmax(s / t, 0), "not down the columns"),
+    ],
+    right=[
+        lambda s, t: s / t - torch.logsumexp(s / t, -1, keepdim=True),
+        _np(lambda s, t: (lambda u: u - np.log(np.exp(u).sum(-1, keepdims=True)))(
+            (s - s.max(-1, keepdims=True)) / t)),
+        lambda s, t: F.log_softmax(s.float() / t, dim=-1),
+    ],
+)
+
+
+def _heads(x, h):  # (B, n, D) -> (B, h, n, D/h)
+    return x.unflatten(-1, (h, -1)).transpose(1, 2)
+
+
+def _mha(q, k, v, h, scale=None, dim=-1):
+    qs, ks, vs = _heads(q, h), _heads(k, h), _heads(v, h)
+    scale = math.sqrt(qs.shape[-1]) if scale is None else scale
+    return (torch.softmax(qs @ ks.transpose(-2, -1) / scale, dim) @ vs).transpose(1, 2).flatten(2)
+
+
+MULTI_HEAD = dict(
+    wrong=[
+        (lambda q, k, v, h: torch.softmax(q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1]), -1)
+         @ v, "one head over the full width"),
+        (lambda q, k, v, h: _mha(q, k, v, h, scale=math.sqrt(q.shape[-1])), "not by 1/√D"),
+        (lambda q, k, v, h: _mha(q, k, v, h, scale=1.0), "forgot the scale"),
+        (lambda q, k, v, h: _mha(q, k, v, h, dim=-2), "wrong axis"),
+        (lambda q, k, v, h: (lambda o: o.reshape(q.shape[0], q.shape[1], -1))(
+            torch.softmax(_heads(q, h) @ _heads(k, h).transpose(-2, -1)
+                          / math.sqrt(q.shape[-1] // h), -1) @ _heads(v, h)),
+         "transpose(1, 2) back first"),
+        (lambda q, k, v, h: (lambda r: (torch.softmax(r(q) @ r(k).transpose(-2, -1)
+                                                      / math.sqrt(q.shape[-1] // h), -1)
+                                        @ r(v)).reshape(q.shape[0], q.shape[1], -1))(
+            lambda x: x.reshape(x.shape[0], h, x.shape[1], -1)), "mixes positions with heads"),
+    ],
+    right=[
+        lambda q, k, v, h: torch.cat([F.scaled_dot_product_attention(qi, ki, vi) for qi, ki, vi
+                                      in zip(q.chunk(h, -1), k.chunk(h, -1), v.chunk(h, -1),
+                                             strict=True)], -1),
+        lambda q, k, v, h: F.scaled_dot_product_attention(_heads(q, h), _heads(k, h),
+                                                          _heads(v, h)).transpose(1, 2).flatten(2),
+        lambda q, k, v, h: torch.einsum(
+            "bhnm,bmhd->bnhd",
+            torch.softmax(torch.einsum("bnhd,bmhd->bhnm", q.unflatten(-1, (h, -1)).float(),
+                                       k.unflatten(-1, (h, -1)).float())
+                          / math.sqrt(q.shape[-1] // h), -1),
+            v.unflatten(-1, (h, -1)).float()).flatten(2),
+    ],
+)
+
+
 CATALOGUE = {
     "preface.check_attend": (preface.check_attend, ATTEND),
     "similarity.check_cosine_similarity": (sim.check_cosine_similarity, COSINE),
     "similarity.check_gram_matrix": (sim.check_gram_matrix, GRAM),
     "similarity.check_stable_softmax": (sim.check_stable_softmax, SOFTMAX),
+    "similarity.check_stable_log_softmax": (sim.check_stable_log_softmax, LOG_SOFTMAX),
     "similarity.check_attention_average": (sim.check_attention_average, ATTENTION_AVERAGE),
     "similarity.check_log_softmax_jacobian": (sim.check_log_softmax_jacobian,
                                               LOG_SOFTMAX_JACOBIAN),
@@ -703,6 +790,8 @@ CATALOGUE = {
     "coordatt.check_h_swish": (coordatt.check_h_swish, H_SWISH),
     "coordatt.check_num_params": (coordatt.check_num_params, CA_PARAMS),
     "self_attention.check_attention": (self_attention.check_attention, ATTENTION),
+    "self_attention.check_multi_head_attention": (self_attention.check_multi_head_attention,
+                                                  MULTI_HEAD),
     "self_attention.check_causal_mask": (self_attention.check_causal_mask, CAUSAL_MASK),
     "self_attention.check_dot_variance": (self_attention.check_dot_variance, DOT_VARIANCE),
     "networks.check_mean_std": (networks.check_mean_std, MEAN_STD),

@@ -9,8 +9,9 @@ from attn_lessons.exercises import se as ex
 from attn_lessons.se import SqueezeExcite, se_num_params
 
 
-def _squeeze(u):
-    return u.mean(dim=(2, 3))
+def _squeeze(u, mask):  # the mean over each image's real positions
+    m = mask[:, None].double()
+    return (u * m).sum(dim=(2, 3)) / m.sum(dim=(2, 3))
 
 
 def _excite(z, w1, w2):
@@ -78,10 +79,10 @@ def test_non_answers_get_not_yet_without_raising(checker, solution, answer):
 @pytest.mark.parametrize(
     ("checker", "wrong", "hint"),
     [
-        (ex.check_squeeze, lambda u: u.sum(dim=(2, 3)), "sum over H and W"),
-        (ex.check_squeeze, lambda u: u.mean(dim=(2, 3), keepdim=True), "(B, C, 1, 1)"),
-        (ex.check_squeeze, lambda u: u.mean(dim=1), "averaged over the channels"),
-        (ex.check_squeeze, lambda u: u.amax(dim=(2, 3)), "max pooling"),
+        (ex.check_squeeze, lambda u, m: u.mean(dim=(2, 3)), "padding included"),
+        (ex.check_squeeze, lambda u, m: (u * m[:, None]).sum(dim=(2, 3)), "masked sum"),
+        (ex.check_squeeze, lambda u, m: (u * m[:, None]).mean(dim=(2, 3)), "divided by H·W"),
+        (ex.check_squeeze, lambda u, m: _squeeze(u, m)[..., None, None], "(B, C, 1, 1)"),
         (ex.check_excite, lambda z, a, b: torch.softmax(torch.relu(z @ a.T) @ b.T, -1), "softmax"),
         (ex.check_excite, lambda z, a, b: torch.sigmoid(z @ a.T @ b.T), "ReLU"),
         (ex.check_excite, lambda z, a, b: torch.relu(z @ a.T) @ b.T, "sigmoid σ is missing"),

@@ -53,3 +53,27 @@ def test_names_the_modelled_mistake(checker, wrong, hint):
     assert not verdict
     assert hint in verdict.message
     assert str(verdict).startswith("Not yet: ")
+
+
+def test_multi_head_checker_accepts_the_reference_and_the_library_per_head():
+    def per_head(q, k, v, heads):  # the library's attention, one column block at a time
+        outs = [scaled_dot_product_attention(qi, ki, vi)[0]
+                for qi, ki, vi in zip(q.chunk(heads, -1), k.chunk(heads, -1), v.chunk(heads, -1),
+                                      strict=True)]
+        return torch.cat(outs, dim=-1)
+
+    assert ex.check_multi_head_attention(ex.reference_multi_head_attention)
+    assert ex.check_multi_head_attention(per_head)
+
+
+@pytest.mark.parametrize(("wrong", "hint"), [
+    (ex._mha_one_head, "one head over the full width"),
+    (ex._mha_full_width_scale, "not by 1/√D"),
+    (ex._mha_reshape_without_transpose, "mixes positions with heads"),
+    (ex._mha_merge_without_transpose, "transpose(1, 2) back first"),
+    (ex._mha_softmax_over_queries, "wrong axis"),
+    (ex._mha_unscaled, "forgot the scale"),
+])
+def test_multi_head_checker_names_each_mistake(wrong, hint):
+    verdict = ex.check_multi_head_attention(wrong)
+    assert not verdict and hint in verdict.message, str(verdict)

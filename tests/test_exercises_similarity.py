@@ -20,10 +20,16 @@ def _softmax_naive(scores, temperature):
     return e / e.sum(dim=-1, keepdim=True)
 
 
+def _log_softmax_solution(scores, temperature):
+    t = (scores - scores.amax(dim=-1, keepdim=True)) / temperature
+    return t - torch.log(torch.exp(t).sum(dim=-1, keepdim=True))
+
+
 CHECKERS = [
     (ex.check_cosine_similarity, cosine_similarity),
     (ex.check_gram_matrix, gram_matrix),
     (ex.check_stable_softmax, _softmax_solution),
+    (ex.check_stable_log_softmax, _log_softmax_solution),
     (ex.check_attention_average, lambda s, v: attention_average(s, v)[0]),
 ]
 
@@ -71,6 +77,10 @@ def test_non_answers_get_not_yet_without_raising(checker, solution, answer):
         (ex.check_stable_softmax, lambda s, t: torch.softmax(s * t, dim=-1), "do not multiply"),
         (ex.check_stable_softmax, lambda s, t: torch.softmax(s / t, dim=0), "dim=-1"),
         (ex.check_stable_softmax, _softmax_naive, "Subtract each row's maximum"),
+        (ex.check_stable_log_softmax, lambda s, t: torch.log(_softmax_solution(s, t)),
+         "never form the weights"),
+        (ex.check_stable_log_softmax,
+         lambda s, t: s / t - torch.log(torch.exp(s / t).sum(-1, keepdim=True)), "overflows"),
         (ex.check_attention_average, lambda s, v: s @ v, "raw scores"),
         (ex.check_attention_average, lambda s, v: torch.softmax(s, dim=-2) @ v, "columns"),
         (ex.check_attention_average,

@@ -12,63 +12,94 @@ from ._core import Feedback, check_function
 __all__ = ["check_cbam_num_params", "check_channel_gate", "check_spatial_pool"]
 
 
-# --- channel gate -----------------------------------------------------------------------------
+# --- channel gate, channels-last ---------------------------------------------------------------
+#
+# A transfer of the notebook's from-scratch gate: the map arrives channels-last, (B, H, W, C), as
+# TensorFlow/Keras and many image loaders store it, so the reader must find the spatial axes
+# (1, 2) instead of copying dim=(2, 3), and must not "fix" the layout with a reshape.
 
 
-def _mlp(z: torch.Tensor, w0: torch.Tensor, w1: torch.Tensor) -> torch.Tensor:
-    return torch.relu(z @ w0.T) @ w1.T
+def _mlp(z: torch.Tensor, w1: torch.Tensor, w2: torch.Tensor) -> torch.Tensor:
+    return torch.relu(z @ w1.T) @ w2.T  # (B, C) -> (B, C/r) -> (B, C)
 
 
-def _channel_gate(x: torch.Tensor, w0: torch.Tensor, w1: torch.Tensor) -> torch.Tensor:
-    avg, mx = x.mean(dim=(2, 3)), x.amax(dim=(2, 3))
-    return torch.sigmoid(_mlp(avg, w0, w1) + _mlp(mx, w0, w1))
+def _channel_gate(x: torch.Tensor, w1: torch.Tensor, w2: torch.Tensor) -> torch.Tensor:
+    avg, mx = x.mean(dim=(1, 2)), x.amax(dim=(1, 2))  # (B, H, W, C) -> (B, C)
+    return torch.sigmoid(_mlp(avg, w1, w2) + _mlp(mx, w1, w2))
 
 
-def _avg_only(x: torch.Tensor, w0: torch.Tensor, w1: torch.Tensor) -> torch.Tensor:
-    return torch.sigmoid(_mlp(x.mean(dim=(2, 3)), w0, w1))
+def _channels_first_axes(x: torch.Tensor, w1: torch.Tensor, w2: torch.Tensor) -> torch.Tensor:
+    avg, mx = x.mean(dim=(2, 3)), x.amax(dim=(2, 3))  # pools W and C: (B, H)
+    return torch.sigmoid(_mlp(avg, w1, w2) + _mlp(mx, w1, w2))
 
 
-def _sum_then_mlp(x: torch.Tensor, w0: torch.Tensor, w1: torch.Tensor) -> torch.Tensor:
-    return torch.sigmoid(_mlp(x.mean(dim=(2, 3)) + x.amax(dim=(2, 3)), w0, w1))
+def _w2_first(x: torch.Tensor, w1: torch.Tensor, w2: torch.Tensor) -> torch.Tensor:
+    avg, mx = x.mean(dim=(1, 2)), x.amax(dim=(1, 2))
+    return torch.sigmoid(torch.relu(avg @ w2) @ w1 + torch.relu(mx @ w2) @ w1)
 
 
-def _two_sigmoids(x: torch.Tensor, w0: torch.Tensor, w1: torch.Tensor) -> torch.Tensor:
-    avg, mx = x.mean(dim=(2, 3)), x.amax(dim=(2, 3))
-    return torch.sigmoid(_mlp(avg, w0, w1)) + torch.sigmoid(_mlp(mx, w0, w1))
+def _avg_only(x: torch.Tensor, w1: torch.Tensor, w2: torch.Tensor) -> torch.Tensor:
+    return torch.sigmoid(_mlp(x.mean(dim=(1, 2)), w1, w2))
 
 
-def _max_only(x: torch.Tensor, w0: torch.Tensor, w1: torch.Tensor) -> torch.Tensor:
-    return torch.sigmoid(_mlp(x.amax(dim=(2, 3)), w0, w1))
+def _sum_then_mlp(x: torch.Tensor, w1: torch.Tensor, w2: torch.Tensor) -> torch.Tensor:
+    return torch.sigmoid(_mlp(x.mean(dim=(1, 2)) + x.amax(dim=(1, 2)), w1, w2))
 
 
-def _no_relu(x: torch.Tensor, w0: torch.Tensor, w1: torch.Tensor) -> torch.Tensor:
-    avg, mx = x.mean(dim=(2, 3)), x.amax(dim=(2, 3))
-    return torch.sigmoid(avg @ w0.T @ w1.T + mx @ w0.T @ w1.T)
+def _two_sigmoids(x: torch.Tensor, w1: torch.Tensor, w2: torch.Tensor) -> torch.Tensor:
+    avg, mx = x.mean(dim=(1, 2)), x.amax(dim=(1, 2))
+    return torch.sigmoid(_mlp(avg, w1, w2)) + torch.sigmoid(_mlp(mx, w1, w2))
 
 
-def _channel_softmax(x: torch.Tensor, w0: torch.Tensor, w1: torch.Tensor) -> torch.Tensor:
-    avg, mx = x.mean(dim=(2, 3)), x.amax(dim=(2, 3))
-    return torch.softmax(_mlp(avg, w0, w1) + _mlp(mx, w0, w1), dim=-1)
+def _max_only(x: torch.Tensor, w1: torch.Tensor, w2: torch.Tensor) -> torch.Tensor:
+    return torch.sigmoid(_mlp(x.amax(dim=(1, 2)), w1, w2))
+
+
+def _no_relu(x: torch.Tensor, w1: torch.Tensor, w2: torch.Tensor) -> torch.Tensor:
+    avg, mx = x.mean(dim=(1, 2)), x.amax(dim=(1, 2))
+    return torch.sigmoid(avg @ w1.T @ w2.T + mx @ w1.T @ w2.T)
+
+
+def _channel_softmax(x: torch.Tensor, w1: torch.Tensor, w2: torch.Tensor) -> torch.Tensor:
+    avg, mx = x.mean(dim=(1, 2)), x.amax(dim=(1, 2))
+    return torch.softmax(_mlp(avg, w1, w2) + _mlp(mx, w1, w2), dim=-1)
 
 
 def _channel_cases() -> list[tuple[torch.Tensor, ...]]:
     g = torch.Generator().manual_seed(41)
+    # In the first case H = C (and W differs), so that pooling the wrong axes still runs and can
+    # be named; on the later ones (H, W, C all different) it would raise a shape error. There,
+    # reshape(B, C, H, W) followed by pooling dim=(2, 3) averages the same contiguous blocks of
+    # H*W = W*C entries as the wrong axes do, so one hint names both.
     return [
-        (torch.randn(2, 8, 3, 4, generator=g), torch.randn(2, 8, generator=g),
+        (torch.randn(2, 8, 3, 8, generator=g), torch.randn(4, 8, generator=g),
+         torch.randn(8, 4, generator=g)),
+        (torch.randn(2, 3, 5, 8, generator=g), torch.randn(2, 8, generator=g),
          torch.randn(8, 2, generator=g)),
-        (torch.randn(1, 16, 5, 5, generator=g), torch.randn(4, 16, generator=g),
+        (torch.randn(1, 5, 6, 16, generator=g), torch.randn(4, 16, generator=g),
          torch.randn(16, 4, generator=g)),
     ]
 
 
 def check_channel_gate(fn: Any) -> Feedback:
-    """Check ``fn(x, w0, w1) -> M_c`` (B, C) for x (B, C, H, W), w0 (C/r, C), w1 (C, C/r)."""
+    """Check ``fn(x, w1, w2) -> g^c`` (B, C) for a channels-last x (B, H, W, C).
+
+    ``w1`` (C/r, C) is applied first, ``w2`` (C, C/r) second, without biases: equation (2) of
+    Woo et al., CBAM (ECCV 2018), with the book's names g^c, W_1, W_2.
+    """
     return check_function(
         fn,
         _channel_gate,
         _channel_cases(),
         what="channel_gate",
         wrong_functions=[
+            (_channels_first_axes, "your pools mix channels with positions: in a channels-last "
+                                   "map (B, H, W, C) dim=(2, 3) are W and C, and "
+                                   "reshape(B, C, H, W) reinterprets the memory in the same way. "
+                                   "The spatial axes are 1 and 2: pool dim=(1, 2), or first "
+                                   "x.permute(0, 3, 1, 2)."),
+            (_w2_first, "w1 (C/r, C) is applied first and w2 second, each transposed: "
+                        "relu(z @ w1.T) @ w2.T."),
             (_avg_only, "that is SE's gate: CBAM also feeds the max-pooled descriptor through "
                         "the same MLP and adds the two outputs."),
             (_sum_then_mlp, "apply the MLP to each descriptor separately and add the outputs; "
@@ -81,7 +112,7 @@ def check_channel_gate(fn: Any) -> Feedback:
             (_channel_softmax, "a softmax makes the channels compete; CBAM's channel gate is a "
                                "sigmoid, one gate per channel in (0, 1)."),
         ],
-        success="one shared MLP, two descriptors, one sigmoid.",
+        success="channels-last pooled over (H, W), one shared MLP, one sigmoid.",
     )
 
 

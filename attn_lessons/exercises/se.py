@@ -22,61 +22,90 @@ def _fixed(*shape: int, seed: int, scale: float = 1.0) -> torch.Tensor:
     return scale * torch.randn(*shape, generator=g, dtype=torch.float64)
 
 
-# --- squeeze -----------------------------------------------------------------------------------
+# --- squeeze over a padded batch ------------------------------------------------------------
+#
+# A transfer of the squeeze (SENet, Hu et al., CVPR 2018, eq. 2): images of different sizes are
+# padded into one batch, and ``mask`` (B, H, W) marks the real positions. z_c is the mean of
+# channel c over the real positions of its own image. The padding holds arbitrary numbers (as
+# after a previous layer), so it must be masked out, not just left out of the count.
 
 
-def _squeeze_reference(u: torch.Tensor) -> torch.Tensor:
-    return u.mean(dim=(2, 3))  # (B, C, H, W) -> (B, C)
+def _squeeze_reference(u: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    m = mask[:, None].to(u.dtype)  # (B, H, W) -> (B, 1, H, W), broadcast over the channels
+    return (u * m).sum(dim=(2, 3)) / m.sum(dim=(2, 3))  # (B, C) / (B, 1)
 
 
-def _squeeze_sum(u):
-    return u.sum(dim=(2, 3))
+def _squeeze_ignores_mask(u, mask):
+    return u.mean(dim=(2, 3))
 
 
-def _squeeze_keepdim(u):
-    return u.mean(dim=(2, 3), keepdim=True)
+def _squeeze_masked_over_hw(u, mask):
+    m = mask[:, None].to(u.dtype)
+    return (u * m).sum(dim=(2, 3)) / (u.shape[2] * u.shape[3])
 
 
-def _squeeze_over_channels(u):
-    return u.mean(dim=1)
+def _squeeze_padding_not_zeroed(u, mask):
+    m = mask[:, None].to(u.dtype)
+    return u.sum(dim=(2, 3)) / m.sum(dim=(2, 3))
 
 
-def _squeeze_max(u):
-    return u.amax(dim=(2, 3))
+def _squeeze_batch_count(u, mask):
+    m = mask[:, None].to(u.dtype)
+    return (u * m).sum(dim=(2, 3)) / m.sum()
 
 
-def _squeeze_rows_only(u):
-    return u.mean(dim=2)
+def _squeeze_masked_sum(u, mask):
+    return (u * mask[:, None].to(u.dtype)).sum(dim=(2, 3))
 
 
-def _squeeze_everything(u):
-    return u.mean(dim=(1, 2, 3))
+def _squeeze_masked_max(u, mask):
+    return u.masked_fill(~mask[:, None], float("-inf")).amax(dim=(2, 3))
+
+
+def _squeeze_keepdim(u, mask):
+    return _squeeze_reference(u, mask)[:, :, None, None]
+
+
+def _padded(b: int, c: int, h: int, w: int, sizes: list[tuple[int, int]], seed: int):
+    """u (B, C, H, W) with garbage in the padding, and mask (B, H, W) of the real top-left parts."""
+    g = torch.Generator().manual_seed(seed)
+    u = torch.randn(b, c, h, w, generator=g, dtype=torch.float64) + 0.5
+    mask = torch.zeros(b, h, w, dtype=torch.bool)
+    for i, (hi, wi) in enumerate(sizes):
+        mask[i, :hi, :wi] = True
+        u[i, :, ~mask[i]] += 3.0  # the padding is not zero: a previous layer wrote there
+    return u, mask
 
 
 def check_squeeze(fn: Any) -> Feedback:
-    """Check ``fn(u)``: the channel means ``z`` of shape (B, C) for ``u`` of shape (B, C, H, W)."""
+    """Check ``fn(u, mask)``: per-image channel means over the real positions, shape (B, C).
+
+    ``u`` is (B, C, H, W), ``mask`` a boolean (B, H, W) with at least one True per image.
+    """
     cases = [
-        (_fixed(2, 3, 4, 4, seed=1),),
-        (_fixed(1, 5, 3, 7, seed=2),),
-        (_fixed(3, 4, 1, 1, seed=3),),
-        (_fixed(2, 4, 2, 5, seed=13) + 1.0,),
+        _padded(3, 4, 5, 6, [(5, 6), (2, 3), (4, 1)], seed=1),
+        _padded(2, 3, 4, 4, [(1, 1), (3, 4)], seed=2),
+        _padded(1, 5, 3, 7, [(3, 7)], seed=3),
+        _padded(4, 2, 6, 5, [(6, 5), (6, 2), (1, 5), (3, 3)], seed=13),
     ]
     return check_function(
         fn, _squeeze_reference, cases, what="your squeeze",
         wrong_functions=[
-            (_squeeze_sum, "that is the sum over H and W; the squeeze is the mean (divide by "
-             "H·W), so that the descriptor does not grow with the image size."),
+            (_squeeze_ignores_mask, "that is the mean over all H × W positions, padding "
+             "included: average over the positions where mask is True only."),
+            (_squeeze_masked_over_hw, "you zeroed the padding but still divided by H·W: "
+             "divide by the number of real positions of each image, mask.sum(dim=(1, 2))."),
+            (_squeeze_padding_not_zeroed, "the padding holds numbers too: multiply u by the "
+             "mask (or select with it) before summing, not only when counting."),
+            (_squeeze_batch_count, "you divided by the real positions of the whole batch: each "
+             "image has its own count, mask.sum(dim=(1, 2)), shape (B, 1) to broadcast."),
+            (_squeeze_masked_sum, "that is the masked sum; the squeeze is the mean: divide by "
+             "each image's number of real positions."),
+            (_squeeze_masked_max, "that is a masked global max pooling; SE uses the average."),
             (_squeeze_keepdim, "the values are right but the shape is (B, C, 1, 1): return "
-             "shape (B, C) (drop keepdim=True or flatten)."),
-            (_squeeze_over_channels, "you averaged over the channels (dim 1); the squeeze "
-             "averages each channel over its H × W positions (dims 2 and 3)."),
-            (_squeeze_max, "that is global max pooling; SE uses the average."),
-            (_squeeze_rows_only, "you averaged over H only (dim 2): average over both spatial "
-             "dimensions, dim=(2, 3)."),
-            (_squeeze_everything, "you averaged over the channels too, leaving one number per "
-             "image: keep the channel axis, average over dim=(2, 3) only."),
+             "shape (B, C)."),
         ],
-        success="z_c is the average of channel c over all H × W positions.",
+        success="z_c is the mean of channel c over the real positions of its image.",
     )
 
 

@@ -9,7 +9,12 @@ import torch
 
 from ._core import Feedback, check_function
 
-__all__ = ["check_attention", "check_causal_mask", "check_dot_variance"]
+__all__ = [
+    "check_attention",
+    "check_causal_mask",
+    "check_dot_variance",
+    "check_multi_head_attention",
+]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -73,6 +78,105 @@ def check_attention(attention: Any) -> Feedback:
                                 "of the number of keys."),
         ],
         success="softmax(q kᵀ / √d_k) v.",
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Exercise: multi-head attention without a loop over the heads (a transfer of the one-head
+# attention above): Vaswani et al., "Attention is all you need" (2017), section 3.2.2, without
+# the projections W^Q, W^K, W^V, W^O. Head i uses the columns i*d .. (i+1)*d - 1, d = D / h.
+def reference_multi_head_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
+                                   heads: int) -> torch.Tensor:
+    """q (B, n, D), k (B, m, D), v (B, m, D_v) -> (B, n, D_v), h heads of width D/h each."""
+    outs = []
+    d, d_v = q.shape[-1] // heads, v.shape[-1] // heads
+    for i in range(heads):  # one head at a time: columns of width d (and d_v for the values)
+        cols, cols_v = slice(i * d, (i + 1) * d), slice(i * d_v, (i + 1) * d_v)
+        outs.append(reference_attention(q[..., cols], k[..., cols], v[..., cols_v]))  # (B, n, d_v)
+    return torch.cat(outs, dim=-1)  # (B, n, h * d_v)
+
+
+def _split(x: torch.Tensor, heads: int) -> torch.Tensor:
+    b, n, width = x.shape
+    return x.reshape(b, n, heads, width // heads).transpose(1, 2)  # (B, h, n, width/h)
+
+
+def _merge(x: torch.Tensor) -> torch.Tensor:
+    b, h, n, d = x.shape
+    return x.transpose(1, 2).reshape(b, n, h * d)  # (B, h, n, d) -> (B, n, h*d)
+
+
+def _mha_full_width_scale(q, k, v, heads):
+    qs, ks, vs = _split(q, heads), _split(k, heads), _split(v, heads)
+    w = torch.softmax(qs @ ks.transpose(-2, -1) / math.sqrt(q.shape[-1]), dim=-1)
+    return _merge(w @ vs)
+
+
+def _mha_reshape_without_transpose(q, k, v, heads):
+    def split(x):
+        b, n, width = x.shape
+        return x.reshape(b, heads, n, width // heads)  # mixes positions and heads
+    qs, ks, vs = split(q), split(k), split(v)
+    out = reference_attention(qs.flatten(0, 1), ks.flatten(0, 1), vs.flatten(0, 1))
+    b, n = q.shape[0], q.shape[1]
+    return out.reshape(b, heads, n, -1).reshape(b, n, -1)
+
+
+def _mha_merge_without_transpose(q, k, v, heads):
+    qs, ks, vs = _split(q, heads), _split(k, heads), _split(v, heads)
+    out = torch.softmax(qs @ ks.transpose(-2, -1) / math.sqrt(qs.shape[-1]), dim=-1) @ vs
+    b, h, n, d = out.shape
+    return out.reshape(b, n, h * d)  # (B, h, n, d) read as (B, n, h*d): rows of the wrong heads
+
+
+def _mha_one_head(q, k, v, heads):
+    return reference_attention(q, k, v)
+
+
+def _mha_softmax_over_queries(q, k, v, heads):
+    qs, ks, vs = _split(q, heads), _split(k, heads), _split(v, heads)
+    w = torch.softmax(qs @ ks.transpose(-2, -1) / math.sqrt(qs.shape[-1]), dim=-2)
+    return _merge(w @ vs)
+
+
+def _mha_unscaled(q, k, v, heads):
+    qs, ks, vs = _split(q, heads), _split(k, heads), _split(v, heads)
+    return _merge(torch.softmax(qs @ ks.transpose(-2, -1), dim=-1) @ vs)
+
+
+def _mha_cases() -> list[tuple[torch.Tensor, torch.Tensor, torch.Tensor, int]]:
+    g = torch.Generator().manual_seed(67)
+    cases = []
+    for b, n, m, width, width_v, heads in [(2, 4, 4, 8, 6, 2), (1, 3, 5, 12, 6, 3),
+                                           (2, 5, 6, 8, 4, 4), (1, 4, 3, 6, 9, 1)]:
+        cases.append((*(torch.randn(b, s, w, generator=g, dtype=torch.float64)
+                        for s, w in [(n, width), (m, width), (m, width_v)]), heads))
+    return cases
+
+
+def check_multi_head_attention(fn: Any) -> Feedback:
+    """Check ``fn(q, k, v, heads)``: h heads of softmax(q_i k_iᵀ / √(D/h)) v_i, concatenated."""
+    return check_function(
+        fn,
+        reference_multi_head_attention,
+        _mha_cases(),
+        what="multi_head_attention",
+        wrong_functions=[
+            (_mha_one_head, "that is one head over the full width: split q, k and v into "
+                            "`heads` column blocks and attend within each block."),
+            (_mha_full_width_scale, "each head's scores are dot products of width d = D / h: "
+                                    "scale by 1/√(D/h), not by 1/√D."),
+            (_mha_reshape_without_transpose, "x.reshape(B, h, n, D/h) reinterprets the memory "
+                                             "and mixes positions with heads: reshape to "
+                                             "(B, n, h, D/h), then transpose(1, 2)."),
+            (_mha_merge_without_transpose, "merging (B, h, n, d) with a plain reshape to "
+                                           "(B, n, h*d) puts rows of different heads and "
+                                           "positions together: transpose(1, 2) back first."),
+            (_mha_softmax_over_queries, "the softmax runs over the wrong axis: each query's "
+                                        "weights over the keys should sum to 1 (dim=-1)."),
+            (_mha_unscaled, "you forgot the scale: divide each head's scores by √(D/h)."),
+        ],
+        success="h heads of width D/h, each scaled by 1/√(D/h), concatenated in order.",
     )
 
 

@@ -19,6 +19,7 @@ __all__ = [
     "check_cosine_similarity",
     "check_gram_matrix",
     "check_log_softmax_jacobian",
+    "check_stable_log_softmax",
     "check_stable_softmax",
 ]
 
@@ -236,6 +237,96 @@ def check_stable_softmax(fn: Any) -> Feedback:
              "underflows for T > 1."),
         ],
         success="stable and exact: subtracting the row maximum changes nothing but the overflow.",
+    )
+
+
+# --- stable log-softmax (the notebook's exercise: a transfer of the stable softmax) ----------
+#
+# log softmax(s / T)_j = (s_j - m) / T - log sum_k exp((s_k - m) / T), m = max_k s_k per row.
+# The reader has the stable softmax from the notebook; taking its log is the tempting copy, and
+# it returns -inf wherever a weight underflows to 0 although the log-weight is a finite number.
+
+
+def _log_softmax_reference(scores, temperature):
+    return torch.log_softmax(scores.double() / temperature, dim=-1).to(scores.dtype)
+
+
+def _log_of_stable_softmax(scores, temperature):
+    return torch.log(_softmax_reference(scores, temperature))
+
+
+def _log_softmax_naive(scores, temperature):
+    t = scores / temperature
+    return t - torch.log(torch.exp(t).sum(dim=-1, keepdim=True))
+
+
+def _log_softmax_no_lse(scores, temperature):
+    t = scores / temperature
+    return t - t.amax(dim=-1, keepdim=True)
+
+
+def _log_softmax_shift_not_added(scores, temperature):
+    # log sum exp computed stably, but its shift m/T was not added back
+    t = scores / temperature
+    m = t.amax(dim=-1, keepdim=True)
+    return t - torch.log(torch.exp(t - m).sum(dim=-1, keepdim=True))
+
+
+def _log_softmax_global_max(scores, temperature):
+    t = scores / temperature
+    m = t.max()
+    return t - m - torch.log(torch.exp(t - m).sum(dim=-1, keepdim=True))
+
+
+def _log_softmax_no_temperature(scores, temperature):
+    return torch.log_softmax(scores, dim=-1)
+
+
+def _log_softmax_wrong_dim(scores, temperature):
+    return torch.log_softmax(scores / temperature, dim=0)
+
+
+def _log_softmax_cases() -> list[tuple[torch.Tensor, float]]:
+    f64 = torch.float64
+    return [
+        # small scores: every formula that is right on paper agrees here
+        (torch.tensor([[1.0, 2.0, 3.0], [0.0, 0.0, 5.0]], dtype=f64), 1.0),
+        (_fixed(3, 5, seed=8), 0.5),
+        # a spread of 800: the smallest weight underflows to 0, its log is -800, not -inf
+        (torch.tensor([[0.0, 400.0, 800.0]], dtype=f64), 1.0),
+        # large scores close together: exp(s) overflows
+        (torch.tensor([[800.0, 801.0, 802.0]], dtype=f64), 1.0),
+        # rows at very different levels: the global max underflows the lower row
+        (torch.tensor([[0.0, 1.0, 2.0], [-1500.0, -1501.0, -1502.0]], dtype=f64), 1.0),
+        # a temperature below 1 on large scores
+        (torch.tensor([[1000.0, 999.0, 998.0], [3.0, 1.0, 2.0]], dtype=f64), 0.25),
+        # float32: exp overflows at 89 and the weight exp(-300) underflows
+        (torch.tensor([[150.0, 149.0, -150.0]], dtype=torch.float32), 1.0),
+    ]
+
+
+def check_stable_log_softmax(fn: Any) -> Feedback:
+    """Check ``fn(scores, temperature)``: log softmax(scores / T) over the last dim, stable and
+    finite for any finite scores (the log-sum-exp trick, e.g. Goodfellow et al., Deep Learning,
+    section 4.1)."""
+    return check_function(
+        fn, _log_softmax_reference, _log_softmax_cases(), what="your log-softmax",
+        wrong_functions=[
+            (_log_softmax_no_lse, "every row must be the log of weights that sum to 1: subtract "
+             "log sum_k exp((s_k - m) / T), not only the maximum m / T."),
+            (_log_softmax_no_temperature, "the temperature is ignored: divide the scores by it."),
+            (_log_softmax_wrong_dim, "normalise each row (dim=-1), not down the columns."),
+            (_log_of_stable_softmax, "the log of the softmax is -inf wherever a weight underflows "
+             "to 0, although its log is a finite number (here -800): never form the weights. "
+             "Compute (s - m) / T - log sum exp((s - m) / T) directly."),
+            (_log_softmax_naive, "log(sum(exp(s / T))) overflows to inf for large scores: take "
+             "the row maximum m out first, log sum exp(t) = m + log sum exp(t - m)."),
+            (_log_softmax_shift_not_added, "log sum exp(t) = m + log sum exp(t - m): you dropped "
+             "the m that you subtracted inside, so every row is off by its maximum m / T."),
+            (_log_softmax_global_max, "you subtracted the maximum of the whole tensor: a row far "
+             "below it underflows to log 0 = -inf. Use each row's own maximum."),
+        ],
+        success="finite and exact: (s - m) / T minus the stable log-sum-exp, never log(0).",
     )
 
 
