@@ -54,6 +54,17 @@ __all__ = [
 ]
 
 
+def _check_mask_type(mask: object) -> None:
+    """A mask is a boolean tensor (True = may attend) or a floating one (added to the scores)."""
+    if not isinstance(mask, torch.Tensor):
+        raise TypeError(f"mask must be a torch.Tensor or None, got {type(mask).__name__}")
+    if mask.dtype != torch.bool and not mask.is_floating_point():
+        raise TypeError(
+            f"mask must be boolean (True = may attend) or floating point (added to the "
+            f"scores), got dtype {mask.dtype}"
+        )
+
+
 def _check_qkv_mask(
     q: object, k: object, v: object, mask: object
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor | None]:
@@ -84,13 +95,7 @@ def _check_qkv_mask(
     if not (q.dtype == k.dtype == v.dtype):
         raise TypeError(f"q, k and v must share a dtype, got {q.dtype}, {k.dtype}, {v.dtype}")
     if mask is not None:
-        if not isinstance(mask, torch.Tensor):
-            raise TypeError(f"mask must be a torch.Tensor or None, got {type(mask).__name__}")
-        if mask.dtype != torch.bool and not mask.is_floating_point():
-            raise TypeError(
-                f"mask must be boolean (True = may attend) or floating point (added to the "
-                f"scores), got dtype {mask.dtype}"
-            )
+        _check_mask_type(mask)
         scores_shape = (*q.shape[:-1], k.shape[-2])
         try:
             broadcast = torch.broadcast_shapes(mask.shape, scores_shape)
@@ -199,13 +204,7 @@ def _with_key_mask(
     ``key_padding_mask`` is its negation).
     """
     if mask is not None:
-        if not isinstance(mask, torch.Tensor):
-            raise TypeError(f"mask must be a torch.Tensor or None, got {type(mask).__name__}")
-        if mask.dtype != torch.bool and not mask.is_floating_point():
-            raise TypeError(
-                f"mask must be boolean (True = may attend) or floating point (added to the "
-                f"scores), got dtype {mask.dtype}"
-            )
+        _check_mask_type(mask)
         allowed = ((queries, keys), (batch, queries, keys))
         if mask.ndim == 4 and heads:
             pass  # checked against (B, h, L, S) with the scores by _check_qkv_mask

@@ -39,8 +39,8 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "_build" / "pdf"
 
-#: The flags of the browser tests (tests/browser/conftest.py): no sandbox in containers, and
-#: nothing that would make Chromium itself reach the network.
+#: Chromium's flags, here and in the browser tests (tests/browser/conftest.py imports them): no
+#: sandbox in containers, and nothing that would make Chromium itself reach the network.
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",

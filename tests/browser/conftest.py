@@ -14,6 +14,7 @@ from __future__ import annotations
 import functools
 import os
 import shutil
+import sys
 import threading
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -23,15 +24,9 @@ import pytest
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
 
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
+# One list of Chromium flags for the tests and the printed book (scripts/make_pdf.py).
+sys.path.insert(0, str(ROOT / "scripts"))
+from make_pdf import CHROMIUM_ARGS  # noqa: E402
 
 
 def pytest_ignore_collect(collection_path, config):
