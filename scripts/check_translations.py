@@ -1,0 +1,184 @@
+"""Check the Chinese edition's gettext catalogues (book/locale/zh_CN/LC_MESSAGES/**/*.po).
+
+Every message is checked against its English source:
+
+- it is translated and not fuzzy;
+- its protected spans are kept: inline maths ``$...$``, inline code, the targets of links and of
+  roles (``{ref}`text <target>``` may translate ``text``; ``{eq}``, ``{cite}``, ``{glue:text}``,
+  ``{math}`` and any role without a ``<target>`` must be kept whole);
+- a block of display maths (a message that starts with a line break) is copied unchanged;
+- every number written in digits in the English is written in digits in the Chinese;
+- a message with English words is translated into Chinese (it contains Chinese characters);
+- punctuation: full-width in Chinese prose (no ASCII , . : ; ? ! next to Chinese characters, no
+  ASCII parentheses around or next to Chinese text), no space around full-width punctuation;
+- spacing, one rule: one space between a Chinese character and an adjacent Latin letter, digit,
+  maths, code or role that renders as Latin text ({eq}, {cite}, {glue:text}); none next to
+  full-width punctuation; cross-references ({ref}, {doc}, {numref}) render as the target's
+  (Chinese) title and take no space;
+- no variant that the glossary (book/glossary/terms.yml) lists under ``avoid`` is used.
+
+Run ``python scripts/check_translations.py [FILE.po ...]`` (all catalogues when none is named): it
+prints one line per problem and exits 1 if there is any. tests/test_translations.py calls
+:func:`check_catalogue` on every catalogue.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+from babel.messages.pofile import read_po
+
+ROOT = Path(__file__).resolve().parent.parent
+LOCALE = ROOT / "book" / "locale" / "zh_CN" / "LC_MESSAGES"
+GLOSSARY = ROOT / "book" / "glossary" / "terms.yml"
+
+CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+FULL_WIDTH_PUNCT = "，。：；？！、）（「」『』《》“”‘’…—"
+_ROLE = r"\{[A-Za-z][\w:.-]*\}`[^`]*`"
+PROTECTED = re.compile(
+    rf"(?P<role>{_ROLE})"
+    r"|(?P<code2>``[^`]+``)"
+    r"|(?P<code>`[^`]+`)"
+    r"|(?P<dmath>\$\$.+?\$\$)"
+    r"|(?P<math>\$[^$\n]+\$)"
+    r"|(?P<link>\]\([^)\s]+\))"
+    r"|(?P<url>https?://[^\s)>]+)",
+    re.S,
+)
+PLACEHOLDER = "\ue000"  # maths, code, links, and roles that render as Latin text or numbers
+NEUTRAL = "\ue001"  # cross-references: they render as the target's title, Chinese in this edition
+XREF_ROLES = ("{ref}", "{doc}", "{numref}", "{prf:ref}", "{term}")
+NUMBER = re.compile(r"(?<![\w.])\d+(?:\.\d+)?")
+WORD = re.compile(r"[A-Za-z]{2,}")
+
+
+@dataclass(frozen=True)
+class Problem:
+    path: str
+    msgid: str
+    what: str
+
+    def __str__(self) -> str:
+        short = self.msgid.replace("\n", " ")
+        short = short if len(short) <= 70 else short[:67] + "..."
+        return f"{self.path}: {self.what}: {short!r}"
+
+
+def protected_spans(text: str) -> list[str]:
+    """The spans a translation must keep, each normalised to what must stay equal."""
+    spans = []
+    for m in PROTECTED.finditer(text):
+        kind = m.lastgroup
+        span = m.group()
+        if kind == "role":
+            name, _, content = span.partition("`")
+            content = content[:-1]
+            target = re.search(r"<([^<>]+)>$", content)
+            if target and name in XREF_ROLES:
+                span = f"{name}<{target.group(1)}>"
+        spans.append(span)
+    return spans
+
+
+def _mask(text: str) -> str:
+    def one(m: re.Match) -> str:
+        if m.lastgroup == "role" and m.group().startswith(XREF_ROLES):
+            return NEUTRAL
+        return PLACEHOLDER
+
+    return PROTECTED.sub(one, text)
+
+
+def load_avoid() -> dict[str, str]:
+    """Variant -> the glossary's term (the Chinese the edition uses instead)."""
+    terms = yaml.safe_load(GLOSSARY.read_text(encoding="utf-8"))
+    return {v: t["zh"] for t in terms for v in t.get("avoid", []) or []}
+
+
+def check_message(msgid: str, msgstr: str, avoid: dict[str, str] | None = None) -> list[str]:
+    """The problems of one translated message (an empty list when it is right)."""
+    problems = []
+    if not msgstr:
+        return ["untranslated"]
+    if msgid.startswith("\n") or not WORD.search(_mask(msgid)):
+        # Display maths, or a message made only of maths, code, roles and numbers: kept as is,
+        # unless it contains Chinese-translatable role text (then the checks below apply).
+        if msgid.startswith("\n") and msgstr != msgid:
+            return ["display maths must be copied unchanged"]
+    a, b = Counter(protected_spans(msgid)), Counter(protected_spans(msgstr))
+    if a != b:
+        missing = list((a - b).elements())
+        extra = list((b - a).elements())
+        detail = []
+        if missing:
+            detail.append("missing " + ", ".join(missing[:3]))
+        if extra:
+            detail.append("added " + ", ".join(extra[:3]))
+        problems.append("maths/code/roles differ: " + "; ".join(detail))
+    src, dst = _mask(msgid), _mask(msgstr)
+    need = Counter(NUMBER.findall(src))
+    have = Counter(NUMBER.findall(dst))
+    lost = need - have
+    if lost:
+        problems.append("numbers lost: " + ", ".join(sorted(lost.elements())))
+    if len(WORD.findall(src)) >= 2 and not re.search(f"[{CJK}]", dst):
+        problems.append("not translated into Chinese")
+    if re.search(f"[{CJK}]", dst):
+        if m := re.search(rf"[{CJK}][ ]?[,.:;?!]|[,;:?!][ ]?[{CJK}]", dst):
+            problems.append(f"ASCII punctuation in Chinese prose: {m.group()!r}")
+        if m := re.search(rf"\([^()]*[{CJK}][^()]*\)|[{CJK}][ ]?\(|\)[ ]?[{CJK}]", dst):
+            problems.append(f"ASCII parentheses in Chinese prose: {m.group()!r}")
+        if m := re.search(rf" [{FULL_WIDTH_PUNCT}]|[{FULL_WIDTH_PUNCT}] ", dst):
+            problems.append(f"space next to full-width punctuation: {m.group()!r}")
+        latin = f"A-Za-z0-9{PLACEHOLDER}"
+        if m := re.search(rf"[{CJK}][{latin}]|[{latin}%][{CJK}]", dst):
+            problems.append(f"no space between Chinese and Latin/number/maths: {m.group()!r}")
+    for variant, term in (avoid or {}).items():
+        if variant in msgstr:
+            problems.append(f"glossary: use {term!r}, not {variant!r}")
+    return problems
+
+
+def check_catalogue(path: Path, avoid: dict[str, str] | None = None) -> list[Problem]:
+    """Every problem of one .po file."""
+    avoid = load_avoid() if avoid is None else avoid
+    with path.open("rb") as f:
+        catalog = read_po(f)
+    rel = str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
+    out = []
+    for message in catalog:
+        if not message.id:
+            continue
+        msgid = message.id if isinstance(message.id, str) else message.id[0]
+        msgstr = message.string if isinstance(message.string, str) else message.string[0]
+        if message.fuzzy:
+            out.append(Problem(rel, msgid, "fuzzy (the English changed: update the translation)"))
+            continue
+        out.extend(Problem(rel, msgid, what) for what in check_message(msgid, msgstr, avoid))
+    return out
+
+
+def catalogues() -> list[Path]:
+    return sorted(LOCALE.rglob("*.po"))
+
+
+def main(argv: list[str]) -> int:
+    paths = [Path(a).resolve() for a in argv] or catalogues()
+    avoid = load_avoid()
+    problems = [p for path in paths for p in check_catalogue(path, avoid)]
+    for p in problems:
+        print(p)
+    counts = Counter(p.path for p in problems)
+    for path in paths:
+        rel = str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
+        print(f"{rel}: {counts.get(rel, 0)} problem(s)", file=sys.stderr)
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
