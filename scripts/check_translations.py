@@ -15,6 +15,9 @@ Every message is checked against its English source:
   maths, code or role that renders as Latin text ({eq}, {cite}, {glue:text}); none next to
   full-width punctuation; cross-references ({ref}, {doc}, {numref}) render as the target's
   (Chinese) title and take no space;
+- emphasis renders: no ``*`` is left over once the message is parsed as Markdown (in Chinese a
+  closing ``**`` between a full-width mark and a Chinese character does not close: write
+  ``**标签**：``, not ``**标签：**``);
 - no variant that the glossary (book/glossary/terms.yml) lists under ``avoid`` is used.
 
 Run ``python scripts/check_translations.py [FILE.po ...]`` (all catalogues when none is named): it
@@ -32,6 +35,7 @@ from pathlib import Path
 
 import yaml
 from babel.messages.pofile import read_po
+from markdown_it import MarkdownIt
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCALE = ROOT / "book" / "locale" / "zh_CN" / "LC_MESSAGES"
@@ -55,6 +59,13 @@ NEUTRAL = "\ue001"  # cross-references: they render as the target's title, Chine
 XREF_ROLES = ("{ref}", "{doc}", "{numref}", "{prf:ref}", "{term}")
 NUMBER = re.compile(r"(?<![\w.])\d+(?:\.\d+)?")
 WORD = re.compile(r"[A-Za-z]{2,}")
+_MARKDOWN = MarkdownIt("commonmark")
+
+
+def stray_asterisks(text: str) -> bool:
+    """Whether Markdown leaves a ``*`` unparsed in ``text`` (maths, code and roles left out)."""
+    html = _MARKDOWN.render(PROTECTED.sub(" ", text))
+    return "*" in re.sub(r"<[^>]+>", "", html)
 
 
 @dataclass(frozen=True)
@@ -138,6 +149,8 @@ def check_message(msgid: str, msgstr: str, avoid: dict[str, str] | None = None) 
         latin = f"A-Za-z0-9{PLACEHOLDER}"
         if m := re.search(rf"[{CJK}][{latin}]|[{latin}%][{CJK}]", dst):
             problems.append(f"no space between Chinese and Latin/number/maths: {m.group()!r}")
+    if stray_asterisks(msgstr) and not stray_asterisks(msgid):
+        problems.append("emphasis does not render (a '*' is left over): punctuation outside '**'")
     for variant, term in (avoid or {}).items():
         if variant in msgstr:
             problems.append(f"glossary: use {term!r}, not {variant!r}")
