@@ -8,7 +8,8 @@ Every message is checked against its English source:
   ``{math}`` and any role without a ``<target>`` must be kept whole);
 - a block of display maths (a message that starts with a line break) is copied unchanged;
 - every number written in digits in the English is written in digits in the Chinese;
-- a message with English words is translated into Chinese (it contains Chinese characters);
+- a message with English prose words (two or more lower-case words; names do not count) is
+  translated into Chinese (it contains Chinese characters);
 - punctuation: full-width in Chinese prose (no ASCII , . : ; ? ! next to Chinese characters, no
   ASCII parentheses around or next to Chinese text), no space around full-width punctuation;
 - spacing, one rule: one space between a Chinese character and an adjacent Latin letter, digit,
@@ -59,6 +60,8 @@ NEUTRAL = "\ue001"  # cross-references: they render as the target's title, Chine
 XREF_ROLES = ("{ref}", "{doc}", "{numref}", "{prf:ref}", "{term}")
 NUMBER = re.compile(r"(?<![\w.])\d+(?:\.\d+)?")
 WORD = re.compile(r"[A-Za-z]{2,}")
+# English prose words (names such as ResNet-50, SE or CBAM are not: a cell of names may be copied).
+PROSE_WORD = re.compile(r"(?<![\w-])[a-z]{2,}(?![\w-])")
 _MARKDOWN = MarkdownIt("commonmark")
 
 
@@ -137,7 +140,7 @@ def check_message(msgid: str, msgstr: str, avoid: dict[str, str] | None = None) 
     lost = need - have
     if lost:
         problems.append("numbers lost: " + ", ".join(sorted(lost.elements())))
-    if len(WORD.findall(src)) >= 2 and not re.search(f"[{CJK}]", dst):
+    if len(PROSE_WORD.findall(src)) >= 2 and not re.search(f"[{CJK}]", dst):
         problems.append("not translated into Chinese")
     if re.search(f"[{CJK}]", dst):
         if m := re.search(rf"[{CJK}][ ]?[,.:;?!]|[,;:?!][ ]?[{CJK}]", dst):
