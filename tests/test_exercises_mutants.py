@@ -34,11 +34,6 @@ def _np(fn):
     return wrapped
 
 
-def _softmax(s, dim=-1):
-    e = torch.exp(s - s.amax(dim=dim, keepdim=True))
-    return e / e.sum(dim=dim, keepdim=True)
-
-
 # --- preface --------------------------------------------------------------------------------------
 
 def _attend_in_place(queries, keys, values):
@@ -110,49 +105,6 @@ GRAM = dict(
     ],
 )
 
-
-def _softmax_in_place(scores, temperature):
-    scores.sub_(scores.amax(dim=-1, keepdim=True)).div_(temperature).exp_()
-    return scores.div_(scores.sum(dim=-1, keepdim=True))
-
-
-def _exp_sum(s, t):
-    e = torch.exp(s / t)
-    return e / e.sum(-1, keepdim=True)
-
-
-def _shifted(shift):
-    def fn(s, t):
-        e = torch.exp((s - shift(s)) / t)
-        return e / e.sum(-1, keepdim=True)
-    return fn
-
-
-def _softmax_logsumexp(s, t):
-    x = s / t
-    return torch.exp(x - torch.logsumexp(x, dim=-1, keepdim=True))
-
-
-SOFTMAX = dict(
-    wrong=[
-        (_exp_sum, "exp(800) overflows"),
-        (_shifted(lambda s: s.amin(-1, keepdim=True)), "row minimum"),
-        (_shifted(lambda s: s.mean(-1, keepdim=True)), "row mean is not enough"),
-        (_shifted(lambda s: s.max()), "maximum of the whole tensor"),
-        (lambda s, t: (lambda e: e / e.sum(-1, keepdim=True))(
-            torch.exp(s / t - s.amax(-1, keepdim=True))), "not exp(s / T - max s)"),
-        (lambda s, t: _softmax(s), "temperature is ignored"),
-        (lambda s, t: _softmax(s * t), "do not multiply"),
-        (lambda s, t: _softmax(s / t, dim=0), "each row should sum to 1"),
-    ],
-    right=[
-        _softmax_in_place,
-        _softmax_logsumexp,
-        lambda s, t: torch.softmax(s / t, dim=-1),
-        _np(lambda s, t: (lambda e: e / e.sum(-1, keepdims=True))(
-            np.exp((s - s.max(-1, keepdims=True)) / t))),
-    ],
-)
 
 ATTENTION_AVERAGE = dict(
     wrong=[
@@ -643,34 +595,6 @@ CA_PARAMS = dict(
 
 # --- chapter 6 ------------------------------------------------------------------------------------
 
-def _scores(q, k, scale):
-    return q @ k.transpose(-2, -1) / scale
-
-
-ATTENTION = dict(
-    wrong=[
-        (lambda q, k, v: torch.softmax(_scores(q, k, 1), -1) @ v, "forgot the scale"),
-        (lambda q, k, v: torch.softmax(_scores(q, k, q.shape[-1]), -1) @ v, "divided by d_k"),
-        (lambda q, k, v: torch.softmax(_scores(q, k, q.shape[-1] ** 0.5), -2) @ v, "wrong axis"),
-        (lambda q, k, v: _scores(q, k, q.shape[-1] ** 0.5) @ v, "through a softmax"),
-        (lambda q, k, v: torch.softmax(_scores(q, k, v.shape[-1] ** 0.5), -1) @ v, "d_v"),
-        (lambda q, k, v: torch.softmax(_scores(q, k, k.shape[-2] ** 0.5), -1) @ v,
-         "number of keys"),
-    ],
-    right=[
-        lambda q, k, v: F.scaled_dot_product_attention(q, k, v),
-        lambda q, k, v: torch.softmax(torch.einsum("bnd,bmd->bnm", q / q.shape[-1] ** 0.5, k),
-                                      -1) @ v,
-        _np(lambda q, k, v: (lambda w: (w / w.sum(-1, keepdims=True)) @ v)(
-            np.exp(_np_scores(q, k) - _np_scores(q, k).max(-1, keepdims=True)))),
-    ],
-)
-
-
-def _np_scores(q, k):
-    return q @ np.swapaxes(k, -1, -2) / np.sqrt(q.shape[-1])
-
-
 CAUSAL_MASK = dict(
     wrong=[
         (lambda n: torch.ones(n, n, dtype=torch.bool).triu(), "tril, not triu"),
@@ -872,7 +796,6 @@ CATALOGUE = {
     "preface.check_attend": (preface.check_attend, ATTEND),
     "similarity.check_cosine_similarity": (sim.check_cosine_similarity, COSINE),
     "similarity.check_gram_matrix": (sim.check_gram_matrix, GRAM),
-    "similarity.check_stable_softmax": (sim.check_stable_softmax, SOFTMAX),
     "similarity.check_stable_log_softmax": (sim.check_stable_log_softmax, LOG_SOFTMAX),
     "similarity.check_attention_average": (sim.check_attention_average, ATTENTION_AVERAGE),
     "similarity.check_log_softmax_jacobian": (sim.check_log_softmax_jacobian,
@@ -891,7 +814,6 @@ CATALOGUE = {
     "coordatt.check_coordinate_pool": (coordatt.check_coordinate_pool, COORD_POOL),
     "coordatt.check_h_swish": (coordatt.check_h_swish, H_SWISH),
     "coordatt.check_num_params": (coordatt.check_num_params, CA_PARAMS),
-    "self_attention.check_attention": (self_attention.check_attention, ATTENTION),
     "self_attention.check_multi_head_attention": (self_attention.check_multi_head_attention,
                                                   MULTI_HEAD),
     "self_attention.check_causal_mask": (self_attention.check_causal_mask, CAUSAL_MASK),

@@ -10,7 +10,6 @@ import torch
 from ._core import Feedback, check_function
 
 __all__ = [
-    "check_attention",
     "check_causal_mask",
     "check_dot_variance",
     "check_multi_head_attention",
@@ -18,72 +17,16 @@ __all__ = [
 
 
 # ---------------------------------------------------------------------------------------------
-# Exercise: scaled dot-product attention.
+# Scaled dot-product attention: the reference for each head of the exercise below.
 def reference_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
     """softmax(q kᵀ / √d_k) v for q (B, n, d_k), k (B, m, d_k), v (B, m, d_v) -> (B, n, d_v)."""
     scores = q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])  # (B, n, m)
     return torch.softmax(scores, dim=-1) @ v                  # (B, n, m) @ (B, m, d_v)
 
 
-def _attention_cases() -> list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
-    g = torch.Generator().manual_seed(66)
-    cases = []
-    for b, n, m, d_k, d_v in [(2, 4, 4, 16, 3), (1, 3, 5, 9, 2), (2, 5, 6, 4, 7)]:
-        cases.append(tuple(torch.randn(b, s, d, generator=g, dtype=torch.float64)
-                           for s, d in [(n, d_k), (m, d_k), (m, d_v)]))
-    return cases
-
-
-def _unscaled(q, k, v):
-    return torch.softmax(q @ k.transpose(-2, -1), dim=-1) @ v
-
-
-def _scaled_by_d(q, k, v):
-    return torch.softmax(q @ k.transpose(-2, -1) / q.shape[-1], dim=-1) @ v
-
-
-def _softmax_over_queries(q, k, v):
-    return torch.softmax(q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1]), dim=-2) @ v
-
-
-def _no_softmax(q, k, v):
-    return (q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])) @ v
-
-
-def _scaled_by_dv(q, k, v):
-    return torch.softmax(q @ k.transpose(-2, -1) / math.sqrt(v.shape[-1]), dim=-1) @ v
-
-
-def _scaled_by_length(q, k, v):
-    return torch.softmax(q @ k.transpose(-2, -1) / math.sqrt(k.shape[-2]), dim=-1) @ v
-
-
-def check_attention(attention: Any) -> Feedback:
-    """Check ``attention(q, k, v)`` = softmax(q kᵀ / √d_k) v, batched."""
-    return check_function(
-        attention,
-        reference_attention,
-        _attention_cases(),
-        what="attention",
-        wrong_functions=[
-            (_unscaled, "you forgot the scale: divide the scores by √d_k before the softmax."),
-            (_scaled_by_d, "you divided by d_k; the scale is 1/√d_k (the standard deviation of "
-                           "q·k is √d_k)."),
-            (_softmax_over_queries, "the softmax runs over the wrong axis: each query's weights "
-                                    "over the keys should sum to 1, so use dim=-1."),
-            (_no_softmax, "the scores must go through a softmax before weighting the values."),
-            (_scaled_by_dv, "the scale is 1/√d_k, from the queries' and keys' width, not the "
-                            "values' width d_v."),
-            (_scaled_by_length, "the scale is 1/√d_k (the width of q and k), not the square root "
-                                "of the number of keys."),
-        ],
-        success="softmax(q kᵀ / √d_k) v.",
-    )
-
-
 # ---------------------------------------------------------------------------------------------
-# Exercise: multi-head attention without a loop over the heads (a transfer of the one-head
-# attention above): Vaswani et al., "Attention is all you need" (2017), section 3.2.2, without
+# Exercise: multi-head attention without a loop over the heads (a transfer of the chapter's
+# one-head attention): Vaswani et al., "Attention is all you need" (2017), section 3.2.2, without
 # the projections W^Q, W^K, W^V, W^O. Head i uses the columns i*d .. (i+1)*d - 1, d = D / h.
 def reference_multi_head_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
                                    heads: int) -> torch.Tensor:
