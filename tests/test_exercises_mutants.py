@@ -411,6 +411,7 @@ TOEPLITZ_DILATED = dict(
     wrong=[
         (lambda w, c, d: torch.from_numpy(_dilated_ref(w, c, 1)), "ordinary band"),
         (lambda w, c, d: torch.from_numpy(_dilated_ref(w, c, d)).T, "transposed"),
+        (lambda w, c, d: torch.from_numpy(_dilated_ref(w.flip(0), c, d)), "reversed kernel"),
         (lambda w, c, d: torch.from_numpy(_dilated_ref(w, c, d + 1)), "not d + 1"),
         (lambda w, c, d: sum(w[t] * torch.roll(torch.eye(c), d * (t - (w.numel() - 1) // 2), 1)
                              for t in range(w.numel())), "wrap around"),

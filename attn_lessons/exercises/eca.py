@@ -318,7 +318,8 @@ def check_eca_toeplitz_dilated(fn: Any) -> Feedback:
             (_dilated_ignored, "with dilation d the taps are d channels apart: "
              "W[c, c + d (j - h)] = w[j]; yours is the ordinary band (d = 1)."),
             (_dilated_transposed, "row c must hold the weights that produce output c: "
-             "W[c, c + d (j - h)] = w[j]; yours is transposed."),
+             "W[c, c + d (j - h)] = w[j]; yours is transposed, which is also the matrix of the "
+             "reversed kernel (conv1d does not flip it)."),
             (_dilated_holes, "dilation d puts the taps d channels apart (d - 1 skipped channels "
              "between them, as conv1d's dilation=d does), not d + 1."),
             (_dilated_padding_h, "the padding of a dilated kernel is d (k - 1) / 2, so the band "
