@@ -221,10 +221,10 @@ SE_PARAMS = dict(
     ],
 )
 
-ZERO_WIDTH_GATE = dict(
+DEAD_UNIT_GATE = dict(
     wrong=[
         (0, "σ(0), not 0"), (1.0, "1/2 at zero"), (0.25, "slope σ′(0)"),
-        (1 / (1 + math.exp(-1)), "pre-activation is 0"), (1 / 8, "softmax over the 8"),
+        (1 / (1 + math.exp(-1)), "pre-activation is 0"), (1 / 24, "softmax over the 24"),
         (torch.tensor([0.5, 0.5]), "single number"),
     ],
     right=[0.5, torch.tensor(0.5), np.float32(0.5), torch.sigmoid(torch.zeros(()))],
@@ -804,7 +804,7 @@ CATALOGUE = {
     "se.check_squeeze": (se.check_squeeze, SQUEEZE),
     "se.check_excite": (se.check_excite, EXCITE),
     "se.check_se_num_params": (se.check_se_num_params, SE_PARAMS),
-    "se.check_zero_width_gate": (se.check_zero_width_gate, ZERO_WIDTH_GATE),
+    "se.check_dead_unit_gate": (se.check_dead_unit_gate, DEAD_UNIT_GATE),
     "eca.check_eca_channel_range": (eca.check_eca_channel_range, ECA_RANGE),
     "eca.check_eca_kernel_grad": (eca.check_eca_kernel_grad, ECA_GRAD),
     "eca.check_eca_toeplitz_dilated": (eca.check_eca_toeplitz_dilated, TOEPLITZ_DILATED),
