@@ -596,21 +596,33 @@ CA_PARAMS = dict(
 
 # --- chapter 6 ------------------------------------------------------------------------------------
 
-CAUSAL_MASK = dict(
+def _gap(n):
+    return np.subtract.outer(np.arange(n), np.arange(n))  # i - j
+
+
+LOCAL_CAUSAL_MASK = dict(
     wrong=[
-        (lambda n: torch.ones(n, n, dtype=torch.bool).triu(), "tril, not triu"),
-        (lambda n: torch.ones(n, n, dtype=torch.bool).tril(-1), "include the diagonal"),
-        (lambda n: ~torch.ones(n, n, dtype=torch.bool).tril(), "True = blocked"),
-        (lambda n: torch.ones(n, n).tril(), "blocks nothing"),
-        (lambda n: torch.ones(n, n, dtype=torch.int64).tril(), "blocks nothing"),
-        (lambda n: torch.zeros(n, n).masked_fill(~torch.ones(n, n, dtype=torch.bool).tril(),
-                                                 float("-inf")), "additive float mask"),
-        (lambda n: torch.ones(n, n, dtype=torch.bool), "the future included"),
+        (lambda n, w: torch.ones(n, n, dtype=torch.bool).tril(), "plain causal mask"),
+        (lambda n, w: torch.ones(n, n, dtype=torch.bool).tril() & torch.ones(n, n, dtype=torch.bool)
+         .triu(-w), "one key too many"),
+        (lambda n, w: torch.from_numpy(np.abs(_gap(n)) < w), "reach into the future"),
+        (lambda n, w: torch.from_numpy((_gap(n).T >= 0) & (_gap(n).T < w)), "not above it"),
+        (lambda n, w: torch.from_numpy((_gap(n) > 0) & (_gap(n) <= w)), "include the diagonal"),
+        (lambda n, w: torch.from_numpy((_gap(n) < 0) | (_gap(n) >= w)), "True = blocked"),
+        (lambda n, w: torch.from_numpy(((_gap(n) >= 0) & (_gap(n) < w)).astype(np.float32)),
+         "blocks nothing"),
+        (lambda n, w: torch.from_numpy(((_gap(n) >= 0) & (_gap(n) < w)).astype(np.int64)),
+         "blocks nothing"),
+        (lambda n, w: torch.zeros(n, n).masked_fill(~torch.from_numpy((_gap(n) >= 0)
+                                                                      & (_gap(n) < w)),
+                                                    float("-inf")), "additive float mask"),
     ],
     right=[
-        lambda n: torch.arange(n)[:, None] >= torch.arange(n)[None, :],
-        lambda n: np.tril(np.ones((n, n), dtype=bool)),
-        lambda n: torch.tril(torch.ones(n, n)).bool(),
+        lambda n, w: torch.ones(n, n, dtype=torch.bool).tril() & ~torch.ones(
+            n, n, dtype=torch.bool).tril(-w),
+        lambda n, w: np.tril(np.ones((n, n), dtype=bool)) & ~np.tril(np.ones((n, n), dtype=bool),
+                                                                      -w),
+        lambda n, w: torch.tensor([[0 <= i - j < w for j in range(n)] for i in range(n)]),
     ],
 )
 
@@ -817,7 +829,8 @@ CATALOGUE = {
     "coordatt.check_num_params": (coordatt.check_num_params, CA_PARAMS),
     "self_attention.check_multi_head_attention": (self_attention.check_multi_head_attention,
                                                   MULTI_HEAD),
-    "self_attention.check_causal_mask": (self_attention.check_causal_mask, CAUSAL_MASK),
+    "self_attention.check_local_causal_mask": (self_attention.check_local_causal_mask,
+                                                LOCAL_CAUSAL_MASK),
     "self_attention.check_dot_variance": (self_attention.check_dot_variance, DOT_VARIANCE),
     "networks.check_mean_std": (networks.check_mean_std, MEAN_STD),
     "networks.check_difference_is_clear": (networks.check_difference_is_clear, DIFFERENCE),

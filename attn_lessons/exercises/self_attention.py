@@ -10,8 +10,8 @@ import torch
 from ._core import Feedback, check_function
 
 __all__ = [
-    "check_causal_mask",
     "check_dot_variance",
+    "check_local_causal_mask",
     "check_multi_head_attention",
 ]
 
@@ -124,62 +124,80 @@ def check_multi_head_attention(fn: Any) -> Feedback:
 
 
 # ---------------------------------------------------------------------------------------------
-# Exercise: a causal mask in PyTorch's convention (True = may attend).
-def reference_causal_mask(n: int) -> torch.Tensor:
-    """(n, n) boolean, True where query i may attend to key j, that is j <= i."""
-    return torch.ones(n, n, dtype=torch.bool).tril()
+# Exercise: a causal mask with a window (local attention), in PyTorch's convention
+# (True = may attend): query i sees key j when 0 <= i - j < window, itself included.
+def reference_local_causal_mask(n: int, window: int) -> torch.Tensor:
+    """(n, n) boolean, True where 0 <= i - j < window (query i, key j)."""
+    gap = torch.arange(n)[:, None] - torch.arange(n)[None, :]  # (n, n): i - j
+    return (gap >= 0) & (gap < window)
 
 
-def _upper(n):
-    return torch.ones(n, n, dtype=torch.bool).triu()
+def _gap(n):
+    return torch.arange(n)[:, None] - torch.arange(n)[None, :]
 
 
-def _strict(n):
-    return torch.ones(n, n, dtype=torch.bool).tril(-1)
+def _window_ignored(n, window):
+    return _gap(n) >= 0
 
 
-def _inverted(n):
-    return ~torch.ones(n, n, dtype=torch.bool).tril()
+def _window_plus_one(n, window):
+    return (_gap(n) >= 0) & (_gap(n) <= window)
 
 
-def _float_mask(n):
-    return torch.ones(n, n).tril()
+def _window_both_sides(n, window):
+    return _gap(n).abs() < window
 
 
-def _additive_mask(n):
-    return torch.zeros(n, n).masked_fill(~reference_causal_mask(n), float("-inf"))
+def _window_upper(n, window):
+    return (-_gap(n) >= 0) & (-_gap(n) < window)
 
 
-def _no_mask(n):
-    return torch.ones(n, n, dtype=torch.bool)
+def _window_strict(n, window):
+    return (_gap(n) > 0) & (_gap(n) <= window)
 
 
-def check_causal_mask(causal_mask: Any) -> Feedback:
-    """Check ``causal_mask(n)``: lower-triangular boolean mask, diagonal included."""
+def _window_inverted(n, window):
+    return ~reference_local_causal_mask(n, window)
+
+
+def _window_float(n, window):
+    return reference_local_causal_mask(n, window).float()
+
+
+def _window_additive(n, window):
+    return torch.zeros(n, n).masked_fill(~reference_local_causal_mask(n, window), float("-inf"))
+
+
+def check_local_causal_mask(local_causal_mask: Any) -> Feedback:
+    """Check ``local_causal_mask(n, window)``: boolean, True where 0 <= i - j < window."""
     return check_function(
-        causal_mask,
-        reference_causal_mask,
-        [(4,), (7,), (1,)],
-        what="causal_mask",
+        local_causal_mask,
+        reference_local_causal_mask,
+        [(6, 3), (7, 2), (5, 5), (4, 10), (1, 2), (3, 1)],
+        what="local_causal_mask",
         atol=0.0,
         rtol=0.0,
         wrong_functions=[
-            (_upper, "rows are queries and columns keys: query i may look at keys j <= i, so "
-                     "the True entries lie on and below the diagonal (tril, not triu)."),
-            (_strict, "include the diagonal: a token may attend to itself (otherwise the first "
-                      "query has no key at all)."),
-            (_inverted, "that is nn.MultiheadAttention's convention (True = blocked); "
-                        "F.scaled_dot_product_attention and this book use True = may attend."),
-            (_float_mask, "a 0/1 mask of a number dtype (float or int) is not causal: "
-                          "F.scaled_dot_product_attention adds a float mask to the scores, and "
-                          "adding 0 or 1 blocks nothing. Use dtype=torch.bool."),
-            (_additive_mask, "that is the additive float mask (0 where allowed, -inf where "
-                             "blocked), which SDPA also accepts; this exercise asks for the "
-                             "boolean one, True = may attend."),
-            (_no_mask, "all True lets every query see every key, the future included: keep "
-                       "only j <= i (tril)."),
+            (_window_ignored, "that is the plain causal mask: keys more than window - 1 "
+             "positions back must be blocked too, so keep only 0 <= i - j < window."),
+            (_window_plus_one, "one key too many: the window holds `window` keys, the query's "
+             "own included, so i - j < window, not <= window."),
+            (_window_both_sides, "the window must not reach into the future: a causal window "
+             "keeps j <= i, so 0 <= i - j < window, not |i - j| < window."),
+            (_window_upper, "rows are queries and columns keys: query i looks back at keys "
+             "j <= i, so the True entries lie on and below the diagonal, not above it."),
+            (_window_strict, "include the diagonal: a token may attend to itself (otherwise the "
+             "first query has no key at all), and the window counts it."),
+            (_window_inverted, "that is nn.MultiheadAttention's convention (True = blocked); "
+             "F.scaled_dot_product_attention and this book use True = may attend."),
+            (_window_float, "a 0/1 mask of a number dtype (float or int) is not a mask for "
+             "F.scaled_dot_product_attention: it adds a float mask to the scores, and adding 0 "
+             "or 1 blocks nothing. Use dtype=torch.bool."),
+            (_window_additive, "that is the additive float mask (0 where allowed, -inf where "
+             "blocked), which SDPA also accepts; this exercise asks for the boolean one, True = "
+             "may attend."),
         ],
-        success="torch.ones(n, n, dtype=torch.bool).tril().",
+        success="each query sees itself and the window - 1 keys before it, and nothing else.",
     )
 
 
