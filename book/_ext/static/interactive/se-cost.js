@@ -5,7 +5,7 @@
 AttnFigures.register("se-cost", function (stage, data, labels) {
   "use strict";
   var A = AttnFigures;
-  var W = 720, H = 300, top = 30, bottom = 50, panel = 262, gap = 100, left0 = 62;
+  var W = 720, H = 300, top = 30, bottom = 50, panel = 250, gap = 100, left0 = 60;
   var nC = data.channels.length;
   var state = {c: data.start.channels, r: data.start.reduction, s: data.start.size};
 
