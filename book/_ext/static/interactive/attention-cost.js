@@ -10,10 +10,10 @@ AttnFigures.register("attention-cost", function (stage, data, labels) {
   var lo = 1e-5, hi = 1e5;  // per cent, the fixed axis
   var x = A.log(lo, hi, left, W - right);
 
-  function setting() {
-    return Object.prototype.hasOwnProperty.call(data.reduction_defaults, kind)
-      ? "r" + reduction : "default";
+  function hasReduction(k) {
+    return Object.prototype.hasOwnProperty.call(data.reduction_defaults, k);
   }
+  function setting() { return hasReduction(kind) ? "r" + reduction : "default"; }
 
   A.select(stage, {
     key: "network", label: A.label(labels, "network"),
@@ -24,7 +24,10 @@ AttnFigures.register("attention-cost", function (stage, data, labels) {
   });
   A.select(stage, {
     key: "module", label: A.label(labels, "module"),
-    options: data.kinds.map(function (k) { return {value: k, text: A.label(labels, k)}; }),
+    // the modules with a reduction ratio first, then those without (the ratio is disabled)
+    options: data.kinds.filter(hasReduction).concat(data.kinds.filter(function (k) {
+      return !hasReduction(k);
+    })).map(function (k) { return {value: k, text: A.label(labels, k)}; }),
     onChange: function (v) { kind = v; draw(); }
   });
   var rBox = A.select(stage, {
@@ -80,8 +83,7 @@ AttnFigures.register("attention-cost", function (stage, data, labels) {
 
   function draw() {
     var net = data.networks[network];
-    var hasR = setting() !== "default";
-    rBox.disabled = !hasR;
+    rBox.disabled = !hasReduction(kind);
     var added = net.added[kind][setting()];
     while (rows.firstChild) rows.removeChild(rows.firstChild);
     var total = {params: 0, macs: 0};
