@@ -101,11 +101,16 @@ def test_added_macs_equal_the_whole_network_difference(data, network, kind):
 
 def test_stage_shapes_follow_the_networks(data):
     resnet = data["networks"]["resnet50"]["added"]["se"]["r16"]
-    assert [s["shape"] for s in resnet] == [[256, 56, 56], [512, 28, 28], [1024, 14, 14],
-                                             [2048, 7, 7]]
+    assert [s["channels"] for s in resnet] == [[256], [512], [1024], [2048]]
+    assert [s["size"] for s in resnet] == [[56, 56], [28, 28], [14, 14], [7, 7]]
     mobilenet = data["networks"]["mobilenetv2"]["added"]["coordatt"]["r32"]
-    assert mobilenet[0] == {"params": 0, "macs": 0, "modules": 0, "shape": None}  # t = 1
+    assert mobilenet[0] == {"params": 0, "macs": 0, "modules": 0, "channels": [],
+                            "size": None}  # the first block has t = 1: no module
     assert [s["modules"] for s in mobilenet] == [0, 2, 3, 4, 3, 3, 1]
+    # the widths are those of the library's list for the depthwise position
+    widths = {c for s in mobilenet for c in s["channels"]}
+    assert widths == set(mobilenetv2_attention_channels("depthwise"))
+    assert mobilenet[1]["channels"] == [96, 144] and mobilenet[1]["size"] == [56, 56]
 
 
 def test_reduction_options():

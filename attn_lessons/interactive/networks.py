@@ -198,8 +198,8 @@ def attention_cost_data() -> dict[str, Any]:
         for kind in KINDS:
             added[kind] = {}
             for key, kwargs in module_options(kind):
-                per_stage = [{"params": 0, "macs": 0, "modules": 0, "shape": None}
-                             for _ in range(n_stages)]
+                per_stage = [{"params": 0, "macs": 0, "modules": 0, "channels": [],
+                              "size": None} for _ in range(n_stages)]
                 for site in sites:
                     if site["channels"] is None:
                         continue
@@ -210,8 +210,11 @@ def attention_cost_data() -> dict[str, Any]:
                     entry["params"] += p
                     entry["macs"] += m
                     entry["modules"] += 1
-                    # the shape of the stage's last module (its first may differ in MobileNetV2)
-                    entry["shape"] = [site["channels"], site["height"], site["width"]]
+                    # the widths the stage's modules see (MobileNetV2's first block of a stage
+                    # expands the previous stage's width) and their one map size
+                    if site["channels"] not in entry["channels"]:
+                        entry["channels"].append(site["channels"])
+                    entry["size"] = [site["height"], site["width"]]
                 added[kind][key] = per_stage
         networks[name] = {"label": label, "params": params, "macs": macs, "stages": stages,
                           "added": added}

@@ -48,7 +48,7 @@ AttnFigures.register("attention-cost", function (stage, data, labels) {
     root.appendChild(A.svg("line", {x1: gx, x2: gx, y1: top - 6, y2: H - 36,
                                     class: e === 0 || e === 2 ? "attn-axis" : "attn-grid",
                                     "stroke-opacity": e === 0 || e === 2 ? 0.4 : null}));
-    if (e % 2 === 0 || e === 5) {
+    if (e % 2 === 0) {
       root.appendChild(A.svg("text", {x: gx, y: H - 20, "text-anchor": "middle",
                                       text: (e >= 0 ? String(v) : v.toExponential(0)) + " %"}));
     }
@@ -92,8 +92,8 @@ AttnFigures.register("attention-cost", function (stage, data, labels) {
       total.params += a.params;
       total.macs += a.macs;
       var name = A.text(labels, "stage") + " " + (k + 1);
-      var detail = a.shape ? a.modules + " \u00d7 " + a.shape[0] + "\u00d7" + a.shape[1] +
-                   "\u00d7" + a.shape[2] : A.text(labels, "no-module");
+      var detail = a.modules ? a.modules + " \u00d7 (" + a.channels.join("/") + ")\u00d7" +
+                   a.size[0] + "\u00d7" + a.size[1] : A.text(labels, "no-module");
       rows.appendChild(A.svg("text", {x: left - 8, y: y0 + 12, "text-anchor": "end",
                                       text: name}));
       rows.appendChild(A.svg("text", {x: left - 8, y: y0 + 27, "text-anchor": "end",

@@ -148,7 +148,7 @@ AttnFigures.register("self-attention-row", function (stage, data, labels) {
       barLayer.appendChild(A.svg("rect", {x: barX, y: top + side - (k + 1) * bh, width: 14,
                                           height: bh + 0.5, fill: data.cmap[k]}));
     }
-    [0, 1, vmax / 2, vmax].forEach(function (v) {
+    [0, vmax / 2, vmax].forEach(function (v) {
       barLayer.appendChild(A.svg("text", {x: barX + 20, y: top + side - v / vmax * side + 4,
                                           text: String(v)}));
     });
