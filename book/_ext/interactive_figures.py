@@ -117,6 +117,14 @@ class InteractiveFigure(SphinxDirective):
         if "name" not in self.options:
             raise self._error("the :name: option (the figure's label) is required")
 
+        # Re-read this page when what the figure is made of changes: the library (its data),
+        # the figure's script or the framework (else an incremental build would keep the old).
+        library_dir = Path(library.__file__).resolve().parent.parent
+        for path in sorted(library_dir.glob("*.py")) + sorted(library_dir.glob("interactive/*.py")):
+            self.env.note_dependency(str(path))
+        for script in (f"{name}.js", "core.js", "interactive.css"):
+            self.env.note_dependency(str(STATIC / "interactive" / script))
+
         cache = _cache(self.env.app)
         if name not in cache:
             data = library.figure_data(name)

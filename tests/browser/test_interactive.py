@@ -159,6 +159,11 @@ def _figure(tab, name):
     return figure
 
 
+def _control(figure, key: str):
+    """The figure's control for ``key`` (not its label, which carries the same data-key)."""
+    return figure.locator(f'.attn-stage [data-key="{key}"]')
+
+
 def _number(figure, value: str) -> float:
     return float(figure.locator(f'[data-value="{value}"]').get_attribute("data-number"))
 
@@ -187,7 +192,7 @@ def test_softmax_figure_shows_the_librarys_weights(open_page, index):
 
     tab = open_page(_page_of("ch1_similarity"))
     figure = _figure(tab, "softmax-temperature")
-    _set_range(figure.locator('[data-key="temperature"]'), index)
+    _set_range(_control(figure, "temperature"), index)
     t = TEMPERATURES[index]
     assert _number(figure, "temperature") == t
     expected = softmax(torch.tensor(SCORES, dtype=torch.float64), temperature=t).tolist()
@@ -199,3 +204,62 @@ def test_softmax_figure_shows_the_librarys_weights(open_page, index):
     order = sorted(range(len(SCORES)), key=SCORES.__getitem__)
     assert [heights[i] for i in order] == sorted(heights), "bars out of the scores' order"
 
+
+
+@pytest.mark.parametrize("channels, reduction, size", [(256, 16, 56), (16, 2, 7), (2048, 64, 112),
+                                                       (64, 32, 14)])
+def test_se_figure_shows_the_librarys_counts(open_page, channels, reduction, size):
+    from attn_lessons.interactive.se import CHANNELS, REDUCTIONS, SIZES
+    from attn_lessons.se import se_macs, se_num_params
+
+    tab = open_page(_page_of("ch2_se"))
+    figure = _figure(tab, "se-cost")
+    _set_range(_control(figure, "channels"), CHANNELS.index(channels))
+    _set_range(_control(figure, "reduction"), REDUCTIONS.index(reduction))
+    _control(figure, "size").select_option(str(SIZES.index(size)))
+    params = se_num_params(channels, reduction)
+    ops = se_macs(channels, size, size, reduction)
+    assert _number(figure, "params") == params
+    assert _number(figure, "hidden") == channels // reduction
+    assert _number(figure, "fc_macs") == ops["fc_macs"]
+    touched = ops["pool_adds"] + channels + 2 * ops["scale_muls"]  # read, read again, write
+    assert _number(figure, "map_bytes") == 4 * touched == 4 * 3 * channels * size * size
+    assert _number(figure, "bytes") == 4 * (touched + params)
+    assert not tab.console_errors, tab.console_errors
+
+
+def test_se_figure_refuses_a_reduction_above_the_channels(open_page):
+    from attn_lessons.interactive.se import CHANNELS, REDUCTIONS
+    from attn_lessons.se import se_num_params
+
+    with pytest.raises(ValueError, match="larger than channels"):
+        se_num_params(16, 32)
+    tab = open_page(_page_of("ch2_se"))
+    figure = _figure(tab, "se-cost")
+    _set_range(_control(figure, "channels"), CHANNELS.index(16))
+    _set_range(_control(figure, "reduction"), REDUCTIONS.index(32))
+    assert math.isnan(_number(figure, "params"))
+    assert figure.locator(".attn-refused").count() == 1
+
+
+@pytest.mark.parametrize("channels, rule", [(64, "paper"), (5, "at_least_3"), (127, "round_odd"),
+                                            (128, "paper"), (2048, "round_odd"), (1023, "paper")])
+def test_eca_figure_shows_the_librarys_kernel_sizes(open_page, channels, rule):
+    import torch
+
+    from attn_lessons.eca import ECA, eca_kernel_size
+    from attn_lessons.interactive.eca import CHOICES, RULES
+
+    tab = open_page(_page_of("ch3_eca"))
+    figure = _figure(tab, "eca-kernel-size")
+    _set_range(_control(figure, "channels"), CHOICES.index(channels))
+    _control(figure, "rule").select_option(rule)
+    assert _number(figure, "t") == pytest.approx((math.log2(channels) + 1) / 2, rel=1e-15)
+    for r in RULES:
+        assert _number(figure, f"k-{r}") == eca_kernel_size(channels, rule=r)
+    module = ECA(channels, rule=rule)
+    with torch.no_grad():
+        module.conv.weight.fill_(1.0)
+        matrix = module.conv(torch.eye(channels)[:, None, :])[:, 0, :]  # (C, 1, C) -> (C, C)
+    assert _number(figure, "band") == int((matrix != 0).sum())
+    assert not tab.console_errors, tab.console_errors

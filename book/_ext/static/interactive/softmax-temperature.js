@@ -75,9 +75,10 @@ AttnFigures.register("softmax-temperature", function (stage, data, labels) {
       bars.appendChild(A.svg("rect", {x: cx - barWidth / 2, y: y(p), width: barWidth,
                                       height: Math.max(0, y(0) - y(p)), fill: A.color("blue"),
                                       "data-weight": p}));
-      bars.appendChild(A.svg("text", {x: cx, y: y(p) - 6, "text-anchor": "middle",
-                                      text: p.toFixed(3)}));
-      A.show(reads[i], p, p.toFixed(4));
+      bars.appendChild(A.svg("text", {x: cx, y: p > 0.9 ? y(p) + 16 : y(p) - 6,
+                                      "text-anchor": "middle", class: p > 0.9 ? "attn-inside" : null,
+                                      text: p < 0.001 ? "<0.001" : p.toFixed(3)}));
+      A.show(reads[i], p, A.format(p, 4));
     });
     A.show(readT, t);
   }
