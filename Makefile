@@ -10,11 +10,12 @@ STAMP  := $(VENV)/.installed
 # Sphinx warnings are errors; nitpicky catches broken references; keep going to list them all.
 BOOK_FLAGS := -W -n --keep-going
 
-.PHONY: help setup book notebooks test lint nbval pytest browser student bench module-bench pdf check-clean clean checkpoints
+.PHONY: help setup book catalogues notebooks test lint nbval pytest browser student bench module-bench pdf check-clean clean checkpoints
 
 help:
-	@echo "make book     build the HTML book into _build/html (executes the notebooks)"
+	@echo "make book     build the HTML book into _build/html, English and Chinese (zh_CN/)"
 	@echo "make test     ruff, pytest, nbval on every notebook, the strict book build, browser tests"
+	@echo "make catalogues  update the Chinese catalogues (book/locale) after an English edit"
 	@echo "make notebooks  rebuild the book and refresh notebooks/ (what Colab, Binder, download open)"
 	@echo "make student  the student edition: every notebook without its solutions, in student/"
 	@echo "make bench    notebook times and memory, cold and warm build times, module benchmark"
@@ -32,9 +33,19 @@ $(STAMP): pyproject.toml constraints.txt
 
 setup: $(STAMP)
 
+# Two editions from one source: the English book, then the Chinese one (scripts/build_zh.py: the
+# same sources in language zh_CN, from book/locale; it reuses the English build's execution cache)
+# into _build/html/zh_CN/, beside the English site. Both builds are strict.
 book: $(STAMP)
 	$(BIN)/jupyter-book build . $(BOOK_FLAGS)
-	@echo "The book is built: open $(CURDIR)/_build/html/index.html"
+	$(BIN)/python scripts/build_zh.py
+	@echo "The book is built: open $(CURDIR)/_build/html/index.html (Chinese: _build/html/zh_CN/index.html)"
+
+# The Chinese catalogues after an English edit: re-extract the messages and update
+# book/locale/zh_CN with sphinx-intl (new messages untranslated, changed ones fuzzy).
+catalogues: $(STAMP)
+	$(BIN)/python scripts/build_zh.py --catalogues
+	$(BIN)/python scripts/check_translations.py || true
 
 # The reader notebooks: book/_ext/reader_notebooks.py writes them into _build/html/_notebooks at
 # the end of the build (plain Jupyter markdown, numbers resolved); notebooks/ is their committed

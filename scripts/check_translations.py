@@ -108,8 +108,8 @@ def check_message(msgid: str, msgstr: str, avoid: dict[str, str] | None = None) 
     if msgid.startswith("\n") or not WORD.search(_mask(msgid)):
         # Display maths, or a message made only of maths, code, roles and numbers: kept as is,
         # unless it contains Chinese-translatable role text (then the checks below apply).
-        if msgid.startswith("\n") and msgstr != msgid:
-            return ["display maths must be copied unchanged"]
+        if msgid.startswith("\n"):
+            return [] if msgstr == msgid else ["display maths must be copied unchanged"]
     a, b = Counter(protected_spans(msgid)), Counter(protected_spans(msgstr))
     if a != b:
         missing = list((a - b).elements())
