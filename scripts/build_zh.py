@@ -50,7 +50,8 @@ def edition_config(target: Path, *, language: str | None = None, execute: str | 
     config = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
     sphinx = config.setdefault("sphinx", {})
     local = sphinx.get("local_extensions") or {}
-    sphinx["local_extensions"] = {name: str((ROOT / path).resolve()) for name, path in local.items()}
+    sphinx["local_extensions"] = {name: str((ROOT / path).resolve())
+                                  for name, path in local.items()}
     if language is not None:
         sphinx.setdefault("config", {})["language"] = language
     execute_section = config.setdefault("execute", {})

@@ -23,11 +23,11 @@ from babel.messages.pofile import read_po
 from .conftest import ROOT
 
 sys.path.insert(0, str(ROOT / "scripts"))
-import build_zh  # noqa: E402
-import check_translations as ct  # noqa: E402
+import build_zh
+import check_translations as ct
 
 sys.path.insert(0, str(ROOT / "book" / "_ext"))
-import glossary_table  # noqa: E402
+import glossary_table
 
 CATALOGUES = ct.catalogues()
 AVOID = ct.load_avoid()
