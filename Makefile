@@ -50,9 +50,11 @@ catalogues: $(STAMP)
 # The reader notebooks: book/_ext/reader_notebooks.py writes them into _build/html/_notebooks at
 # the end of the build (plain Jupyter markdown, numbers resolved); notebooks/ is their committed
 # copy, which Colab and Binder open. tests/browser/test_reader_notebooks.py keeps the two equal.
+# The Chinese edition's reader notebooks (markdown from the catalogues) go to notebooks/zh_CN/.
 notebooks: book
 	rm -rf notebooks
 	cp -r _build/html/_notebooks notebooks
+	cp -r _build/html/zh_CN/_notebooks notebooks/zh_CN
 	@echo "notebooks/ refreshed from the build: commit it"
 
 lint: $(STAMP)

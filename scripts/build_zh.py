@@ -54,6 +54,10 @@ def edition_config(target: Path, *, language: str | None = None, execute: str | 
                                   for name, path in local.items()}
     if language is not None:
         sphinx.setdefault("config", {})["language"] = language
+        # The edition is published in <baseurl>/<language>/: canonical links and the reader
+        # notebooks' links to the book point there.
+        html = config.setdefault("html", {})
+        html["baseurl"] = html.get("baseurl", "").rstrip("/") + f"/{language}/"
     execute_section = config.setdefault("execute", {})
     if execute is not None:
         execute_section["execute_notebooks"] = execute

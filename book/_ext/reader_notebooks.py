@@ -489,13 +489,104 @@ def convert_markdown(source: str, resolver: Resolver, *, notebook: str = "<noteb
     return re.sub(r"\n{3,}", "\n\n", text).strip("\n")
 
 
-def convert_notebook(nb: dict, resolver: Resolver, *, notebook: str, docname: str) -> dict:
-    """A copy of the notebook (a JSON dict) with every markdown cell converted."""
+_LIST_ITEM = re.compile(r"^(?P<marker>\s*(?:[-*+]|\d+[.)])\s+)(?P<text>.*)$")
+_HEADING = re.compile(r"^(?P<marker>#{1,6}\s+)(?P<text>.+?)\s*$")
+_OPTION = re.compile(r"^\s*:[\w-]+:")
+
+
+def translate_markdown(source: str, gettext) -> str:
+    """A markdown cell's MyST source with its messages translated (a translated edition).
+
+    ``gettext(msgid)`` is the page's catalogue (it returns the msgid itself when there is no
+    translation). Sphinx's messages are the source's paragraphs, headings, list items and
+    directive titles with their lines joined by spaces; each such block that the catalogue
+    translates is replaced by its translation (on one line), everything else is kept: code and
+    maths blocks, directive options, targets, tables, and any message not translated yet (it
+    stays English, as on the page).
+    """
+    lines = source.split("\n")
+    out: list[str] = []
+    fence: str | None = None  # the closing fence of a code block being copied
+    maths = False
+    block: list[str] = []
+
+    def flush() -> None:
+        if not block:
+            return
+        first = _LIST_ITEM.match(block[0])
+        marker, head = (first.group("marker"), first.group("text")) if first else ("", block[0])
+        msgid = " ".join([head.strip(), *(line.strip() for line in block[1:])]).strip()
+        translated = gettext(msgid) if msgid else msgid
+        if translated and translated != msgid:
+            out.append(marker + translated)
+        else:
+            out.extend(block)
+        block.clear()
+
+    for line in lines:
+        stripped = line.strip()
+        if fence is not None:
+            out.append(line)
+            if stripped == fence:
+                fence = None
+            continue
+        if maths:
+            out.append(line)
+            maths = not stripped.endswith("$$")
+            continue
+        opener = _FENCE.match(line)
+        if opener:
+            flush()
+            directive = _DIRECTIVE.match(opener.group("info"))
+            if directive:  # the body is markdown: translate its title, then go on inside it
+                arg = directive.group("arg")
+                title = gettext(arg) if arg else arg
+                out.append(line if not arg or title == arg else
+                           line[: line.rindex(arg)] + title)
+            elif stripped == opener.group("fence"):  # the end of a directive
+                out.append(line)
+            else:
+                out.append(line)
+                fence = opener.group("fence")
+            continue
+        if stripped.startswith("$$"):
+            flush()
+            out.append(line)
+            maths = not (len(stripped) > 2 and stripped.endswith("$$"))
+            continue
+        heading = _HEADING.match(line)
+        if heading:
+            flush()
+            text = heading.group("text")
+            title = gettext(text)
+            out.append(heading.group("marker") + title if title != text else line)
+            continue
+        if (not stripped or _TARGET.match(line) or _OPTION.match(line) or stripped == "---"
+                or stripped.startswith(("|", "%", "<", ">"))):
+            flush()
+            out.append(line)
+            continue
+        if _LIST_ITEM.match(line):
+            flush()
+        block.append(line)
+    flush()
+    return "\n".join(out)
+
+
+def convert_notebook(nb: dict, resolver: Resolver, *, notebook: str, docname: str,
+                     gettext=None) -> dict:
+    """A copy of the notebook (a JSON dict) with every markdown cell converted.
+
+    With ``gettext`` (a translated edition's catalogue for the page) the MyST source of each
+    markdown cell is translated first (:func:`translate_markdown`).
+    """
     out = copy.deepcopy(nb)
     for index, cell in enumerate(out["cells"]):
         if cell["cell_type"] != "markdown":
             continue
         source = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+        if gettext is not None:
+            source = translate_markdown(source, gettext)
         text = convert_markdown(source, resolver, notebook=notebook, cell=index, docname=docname)
         cell["source"] = text.splitlines(keepends=True)
     return out
@@ -660,7 +751,8 @@ def write_reader_notebooks(app, exception) -> None:
         source = Path(app.env.doc2path(docname))
         nb = json.loads(source.read_text(encoding="utf-8"))
         try:
-            reader = convert_notebook(nb, resolver, notebook=f"{docname}.ipynb", docname=docname)
+            reader = convert_notebook(nb, resolver, notebook=f"{docname}.ipynb", docname=docname,
+                                      gettext=_page_gettext(app, docname))
         except ReaderNotebookError as exc:
             raise ExtensionError(f"reader_notebooks: {exc}") from None
         target = out / reader_path(docname)
@@ -670,6 +762,28 @@ def write_reader_notebooks(app, exception) -> None:
     for stale in out.rglob("*.ipynb"):
         if stale not in written:
             stale.unlink()
+
+
+def _translated(app) -> bool:
+    return bool(app.config.language) and app.config.language.split("_")[0] != "en"
+
+
+def repo_folder(app) -> str:
+    """Where a build's reader notebooks are committed: notebooks/, or notebooks/<language>/."""
+    return f"{REPO_FOLDER}/{app.config.language}" if _translated(app) else REPO_FOLDER
+
+
+def _page_gettext(app, docname: str):
+    """The page's catalogue as a gettext function, in a translated edition (else None)."""
+    if not _translated(app):
+        return None
+    from sphinx.locale import init as init_locale
+    from sphinx.util.i18n import docname_to_domain
+
+    dirs = [str(Path(app.srcdir) / d) for d in app.config.locale_dirs]
+    domain = docname_to_domain(docname, app.config.gettext_compact)
+    catalog, _ = init_locale(dirs, app.config.language, domain)
+    return catalog.gettext
 
 
 def _launch_url(url: str, book_path: str, reader: str) -> str:
@@ -683,7 +797,7 @@ def point_buttons_at_reader_notebooks(app, pagename, templatename, context, doct
     if not app.env.doc2path(pagename, False).endswith(".ipynb"):
         return
     book_path = f"{pagename}.ipynb"
-    repo_path = f"{REPO_FOLDER}/{reader_path(pagename)}"
+    repo_path = f"{repo_folder(app)}/{reader_path(pagename)}"
     download = f"{context['pathto'](HTML_FOLDER, 1)}/{reader_path(pagename)}"
     for group in context.get("header_buttons", []):
         for button in group.get("buttons", []):
