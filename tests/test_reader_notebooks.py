@@ -406,7 +406,8 @@ def test_translation_replaces_headings_paragraphs_items_and_directive_titles():
     assert out == ("# 实验：模块\n\n挤压 {eq}`eq-a` 对每个通道求平均，与{ref}`ch2-se`相同。\n\n"
                    "- 第一项\n- 第二项（续）\n\n```{exercise} 挤压\n:label: ex-one\n\n答案。\n```")
     converted = convert(out)  # then converted as any reader notebook
-    assert converted.startswith("# 实验：模块") and "[(2.3)](" in converted and "答案。" in converted
+    assert converted.startswith("# 实验：模块") and "[(2.3)](" in converted
+    assert "答案。" in converted
 
 
 def test_translation_keeps_code_maths_tables_targets_and_what_is_not_translated():
