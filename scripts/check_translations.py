@@ -8,7 +8,8 @@ Every message is checked against its English source:
   ``{math}`` and any role without a ``<target>`` must be kept whole);
 - a block of display maths (a message that starts with a line break) is copied unchanged;
 - every number written in digits in the English is written in digits in the Chinese;
-- a message with English words is translated into Chinese (it contains Chinese characters);
+- a message with English words is translated into Chinese (it contains Chinese characters),
+  unless it is made only of names (every word has a capital: ``ResNet-50 / SE / CBAM``);
 - punctuation: full-width in Chinese prose (no ASCII , . : ; ? ! next to Chinese characters, no
   ASCII parentheses around or next to Chinese text), no space around full-width punctuation;
 - spacing, one rule: one space between a Chinese character and an adjacent Latin letter, digit,
@@ -126,7 +127,9 @@ def check_message(msgid: str, msgstr: str, avoid: dict[str, str] | None = None) 
     lost = need - have
     if lost:
         problems.append("numbers lost: " + ", ".join(sorted(lost.elements())))
-    if len(WORD.findall(src)) >= 2 and not re.search(f"[{CJK}]", dst):
+    words = WORD.findall(src)
+    names_only = all(any(c.isupper() for c in w) for w in words)  # ResNet-50 / SE / CBAM
+    if len(words) >= 2 and not names_only and not re.search(f"[{CJK}]", dst):
         problems.append("not translated into Chinese")
     if re.search(f"[{CJK}]", dst):
         if m := re.search(rf"[{CJK}][ ]?[,.:;?!]|[,;:?!][ ]?[{CJK}]", dst):

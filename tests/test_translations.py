@@ -110,6 +110,7 @@ WRONG = [
     ("A feature map of the block.", "该模块的特征映射图。", "glossary"),
     ("Squeeze-and-Excitation, in short.", "压缩-激励，简而言之。", "glossary"),
     ("The gate is a vector of weights.", "The gate is a vector of weights.", "not translated"),
+    ("ResNet-50 with a gate", "ResNet-50 with a gate", "not translated"),
     ("\n\\begin{equation}\ns = \\sigma(z)\n\\end{equation}\n",
      "\n\\begin{equation}\ns = \\sigma(y)\n\\end{equation}\n", "display maths"),
     ("The gate is a vector.", "", "untranslated"),
@@ -126,6 +127,7 @@ RIGHT = [
     ("\n\\begin{equation}\ns = \\sigma(z)\n\\end{equation}\n",
      "\n\\begin{equation}\ns = \\sigma(z)\n\\end{equation}\n"),
     ("ResNet-50", "ResNet-50"),
+    ("ResNet-50 / SENet / ECA-Net", "ResNet-50 / SENet / ECA-Net"),
     ("**Predict first.** Then run it.", "**先预测**。然后运行。"),
 ]
 
