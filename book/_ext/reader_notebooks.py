@@ -64,11 +64,26 @@ class Target:
     kind: str = ""  # "section", "figure", "exercise", "proposition", ...
 
 
+#: The words the converter writes itself, per edition language ("zh" for zh_CN).
+WORDS = {
+    "en": {"chapter": "Chapter {number} ({title})", "section": "Section {number} ({title})",
+           "chapter_bare": "Chapter {number}", "section_bare": "Section {number}",
+           "exercise": "Exercise", "solution": "Solution to {what}", "title": "{head} ({title})"},
+    "zh": {"chapter": "第 {number} 章（{title}）", "section": "第 {number} 节（{title}）",
+           "chapter_bare": "第 {number} 章", "section_bare": "第 {number} 节",
+           "exercise": "练习", "solution": "{what} 的解答", "title": "{head}（{title}）"},
+}
+#: Proof-like blocks in Chinese (English: the kind, capitalised).
+PROOF_WORDS_ZH = {"proposition": "命题", "theorem": "定理", "lemma": "引理", "definition": "定义",
+                  "corollary": "推论", "remark": "注", "example": "例", "proof": "证明"}
+
+
 class Resolver:
     """The questions the converter asks about the book. Every method raises KeyError if unknown."""
 
     baseurl: str = ""
     raw_url: str = ""  # raw file address of the repository (images), ending in "/"
+    words: dict = WORDS["en"]
 
     def equation(self, label: str) -> Target:
         raise NotImplementedError
@@ -200,9 +215,10 @@ class _Converter:
 
     def _titled(self, target: Target) -> str:
         if target.number and target.kind == "section":
-            word = "Chapter" if "." not in target.number else "Section"
-            return f"{word} {target.number} ({target.title})" if target.title else \
-                f"{word} {target.number}"
+            word = "chapter" if "." not in target.number else "section"
+            if target.title:
+                return self.r.words[word].format(number=target.number, title=target.title)
+            return self.r.words[f"{word}_bare"].format(number=target.number)
         if target.number and target.kind != "section":  # an exercise, a figure, a proposition
             return self._numbered(target)
         if target.title:
@@ -413,14 +429,15 @@ class _Converter:
                 target = self._lookup("exercise", self.r.label, label)
                 head = self._link(self._numbered(target), target)
             elif "nonumber" in options:
-                head = "Exercise"
+                head = self.r.words["exercise"]
             else:
                 raise self.where.fail(f"exercise {arg!r} has no :label:, so the reader notebook "
                                       "cannot show its number")
-            title = f"**{head}** ({self.inline(arg)})" if arg else f"**{head}**"
+            title = self.r.words["title"].format(head=f"**{head}**", title=self.inline(arg)) \
+                if arg else f"**{head}**"
             return _quote([title, "", *inner])
         target = self._lookup("exercise", self.r.label, arg.strip())
-        summary = f"Solution to {self._numbered(target)}"
+        summary = self.r.words["solution"].format(what=self._numbered(target))
         if "dropdown" in options.get("class", "").split():
             return self._details(summary, inner)
         return _quote([f"**{summary}**", "", *inner])
@@ -644,6 +661,8 @@ class SphinxResolver(Resolver):
         self.env = env
         self.app = app
         self.baseurl = app.config.html_baseurl
+        self.words = WORDS["zh"] if _translated(app) and app.config.language.startswith("zh") \
+            else WORDS["en"]
         repo = app.config.html_theme_options.get("repository_url", "")
         branch = app.config.html_theme_options.get("repository_branch", "main")
         parsed = urllib.parse.urlparse(repo)
@@ -657,10 +676,11 @@ class SphinxResolver(Resolver):
         self._formats = dict(app.config.numfig_format or {})
 
     def numfig_format(self, kind: str) -> str:
+        chinese = self.words is WORDS["zh"]
         if kind in ("exercise", "solution"):
-            return "Exercise %s"
+            return self.words["exercise"] + " %s"
         if kind in PROOF_KINDS:
-            return kind.capitalize() + " %s"
+            return (PROOF_WORDS_ZH.get(kind, kind) if chinese else kind.capitalize()) + " %s"
         return self._formats.get(kind) or super().numfig_format(kind)
 
     def equation(self, label: str) -> Target:
