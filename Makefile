@@ -17,7 +17,7 @@ help:
 	@echo "make test     ruff, pytest, nbval on every notebook, the strict book build, browser tests"
 	@echo "make catalogues  update the Chinese catalogues (book/locale) after an English edit"
 	@echo "make notebooks  rebuild the book and refresh notebooks/ (what Colab, Binder, download open)"
-	@echo "make student  the student edition: every notebook without its solutions, in student/"
+	@echo "make student  the student edition: every notebook without its solutions, in student/ (Chinese: student/zh_CN/)"
 	@echo "make bench    notebook times and memory, cold and warm build times, module benchmark"
 	@echo "make module-bench  the module benchmark into book/ch7_networks/results/module_bench.json"
 	@echo "make pdf      the printed book, one PDF per edition, in _build/pdf/ (Debian's chromium)"
@@ -74,6 +74,7 @@ browser: $(STAMP)
 
 student: $(STAMP)
 	$(BIN)/python scripts/make_student.py
+	$(BIN)/python scripts/make_student.py --book notebooks/zh_CN --data book --out student/zh_CN
 
 bench: $(STAMP)
 	$(BIN)/python scripts/bench_book.py
