@@ -45,7 +45,8 @@ book: $(STAMP)
 # book/locale/zh_CN with sphinx-intl (new messages untranslated, changed ones fuzzy).
 catalogues: $(STAMP)
 	$(BIN)/python scripts/build_zh.py --catalogues
-	$(BIN)/python scripts/check_translations.py || true
+	@echo "What is left to translate or review, per catalogue (scripts/check_translations.py):"
+	@$(BIN)/python scripts/check_translations.py >/dev/null || true
 
 # The reader notebooks: book/_ext/reader_notebooks.py writes them into _build/html/_notebooks at
 # the end of the build (plain Jupyter markdown, numbers resolved); notebooks/ is their committed
