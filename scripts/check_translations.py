@@ -8,14 +8,17 @@ Every message is checked against its English source:
   ``{math}`` and any role without a ``<target>`` must be kept whole);
 - a block of display maths (a message that starts with a line break) is copied unchanged;
 - every number written in digits in the English is written in digits in the Chinese;
-- a message with English words is translated into Chinese (it contains Chinese characters),
-  unless it is made only of names (every word has a capital: ``ResNet-50 / SE / CBAM``);
+- a message with English prose words (two or more lower-case words; names do not count) is
+  translated into Chinese (it contains Chinese characters);
 - punctuation: full-width in Chinese prose (no ASCII , . : ; ? ! next to Chinese characters, no
   ASCII parentheses around or next to Chinese text), no space around full-width punctuation;
 - spacing, one rule: one space between a Chinese character and an adjacent Latin letter, digit,
   maths, code or role that renders as Latin text ({eq}, {cite}, {glue:text}); none next to
   full-width punctuation; cross-references ({ref}, {doc}, {numref}) render as the target's
   (Chinese) title and take no space;
+- emphasis renders: no ``*`` is left over once the message is parsed as Markdown (in Chinese a
+  closing ``**`` between a full-width mark and a Chinese character does not close: write
+  ``**标签**：``, not ``**标签：**``);
 - no variant that the glossary (book/glossary/terms.yml) lists under ``avoid`` is used.
 
 Run ``python scripts/check_translations.py [FILE.po ...]`` (all catalogues when none is named): it
@@ -33,6 +36,7 @@ from pathlib import Path
 
 import yaml
 from babel.messages.pofile import read_po
+from markdown_it import MarkdownIt
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCALE = ROOT / "book" / "locale" / "zh_CN" / "LC_MESSAGES"
@@ -56,6 +60,15 @@ NEUTRAL = "\ue001"  # cross-references: they render as the target's title, Chine
 XREF_ROLES = ("{ref}", "{doc}", "{numref}", "{prf:ref}", "{term}")
 NUMBER = re.compile(r"(?<![\w.])\d+(?:\.\d+)?")
 WORD = re.compile(r"[A-Za-z]{2,}")
+# English prose words (names such as ResNet-50, SE or CBAM are not: a cell of names may be copied).
+PROSE_WORD = re.compile(r"(?<![\w-])[a-z]{2,}(?![\w-])")
+_MARKDOWN = MarkdownIt("commonmark")
+
+
+def stray_asterisks(text: str) -> bool:
+    """Whether Markdown leaves a ``*`` unparsed in ``text`` (maths, code and roles left out)."""
+    html = _MARKDOWN.render(PROTECTED.sub(" ", text))
+    return "*" in re.sub(r"<[^>]+>", "", html)
 
 
 @dataclass(frozen=True)
@@ -127,9 +140,7 @@ def check_message(msgid: str, msgstr: str, avoid: dict[str, str] | None = None) 
     lost = need - have
     if lost:
         problems.append("numbers lost: " + ", ".join(sorted(lost.elements())))
-    words = WORD.findall(src)
-    names_only = all(any(c.isupper() for c in w) for w in words)  # ResNet-50 / SE / CBAM
-    if len(words) >= 2 and not names_only and not re.search(f"[{CJK}]", dst):
+    if len(PROSE_WORD.findall(src)) >= 2 and not re.search(f"[{CJK}]", dst):
         problems.append("not translated into Chinese")
     if re.search(f"[{CJK}]", dst):
         if m := re.search(rf"[{CJK}][ ]?[,.:;?!]|[,;:?!][ ]?[{CJK}]", dst):
@@ -141,6 +152,8 @@ def check_message(msgid: str, msgstr: str, avoid: dict[str, str] | None = None) 
         latin = f"A-Za-z0-9{PLACEHOLDER}"
         if m := re.search(rf"[{CJK}][{latin}]|[{latin}%][{CJK}]", dst):
             problems.append(f"no space between Chinese and Latin/number/maths: {m.group()!r}")
+    if stray_asterisks(msgstr) and not stray_asterisks(msgid):
+        problems.append("emphasis does not render (a '*' is left over): punctuation outside '**'")
     for variant, term in (avoid or {}).items():
         if variant in msgstr:
             problems.append(f"glossary: use {term!r}, not {variant!r}")

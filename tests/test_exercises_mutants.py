@@ -34,11 +34,6 @@ def _np(fn):
     return wrapped
 
 
-def _softmax(s, dim=-1):
-    e = torch.exp(s - s.amax(dim=dim, keepdim=True))
-    return e / e.sum(dim=dim, keepdim=True)
-
-
 # --- preface --------------------------------------------------------------------------------------
 
 def _attend_in_place(queries, keys, values):
@@ -110,49 +105,6 @@ GRAM = dict(
     ],
 )
 
-
-def _softmax_in_place(scores, temperature):
-    scores.sub_(scores.amax(dim=-1, keepdim=True)).div_(temperature).exp_()
-    return scores.div_(scores.sum(dim=-1, keepdim=True))
-
-
-def _exp_sum(s, t):
-    e = torch.exp(s / t)
-    return e / e.sum(-1, keepdim=True)
-
-
-def _shifted(shift):
-    def fn(s, t):
-        e = torch.exp((s - shift(s)) / t)
-        return e / e.sum(-1, keepdim=True)
-    return fn
-
-
-def _softmax_logsumexp(s, t):
-    x = s / t
-    return torch.exp(x - torch.logsumexp(x, dim=-1, keepdim=True))
-
-
-SOFTMAX = dict(
-    wrong=[
-        (_exp_sum, "exp(800) overflows"),
-        (_shifted(lambda s: s.amin(-1, keepdim=True)), "row minimum"),
-        (_shifted(lambda s: s.mean(-1, keepdim=True)), "row mean is not enough"),
-        (_shifted(lambda s: s.max()), "maximum of the whole tensor"),
-        (lambda s, t: (lambda e: e / e.sum(-1, keepdim=True))(
-            torch.exp(s / t - s.amax(-1, keepdim=True))), "not exp(s / T - max s)"),
-        (lambda s, t: _softmax(s), "temperature is ignored"),
-        (lambda s, t: _softmax(s * t), "do not multiply"),
-        (lambda s, t: _softmax(s / t, dim=0), "each row should sum to 1"),
-    ],
-    right=[
-        _softmax_in_place,
-        _softmax_logsumexp,
-        lambda s, t: torch.softmax(s / t, dim=-1),
-        _np(lambda s, t: (lambda e: e / e.sum(-1, keepdims=True))(
-            np.exp((s - s.max(-1, keepdims=True)) / t))),
-    ],
-)
 
 ATTENTION_AVERAGE = dict(
     wrong=[
@@ -269,10 +221,10 @@ SE_PARAMS = dict(
     ],
 )
 
-ZERO_WIDTH_GATE = dict(
+DEAD_UNIT_GATE = dict(
     wrong=[
         (0, "σ(0), not 0"), (1.0, "1/2 at zero"), (0.25, "slope σ′(0)"),
-        (1 / (1 + math.exp(-1)), "pre-activation is 0"), (1 / 8, "softmax over the 8"),
+        (1 / (1 + math.exp(-1)), "pre-activation is 0"), (1 / 24, "softmax over the 24"),
         (torch.tensor([0.5, 0.5]), "single number"),
     ],
     right=[0.5, torch.tensor(0.5), np.float32(0.5), torch.sigmoid(torch.zeros(()))],
@@ -281,92 +233,195 @@ ZERO_WIDTH_GATE = dict(
 
 # --- chapter 3 ------------------------------------------------------------------------------------
 
-def _t(c):
-    return (math.log2(c) + 1) / 2
+
+def _k_of(c):  # the authors' two lines
+    t = int((math.log2(c) + 1) / 2)
+    return t if t % 2 else t + 1
 
 
-ECA_KERNEL = dict(
+def _range_by_search(k):
+    found = [c for c in range(1, 2 ** 20) if _k_of(c) == k]
+    if not found:
+        raise ValueError(f"no C gets {k}")
+    return found[0], found[-1]
+
+
+def _range_closed(k, lo=-1, hi=3, base=2.0):
+    if k < 1 or k % 2 == 0:
+        raise ValueError(k)
+    m = (k - 1) // 2
+    return max(1, math.ceil(base ** (4 * m + lo))), math.ceil(base ** (4 * m + hi)) - 1
+
+
+ECA_RANGE = dict(
     wrong=[
-        (lambda c: int(_t(c)), "must be odd"),
-        (lambda c: max(1, 2 * math.ceil(_t(c) / 2) - 1), "t is exactly 4"),
-        (lambda c: max(3, int(_t(c)) | 1), "no floor of 3"),
-        (lambda c: round(_t(c) + 1e-9) | 1, "do not round it"),
-        (lambda c: int((math.log(c) + 1) / 2) | 1, "not the natural logarithm"),
-        (lambda c: math.ceil(_t(c)) | 1, "not the ceiling"),
-        (lambda c: int(_t(c)) if int(_t(c)) % 2 else max(1, int(_t(c)) - 1), "not down"),
+        (lambda k: (lambda a, b: (a + (a > 1), b + 1))(*_range_closed(k)), "ties go up"),
+        (lambda k: (lambda a, b: (a, b + 1))(*_range_closed(k)), "not the first one that does not"),
+        (lambda k: _range_closed(k, lo=-2, hi=2), "does not round t"),
+        (lambda k: (1, 127) if k == 3 else _range_closed(k), "timm's rule"),
+        (lambda k: _range_closed(k, base=math.e), "not the natural logarithm"),
+        (lambda k: (lambda a, b: (a, (b + 1) // 2))(*_range_closed(k)), "not only powers of two"),
+        (lambda k: _range_closed(k)[::-1], "smallest channel count first"),
+        (lambda k: None if k % 2 == 0 or k < 1 else _range_closed(k), "raise ValueError"),
+        (lambda k: _range_closed(abs(k) | 1), "raise ValueError"),
     ],
     right=[
-        lambda c: int(abs((math.log2(c) + 1) / 2)) | 1,
-        lambda c: np.int64(2 * np.floor(_t(c) / 2) + 1),
-        lambda c: float(int(_t(c)) | 1),
+        _range_by_search,
+        lambda k: np.array(_range_closed(k), dtype=np.int64),
+        lambda k: [float(x) for x in _range_closed(k)],
+        lambda k: torch.tensor([max(1, 2 ** (2 * k - 3)) if k > 1 else 1, 2 ** (2 * k + 1) - 1])
+        if k >= 1 and k % 2 else int("even"),  # ValueError from int() is still a ValueError
     ],
 )
 
 
-def _eca_conv(y, kernel, padding):
-    k = kernel.numel()
-    return F.conv1d(y[:, None, :], kernel.reshape(1, 1, k), padding=padding)[:, 0, :]
+def _conv_gate(y, w, padding=None, dilation=1):
+    k = w.numel()
+    p = (k - 1) // 2 if padding is None else padding
+    return torch.sigmoid(F.conv1d(y[:, None, :], w.reshape(1, 1, k), padding=p)[:, 0, :])
 
 
-def _eca_gate_matrix(y, kernel):
-    c, k = y.shape[1], kernel.numel()
-    half = (k - 1) // 2
-    w = torch.zeros(c, c, dtype=y.dtype)
-    for i in range(c):
-        for j in range(k):
-            if 0 <= i + j - half < c:
-                w[i, i + j - half] = kernel[j]
-    return torch.sigmoid(y @ w.T)
+def _grad_by_hand(y, w, g, local=lambda o: o * (1 - o), shift=1, wrap=False, batch="sum"):
+    b, c = y.shape
+    k = w.numel()
+    h = (k - 1) // 2
+    o = _conv_gate(y, w)
+    d = g * local(o)
+    out = torch.zeros(b, k, dtype=y.dtype)
+    for j in range(k):
+        for i in range(c):
+            src = i + shift * (j - h)
+            if wrap:
+                src %= c
+            if 0 <= src < c:
+                out[:, j] += d[:, i] * y[:, src]
+    return out.sum(0) if batch == "sum" else out.mean(0) if batch == "mean" else out
 
 
-ECA_GATE = dict(
+def _grad_autograd(y, w, g):
+    w = w.clone().requires_grad_(True)
+    (_conv_gate(y, w) * g).sum().backward()
+    return w.grad
+
+
+def _grad_unfold_in_place(y, w, g):
+    k = w.numel()
+    z = F.conv1d(y[:, None, :], w.view(1, 1, k), padding=(k - 1) // 2)[:, 0, :]
+    z.sigmoid_()
+    z.mul_(1 - z).mul_(g)  # dL/dz, in place
+    windows = F.pad(y, ((k - 1) // 2,) * 2).unfold(1, k, 1)  # (B, C, k)
+    return torch.einsum("bc,bck->k", z, windows)
+
+
+def _grad_as_conv(y, w, g):
+    # the gradient is itself a cross-correlation: of the padded y with dL/dz, one sample per channel
+    k = w.numel()
+    o = _conv_gate(y, w)
+    d = g * o * (1 - o)
+    padded = F.pad(y, ((k - 1) // 2,) * 2)
+    return F.conv1d(padded[None], d[:, None, :], groups=y.shape[0])[0].sum(0)
+
+
+def _grad_numpy(y, w, g):
+    k, c = len(w), y.shape[1]
+    h = (k - 1) // 2
+    # np.correlate does not flip; mode="same" would return max(C, k) entries when C < k
+    z = np.stack([np.correlate(np.pad(row, (h, h)), w, mode="valid") for row in y])
+    o = 1 / (1 + np.exp(-z))
+    d = g * o * (1 - o)
+    pad = np.pad(y, ((0, 0), (h, h)))
+    return np.array([(d * pad[:, j:j + c]).sum() for j in range(k)])
+
+
+ECA_GRAD = dict(
     wrong=[
-        (lambda y, w: _eca_conv(y, w, (w.numel() - 1) // 2), "sigmoid of the convolution"),
-        (lambda y, w: torch.sigmoid(_eca_conv(y, w.flip(0), (w.numel() - 1) // 2)), "reversed"),
-        (lambda y, w: torch.sigmoid(F.conv1d(F.pad(y[:, None], ((w.numel() - 1) // 2,) * 2,
-                                                   mode="circular"), w.view(1, 1, -1))[:, 0]),
-         "not circularly"),
-        (lambda y, w: torch.sigmoid(_eca_conv(y, w, 0)), "C - k + 1"),
-        (lambda y, w: torch.sigmoid(_eca_conv(y, w, 1)), "padding=1 fits k = 3 only"),
-        (lambda y, w: torch.softmax(_eca_conv(y, w, (w.numel() - 1) // 2), -1), "compete"),
+        (lambda y, w, g: _grad_by_hand(y, w, g, local=torch.ones_like), "through the sigmoid"),
+        (lambda y, w, g: _grad_by_hand(y, w, g, local=lambda o: o), "not omega."),
+        (lambda y, w, g: _grad_by_hand(y, w, g, local=lambda o: torch.sigmoid(o)
+                                       * torch.sigmoid(-o)), "evaluates it at omega"),
+        (lambda y, w, g: _grad_by_hand(y, w, g, shift=-1), "does not flip"),
+        (lambda y, w, g: _grad_by_hand(y, w, g, wrap=True), "wraps around"),
+        (lambda y, w, g: _grad_by_hand(y, w, g, batch="mean"), "not their mean"),
+        (lambda y, w, g: _grad_by_hand(y, w, g, batch=None), "shape (k,)"),
+        (lambda y, w, g: _grad_autograd(y, w, torch.ones_like(g)), "gradient of sum(omega)"),
+        (lambda y, w, g: torch.autograd.grad((_conv_gate(y.requires_grad_(), w) * g).sum(),
+                                             y)[0], "with respect to the descriptor y"),
     ],
     right=[
-        _eca_gate_matrix,
-        lambda y, w: torch.sigmoid(_eca_conv(y.double(), w.double(), "same")),
+        _grad_autograd,
+        _grad_unfold_in_place,
+        _grad_as_conv,
+        _np(_grad_numpy),
+        lambda y, w, g: _grad_by_hand(y.float(), w.float(), g.float()),
     ],
 )
 
 
-def _toeplitz_ref(kernel, c):
-    k = kernel.numel()
-    half = (k - 1) // 2
+def _dilated_ref(w, c, d):
+    k = w.numel()
+    h = (k - 1) // 2
     i, j = np.meshgrid(np.arange(c), np.arange(c), indexing="ij")
-    off = j - i + half
-    taps = kernel.numpy()
-    return np.where((off >= 0) & (off < k), taps[np.clip(off, 0, k - 1)], 0.0)
+    off = j - i
+    out = np.zeros((c, c))
+    for t in range(k):
+        out[off == d * (t - h)] = float(w[t])
+    return out
 
 
-def _toeplitz_by_conv(kernel, c):
-    # column j of W is the convolution applied to the j-th unit vector
-    k = kernel.numel()
-    eye = torch.eye(c, dtype=kernel.dtype)
-    return F.conv1d(eye[:, None, :], kernel.view(1, 1, k), padding=(k - 1) // 2)[:, 0, :].T
+def _dilated_by_conv(w, c, d):
+    k = w.numel()
+    eye = torch.eye(c, dtype=w.dtype)
+    return F.conv1d(eye[:, None], w.view(1, 1, k), padding=d * (k - 1) // 2, dilation=d)[:, 0].T
 
 
-TOEPLITZ = dict(
+def _dilated_in_place(w, c, d):
+    k = w.numel()
+    out = torch.zeros(c, c, dtype=w.dtype)
+    for t in range(k):
+        off = d * (t - (k - 1) // 2)
+        if abs(off) < c:
+            out.diagonal(off).add_(w[t])  # a view of the diagonal, filled in place
+    return out
+
+
+def _dilated_kernel(w, d):
+    """The k taps with d - 1 zeros between neighbours: length d (k - 1) + 1."""
+    out = torch.zeros(d * (w.numel() - 1) + 1, dtype=w.dtype)
+    out[::d] = w
+    return out
+
+
+def _dilated_on_padded(w, c, d):  # each row: the dilated kernel, on the padded descriptor
+    wd = _dilated_kernel(w, d)
+    return torch.stack([F.pad(wd, (i, c - 1 - i)) for i in range(c)])  # (C, C + d (k - 1))
+
+
+def _dilated_without_holes(w, c, d):  # the gaps filled with the tap before them
+    wd = torch.repeat_interleave(w, d)[: d * (w.numel() - 1) + 1]
+    half = (wd.numel() - 1) // 2
+    out = torch.zeros(c, c, dtype=w.dtype)
+    for i in range(c):
+        for t in range(wd.numel()):
+            if 0 <= i + t - half < c:
+                out[i, i + t - half] = wd[t]
+    return out
+
+
+TOEPLITZ_DILATED = dict(
     wrong=[
-        (lambda w, c: torch.from_numpy(_toeplitz_ref(w, c)).T, "transposed"),
-        (lambda w, c: sum(w[j] * torch.roll(torch.eye(c), j - (w.numel() - 1) // 2, dims=1)
-                          for j in range(w.numel())), "wrap around"),
-        (lambda w, c: sum(w[j] * torch.diag(torch.ones(c - j), j)
-                          for j in range(min(c, w.numel()))), "centred"),
-        (lambda w, c: w[(w.numel() - 1) // 2] * torch.eye(c), "not only the centre"),
-        (lambda w, c: torch.stack([F.pad(w, (i, c - 1 - i)) for i in range(c)]), "padding "
-         "columns"),
+        (lambda w, c, d: torch.from_numpy(_dilated_ref(w, c, 1)), "ordinary band"),
+        (lambda w, c, d: torch.from_numpy(_dilated_ref(w, c, d)).T, "transposed"),
+        (lambda w, c, d: torch.from_numpy(_dilated_ref(w.flip(0), c, d)), "reversed kernel"),
+        (lambda w, c, d: torch.from_numpy(_dilated_ref(w, c, d + 1)), "not d + 1"),
+        (lambda w, c, d: sum(w[t] * torch.roll(torch.eye(c), d * (t - (w.numel() - 1) // 2), 1)
+                             for t in range(w.numel())), "wrap around"),
+        (_dilated_on_padded, "padding columns"),
+        (_dilated_without_holes, "band has holes"),
     ],
     right=[
-        lambda w, c: _toeplitz_ref(w, c),
-        _toeplitz_by_conv,
+        lambda w, c, d: _dilated_ref(w, c, d),
+        _dilated_by_conv,
+        _dilated_in_place,
     ],
 )
 
@@ -388,7 +443,7 @@ def _circular_by_module(y, w):
 
 ECA_GATE_CIRCULAR = dict(
     wrong=[
-        (lambda y, w: torch.sigmoid(_eca_conv(y, w, (w.numel() - 1) // 2)), "zero-padded gate"),
+        (lambda y, w: _conv_gate(y, w), "zero-padded gate"),
         (lambda y, w: torch.sigmoid(F.conv1d(F.pad(y[:, None], (w.numel() - 1, 0),
                                                    mode="circular"), w.view(1, 1, -1))[:, 0]),
          "on each side"),
@@ -541,49 +596,33 @@ CA_PARAMS = dict(
 
 # --- chapter 6 ------------------------------------------------------------------------------------
 
-def _scores(q, k, scale):
-    return q @ k.transpose(-2, -1) / scale
+def _gap(n):
+    return np.subtract.outer(np.arange(n), np.arange(n))  # i - j
 
 
-ATTENTION = dict(
+LOCAL_CAUSAL_MASK = dict(
     wrong=[
-        (lambda q, k, v: torch.softmax(_scores(q, k, 1), -1) @ v, "forgot the scale"),
-        (lambda q, k, v: torch.softmax(_scores(q, k, q.shape[-1]), -1) @ v, "divided by d_k"),
-        (lambda q, k, v: torch.softmax(_scores(q, k, q.shape[-1] ** 0.5), -2) @ v, "wrong axis"),
-        (lambda q, k, v: _scores(q, k, q.shape[-1] ** 0.5) @ v, "through a softmax"),
-        (lambda q, k, v: torch.softmax(_scores(q, k, v.shape[-1] ** 0.5), -1) @ v, "d_v"),
-        (lambda q, k, v: torch.softmax(_scores(q, k, k.shape[-2] ** 0.5), -1) @ v,
-         "number of keys"),
+        (lambda n, w: torch.ones(n, n, dtype=torch.bool).tril(), "plain causal mask"),
+        (lambda n, w: torch.ones(n, n, dtype=torch.bool).tril() & torch.ones(n, n, dtype=torch.bool)
+         .triu(-w), "one key too many"),
+        (lambda n, w: torch.from_numpy(np.abs(_gap(n)) < w), "reach into the future"),
+        (lambda n, w: torch.from_numpy((_gap(n).T >= 0) & (_gap(n).T < w)), "not above it"),
+        (lambda n, w: torch.from_numpy((_gap(n) > 0) & (_gap(n) <= w)), "include the diagonal"),
+        (lambda n, w: torch.from_numpy((_gap(n) < 0) | (_gap(n) >= w)), "True = blocked"),
+        (lambda n, w: torch.from_numpy(((_gap(n) >= 0) & (_gap(n) < w)).astype(np.float32)),
+         "blocks nothing"),
+        (lambda n, w: torch.from_numpy(((_gap(n) >= 0) & (_gap(n) < w)).astype(np.int64)),
+         "blocks nothing"),
+        (lambda n, w: torch.zeros(n, n).masked_fill(~torch.from_numpy((_gap(n) >= 0)
+                                                                      & (_gap(n) < w)),
+                                                    float("-inf")), "additive float mask"),
     ],
     right=[
-        lambda q, k, v: F.scaled_dot_product_attention(q, k, v),
-        lambda q, k, v: torch.softmax(torch.einsum("bnd,bmd->bnm", q / q.shape[-1] ** 0.5, k),
-                                      -1) @ v,
-        _np(lambda q, k, v: (lambda w: (w / w.sum(-1, keepdims=True)) @ v)(
-            np.exp(_np_scores(q, k) - _np_scores(q, k).max(-1, keepdims=True)))),
-    ],
-)
-
-
-def _np_scores(q, k):
-    return q @ np.swapaxes(k, -1, -2) / np.sqrt(q.shape[-1])
-
-
-CAUSAL_MASK = dict(
-    wrong=[
-        (lambda n: torch.ones(n, n, dtype=torch.bool).triu(), "tril, not triu"),
-        (lambda n: torch.ones(n, n, dtype=torch.bool).tril(-1), "include the diagonal"),
-        (lambda n: ~torch.ones(n, n, dtype=torch.bool).tril(), "True = blocked"),
-        (lambda n: torch.ones(n, n).tril(), "blocks nothing"),
-        (lambda n: torch.ones(n, n, dtype=torch.int64).tril(), "blocks nothing"),
-        (lambda n: torch.zeros(n, n).masked_fill(~torch.ones(n, n, dtype=torch.bool).tril(),
-                                                 float("-inf")), "additive float mask"),
-        (lambda n: torch.ones(n, n, dtype=torch.bool), "the future included"),
-    ],
-    right=[
-        lambda n: torch.arange(n)[:, None] >= torch.arange(n)[None, :],
-        lambda n: np.tril(np.ones((n, n), dtype=bool)),
-        lambda n: torch.tril(torch.ones(n, n)).bool(),
+        lambda n, w: torch.ones(n, n, dtype=torch.bool).tril() & ~torch.ones(
+            n, n, dtype=torch.bool).tril(-w),
+        lambda n, w: np.tril(np.ones((n, n), dtype=bool)) & ~np.tril(np.ones((n, n), dtype=bool),
+                                                                      -w),
+        lambda n, w: torch.tensor([[0 <= i - j < w for j in range(n)] for i in range(n)]),
     ],
 )
 
@@ -770,7 +809,6 @@ CATALOGUE = {
     "preface.check_attend": (preface.check_attend, ATTEND),
     "similarity.check_cosine_similarity": (sim.check_cosine_similarity, COSINE),
     "similarity.check_gram_matrix": (sim.check_gram_matrix, GRAM),
-    "similarity.check_stable_softmax": (sim.check_stable_softmax, SOFTMAX),
     "similarity.check_stable_log_softmax": (sim.check_stable_log_softmax, LOG_SOFTMAX),
     "similarity.check_attention_average": (sim.check_attention_average, ATTENTION_AVERAGE),
     "similarity.check_log_softmax_jacobian": (sim.check_log_softmax_jacobian,
@@ -778,10 +816,10 @@ CATALOGUE = {
     "se.check_squeeze": (se.check_squeeze, SQUEEZE),
     "se.check_excite": (se.check_excite, EXCITE),
     "se.check_se_num_params": (se.check_se_num_params, SE_PARAMS),
-    "se.check_zero_width_gate": (se.check_zero_width_gate, ZERO_WIDTH_GATE),
-    "eca.check_eca_kernel_size": (eca.check_eca_kernel_size, ECA_KERNEL),
-    "eca.check_eca_gate": (eca.check_eca_gate, ECA_GATE),
-    "eca.check_eca_toeplitz": (eca.check_eca_toeplitz, TOEPLITZ),
+    "se.check_dead_unit_gate": (se.check_dead_unit_gate, DEAD_UNIT_GATE),
+    "eca.check_eca_channel_range": (eca.check_eca_channel_range, ECA_RANGE),
+    "eca.check_eca_kernel_grad": (eca.check_eca_kernel_grad, ECA_GRAD),
+    "eca.check_eca_toeplitz_dilated": (eca.check_eca_toeplitz_dilated, TOEPLITZ_DILATED),
     "eca.check_eca_gate_circular": (eca.check_eca_gate_circular, ECA_GATE_CIRCULAR),
     "cbam.check_channel_gate": (cbam.check_channel_gate, CHANNEL_GATE),
     "cbam.check_spatial_pool": (cbam.check_spatial_pool, SPATIAL_POOL),
@@ -789,10 +827,10 @@ CATALOGUE = {
     "coordatt.check_coordinate_pool": (coordatt.check_coordinate_pool, COORD_POOL),
     "coordatt.check_h_swish": (coordatt.check_h_swish, H_SWISH),
     "coordatt.check_num_params": (coordatt.check_num_params, CA_PARAMS),
-    "self_attention.check_attention": (self_attention.check_attention, ATTENTION),
     "self_attention.check_multi_head_attention": (self_attention.check_multi_head_attention,
                                                   MULTI_HEAD),
-    "self_attention.check_causal_mask": (self_attention.check_causal_mask, CAUSAL_MASK),
+    "self_attention.check_local_causal_mask": (self_attention.check_local_causal_mask,
+                                                LOCAL_CAUSAL_MASK),
     "self_attention.check_dot_variance": (self_attention.check_dot_variance, DOT_VARIANCE),
     "networks.check_mean_std": (networks.check_mean_std, MEAN_STD),
     "networks.check_difference_is_clear": (networks.check_difference_is_clear, DIFFERENCE),

@@ -101,23 +101,29 @@ def test_typical_mistakes_get_their_hint(checker, wrong, hint):
     assert hint in str(verdict), str(verdict)
 
 
-def test_zero_width_gate_checker():
-    assert ex.check_zero_width_gate(0.5).passed
-    assert ex.check_zero_width_gate(torch.tensor(0.5)).passed
-    assert "σ(0), not 0" in str(ex.check_zero_width_gate(0))
-    assert "1/2 at zero" in str(ex.check_zero_width_gate(1.0))
+def test_dead_unit_gate_checker():
+    assert ex.check_dead_unit_gate(0.5).passed
+    assert ex.check_dead_unit_gate(torch.tensor(0.5)).passed
+    assert "σ(0), not 0" in str(ex.check_dead_unit_gate(0))
+    assert "1/2 at zero" in str(ex.check_dead_unit_gate(1.0))
+    assert "softmax over the 24" in str(ex.check_dead_unit_gate(1 / 24))
     for bad in [None, ..., "0.5", [0.5, 0.5], 0.7]:
-        verdict = ex.check_zero_width_gate(bad)
+        verdict = ex.check_dead_unit_gate(bad)
         assert not verdict.passed and str(verdict).startswith("Not yet: ")
 
 
-@pytest.mark.filterwarnings("ignore:Initializing zero-element tensors is a no-op")
-def test_zero_width_gate_answer_is_what_blog_code_computes():
-    """Build the blog module by hand (channels // reduction = 0) and confirm the constant 0.5."""
+def test_dead_unit_gate_answer_is_what_blog_code_computes():
+    """Build the blog module by hand (24 // 16 = 1 hidden unit) and feed it descriptors on which
+    its hidden unit is off: every gate is 0.5, and on the others it is not constant."""
+    torch.manual_seed(0)
     blog = torch.nn.Sequential(
-        torch.nn.Linear(8, 8 // 16, bias=False), torch.nn.ReLU(),
-        torch.nn.Linear(8 // 16, 8, bias=False), torch.nn.Sigmoid(),
+        torch.nn.Linear(24, 24 // 16, bias=False), torch.nn.ReLU(),
+        torch.nn.Linear(24 // 16, 24, bias=False), torch.nn.Sigmoid(),
     )
-    s = blog(torch.randn(4, 8))
-    torch.testing.assert_close(s, torch.full((4, 8), 0.5))
-    assert ex.check_zero_width_gate(s[0, 0].item()).passed
+    z = torch.randn(64, 24)
+    off = (z @ blog[0].weight.T)[:, 0] <= 0
+    assert 0 < int(off.sum()) < 64
+    s = blog(z)
+    torch.testing.assert_close(s[off], torch.full_like(s[off], 0.5))
+    assert not torch.allclose(s[~off], torch.full_like(s[~off], 0.5))
+    assert ex.check_dead_unit_gate(s[off][0, 0].item()).passed

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import pytest
 import torch
-import torch.nn.functional as F
 
 from attn_lessons.exercises import self_attention as ex
 from attn_lessons.exercises.self_attention import (
-    check_attention,
-    check_causal_mask,
     check_dot_variance,
+    check_local_causal_mask,
 )
 from attn_lessons.self_attention import scaled_dot_product_attention
 
@@ -18,11 +16,9 @@ from attn_lessons.self_attention import scaled_dot_product_attention
 @pytest.mark.parametrize(
     ("checker", "right"),
     [
-        (check_attention, ex.reference_attention),
-        (check_attention, F.scaled_dot_product_attention),
-        (check_attention, lambda q, k, v: scaled_dot_product_attention(q, k, v)[0]),
-        (check_causal_mask, ex.reference_causal_mask),
-        (check_causal_mask, lambda n: torch.arange(n)[:, None] >= torch.arange(n)[None, :]),
+        (check_local_causal_mask, ex.reference_local_causal_mask),
+        (check_local_causal_mask, lambda n, w: torch.ones(n, n, dtype=torch.bool).tril()
+         & ~torch.ones(n, n, dtype=torch.bool).tril(-w)),
         (check_dot_variance, ex.reference_dot_variance),
         (check_dot_variance, lambda d, a, b: float(d * a * b)),
     ],
@@ -36,13 +32,11 @@ def test_accepts_right_answers(checker, right):
 @pytest.mark.parametrize(
     ("checker", "wrong", "hint"),
     [
-        (check_attention, ex._unscaled, "forgot the scale"),
-        (check_attention, ex._scaled_by_d, "divided by d_k"),
-        (check_attention, ex._softmax_over_queries, "wrong axis"),
-        (check_attention, ex._no_softmax, "through a softmax"),
-        (check_causal_mask, ex._upper, "tril, not triu"),
-        (check_causal_mask, ex._strict, "include the diagonal"),
-        (check_causal_mask, ex._inverted, "True = blocked"),
+        (check_local_causal_mask, ex._window_upper, "not above it"),
+        (check_local_causal_mask, ex._window_strict, "include the diagonal"),
+        (check_local_causal_mask, ex._window_inverted, "True = blocked"),
+        (check_local_causal_mask, ex._window_ignored, "plain causal mask"),
+        (check_local_causal_mask, ex._window_plus_one, "one key too many"),
         (check_dot_variance, ex._std_not_var, "standard deviation"),
         (check_dot_variance, ex._sum_of_variances, "product of their variances"),
         (check_dot_variance, ex._forgot_d, "variances add up"),
@@ -77,3 +71,18 @@ def test_multi_head_checker_accepts_the_reference_and_the_library_per_head():
 def test_multi_head_checker_names_each_mistake(wrong, hint):
     verdict = ex.check_multi_head_attention(wrong)
     assert not verdict and hint in verdict.message, str(verdict)
+
+
+def test_local_causal_mask_reference_matches_sdpa_with_the_window():
+    """The reference mask, used by SDPA, gives what attending to the window by hand gives."""
+    g = torch.Generator().manual_seed(3)
+    q, k, v = (torch.randn(1, 6, 4, generator=g, dtype=torch.float64) for _ in range(3))
+    out = torch.nn.functional.scaled_dot_product_attention(
+        q, k, v, attn_mask=ex.reference_local_causal_mask(6, 3))
+    for i in range(6):
+        keys = slice(max(0, i - 2), i + 1)
+        w = torch.softmax(q[0, i] @ k[0, keys].T / 2.0, dim=-1)
+        torch.testing.assert_close(out[0, i], w @ v[0, keys])
+    # the exercise's predict-first case: query 0 sees 1 key, query 5 sees 3, 15 True in all
+    m = ex.reference_local_causal_mask(6, 3)
+    assert m.sum(1).tolist() == [1, 2, 3, 3, 3, 3] and int(m.sum()) == 15

@@ -10,11 +10,11 @@ import torch.nn.functional as F
 
 from ._core import Feedback, check_function
 
-__all__ = ["check_eca_gate", "check_eca_gate_circular", "check_eca_kernel_size",
-           "check_eca_toeplitz"]
+__all__ = ["check_eca_channel_range", "check_eca_gate_circular", "check_eca_kernel_grad",
+           "check_eca_toeplitz_dilated"]
 
 
-# --- the kernel-size formula ------------------------------------------------------------------
+# --- which channel counts share a kernel size ------------------------------------------------
 
 
 def _t(channels: int) -> float:
@@ -26,71 +26,92 @@ def _paper_k(channels: int) -> int:
     return t if t % 2 else t + 1
 
 
-def _ties_down(channels: int) -> int:
-    return max(1, 2 * math.ceil(_t(channels) / 2) - 1)
+def _odd_k(k: Any) -> int:
+    """``k`` as an int if it is an odd positive integer, else ``ValueError`` (no C gets it)."""
+    if isinstance(k, bool) or not isinstance(k, int) or k < 1 or k % 2 == 0:
+        raise ValueError(f"no channel count gets kernel size {k!r}")
+    return k
 
 
-def _round_then_odd(channels: int) -> int:
-    return math.floor(_t(channels) + 0.5) | 1
+def _channel_range(k: int) -> torch.Tensor:
+    # k = 2m + 1 exactly when int(t) is 2m or 2m + 1, i.e. t in [2m, 2m + 2):
+    # log2 C in [4m - 1, 4m + 3), C in [2^(4m-1), 2^(4m+3) - 1] (and C >= 1).
+    m = (_odd_k(k) - 1) // 2
+    return torch.tensor([max(1, math.ceil(2.0 ** (4 * m - 1))), 2 ** (4 * m + 3) - 1])
 
 
-def _not_odd(channels: int) -> int:
-    return int(_t(channels))
+def _range_ties_down(k: int) -> torch.Tensor:
+    first, last = _channel_range(k).tolist()
+    return torch.tensor([first + 1 if first > 1 else 1, last + 1])
 
 
-def _floor_3(channels: int) -> int:
-    return max(3, _paper_k(channels))
+def _range_last_exclusive(k: int) -> torch.Tensor:
+    return _channel_range(k) + torch.tensor([0, 1])
 
 
-def _natural_log(channels: int) -> int:
-    t = int((math.log(channels) + 1) / 2)
-    return t if t % 2 else t + 1
+def _range_round_then_odd(k: int) -> torch.Tensor:
+    # floor(t + 1/2) in {2m, 2m + 1}: t in [2m - 1/2, 2m + 3/2), log2 C in [4m - 2, 4m + 2)
+    m = (_odd_k(k) - 1) // 2
+    return torch.tensor([max(1, math.ceil(2.0 ** (4 * m - 2))), 2 ** (4 * m + 2) - 1])
 
 
-def _ceil_then_odd(channels: int) -> int:
-    t = math.ceil(_t(channels))
-    return t if t % 2 else t + 1
+def _range_floor_3(k: int) -> torch.Tensor:
+    if _odd_k(k) == 1:
+        raise ValueError("timm's rule never gives 1")
+    return torch.tensor([1, 127]) if k == 3 else _channel_range(k)
 
 
-def _even_down(channels: int) -> int:
-    t = int(_t(channels))
-    return t if t % 2 else max(1, t - 1)
+def _range_natural_log(k: int) -> torch.Tensor:
+    m = (_odd_k(k) - 1) // 2
+    return torch.tensor([max(1, math.ceil(math.exp(4 * m - 1))),
+                         math.ceil(math.exp(4 * m + 3)) - 1])
 
 
-# Ordered so that each modelled mistake first fails on a case no earlier mistake explains.
-_KERNEL_CASES = [(1000,), (3,), (256,), (128,), (16,), (64,), (2048,), (4,)]
+def _range_powers_of_two(k: int) -> torch.Tensor:
+    m = (_odd_k(k) - 1) // 2
+    return torch.tensor([max(1, math.ceil(2.0 ** (4 * m - 1))), 2 ** (4 * m + 2)])
 
 
-def check_eca_kernel_size(fn: Any) -> Feedback:
-    """Check ``fn(channels) -> k`` against the paper's rule with gamma = 2, b = 1."""
+def _range_swapped(k: int) -> torch.Tensor:
+    return _channel_range(k).flip(0)
+
+
+# k = 3 first: each modelled mistake fails there or on k = 5, 1, 7; then the refusals.
+_RANGE_CASES = [(3,), (5,), (1,), (7,), (9,), (4,), (2,), (0,), (-3,)]
+
+
+def check_eca_channel_range(fn: Any) -> Feedback:
+    """Check ``fn(k) -> (first, last)``: the smallest and the largest channel count C that the
+    paper's rule (gamma = 2, b = 1, ties up) maps to kernel size k; ``ValueError`` for a k that no
+    C gets (even, or below 1)."""
     return check_function(
         fn,
-        _paper_k,
-        _KERNEL_CASES,
-        what="eca_kernel_size",
+        _channel_range,
+        _RANGE_CASES,
+        what="channel_range",
         atol=0,
         rtol=0,
-        integer=True,
         wrong_functions=[
-            (_not_odd, "the result must be odd: when int(t) is even, add 1."),
-            (_ties_down, "for C = 128, t is exactly 4; the authors' code turns an even int(t) "
-                         "into int(t) + 1, so the answer is 5, not 3."),
-            (_floor_3, "the paper's rule has no floor of 3 (that is timm's choice): for C = 3 or "
-                       "C = 4 it gives 1."),
-            (_round_then_odd, "take the integer part of t (int), do not round it: for C = 64, "
-                              "t = 3.5 and the paper's code gives 3."),
-            (_natural_log, "the rule uses log2 C, not the natural logarithm: for C = 1000, "
-                           "log2 C = 9.97, t = 5.48 and k = 5."),
-            (_ceil_then_odd, "take the integer part of t (int, rounding down), not the ceiling: "
-                             "for C = 1000, t = 5.48 gives 5."),
-            (_even_down, "an even int(t) goes up by one, not down: for C = 256, int(t) = 4 "
-                         "gives 5."),
+            (_range_ties_down, "the ties go up: C = 8, 128, 2048 (t an even integer) get the "
+             "larger kernel, so each range starts at a tie, k = 3 at C = 8, not 9."),
+            (_range_last_exclusive, "last is the largest C that gets k, not the first one that "
+             "does not: k = 3 ends at 127, since C = 128 already gets 5."),
+            (_range_round_then_odd, "the paper's code takes int(t), it does not round t: C = 64 "
+             "(t = 3.5) gets 3, so k = 3 runs from 8 to 127."),
+            (_range_floor_3, "that is timm's rule with its floor of 3; the paper's rule gives "
+             "k = 1 to C = 1, ..., 7, so k = 3 starts at C = 8."),
+            (_range_natural_log, "the rule uses log2 C, not the natural logarithm."),
+            (_range_powers_of_two, "every channel count counts, not only powers of two: C = 100 "
+             "gets k = 3 as well, and the last C with k = 3 is 127, not 64."),
+            (_range_swapped, "return (first, last), the smallest channel count first."),
         ],
-        success="the paper's kernel sizes, ties included.",
+        refusal_hint="no channel count gets an even kernel size (the rule always makes k odd) or "
+        "one below 1: raise ValueError for those k.",
+        success="the channel counts of each kernel size, ties and all.",
     )
 
 
-# --- the gate from a descriptor and a kernel --------------------------------------------------
+# --- the gate's gradient with respect to the kernel, by hand -----------------------------
 
 
 def _gate(y: torch.Tensor, kernel: torch.Tensor) -> torch.Tensor:
@@ -99,13 +120,222 @@ def _gate(y: torch.Tensor, kernel: torch.Tensor) -> torch.Tensor:
     return torch.sigmoid(out)[:, 0, :]
 
 
-def _gate_no_sigmoid(y: torch.Tensor, kernel: torch.Tensor) -> torch.Tensor:
+def _kernel_grad(y: torch.Tensor, kernel: torch.Tensor, upstream: torch.Tensor) -> torch.Tensor:
+    w = kernel.detach().clone().requires_grad_(True)
+    (grad,) = torch.autograd.grad((_gate(y, w) * upstream).sum(), w)
+    return grad
+
+
+def _shifted(y: torch.Tensor, k: int, sign: int = 1, circular: bool = False) -> torch.Tensor:
+    """``out[b, j, c] = y[b, c + sign * (j - h)]``, zero (or wrapped) outside: (B, k, C)."""
+    c, h = y.shape[1], (k - 1) // 2
+    idx = torch.arange(c)[None, :] + sign * (torch.arange(k)[:, None] - h)  # (k, C)
+    if circular:
+        return y[:, idx % c]
+    inside = (idx >= 0) & (idx < c)
+    return torch.where(inside, y[:, idx.clamp(0, c - 1)], torch.zeros((), dtype=y.dtype))
+
+
+def _grad_formula(y, kernel, upstream, local, sign=1, circular=False, reduce="sum"):
     k = kernel.numel()
-    return F.conv1d(y[:, None, :], kernel.reshape(1, 1, k), padding=(k - 1) // 2)[:, 0, :]
+    omega = _gate(y, kernel)
+    delta = upstream * local(omega)                                  # (B, C)
+    per_sample = (delta[:, None, :] * _shifted(y, k, sign, circular)).sum(-1)  # (B, k)
+    return per_sample.sum(0) if reduce == "sum" else per_sample.mean(0)
 
 
-def _gate_flipped(y: torch.Tensor, kernel: torch.Tensor) -> torch.Tensor:
-    return _gate(y, kernel.flip(0))
+def _grad_no_sigmoid(y, kernel, upstream):
+    return _grad_formula(y, kernel, upstream, torch.ones_like)
+
+
+def _grad_sigma_not_derivative(y, kernel, upstream):
+    return _grad_formula(y, kernel, upstream, lambda o: o)
+
+
+def _grad_derivative_at_gate(y, kernel, upstream):
+    return _grad_formula(y, kernel, upstream, lambda o: torch.sigmoid(o) * (1 - torch.sigmoid(o)))
+
+
+def _grad_flipped(y, kernel, upstream):
+    return _grad_formula(y, kernel, upstream, lambda o: o * (1 - o), sign=-1)
+
+
+def _grad_circular(y, kernel, upstream):
+    return _grad_formula(y, kernel, upstream, lambda o: o * (1 - o), circular=True)
+
+
+def _grad_batch_mean(y, kernel, upstream):
+    return _grad_formula(y, kernel, upstream, lambda o: o * (1 - o), reduce="mean")
+
+
+def _grad_per_sample(y, kernel, upstream):
+    omega = _gate(y, kernel)
+    delta = upstream * omega * (1 - omega)
+    return (delta[:, None, :] * _shifted(y, kernel.numel())).sum(-1)  # (B, k)
+
+
+def _grad_no_upstream(y, kernel, upstream):
+    return _grad_formula(y, kernel, torch.ones_like(upstream), lambda o: o * (1 - o))
+
+
+def _grad_wrt_y(y, kernel, upstream):
+    y = y.detach().clone().requires_grad_(True)
+    (grad,) = torch.autograd.grad((_gate(y, kernel) * upstream).sum(), y)
+    return grad
+
+
+def _kernel_grad_cases() -> list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
+    g = torch.Generator().manual_seed(37)
+    cases = []
+    for b, c, kernel in [(2, 10, torch.tensor([0.5, -1.0, 2.0])),
+                         (3, 7, torch.tensor([0.3, 0.1, -0.7, 1.2, 0.4])),
+                         (1, 16, torch.randn(5, generator=g)),
+                         (2, 2, torch.tensor([1.0, -0.5, 0.8, 0.2, -1.5]))]:
+        y = torch.randn(b, c, generator=g, dtype=torch.float64)
+        upstream = torch.randn(b, c, generator=g, dtype=torch.float64)
+        cases.append((y, kernel.to(torch.float64), upstream))
+    return cases
+
+
+def check_eca_kernel_grad(fn: Any) -> Feedback:
+    """Check ``fn(y, kernel, upstream) -> dL/dw``: for the ECA gate omega(y, w) of descriptors
+    y (B, C) and a kernel w (k,), and the gradient ``upstream`` (B, C) of a loss L with respect to
+    omega, the gradient of L with respect to w, shape (k,); the reference is autograd's."""
+    return check_function(
+        fn,
+        _kernel_grad,
+        _kernel_grad_cases(),
+        what="kernel_grad",
+        wrong_functions=[
+            (_grad_no_sigmoid, "the chain rule goes through the sigmoid: multiply the upstream "
+             "gradient by sigma'(z) = omega (1 - omega) first."),
+            (_grad_sigma_not_derivative, "the sigmoid's derivative is omega (1 - omega), not "
+             "omega."),
+            (_grad_derivative_at_gate, "sigma' is taken at the logits z, where it is "
+             "sigma(z)(1 - sigma(z)) = omega (1 - omega); yours evaluates it at omega."),
+            (_grad_flipped, "tap w_j multiplies y[c + j - h] (conv1d does not flip the kernel); "
+             "yours pairs it with y[c - j + h]."),
+            (_grad_circular, "ECA pads with zeros: a tap that reads past the first or the last "
+             "channel reads 0 and gets nothing from there; yours wraps around."),
+            (_grad_batch_mean, "the loss sums over the batch, so its gradient is the sum of the "
+             "samples' gradients, not their mean."),
+            (_grad_per_sample, "the kernel is shared by all samples and all channels: sum over "
+             "the batch as well, to get one gradient of shape (k,)."),
+            (_grad_no_upstream, "multiply by the upstream gradient dL/d omega: yours is the "
+             "gradient of sum(omega)."),
+            (_grad_wrt_y, "that is the gradient with respect to the descriptor y; the exercise "
+             "asks for the kernel's, shape (k,)."),
+        ],
+        success="the kernel's gradient by hand equals autograd's.",
+    )
+
+
+# --- the banded matrix of a dilated convolution -------------------------------------------
+
+
+def _toeplitz_dilated(kernel: torch.Tensor, channels: int, dilation: int) -> torch.Tensor:
+    # column c' of W is the convolution of the unit vector e_c'
+    k = kernel.numel()
+    eye = torch.eye(channels, dtype=kernel.dtype)
+    out = F.conv1d(eye[:, None, :], kernel.reshape(1, 1, k), padding=dilation * (k - 1) // 2,
+                   dilation=dilation)
+    return out[:, 0, :].T
+
+
+def _band(kernel, channels, offset_of_tap, wrap=False, cols=None):
+    k = kernel.numel()
+    w = torch.zeros(channels, channels if cols is None else cols, dtype=kernel.dtype)
+    for c in range(channels):
+        for j in range(k):
+            cp = c + offset_of_tap(j)
+            if wrap:
+                w[c, cp % channels] += kernel[j]
+            elif 0 <= cp < w.shape[1]:
+                w[c, cp] = kernel[j]
+    return w
+
+
+def _dilated_ignored(kernel, channels, dilation):
+    h = (kernel.numel() - 1) // 2
+    return _band(kernel, channels, lambda j: j - h)
+
+
+def _dilated_transposed(kernel, channels, dilation):
+    return _toeplitz_dilated(kernel, channels, dilation).T
+
+
+def _dilated_holes(kernel, channels, dilation):
+    h = (kernel.numel() - 1) // 2
+    return _band(kernel, channels, lambda j: (dilation + 1) * (j - h))
+
+
+def _dilated_padding_h(kernel, channels, dilation):
+    h = (kernel.numel() - 1) // 2
+    return _band(kernel, channels, lambda j: dilation * j - h)
+
+
+def _dilated_circulant(kernel, channels, dilation):
+    h = (kernel.numel() - 1) // 2
+    return _band(kernel, channels, lambda j: dilation * (j - h), wrap=True)
+
+
+def _dilated_filled(kernel, channels, dilation):
+    # the span of the dilated kernel filled, each tap repeated over the gap that follows it
+    h = (kernel.numel() - 1) // 2
+    w = torch.zeros(channels, channels, dtype=kernel.dtype)
+    for c in range(channels):
+        for j in range(kernel.numel()):
+            for s in range(dilation if j < kernel.numel() - 1 else 1):
+                cp = c + dilation * (j - h) + s
+                if 0 <= cp < channels:
+                    w[c, cp] = kernel[j]
+    return w
+
+
+def _dilated_padded(kernel, channels, dilation):
+    k = kernel.numel()
+    return _band(kernel, channels, lambda j: dilation * j, cols=channels + dilation * (k - 1))
+
+
+_DILATED_CASES = [
+    (torch.tensor([1.0, 2.0, 3.0]), 8, 2),
+    (torch.tensor([0.5, -1.0, 2.0, 4.0, -3.0]), 12, 3),
+    (torch.tensor([1.0, -2.0, 5.0]), 6, 1),
+    (torch.tensor([2.0, 1.0, -1.0]), 4, 3),
+    (torch.tensor([7.0]), 3, 2),
+]
+
+
+def check_eca_toeplitz_dilated(fn: Any) -> Feedback:
+    """Check ``fn(kernel, channels, dilation) -> W`` (channels, channels) with ``W @ y`` equal to
+    ``conv1d`` of y with the kernel, ``dilation`` and zero padding ``dilation * (k - 1) // 2``."""
+    return check_function(
+        fn,
+        _toeplitz_dilated,
+        _DILATED_CASES,
+        what="toeplitz_dilated",
+        wrong_functions=[
+            (_dilated_ignored, "with dilation d the taps are d channels apart: "
+             "W[c, c + d (j - h)] = w[j]; yours is the ordinary band (d = 1)."),
+            (_dilated_transposed, "row c must hold the weights that produce output c: "
+             "W[c, c + d (j - h)] = w[j]; yours is transposed, which is also the matrix of the "
+             "reversed kernel (conv1d does not flip it)."),
+            (_dilated_holes, "dilation d puts the taps d channels apart (d - 1 skipped channels "
+             "between them, as conv1d's dilation=d does), not d + 1."),
+            (_dilated_padding_h, "the padding of a dilated kernel is d (k - 1) / 2, so the band "
+             "stays centred: tap j reads channel c + d (j - h), not c + d j - h."),
+            (_dilated_circulant, "zero padding: taps that fall outside the channels are dropped, "
+             "they do not wrap around to the other end."),
+            (_dilated_filled, "a dilated kernel still has k taps: the channels between them get "
+             "0, so the band has holes."),
+            (_dilated_padded, "that is the matrix acting on the zero-padded descriptor; drop the "
+             "padding columns to get C x C."),
+        ],
+        success="the banded matrix of a dilated convolution.",
+    )
+
+
+# --- circular padding (timm's CecaModule) -------------------------------------------------------
 
 
 def _gate_circular(y: torch.Tensor, kernel: torch.Tensor) -> torch.Tensor:
@@ -115,22 +345,6 @@ def _gate_circular(y: torch.Tensor, kernel: torch.Tensor) -> torch.Tensor:
     return torch.sigmoid(F.conv1d(padded, kernel.reshape(1, 1, k)))[:, 0, :]
 
 
-def _gate_no_padding(y: torch.Tensor, kernel: torch.Tensor) -> torch.Tensor:
-    k = kernel.numel()
-    return torch.sigmoid(F.conv1d(y[:, None, :], kernel.reshape(1, 1, k)))[:, 0, :]
-
-
-def _gate_padding_one(y: torch.Tensor, kernel: torch.Tensor) -> torch.Tensor:
-    k = kernel.numel()
-    return torch.sigmoid(F.conv1d(y[:, None, :], kernel.reshape(1, 1, k), padding=1))[:, 0, :]
-
-
-def _gate_softmax(y: torch.Tensor, kernel: torch.Tensor) -> torch.Tensor:
-    k = kernel.numel()
-    out = F.conv1d(y[:, None, :], kernel.reshape(1, 1, k), padding=(k - 1) // 2)
-    return torch.softmax(out, dim=-1)[:, 0, :]
-
-
 def _gate_cases() -> list[tuple[torch.Tensor, torch.Tensor]]:
     g = torch.Generator().manual_seed(31)
     return [
@@ -138,110 +352,6 @@ def _gate_cases() -> list[tuple[torch.Tensor, torch.Tensor]]:
         (torch.randn(1, 16, generator=g), torch.randn(5, generator=g)),
         (torch.randn(3, 7, generator=g), torch.tensor([0.3, 0.1, -0.7, 1.2, 0.4])),
     ]
-
-
-def check_eca_gate(fn: Any) -> Feedback:
-    """Check ``fn(y, kernel) -> omega``: y (B, C) descriptors, kernel (k,), omega (B, C)."""
-    return check_function(
-        fn,
-        _gate,
-        _gate_cases(),
-        what="eca_gate",
-        wrong_functions=[
-            (_gate_no_sigmoid, "the gate is the sigmoid of the convolution's output."),
-            (_gate_flipped, "your kernel is reversed: PyTorch's conv1d (and the paper's "
-                            "w_j y_{c+j-...}) does not flip the kernel."),
-            (_gate_circular, "pad with zeros, not circularly: channel 1 and channel C are not "
-                             "neighbours in ECA (timm's CecaModule is the circular variant)."),
-            (_gate_no_padding, "without padding the output has C - k + 1 entries: pad "
-                               "(k - 1) // 2 zeros on each side."),
-            (_gate_padding_one, "padding=1 fits k = 3 only: for k = 5 the output loses two "
-                                "channels. Pad (k - 1) // 2 on each side."),
-            (_gate_softmax, "a softmax over the channels makes them compete; ECA gates each "
-                            "channel on its own with a sigmoid."),
-        ],
-        success="the ECA gate, padding and all.",
-    )
-
-
-# --- the banded Toeplitz matrix ---------------------------------------------------------------
-
-
-def _toeplitz(kernel: torch.Tensor, channels: int) -> torch.Tensor:
-    k = kernel.numel()
-    half = (k - 1) // 2
-    w = torch.zeros(channels, channels, dtype=kernel.dtype)
-    for c in range(channels):
-        for cp in range(max(0, c - half), min(channels, c + half + 1)):
-            w[c, cp] = kernel[cp - c + half]
-    return w
-
-
-def _toeplitz_transposed(kernel: torch.Tensor, channels: int) -> torch.Tensor:
-    return _toeplitz(kernel, channels).T
-
-
-def _toeplitz_circulant(kernel: torch.Tensor, channels: int) -> torch.Tensor:
-    k = kernel.numel()
-    half = (k - 1) // 2
-    w = torch.zeros(channels, channels, dtype=kernel.dtype)
-    for c in range(channels):
-        for j in range(k):
-            w[c, (c + j - half) % channels] += kernel[j]
-    return w
-
-
-def _toeplitz_unshifted(kernel: torch.Tensor, channels: int) -> torch.Tensor:
-    k = kernel.numel()
-    w = torch.zeros(channels, channels, dtype=kernel.dtype)
-    for c in range(channels):
-        for j in range(k):
-            if c + j < channels:
-                w[c, c + j] = kernel[j]
-    return w
-
-
-def _toeplitz_centre_only(kernel: torch.Tensor, channels: int) -> torch.Tensor:
-    return kernel[(kernel.numel() - 1) // 2] * torch.eye(channels, dtype=kernel.dtype)
-
-
-def _toeplitz_padded(kernel: torch.Tensor, channels: int) -> torch.Tensor:
-    k = kernel.numel()
-    w = torch.zeros(channels, channels + k - 1, dtype=kernel.dtype)
-    for c in range(channels):
-        w[c, c:c + k] = kernel
-    return w
-
-
-def check_eca_toeplitz(fn: Any) -> Feedback:
-    """Check ``fn(kernel, channels) -> W`` with ``sigmoid(y @ W.T)`` equal to the ECA gate."""
-    return check_function(
-        fn,
-        _toeplitz,
-        [
-            (torch.tensor([1.0, 2.0, 3.0]), 6),
-            (torch.tensor([0.5, -1.0, 2.0, 4.0, -3.0]), 8),
-            (torch.tensor([7.0]), 3),
-        ],
-        what="toeplitz",
-        wrong_functions=[
-            (_toeplitz_transposed, "row c must hold the weights that produce output c: "
-                                   "W[c, c'] = w[c' - c + (k - 1) / 2]; yours is transposed."),
-            (_toeplitz_circulant, "the band must stop at the edges (zero padding): no weights "
-                                  "in the corners wrap around."),
-            (_toeplitz_unshifted, "the band is centred on the diagonal: output c reads "
-                                  "channels c - (k-1)/2 ... c + (k-1)/2, so "
-                                  "W[c, c'] = w[c' - c + (k-1)/2]."),
-            (_toeplitz_centre_only, "every tap of the kernel appears in the matrix, not only the "
-                                    "centre one: the band is k wide."),
-            (_toeplitz_padded, "that is the matrix acting on the zero-padded descriptor "
-                               "(C × (C + k - 1)); drop the padding columns to get C × C."),
-        ],
-        success="ECA is SE with this banded, shared-weight matrix.",
-    )
-
-
-# --- circular padding (timm's CecaModule) -------------------------------------------------------
 
 
 def _gate_circular_zero_pad_both(y: torch.Tensor, kernel: torch.Tensor) -> torch.Tensor:

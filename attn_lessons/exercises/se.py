@@ -14,7 +14,7 @@ from attn_lessons.se import se_num_params
 
 from ._core import Feedback, check_function, compare_number
 
-__all__ = ["check_excite", "check_se_num_params", "check_squeeze", "check_zero_width_gate"]
+__all__ = ["check_dead_unit_gate", "check_excite", "check_se_num_params", "check_squeeze"]
 
 
 def _fixed(*shape: int, seed: int, scale: float = 1.0) -> torch.Tensor:
@@ -239,19 +239,21 @@ def check_se_num_params(fn: Any) -> Feedback:
 # --- the zero-width pitfall --------------------------------------------------------------------
 
 
-def check_zero_width_gate(answer: Any) -> Feedback:
-    """Check the constant gate of a blog SE block with C = 8, r = 16 and no biases."""
+def check_dead_unit_gate(answer: Any) -> Feedback:
+    """Check the gate of a blog SE block with C = 24, r = 16 (one hidden unit) and no biases, for
+    an input on which its hidden unit is off (w1 · z <= 0)."""
     return compare_number(
         answer, 0.5, what="your gate value", rel_tol=1e-6, abs_tol=1e-6,
         wrong_answers=[
-            (0.0, "C // r = 0 makes the hidden vector empty, so the pre-activation is 0, but "
-             "the gate is σ(0), not 0."),
+            (0.0, "the ReLU outputs 0, so the pre-activation W2 h is 0, but the gate is σ(0), "
+             "not 0."),
             (1.0, "σ(0) is not 1: the logistic function is 1/2 at zero."),
             (0.25, "0.25 is the slope σ′(0) = σ(0)(1 − σ(0)); the gate is the value σ(0)."),
-            (1 / (1 + 2.718281828459045 ** -1), "σ(1) would need a pre-activation of 1; with no "
-             "hidden unit and no biases the pre-activation is 0."),
-            (0.125, "1/8 is what a softmax over the 8 channels would give; SE's gate is a "
+            (1 / (1 + 2.718281828459045 ** -1), "σ(1) would need a pre-activation of 1; with the "
+             "hidden unit off and no biases the pre-activation is 0."),
+            (1 / 24, "1/24 is what a softmax over the 24 channels would give; SE's gate is a "
              "sigmoid, one channel at a time."),
         ],
-        success="σ(0) = 0.5 for every channel and every input: the block only halves x.",
+        success="σ(0) = 0.5 for every channel: with its only hidden unit off, the block is the "
+        "zero-width block of the chapter for that input, and only halves x.",
     )

@@ -10,80 +10,23 @@ import torch
 from ._core import Feedback, check_function
 
 __all__ = [
-    "check_attention",
-    "check_causal_mask",
     "check_dot_variance",
+    "check_local_causal_mask",
     "check_multi_head_attention",
 ]
 
 
 # ---------------------------------------------------------------------------------------------
-# Exercise: scaled dot-product attention.
+# Scaled dot-product attention: the reference for each head of the exercise below.
 def reference_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
     """softmax(q kᵀ / √d_k) v for q (B, n, d_k), k (B, m, d_k), v (B, m, d_v) -> (B, n, d_v)."""
     scores = q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])  # (B, n, m)
     return torch.softmax(scores, dim=-1) @ v                  # (B, n, m) @ (B, m, d_v)
 
 
-def _attention_cases() -> list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
-    g = torch.Generator().manual_seed(66)
-    cases = []
-    for b, n, m, d_k, d_v in [(2, 4, 4, 16, 3), (1, 3, 5, 9, 2), (2, 5, 6, 4, 7)]:
-        cases.append(tuple(torch.randn(b, s, d, generator=g, dtype=torch.float64)
-                           for s, d in [(n, d_k), (m, d_k), (m, d_v)]))
-    return cases
-
-
-def _unscaled(q, k, v):
-    return torch.softmax(q @ k.transpose(-2, -1), dim=-1) @ v
-
-
-def _scaled_by_d(q, k, v):
-    return torch.softmax(q @ k.transpose(-2, -1) / q.shape[-1], dim=-1) @ v
-
-
-def _softmax_over_queries(q, k, v):
-    return torch.softmax(q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1]), dim=-2) @ v
-
-
-def _no_softmax(q, k, v):
-    return (q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])) @ v
-
-
-def _scaled_by_dv(q, k, v):
-    return torch.softmax(q @ k.transpose(-2, -1) / math.sqrt(v.shape[-1]), dim=-1) @ v
-
-
-def _scaled_by_length(q, k, v):
-    return torch.softmax(q @ k.transpose(-2, -1) / math.sqrt(k.shape[-2]), dim=-1) @ v
-
-
-def check_attention(attention: Any) -> Feedback:
-    """Check ``attention(q, k, v)`` = softmax(q kᵀ / √d_k) v, batched."""
-    return check_function(
-        attention,
-        reference_attention,
-        _attention_cases(),
-        what="attention",
-        wrong_functions=[
-            (_unscaled, "you forgot the scale: divide the scores by √d_k before the softmax."),
-            (_scaled_by_d, "you divided by d_k; the scale is 1/√d_k (the standard deviation of "
-                           "q·k is √d_k)."),
-            (_softmax_over_queries, "the softmax runs over the wrong axis: each query's weights "
-                                    "over the keys should sum to 1, so use dim=-1."),
-            (_no_softmax, "the scores must go through a softmax before weighting the values."),
-            (_scaled_by_dv, "the scale is 1/√d_k, from the queries' and keys' width, not the "
-                            "values' width d_v."),
-            (_scaled_by_length, "the scale is 1/√d_k (the width of q and k), not the square root "
-                                "of the number of keys."),
-        ],
-        success="softmax(q kᵀ / √d_k) v.",
-    )
-
-
 # ---------------------------------------------------------------------------------------------
-# Exercise: multi-head attention without a loop over the heads (a transfer of the one-head
-# attention above): Vaswani et al., "Attention is all you need" (2017), section 3.2.2, without
+# Exercise: multi-head attention without a loop over the heads (a transfer of the chapter's
+# one-head attention): Vaswani et al., "Attention is all you need" (2017), section 3.2.2, without
 # the projections W^Q, W^K, W^V, W^O. Head i uses the columns i*d .. (i+1)*d - 1, d = D / h.
 def reference_multi_head_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
                                    heads: int) -> torch.Tensor:
@@ -181,62 +124,80 @@ def check_multi_head_attention(fn: Any) -> Feedback:
 
 
 # ---------------------------------------------------------------------------------------------
-# Exercise: a causal mask in PyTorch's convention (True = may attend).
-def reference_causal_mask(n: int) -> torch.Tensor:
-    """(n, n) boolean, True where query i may attend to key j, that is j <= i."""
-    return torch.ones(n, n, dtype=torch.bool).tril()
+# Exercise: a causal mask with a window (local attention), in PyTorch's convention
+# (True = may attend): query i sees key j when 0 <= i - j < window, itself included.
+def reference_local_causal_mask(n: int, window: int) -> torch.Tensor:
+    """(n, n) boolean, True where 0 <= i - j < window (query i, key j)."""
+    gap = torch.arange(n)[:, None] - torch.arange(n)[None, :]  # (n, n): i - j
+    return (gap >= 0) & (gap < window)
 
 
-def _upper(n):
-    return torch.ones(n, n, dtype=torch.bool).triu()
+def _gap(n):
+    return torch.arange(n)[:, None] - torch.arange(n)[None, :]
 
 
-def _strict(n):
-    return torch.ones(n, n, dtype=torch.bool).tril(-1)
+def _window_ignored(n, window):
+    return _gap(n) >= 0
 
 
-def _inverted(n):
-    return ~torch.ones(n, n, dtype=torch.bool).tril()
+def _window_plus_one(n, window):
+    return (_gap(n) >= 0) & (_gap(n) <= window)
 
 
-def _float_mask(n):
-    return torch.ones(n, n).tril()
+def _window_both_sides(n, window):
+    return _gap(n).abs() < window
 
 
-def _additive_mask(n):
-    return torch.zeros(n, n).masked_fill(~reference_causal_mask(n), float("-inf"))
+def _window_upper(n, window):
+    return (-_gap(n) >= 0) & (-_gap(n) < window)
 
 
-def _no_mask(n):
-    return torch.ones(n, n, dtype=torch.bool)
+def _window_strict(n, window):
+    return (_gap(n) > 0) & (_gap(n) <= window)
 
 
-def check_causal_mask(causal_mask: Any) -> Feedback:
-    """Check ``causal_mask(n)``: lower-triangular boolean mask, diagonal included."""
+def _window_inverted(n, window):
+    return ~reference_local_causal_mask(n, window)
+
+
+def _window_float(n, window):
+    return reference_local_causal_mask(n, window).float()
+
+
+def _window_additive(n, window):
+    return torch.zeros(n, n).masked_fill(~reference_local_causal_mask(n, window), float("-inf"))
+
+
+def check_local_causal_mask(local_causal_mask: Any) -> Feedback:
+    """Check ``local_causal_mask(n, window)``: boolean, True where 0 <= i - j < window."""
     return check_function(
-        causal_mask,
-        reference_causal_mask,
-        [(4,), (7,), (1,)],
-        what="causal_mask",
+        local_causal_mask,
+        reference_local_causal_mask,
+        [(6, 3), (7, 2), (5, 5), (4, 10), (1, 2), (3, 1)],
+        what="local_causal_mask",
         atol=0.0,
         rtol=0.0,
         wrong_functions=[
-            (_upper, "rows are queries and columns keys: query i may look at keys j <= i, so "
-                     "the True entries lie on and below the diagonal (tril, not triu)."),
-            (_strict, "include the diagonal: a token may attend to itself (otherwise the first "
-                      "query has no key at all)."),
-            (_inverted, "that is nn.MultiheadAttention's convention (True = blocked); "
-                        "F.scaled_dot_product_attention and this book use True = may attend."),
-            (_float_mask, "a 0/1 mask of a number dtype (float or int) is not causal: "
-                          "F.scaled_dot_product_attention adds a float mask to the scores, and "
-                          "adding 0 or 1 blocks nothing. Use dtype=torch.bool."),
-            (_additive_mask, "that is the additive float mask (0 where allowed, -inf where "
-                             "blocked), which SDPA also accepts; this exercise asks for the "
-                             "boolean one, True = may attend."),
-            (_no_mask, "all True lets every query see every key, the future included: keep "
-                       "only j <= i (tril)."),
+            (_window_ignored, "that is the plain causal mask: keys more than window - 1 "
+             "positions back must be blocked too, so keep only 0 <= i - j < window."),
+            (_window_plus_one, "one key too many: the window holds `window` keys, the query's "
+             "own included, so i - j < window, not <= window."),
+            (_window_both_sides, "the window must not reach into the future: a causal window "
+             "keeps j <= i, so 0 <= i - j < window, not |i - j| < window."),
+            (_window_upper, "rows are queries and columns keys: query i looks back at keys "
+             "j <= i, so the True entries lie on and below the diagonal, not above it."),
+            (_window_strict, "include the diagonal: a token may attend to itself (otherwise the "
+             "first query has no key at all), and the window counts it."),
+            (_window_inverted, "that is nn.MultiheadAttention's convention (True = blocked); "
+             "F.scaled_dot_product_attention and this book use True = may attend."),
+            (_window_float, "a 0/1 mask of a number dtype (float or int) is not a mask for "
+             "F.scaled_dot_product_attention: it adds a float mask to the scores, and adding 0 "
+             "or 1 blocks nothing. Use dtype=torch.bool."),
+            (_window_additive, "that is the additive float mask (0 where allowed, -inf where "
+             "blocked), which SDPA also accepts; this exercise asks for the boolean one, True = "
+             "may attend."),
         ],
-        success="torch.ones(n, n, dtype=torch.bool).tril().",
+        success="each query sees itself and the window - 1 keys before it, and nothing else.",
     )
 
 

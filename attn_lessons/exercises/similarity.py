@@ -20,7 +20,6 @@ __all__ = [
     "check_gram_matrix",
     "check_log_softmax_jacobian",
     "check_stable_log_softmax",
-    "check_stable_softmax",
 ]
 
 
@@ -143,101 +142,11 @@ def check_gram_matrix(fn: Any) -> Feedback:
     )
 
 
-# --- stable softmax -----------------------------------------------------------------------------
+# --- the softmax (the reference the log-softmax's tempting copy takes the log of) -----------
 
 
 def _softmax_reference(scores, temperature):
     return similarity.softmax(scores, dim=-1, temperature=temperature)
-
-
-def _softmax_no_temperature(scores, temperature):
-    return torch.softmax(scores, dim=-1)
-
-
-def _softmax_times_temperature(scores, temperature):
-    return torch.softmax(scores * temperature, dim=-1)
-
-
-def _softmax_wrong_dim(scores, temperature):
-    return torch.softmax(scores / temperature, dim=0)
-
-
-def _softmax_naive(scores, temperature):
-    e = torch.exp(scores / temperature)
-    return e / e.sum(dim=-1, keepdim=True)
-
-
-def _softmax_minus_min(scores, temperature):
-    e = torch.exp((scores - scores.amin(dim=-1, keepdim=True)) / temperature)
-    return e / e.sum(dim=-1, keepdim=True)
-
-
-def _softmax_minus_mean(scores, temperature):
-    e = torch.exp((scores - scores.mean(dim=-1, keepdim=True)) / temperature)
-    return e / e.sum(dim=-1, keepdim=True)
-
-
-def _softmax_minus_global_max(scores, temperature):
-    e = torch.exp((scores - scores.max()) / temperature)
-    return e / e.sum(dim=-1, keepdim=True)
-
-
-def _softmax_max_of_unscaled(scores, temperature):
-    e = torch.exp(scores / temperature - scores.amax(dim=-1, keepdim=True))
-    return e / e.sum(dim=-1, keepdim=True)
-
-
-def _softmax_cases() -> list[tuple[torch.Tensor, float]]:
-    f64 = torch.float64
-    return [
-        # small scores, temperatures above and below 1, more columns than rows
-        (torch.tensor([[1.0, 2.0, 3.0], [0.0, 0.0, 5.0]], dtype=f64), 1.0),
-        (_fixed(3, 5, seed=8), 0.5),
-        (_fixed(4, 4, seed=9), 3.0),
-        # large scores close together: exp(s) overflows, every shift by a row statistic works
-        (torch.tensor([[800.0, 801.0, 802.0]], dtype=f64), 1.0),
-        # a spread of 800: exp(s - min) overflows, exp(s - mean) does not
-        (torch.tensor([[0.0, 400.0, 800.0]], dtype=f64), 1.0),
-        # one outlier: s - mean reaches 1000, exp overflows
-        (torch.tensor([[0.0, 0.0, 1500.0]], dtype=f64), 1.0),
-        # rows at very different levels: the global max underflows the lower row
-        (torch.tensor([[0.0, 1.0, 2.0], [-1500.0, -1501.0, -1502.0]], dtype=f64), 1.0),
-        # a temperature below 1 on large scores: exp(s / T - max s) overflows
-        (torch.tensor([[1000.0, 999.0, 998.0]], dtype=f64), 0.5),
-        # a temperature above 1 on large scores: exp(s / T - max s) underflows to 0 / 0
-        (torch.tensor([[1000.0, 999.0, 998.0], [3.0, 1.0, 2.0]], dtype=f64), 4.0),
-        # float32 overflows already at exp(89); scores of 150 keep float32's own rounding of the
-        # input (its spacing there is 1.5e-5) inside the float32 tolerance
-        (torch.tensor([[150.0, 149.0, 148.0], [-150.0, 0.0, 150.0]], dtype=torch.float32), 1.0),
-    ]
-
-
-def check_stable_softmax(fn: Any) -> Feedback:
-    """Check ``fn(scores, temperature)``: softmax of ``scores / temperature`` over the last dim,
-    stable for any scores: large ones, rows of very different spreads and levels, and any T > 0."""
-    return check_function(
-        fn, _softmax_reference, _softmax_cases(), what="your softmax",
-        wrong_functions=[
-            (_softmax_no_temperature, "the temperature is ignored: divide the scores by it "
-             "before exponentiating."),
-            (_softmax_times_temperature, "divide the scores by the temperature, do not multiply."),
-            (_softmax_wrong_dim, "each row should sum to 1: normalise over the last dimension "
-             "(dim=-1), not down the columns."),
-            (_softmax_naive, "right for small scores, but large scores give NaN: exp(800) "
-             "overflows. Subtract each row's maximum before exponentiating."),
-            (_softmax_minus_mean, "subtracting the row mean is not enough: a score far above "
-             "the mean still overflows. Subtract the row's maximum, so every exponent is <= 0."),
-            (_softmax_minus_min, "subtracting the row minimum makes the exponents larger, not "
-             "smaller: with a spread of 800 they overflow. Subtract the row's maximum."),
-            (_softmax_minus_global_max, "you subtracted the maximum of the whole tensor: a row "
-             "far below it underflows to 0 / 0. Subtract each row's own maximum (dim=-1, "
-             "keepdim=True)."),
-            (_softmax_max_of_unscaled, "the shift must be the maximum of what you exponentiate: "
-             "exp((s - max s) / T), not exp(s / T - max s), which overflows for T < 1 and "
-             "underflows for T > 1."),
-        ],
-        success="stable and exact: subtracting the row maximum changes nothing but the overflow.",
-    )
 
 
 # --- stable log-softmax (the notebook's exercise: a transfer of the stable softmax) ----------

@@ -1,0 +1,266 @@
+/* The book's interactive figures: the shared part (book/_ext/interactive_figures.py).
+ *
+ * Each figure of a page is a <figure class="attn-interactive" data-figure="NAME"> holding a static
+ * picture (img.attn-fallback), an empty div.attn-stage, its data (script.attn-data, JSON computed
+ * by attn_lessons at build time) and its labels (ul.attn-labels, one li[data-key] per label, in
+ * the page's language). A figure's own script (NAME.js) calls
+ *
+ *     AttnFigures.register("NAME", function init(stage, data, labels) { ... });
+ *
+ * and once the page is parsed init() is called for each figure of that name: it builds its
+ * controls and its SVG drawing in `stage`. When it returns, the figure gets the class attn-live,
+ * which shows the stage and hides the picture. If it throws, the figure keeps its picture, says
+ * so below it, and the error is reported once on the console.
+ *
+ * `labels` maps each key to its label as HTML (it may hold maths); AttnFigures.text(labels, key)
+ * gives it as plain text (for SVG <text>). A key missing from the page falls back to the key.
+ *
+ * Conventions the browser tests rely on: every control has data-key=KEY (the key of its label);
+ * every number a test compares is shown in an element with data-value=NAME whose attribute
+ * data-number holds the number at full precision (AttnFigures.show). No library, no network.
+ */
+(function () {
+  "use strict";
+
+  var SVG_NS = "http://www.w3.org/2000/svg";
+  var inits = {};
+  var counter = 0;
+
+  /* An SVG element: svg("rect", {x: 1, y: 2, class: "bar"}); attrs.text sets its text. */
+  function svg(tag, attrs) {
+    var el = document.createElementNS(SVG_NS, tag);
+    Object.keys(attrs || {}).forEach(function (name) {
+      if (name === "text") {
+        el.textContent = attrs.text;
+      } else if (attrs[name] !== undefined && attrs[name] !== null) {
+        el.setAttribute(name, String(attrs[name]));
+      }
+    });
+    return el;
+  }
+
+  /* An HTML element with attributes (attrs.text sets its text, attrs.html its HTML). */
+  function html(tag, attrs) {
+    var el = document.createElement(tag);
+    Object.keys(attrs || {}).forEach(function (name) {
+      if (name === "text") {
+        el.textContent = attrs.text;
+      } else if (name === "html") {
+        el.innerHTML = attrs.html;
+      } else if (attrs[name] !== undefined && attrs[name] !== null) {
+        el.setAttribute(name, String(attrs[name]));
+      }
+    });
+    return el;
+  }
+
+  /* The drawing area: an <svg> that scales to the stage's width, with a text alternative. */
+  function canvas(stage, width, height, title) {
+    var root = svg("svg", {viewBox: "0 0 " + width + " " + height, class: "attn-svg",
+                           role: "img", "aria-label": title || ""});
+    if (title) root.appendChild(svg("title", {text: title}));
+    stage.appendChild(root);
+    return root;
+  }
+
+  function uniqueId(key) {
+    counter += 1;
+    return "attn-" + String(key).replace(/[^A-Za-z0-9_-]/g, "-") + "-" + counter;
+  }
+
+  function controlRow(stage) {
+    var row = stage.querySelector(":scope > .attn-controls");
+    if (!row) {
+      row = html("div", {class: "attn-controls"});
+      stage.insertBefore(row, stage.firstChild);
+    }
+    return row;
+  }
+
+  /* A labelled range input with an <output> showing format(value). Arrow keys, PageUp/PageDown,
+   * Home and End work as for any range input. onInput(value) runs on every change. */
+  function slider(stage, opts) {
+    var id = uniqueId(opts.key);
+    var format = opts.format || function (v) { return String(v); };
+    var wrap = html("div", {class: "attn-control attn-slider"});
+    var label = html("label", {for: id, html: opts.label});
+    var input = html("input", {type: "range", id: id, min: opts.min, max: opts.max,
+                               step: opts.step === undefined ? 1 : opts.step,
+                               "data-key": opts.key});
+    input.value = String(opts.value);
+    var output = html("output", {for: id, "data-control": opts.key});
+    function update() {
+      var value = Number(input.value);
+      output.textContent = format(value);
+      input.setAttribute("aria-valuetext", output.textContent);
+      if (opts.onInput) opts.onInput(value);
+    }
+    input.addEventListener("input", update);
+    wrap.appendChild(label);
+    wrap.appendChild(input);
+    wrap.appendChild(output);
+    controlRow(stage).appendChild(wrap);
+    output.textContent = format(Number(input.value));
+    input.setAttribute("aria-valuetext", output.textContent);
+    return input;
+  }
+
+  /* A labelled <select>; options: [{value, text}]; onChange(value) runs on every change. */
+  function select(stage, opts) {
+    var id = uniqueId(opts.key);
+    var wrap = html("div", {class: "attn-control attn-select"});
+    var label = html("label", {for: id, html: opts.label});
+    var box = html("select", {id: id, "data-key": opts.key});
+    opts.options.forEach(function (option) {
+      var el = html("option", {value: option.value});
+      el.innerHTML = option.text;
+      box.appendChild(el);
+    });
+    if (opts.value !== undefined) box.value = String(opts.value);
+    box.addEventListener("change", function () { if (opts.onChange) opts.onChange(box.value); });
+    wrap.appendChild(label);
+    wrap.appendChild(box);
+    controlRow(stage).appendChild(wrap);
+    return box;
+  }
+
+  /* A labelled number the figure updates with show(): <span data-value=KEY data-number=...>. */
+  function readout(stage, key, label) {
+    var row = stage.querySelector(":scope > .attn-readouts");
+    if (!row) {
+      row = html("dl", {class: "attn-readouts"});
+      stage.appendChild(row);
+    }
+    var term = html("dt", {html: label === undefined ? key : label});
+    var value = html("span", {"data-value": key});
+    var dd = html("dd");
+    dd.appendChild(value);
+    row.appendChild(term);
+    row.appendChild(dd);
+    return value;
+  }
+
+  /* Show `number` in `el` as `text` (default: format(number)), keeping the exact number. */
+  function show(el, number, text) {
+    el.setAttribute("data-number", String(number));
+    el.textContent = text === undefined ? format(number) : text;
+    return el;
+  }
+
+  /* A number for reading: 3 significant digits, integers in full, no exponent below 1e6. */
+  function format(x, digits) {
+    if (typeof x !== "number" || !isFinite(x)) return String(x);
+    if (Number.isInteger(x)) return x.toLocaleString("en-US").replace(/,/g, "\u2009");
+    var d = digits === undefined ? 3 : digits;
+    var text = Math.abs(x) >= 1e-4 ? String(Number(x.toPrecision(d))) : x.toExponential(d - 1);
+    return text;
+  }
+
+  /* y = r0 + (x - d0) / (d1 - d0) * (r1 - r0), and its logarithmic twin. */
+  function linear(d0, d1, r0, r1) {
+    return function (x) { return r0 + (x - d0) / (d1 - d0) * (r1 - r0); };
+  }
+  function log(d0, d1, r0, r1) {
+    var l0 = Math.log(d0), l1 = Math.log(d1);
+    return function (x) { return r0 + (Math.log(x) - l0) / (l1 - l0) * (r1 - r0); };
+  }
+
+  /* A colour of the colour-blind-safe palette (Okabe and Ito), as a CSS value that the
+   * stylesheet lightens in dark mode: blue, orange, green, vermillion, purple, sky, yellow. */
+  function color(name) { return "var(--attn-" + name + ")"; }
+
+  /* A label as plain text (maths as its TeX source without delimiters). */
+  function text(labels, key) {
+    var source = labels && Object.prototype.hasOwnProperty.call(labels.text, key)
+      ? labels.text[key] : key;
+    return source;
+  }
+
+  function label(labels, key) {
+    return labels && Object.prototype.hasOwnProperty.call(labels, key) ? labels[key] : key;
+  }
+
+  function readLabels(figure) {
+    var labels = {};
+    var plain = {};
+    figure.querySelectorAll("ul.attn-labels > li[data-key]").forEach(function (li) {
+      var key = li.getAttribute("data-key");
+      labels[key] = li.innerHTML.trim();
+      var copy = li.cloneNode(true);
+      copy.querySelectorAll("mjx-container").forEach(function (m) { m.remove(); });
+      plain[key] = copy.textContent.replace(/\\[()[\]]/g, "").replace(/\s+/g, " ").trim();
+    });
+    Object.defineProperty(labels, "text", {value: plain, enumerable: false});
+    return labels;
+  }
+
+  function typeset(stage) {
+    var mj = window.MathJax;
+    if (!stage.querySelector(".math") || !mj || !mj.startup || !mj.startup.promise) return;
+    mj.startup.promise.then(function () {
+      var raw = Array.prototype.filter.call(stage.querySelectorAll(".math"), function (m) {
+        return !m.querySelector("mjx-container");
+      });
+      if (raw.length && mj.typesetPromise) return mj.typesetPromise(raw);
+      return null;
+    });
+  }
+
+  function fail(figure, name, error) {
+    figure.classList.remove("attn-live");
+    figure.setAttribute("data-state", "failed");
+    var stage = figure.querySelector(".attn-stage");
+    if (stage) stage.textContent = "";
+    var note = html("p", {class: "attn-failed",
+                          text: "The interactive version of this figure could not start (" +
+                                (error && error.message ? error.message : String(error)) +
+                                "); the picture shows its static version."});
+    figure.insertBefore(note, figure.querySelector("figcaption"));
+    console.error("attn-interactive figure " + name + ": " + (error && error.stack || error));
+  }
+
+  function start(figure) {
+    var name = figure.getAttribute("data-figure");
+    if (figure.getAttribute("data-state")) return;
+    try {
+      if (!Object.prototype.hasOwnProperty.call(inits, name)) {
+        throw new Error("no script registered the figure " + name);
+      }
+      var stage = figure.querySelector(":scope > .attn-stage");
+      var source = figure.querySelector(":scope > script.attn-data");
+      if (!stage || !source) throw new Error("the figure has no stage or no data");
+      var data = JSON.parse(source.textContent);
+      inits[name](stage, data, readLabels(figure));
+      figure.classList.add("attn-live");
+      figure.setAttribute("data-state", "live");
+      typeset(stage);
+    } catch (error) {
+      fail(figure, name, error);
+    }
+  }
+
+  function startAll() {
+    document.querySelectorAll("figure.attn-interactive[data-figure]").forEach(start);
+  }
+
+  function register(name, init) {
+    if (typeof init !== "function") throw new TypeError("init of " + name + " is not a function");
+    inits[name] = init;
+    if (document.readyState !== "loading") {
+      document.querySelectorAll('figure.attn-interactive[data-figure="' + name + '"]')
+        .forEach(start);
+    }
+  }
+
+  window.AttnFigures = {
+    register: register, svg: svg, html: html, canvas: canvas, slider: slider, select: select,
+    readout: readout, show: show, format: format, linear: linear, log: log, color: color,
+    text: text, label: label
+  };
+
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", startAll);
+  } else {
+    startAll();
+  }
+})();
