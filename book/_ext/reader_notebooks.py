@@ -736,7 +736,16 @@ class SphinxResolver(Resolver):
         raise KeyError(key)
 
     def glue(self, docname: str, key: str):
-        executed = Path(self.app.outdir).parent / "jupyter_execute" / f"{docname}.ipynb"
+        folder = Path(self.app.outdir).parent / "jupyter_execute"
+        # myst-nb writes every glued value of a notebook to <docname>.glue.json (and removes the
+        # outputs of values glued without display from the executed notebook itself).
+        data_file = folder / f"{docname}.glue.json"
+        if data_file.is_file():
+            glued = json.loads(data_file.read_text(encoding="utf-8"))
+            if key in glued:
+                text = glued[key].get("data", {}).get("text/plain", "")
+                return ast.literal_eval("".join(text) if isinstance(text, list) else text)
+        executed = folder / f"{docname}.ipynb"
         if not executed.is_file():
             raise KeyError(key)
         nb = json.loads(executed.read_text(encoding="utf-8"))
