@@ -10,13 +10,14 @@ STAMP  := $(VENV)/.installed
 # Sphinx warnings are errors; nitpicky catches broken references; keep going to list them all.
 BOOK_FLAGS := -W -n --keep-going
 
-.PHONY: help setup book notebooks test lint nbval pytest browser student bench module-bench pdf check-clean clean checkpoints
+.PHONY: help setup book catalogues notebooks test lint nbval pytest browser student bench module-bench pdf check-clean clean checkpoints
 
 help:
-	@echo "make book     build the HTML book into _build/html (executes the notebooks)"
+	@echo "make book     build the HTML book into _build/html, English and Chinese (zh_CN/)"
 	@echo "make test     ruff, pytest, nbval on every notebook, the strict book build, browser tests"
+	@echo "make catalogues  update the Chinese catalogues (book/locale) after an English edit"
 	@echo "make notebooks  rebuild the book and refresh notebooks/ (what Colab, Binder, download open)"
-	@echo "make student  the student edition: every notebook without its solutions, in student/"
+	@echo "make student  the student edition: every notebook without its solutions, in student/ (Chinese: student/zh_CN/)"
 	@echo "make bench    notebook times and memory, cold and warm build times, module benchmark"
 	@echo "make module-bench  the module benchmark into book/ch7_networks/results/module_bench.json"
 	@echo "make pdf      the printed book, one PDF per edition, in _build/pdf/ (Debian's chromium)"
@@ -32,16 +33,29 @@ $(STAMP): pyproject.toml constraints.txt
 
 setup: $(STAMP)
 
+# Two editions from one source: the English book, then the Chinese one (scripts/build_zh.py: the
+# same sources in language zh_CN, from book/locale; it reuses the English build's execution cache)
+# into _build/html/zh_CN/, beside the English site. Both builds are strict.
 book: $(STAMP)
 	$(BIN)/jupyter-book build . $(BOOK_FLAGS)
-	@echo "The book is built: open $(CURDIR)/_build/html/index.html"
+	$(BIN)/python scripts/build_zh.py
+	@echo "The book is built: open $(CURDIR)/_build/html/index.html (Chinese: _build/html/zh_CN/index.html)"
+
+# The Chinese catalogues after an English edit: re-extract the messages and update
+# book/locale/zh_CN with sphinx-intl (new messages untranslated, changed ones fuzzy).
+catalogues: $(STAMP)
+	$(BIN)/python scripts/build_zh.py --catalogues
+	@echo "What is left to translate or review, per catalogue (scripts/check_translations.py):"
+	@$(BIN)/python scripts/check_translations.py >/dev/null || true
 
 # The reader notebooks: book/_ext/reader_notebooks.py writes them into _build/html/_notebooks at
 # the end of the build (plain Jupyter markdown, numbers resolved); notebooks/ is their committed
 # copy, which Colab and Binder open. tests/browser/test_reader_notebooks.py keeps the two equal.
+# The Chinese edition's reader notebooks (markdown from the catalogues) go to notebooks/zh_CN/.
 notebooks: book
 	rm -rf notebooks
 	cp -r _build/html/_notebooks notebooks
+	cp -r _build/html/zh_CN/_notebooks notebooks/zh_CN
 	@echo "notebooks/ refreshed from the build: commit it"
 
 lint: $(STAMP)
@@ -61,6 +75,7 @@ browser: $(STAMP)
 
 student: $(STAMP)
 	$(BIN)/python scripts/make_student.py
+	$(BIN)/python scripts/make_student.py --book notebooks/zh_CN --data book --out student/zh_CN
 
 bench: $(STAMP)
 	$(BIN)/python scripts/bench_book.py

@@ -70,6 +70,7 @@ class Edition:
 
 EDITIONS = [
     Edition("attention-derived-en", "en"),
+    Edition("attention-derived-zh_CN", "zh_CN", fonts='"Noto Sans CJK SC", "Noto Serif CJK SC"'),
 ]
 
 #: Print layout: the theme's navigation, buttons and footers are screen furniture; collapsed

@@ -1,6 +1,8 @@
 """Write the student edition: every notebook of the book with its solution cells removed.
 
-Usage: ``.venv/bin/python scripts/make_student.py [--book book] [--out student]`` (``make student``)
+Usage: ``.venv/bin/python scripts/make_student.py [--book book] [--out student] [--data DIR]``
+(``make student`` writes the English edition into student/ and the Chinese one, from the Chinese
+reader notebooks in notebooks/zh_CN with the data of book/, into student/zh_CN/)
 
 For every ``book/**/NAME.ipynb`` it writes ``student/**/NAME.ipynb`` (same relative path) with
 
@@ -61,9 +63,15 @@ def student_version(nb: nbformat.NotebookNode) -> tuple[nbformat.NotebookNode, i
     return nb, removed
 
 
-def make_student(book: Path, out: Path) -> list[tuple[Path, int]]:
-    """Write the student edition of every notebook under ``book`` into ``out``."""
+def make_student(book: Path, out: Path, data: Path | None = None) -> list[tuple[Path, int]]:
+    """Write the student edition of every notebook under ``book`` into ``out``.
+
+    The files the notebooks read (data, images) are copied from the same folders under ``data``
+    (default: ``book`` itself); the Chinese edition takes its notebooks from notebooks/zh_CN and
+    its data from book/.
+    """
     book, out = book.resolve(), out.resolve()
+    data = book if data is None else data.resolve()
     if out == book or book in out.parents or out in book.parents:
         raise ValueError(f"the output folder {out} must be outside the book {book}, "
                          "and must not hold it")
@@ -83,11 +91,13 @@ def make_student(book: Path, out: Path) -> list[tuple[Path, int]]:
         target.parent.mkdir(parents=True, exist_ok=True)
         nbformat.write(nb, target)
         written.append((target, removed))
-        folders.add(path.parent)
+        folders.add(data / path.parent.relative_to(book))
     for folder in folders:
+        if not folder.is_dir():
+            raise ValueError(f"no folder {folder} to copy the notebooks' files from")
         for item in folder.iterdir():
             if item.is_file() and item.suffix not in NOT_COPIED and not item.name.startswith("."):
-                shutil.copy2(item, out / item.relative_to(book))
+                shutil.copy2(item, out / item.relative_to(data))
     return written
 
 
@@ -95,8 +105,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--book", type=Path, default=ROOT / "book")
     parser.add_argument("--out", type=Path, default=ROOT / "student")
+    parser.add_argument("--data", type=Path, default=None,
+                        help="where the notebooks' data files are (default: --book)")
     args = parser.parse_args(argv)
-    written = make_student(args.book, args.out)
+    written = make_student(args.book, args.out, args.data)
     for target, removed in written:
         print(f"{target.relative_to(Path.cwd()) if target.is_relative_to(Path.cwd()) else target}"
               f": {removed} solution cell(s) removed")

@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import re
 import sys
+from pathlib import Path
 
 import pytest
 import yaml
@@ -241,17 +242,27 @@ def _toc_notebooks() -> list[str]:
 
 SOURCES = _toc_notebooks()
 READER = ROOT / rn.REPO_FOLDER
+#: The Chinese edition's reader notebooks (notebooks/zh_CN/, from the Chinese build).
+TRANSLATED = {"zh_CN": READER / "zh_CN"}
+#: Each notebook of each edition: "book/ch2_se/se_lab", "zh_CN/book/ch2_se/se_lab".
+EDITIONS_SOURCES = SOURCES + [f"{lang}/{d}" for lang in TRANSLATED for d in SOURCES]
 
 
-def _reader(docname: str) -> dict:
-    path = READER / rn.reader_path(docname)
+def _split(key: str) -> tuple[Path, str]:
+    lang, _, docname = key.partition("/")
+    return (TRANSLATED[lang], docname) if lang in TRANSLATED else (READER, key)
+
+
+def _reader(key: str) -> dict:
+    folder, docname = _split(key)
+    path = folder / rn.reader_path(docname)
     if not path.is_file():
         pytest.fail(f"{path.relative_to(ROOT)} is missing: {REFRESH}", pytrace=False)
     return json.loads(path.read_text(encoding="utf-8"))
 
 
-def _source(docname: str) -> dict:
-    return json.loads((ROOT / f"{docname}.ipynb").read_text(encoding="utf-8"))
+def _source(key: str) -> dict:
+    return json.loads((ROOT / f"{_split(key)[1]}.ipynb").read_text(encoding="utf-8"))
 
 
 def _text(cell) -> str:
@@ -275,12 +286,15 @@ _LEFTOVERS = {
 def test_every_book_notebook_has_a_reader_notebook_and_nothing_else_is_there():
     assert SOURCES, "no notebook in _toc.yml"
     expected = {rn.reader_path(d) for d in SOURCES}
-    present = {str(p.relative_to(READER)) for p in READER.rglob("*.ipynb")} if READER.is_dir() \
-        else set()
+    present = {str(p.relative_to(READER)) for p in READER.rglob("*.ipynb")
+               if p.relative_to(READER).parts[0] not in TRANSLATED} if READER.is_dir() else set()
     assert present == expected, f"notebooks/ differs from the book's notebooks: {REFRESH}"
+    for lang, folder in TRANSLATED.items():
+        present = {str(p.relative_to(folder)) for p in folder.rglob("*.ipynb")}
+        assert present == expected, f"notebooks/{lang}/ differs from the book's: {REFRESH}"
 
 
-@pytest.mark.parametrize("docname", SOURCES)
+@pytest.mark.parametrize("docname", EDITIONS_SOURCES)
 def test_code_cells_are_the_books(docname):
     """Same cells, same ids, same code: the reader notebook runs exactly what the book ran."""
     source, reader = _source(docname), _reader(docname)
@@ -294,7 +308,7 @@ def test_code_cells_are_the_books(docname):
     assert reader["metadata"] == source["metadata"], REFRESH
 
 
-@pytest.mark.parametrize("docname", SOURCES)
+@pytest.mark.parametrize("docname", EDITIONS_SOURCES)
 def test_markdown_renders_in_plain_jupyter_without_myst(docname):
     problems = []
     for index, cell in enumerate(_reader(docname)["cells"]):
@@ -310,7 +324,7 @@ def test_markdown_renders_in_plain_jupyter_without_myst(docname):
     assert not problems, f"{rn.reader_path(docname)}:\n" + "\n".join(problems)
 
 
-@pytest.mark.parametrize("docname", SOURCES)
+@pytest.mark.parametrize("docname", EDITIONS_SOURCES)
 def test_every_labelled_equation_shows_its_number(docname):
     for index, (s, r) in enumerate(zip(_source(docname)["cells"], _reader(docname)["cells"],
                                        strict=True)):
@@ -343,7 +357,7 @@ def _links(cell_text: str) -> list[str]:
     return hrefs
 
 
-@pytest.mark.parametrize("docname", SOURCES)
+@pytest.mark.parametrize("docname", EDITIONS_SOURCES)
 def test_links_work_outside_the_book(docname):
     """Colab opens one file: a relative link would lead nowhere, so links are absolute."""
     bad = []
@@ -363,3 +377,57 @@ def test_reader_notebooks_link_to_the_book():
     links = [h for d in SOURCES for c in _reader(d)["cells"] if c["cell_type"] == "markdown"
              for h in _links(_text(c))]
     assert any(h.startswith(BASEURL) for h in links)
+
+
+# --------------------------------------------------------------------------------------------
+# A translated edition: the MyST source translated from the page's catalogue, then converted
+# --------------------------------------------------------------------------------------------
+
+CATALOGUE = {
+    "Lab: the block": "实验：模块",
+    "The squeeze {eq}`eq-a` averages each channel, as in {ref}`ch2-se`.":
+        "挤压 {eq}`eq-a` 对每个通道求平均，与{ref}`ch2-se`相同。",
+    "first item": "第一项",
+    "second item continued": "第二项（续）",
+    "Squeeze": "挤压",
+    "The answer.": "答案。",
+}
+
+
+def _gettext(msgid: str) -> str:
+    return CATALOGUE.get(msgid, msgid)
+
+
+def test_translation_replaces_headings_paragraphs_items_and_directive_titles():
+    source = ("# Lab: the block\n\nThe squeeze {eq}`eq-a` averages each\nchannel, as in "
+              "{ref}`ch2-se`.\n\n- first item\n- second item\n  continued\n\n"
+              "```{exercise} Squeeze\n:label: ex-one\n\nThe answer.\n```")
+    out = rn.translate_markdown(source, _gettext)
+    assert out == ("# 实验：模块\n\n挤压 {eq}`eq-a` 对每个通道求平均，与{ref}`ch2-se`相同。\n\n"
+                   "- 第一项\n- 第二项（续）\n\n```{exercise} 挤压\n:label: ex-one\n\n答案。\n```")
+    converted = convert(out)  # then converted as any reader notebook
+    assert converted.startswith("# 实验：模块") and "[(2.3)](" in converted
+    assert "答案。" in converted
+
+
+def test_translation_keeps_code_maths_tables_targets_and_what_is_not_translated():
+    source = ("(sec-x)=\n## Not in the catalogue\n\n```python\nThe answer.\n```\n\n"
+              "$$\nThe answer.\n$$ (eq-a)\n\n| The answer. |\n| --- |\n\n"
+              "An English paragraph\nthat stays.")
+    assert rn.translate_markdown(source, _gettext) == source
+
+
+@pytest.mark.parametrize("docname", SOURCES)
+def test_chinese_reader_notebooks_carry_the_translations_of_their_catalogue(docname):
+    """Every heading the page's catalogue translates is translated in notebooks/zh_CN."""
+    from babel.messages.pofile import read_po
+
+    po = ROOT / "book" / "locale" / "zh_CN" / "LC_MESSAGES" / f"{docname}.po"
+    with po.open("rb") as f:
+        translated = {m.id: m.string for m in read_po(f) if m.id and m.string and not m.fuzzy}
+    headings = [h for c in _source(docname)["cells"] if c["cell_type"] == "markdown"
+                for h in re.findall(r"^#{1,6} (.+)$", _text(c), re.M) if h in translated]
+    reader = "\n".join(_text(c) for c in _reader(f"zh_CN/{docname}")["cells"]
+                       if c["cell_type"] == "markdown")
+    missing = [h for h in headings if translated[h].split("{")[0].strip() not in reader]
+    assert not missing, f"headings left in English in notebooks/zh_CN: {missing[:5]}: {REFRESH}"

@@ -64,11 +64,26 @@ class Target:
     kind: str = ""  # "section", "figure", "exercise", "proposition", ...
 
 
+#: The words the converter writes itself, per edition language ("zh" for zh_CN).
+WORDS = {
+    "en": {"chapter": "Chapter {number} ({title})", "section": "Section {number} ({title})",
+           "chapter_bare": "Chapter {number}", "section_bare": "Section {number}",
+           "exercise": "Exercise", "solution": "Solution to {what}", "title": "{head} ({title})"},
+    "zh": {"chapter": "第 {number} 章（{title}）", "section": "第 {number} 节（{title}）",
+           "chapter_bare": "第 {number} 章", "section_bare": "第 {number} 节",
+           "exercise": "练习", "solution": "{what} 的解答", "title": "{head}（{title}）"},
+}
+#: Proof-like blocks in Chinese (English: the kind, capitalised).
+PROOF_WORDS_ZH = {"proposition": "命题", "theorem": "定理", "lemma": "引理", "definition": "定义",
+                  "corollary": "推论", "remark": "注", "example": "例", "proof": "证明"}
+
+
 class Resolver:
     """The questions the converter asks about the book. Every method raises KeyError if unknown."""
 
     baseurl: str = ""
     raw_url: str = ""  # raw file address of the repository (images), ending in "/"
+    words: dict = WORDS["en"]
 
     def equation(self, label: str) -> Target:
         raise NotImplementedError
@@ -200,9 +215,10 @@ class _Converter:
 
     def _titled(self, target: Target) -> str:
         if target.number and target.kind == "section":
-            word = "Chapter" if "." not in target.number else "Section"
-            return f"{word} {target.number} ({target.title})" if target.title else \
-                f"{word} {target.number}"
+            word = "chapter" if "." not in target.number else "section"
+            if target.title:
+                return self.r.words[word].format(number=target.number, title=target.title)
+            return self.r.words[f"{word}_bare"].format(number=target.number)
         if target.number and target.kind != "section":  # an exercise, a figure, a proposition
             return self._numbered(target)
         if target.title:
@@ -413,14 +429,15 @@ class _Converter:
                 target = self._lookup("exercise", self.r.label, label)
                 head = self._link(self._numbered(target), target)
             elif "nonumber" in options:
-                head = "Exercise"
+                head = self.r.words["exercise"]
             else:
                 raise self.where.fail(f"exercise {arg!r} has no :label:, so the reader notebook "
                                       "cannot show its number")
-            title = f"**{head}** ({self.inline(arg)})" if arg else f"**{head}**"
+            title = self.r.words["title"].format(head=f"**{head}**", title=self.inline(arg)) \
+                if arg else f"**{head}**"
             return _quote([title, "", *inner])
         target = self._lookup("exercise", self.r.label, arg.strip())
-        summary = f"Solution to {self._numbered(target)}"
+        summary = self.r.words["solution"].format(what=self._numbered(target))
         if "dropdown" in options.get("class", "").split():
             return self._details(summary, inner)
         return _quote([f"**{summary}**", "", *inner])
@@ -489,13 +506,104 @@ def convert_markdown(source: str, resolver: Resolver, *, notebook: str = "<noteb
     return re.sub(r"\n{3,}", "\n\n", text).strip("\n")
 
 
-def convert_notebook(nb: dict, resolver: Resolver, *, notebook: str, docname: str) -> dict:
-    """A copy of the notebook (a JSON dict) with every markdown cell converted."""
+_LIST_ITEM = re.compile(r"^(?P<marker>\s*(?:[-*+]|\d+[.)])\s+)(?P<text>.*)$")
+_HEADING = re.compile(r"^(?P<marker>#{1,6}\s+)(?P<text>.+?)\s*$")
+_OPTION = re.compile(r"^\s*:[\w-]+:")
+
+
+def translate_markdown(source: str, gettext) -> str:
+    """A markdown cell's MyST source with its messages translated (a translated edition).
+
+    ``gettext(msgid)`` is the page's catalogue (it returns the msgid itself when there is no
+    translation). Sphinx's messages are the source's paragraphs, headings, list items and
+    directive titles with their lines joined by spaces; each such block that the catalogue
+    translates is replaced by its translation (on one line), everything else is kept: code and
+    maths blocks, directive options, targets, tables, and any message not translated yet (it
+    stays English, as on the page).
+    """
+    lines = source.split("\n")
+    out: list[str] = []
+    fence: str | None = None  # the closing fence of a code block being copied
+    maths = False
+    block: list[str] = []
+
+    def flush() -> None:
+        if not block:
+            return
+        first = _LIST_ITEM.match(block[0])
+        marker, head = (first.group("marker"), first.group("text")) if first else ("", block[0])
+        msgid = " ".join([head.strip(), *(line.strip() for line in block[1:])]).strip()
+        translated = gettext(msgid) if msgid else msgid
+        if translated and translated != msgid:
+            out.append(marker + translated)
+        else:
+            out.extend(block)
+        block.clear()
+
+    for line in lines:
+        stripped = line.strip()
+        if fence is not None:
+            out.append(line)
+            if stripped == fence:
+                fence = None
+            continue
+        if maths:
+            out.append(line)
+            maths = not stripped.endswith("$$")
+            continue
+        opener = _FENCE.match(line)
+        if opener:
+            flush()
+            directive = _DIRECTIVE.match(opener.group("info"))
+            if directive:  # the body is markdown: translate its title, then go on inside it
+                arg = directive.group("arg")
+                title = gettext(arg) if arg else arg
+                out.append(line if not arg or title == arg else
+                           line[: line.rindex(arg)] + title)
+            elif stripped == opener.group("fence"):  # the end of a directive
+                out.append(line)
+            else:
+                out.append(line)
+                fence = opener.group("fence")
+            continue
+        if stripped.startswith("$$"):
+            flush()
+            out.append(line)
+            maths = not (len(stripped) > 2 and stripped.endswith("$$"))
+            continue
+        heading = _HEADING.match(line)
+        if heading:
+            flush()
+            text = heading.group("text")
+            title = gettext(text)
+            out.append(heading.group("marker") + title if title != text else line)
+            continue
+        if (not stripped or _TARGET.match(line) or _OPTION.match(line) or stripped == "---"
+                or stripped.startswith(("|", "%", "<", ">"))):
+            flush()
+            out.append(line)
+            continue
+        if _LIST_ITEM.match(line):
+            flush()
+        block.append(line)
+    flush()
+    return "\n".join(out)
+
+
+def convert_notebook(nb: dict, resolver: Resolver, *, notebook: str, docname: str,
+                     gettext=None) -> dict:
+    """A copy of the notebook (a JSON dict) with every markdown cell converted.
+
+    With ``gettext`` (a translated edition's catalogue for the page) the MyST source of each
+    markdown cell is translated first (:func:`translate_markdown`).
+    """
     out = copy.deepcopy(nb)
     for index, cell in enumerate(out["cells"]):
         if cell["cell_type"] != "markdown":
             continue
         source = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+        if gettext is not None:
+            source = translate_markdown(source, gettext)
         text = convert_markdown(source, resolver, notebook=notebook, cell=index, docname=docname)
         cell["source"] = text.splitlines(keepends=True)
     return out
@@ -553,6 +661,8 @@ class SphinxResolver(Resolver):
         self.env = env
         self.app = app
         self.baseurl = app.config.html_baseurl
+        self.words = WORDS["zh"] if _translated(app) and app.config.language.startswith("zh") \
+            else WORDS["en"]
         repo = app.config.html_theme_options.get("repository_url", "")
         branch = app.config.html_theme_options.get("repository_branch", "main")
         parsed = urllib.parse.urlparse(repo)
@@ -566,10 +676,11 @@ class SphinxResolver(Resolver):
         self._formats = dict(app.config.numfig_format or {})
 
     def numfig_format(self, kind: str) -> str:
+        chinese = self.words is WORDS["zh"]
         if kind in ("exercise", "solution"):
-            return "Exercise %s"
+            return self.words["exercise"] + " %s"
         if kind in PROOF_KINDS:
-            return kind.capitalize() + " %s"
+            return (PROOF_WORDS_ZH.get(kind, kind) if chinese else kind.capitalize()) + " %s"
         return self._formats.get(kind) or super().numfig_format(kind)
 
     def equation(self, label: str) -> Target:
@@ -625,22 +736,26 @@ class SphinxResolver(Resolver):
         raise KeyError(key)
 
     def glue(self, docname: str, key: str):
-        # myst-nb 1.x keeps a notebook's glued outputs in <docname>.glue.json beside the executed
-        # notebook (and takes them out of it); older versions left them in the notebook's outputs.
-        executed = Path(self.app.outdir).parent / "jupyter_execute" / f"{docname}.ipynb"
-        outputs = []
-        glued = executed.with_suffix(".glue.json")
-        if glued.is_file():
-            outputs.extend(json.loads(glued.read_text(encoding="utf-8")).values())
-        if executed.is_file():
-            nb = json.loads(executed.read_text(encoding="utf-8"))
-            outputs.extend(o for cell in nb["cells"] for o in cell.get("outputs", []))
-        for output in outputs:
-            scrap = output.get("metadata", {}).get("scrapbook", {})
-            if scrap.get("name") == key:
-                text = output.get("data", {}).get("text/plain", "")
-                text = "".join(text) if isinstance(text, list) else text
-                return ast.literal_eval(text)
+        folder = Path(self.app.outdir).parent / "jupyter_execute"
+        # myst-nb writes every glued value of a notebook to <docname>.glue.json (and removes the
+        # outputs of values glued without display from the executed notebook itself).
+        data_file = folder / f"{docname}.glue.json"
+        if data_file.is_file():
+            glued = json.loads(data_file.read_text(encoding="utf-8"))
+            if key in glued:
+                text = glued[key].get("data", {}).get("text/plain", "")
+                return ast.literal_eval("".join(text) if isinstance(text, list) else text)
+        executed = folder / f"{docname}.ipynb"
+        if not executed.is_file():
+            raise KeyError(key)
+        nb = json.loads(executed.read_text(encoding="utf-8"))
+        for cell in nb["cells"]:
+            for output in cell.get("outputs", []):
+                scrap = output.get("metadata", {}).get("scrapbook", {})
+                if scrap.get("name") == key:
+                    text = output.get("data", {}).get("text/plain", "")
+                    text = "".join(text) if isinstance(text, list) else text
+                    return ast.literal_eval(text)
         raise KeyError(key)
 
 
@@ -665,7 +780,8 @@ def write_reader_notebooks(app, exception) -> None:
         source = Path(app.env.doc2path(docname))
         nb = json.loads(source.read_text(encoding="utf-8"))
         try:
-            reader = convert_notebook(nb, resolver, notebook=f"{docname}.ipynb", docname=docname)
+            reader = convert_notebook(nb, resolver, notebook=f"{docname}.ipynb", docname=docname,
+                                      gettext=_page_gettext(app, docname))
         except ReaderNotebookError as exc:
             raise ExtensionError(f"reader_notebooks: {exc}") from None
         target = out / reader_path(docname)
@@ -675,6 +791,28 @@ def write_reader_notebooks(app, exception) -> None:
     for stale in out.rglob("*.ipynb"):
         if stale not in written:
             stale.unlink()
+
+
+def _translated(app) -> bool:
+    return bool(app.config.language) and app.config.language.split("_")[0] != "en"
+
+
+def repo_folder(app) -> str:
+    """Where a build's reader notebooks are committed: notebooks/, or notebooks/<language>/."""
+    return f"{REPO_FOLDER}/{app.config.language}" if _translated(app) else REPO_FOLDER
+
+
+def _page_gettext(app, docname: str):
+    """The page's catalogue as a gettext function, in a translated edition (else None)."""
+    if not _translated(app):
+        return None
+    from sphinx.locale import init as init_locale
+    from sphinx.util.i18n import docname_to_domain
+
+    dirs = [str(Path(app.srcdir) / d) for d in app.config.locale_dirs]
+    domain = docname_to_domain(docname, app.config.gettext_compact)
+    catalog, _ = init_locale(dirs, app.config.language, domain)
+    return catalog.gettext
 
 
 def _launch_url(url: str, book_path: str, reader: str) -> str:
@@ -688,7 +826,7 @@ def point_buttons_at_reader_notebooks(app, pagename, templatename, context, doct
     if not app.env.doc2path(pagename, False).endswith(".ipynb"):
         return
     book_path = f"{pagename}.ipynb"
-    repo_path = f"{REPO_FOLDER}/{reader_path(pagename)}"
+    repo_path = f"{repo_folder(app)}/{reader_path(pagename)}"
     download = f"{context['pathto'](HTML_FOLDER, 1)}/{reader_path(pagename)}"
     for group in context.get("header_buttons", []):
         for button in group.get("buttons", []):

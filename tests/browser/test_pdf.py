@@ -14,6 +14,7 @@ import json
 import re
 import sys
 from functools import cache
+from html import unescape
 from pathlib import Path
 
 import pytest
@@ -74,6 +75,25 @@ def title_of(source: Path) -> str:
     return _normalise(re.sub(r"\$[^$]*\$", "", title).replace("`", "")).strip()
 
 
+LANGUAGE = {edition.name: edition.language for edition in EDITIONS}
+#: What the Chinese edition's text says where the English says "Solution to Exercise".
+SOLUTION_LABEL = {"en": "Solution to Exercise", "zh_CN": "解答 练习"}
+CJK = re.compile("[\u3400-\u4dbf\u4e00-\u9fff]")
+
+
+def edition_title(name: str, source: Path) -> str:
+    """A chapter's title as the edition prints it: the source's heading in English, the built
+    Chinese page's heading (from _build/html/zh_CN, made by `make book`) in a translation."""
+    if LANGUAGE[name] == "en":
+        return title_of(source)
+    page = ROOT / "_build" / "html" / LANGUAGE[name] / source.relative_to(ROOT).with_suffix(".html")
+    heading = re.search(r"<h1>(.*?)</h1>", page.read_text(encoding="utf-8"), re.S).group(1)
+    heading = re.sub(r'<span class="(section-number|math[^"]*)">.*?</span>', "", heading,
+                     flags=re.S)
+    heading = re.sub(r'<a class="headerlink".*?</a>|<[^>]+>', "", heading, flags=re.S)
+    return _normalise(unescape(heading)).strip()
+
+
 @pytest.mark.parametrize("name", IDS)
 def test_printed_without_leaving_the_machine(name):
     r = report(name)
@@ -99,7 +119,8 @@ def test_page_count(name):
 @pytest.mark.parametrize("name", IDS)
 def test_every_chapter_title_is_in_the_text(name):
     text = text_of(name)
-    missing = [title_of(s) for s in chapter_files(report(name)["toc"]) if title_of(s) not in text]
+    titles = [edition_title(name, s) for s in chapter_files(report(name)["toc"])]
+    missing = [title for title in titles if title not in text]
     assert not missing, f"chapter titles not in the text layer: {missing}"
 
 
@@ -119,7 +140,7 @@ def test_bookmarks_per_chapter_in_toc_order(name):
     assert report(name)["bookmarks_retitled"], "bookmarks keep Chromium's line-joined titles"
     pages = []
     for source in chapter_files(report(name)["toc"]):
-        title = title_of(source)
+        title = edition_title(name, source)
         # A chapter's bookmark is its heading, with the chapter number in front where numbered.
         found = [page for bookmark, page in entries
                  if re.fullmatch(rf"(\d+\. )?{re.escape(title)}", bookmark)]
@@ -151,4 +172,13 @@ def test_solutions_are_printed_open(name):
                    if s.suffix == ".md")
     assert r["solutions"] >= on_pages > 0
     assert r["closed_solutions"] == [], "solutions printed collapsed"
-    assert text_of(name).count("Solution to Exercise") >= on_pages
+    assert text_of(name).count(SOLUTION_LABEL[LANGUAGE[name]]) >= on_pages
+
+
+@pytest.mark.parametrize("name", [n for n in IDS if LANGUAGE[n].startswith("zh")])
+def test_chinese_text_is_extractable_from_the_chinese_pdf(name):
+    """CJK text in the text layer: the font is embedded with its Unicode map (no tofu boxes)."""
+    text = text_of(name)
+    assert "术语表" in text, "the glossary page's Chinese title is not in the PDF's text"
+    assert len(CJK.findall(text)) > 100
+    assert "\ufffd" not in text and "\u25a1" not in text, "replacement or tofu characters"

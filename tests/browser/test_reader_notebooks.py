@@ -24,7 +24,7 @@ sys.path.insert(0, str(ROOT / "book" / "_ext"))
 import reader_notebooks as rn  # book/_ext is not a package
 
 REFRESH = ("run `make notebooks` (it rebuilds the book and copies _build/html/_notebooks to "
-           "notebooks/) and commit notebooks/")
+           "notebooks/, _build/html/zh_CN/_notebooks to notebooks/zh_CN/) and commit notebooks/")
 COMMITTED = ROOT / rn.REPO_FOLDER
 BASEURL = yaml.safe_load((ROOT / "_config.yml").read_text())["html"]["baseurl"]
 
@@ -35,8 +35,12 @@ def _notebooks(folder: Path) -> dict[str, Path]:
 
 
 def test_committed_reader_notebooks_equal_the_build(book_html):
+    """notebooks/ is the English build's, notebooks/zh_CN/ the Chinese build's."""
     built = _notebooks(book_html / rn.HTML_FOLDER)
     assert built, f"the build wrote no reader notebooks into {book_html / rn.HTML_FOLDER}"
+    chinese = _notebooks(book_html / "zh_CN" / rn.HTML_FOLDER)
+    assert sorted(chinese) == sorted(built), "the Chinese build wrote other reader notebooks"
+    built.update({f"zh_CN/{name}": path for name, path in chinese.items()})
     committed = _notebooks(COMMITTED)
     assert sorted(committed) == sorted(built), f"notebooks/ and the build differ: {REFRESH}"
     stale = [name for name in built if built[name].read_bytes() != committed[name].read_bytes()]

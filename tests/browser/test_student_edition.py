@@ -177,6 +177,35 @@ def test_the_edition_drops_solutions_and_outputs(tmp_path):
     assert removed_total > 0, "no notebook of the book has a solution cell"
 
 
+ZH_READER = ROOT / "notebooks" / "zh_CN"
+
+
+def test_the_chinese_edition_is_the_english_one_with_chinese_markdown(tmp_path):
+    """student/zh_CN (make student): the Chinese reader notebooks less their solution cells.
+
+    Its code cells are the English student edition's, cell for cell (so the runs above vouch for
+    it), its markdown is the Chinese reader notebooks', and every data file is beside it.
+    """
+    english = {str(p.relative_to(tmp_path / "en")): p
+               for p, _ in make_student.make_student(BOOK, tmp_path / "en")}
+    chinese = {str(p.relative_to(tmp_path / "zh")): p
+               for p, _ in make_student.make_student(ZH_READER, tmp_path / "zh", BOOK)}
+    assert sorted(chinese) == sorted(english) == NOTEBOOKS
+    for name in NOTEBOOKS:
+        en = nbformat.read(english[name], as_version=4)
+        zh = nbformat.read(chinese[name], as_version=4)
+        assert [(c.cell_type, c.source) for c in zh.cells if c.cell_type == "code"] == \
+            [(c.cell_type, c.source) for c in en.cells if c.cell_type == "code"], name
+        reader = nbformat.read(ZH_READER / name, as_version=4)
+        kept = [c.source for c in reader.cells if c.cell_type == "markdown"
+                and "solution" not in _tags(c)]
+        assert [c.source for c in zh.cells if c.cell_type == "markdown"] == kept, name
+    data = sorted(str(p.relative_to(tmp_path / "en")) for p in (tmp_path / "en").rglob("*")
+                  if p.is_file() and p.suffix != ".ipynb" and p.name != "README.md")
+    assert data == sorted(str(p.relative_to(tmp_path / "zh")) for p in (tmp_path / "zh").rglob("*")
+                          if p.is_file() and p.suffix != ".ipynb" and p.name != "README.md")
+
+
 def test_the_edition_refuses_to_overwrite_a_foreign_folder(tmp_path):
     (tmp_path / "mine.txt").write_text("not a student edition")
     with pytest.raises(ValueError, match="not a student edition"):

@@ -1,0 +1,216 @@
+"""The Chinese edition keeps in step with the English one (unit stage; no built book needed).
+
+- every catalogue (book/locale/zh_CN/LC_MESSAGES/**.po) is fully translated, with no fuzzy entry
+  and no problem found by scripts/check_translations.py (fails until the translators finish, and
+  again after any English edit until the translation is updated);
+- the catalogues are up to date with the sources: the messages are re-extracted into a temporary
+  folder and each page's set of msgids compared with its catalogue's;
+- check_translations itself, tested like a checker: a catalogue of wrong translations it must
+  refuse, each for its reason, and right ones it must accept;
+- the glossary (book/glossary/terms.yml): its schema, unique terms, variants that never contain the
+  term, pages that exist. (That no variant appears in a built Chinese page is checked after the
+  build, in tests/browser/test_chinese_edition.py.)
+"""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+import yaml
+from babel.messages.pofile import read_po
+
+from .conftest import ROOT
+
+sys.path.insert(0, str(ROOT / "scripts"))
+import build_zh
+import check_translations as ct
+
+sys.path.insert(0, str(ROOT / "book" / "_ext"))
+import glossary_table
+
+CATALOGUES = ct.catalogues()
+AVOID = ct.load_avoid()
+
+
+def _ids(path) -> set[str]:
+    with open(path, "rb") as f:
+        return {m.id for m in read_po(f) if m.id}
+
+
+def _rel(path) -> str:
+    return str(path.relative_to(ct.LOCALE))
+
+
+# --------------------------------------------------------------------------------------------
+# The catalogues themselves
+# --------------------------------------------------------------------------------------------
+
+
+def test_there_is_one_catalogue_per_page_of_the_book():
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text(encoding="utf-8"))
+    pages = [toc["root"]]
+
+    def walk(entries):
+        for entry in entries:
+            pages.append(entry["file"])
+            walk(entry.get("sections", []))
+
+    for part in toc["parts"]:
+        walk(part["chapters"])
+    have = {_rel(p).removesuffix(".po") for p in CATALOGUES}
+    assert not [p for p in pages if p not in have], "pages without a catalogue: run make catalogues"
+
+
+@pytest.mark.parametrize("path", CATALOGUES, ids=_rel)
+def test_catalogue_is_translated_and_passes_the_checks(path):
+    problems = ct.check_catalogue(path, AVOID)
+    assert not problems, f"{len(problems)} problem(s):\n" + "\n".join(map(str, problems[:40]))
+
+
+@pytest.fixture(scope="module")
+def extracted(tmp_path_factory):
+    return build_zh.extract_messages(tmp_path_factory.mktemp("gettext"))
+
+
+def test_catalogues_are_up_to_date_with_the_english_sources(extracted):
+    stale = []
+    pots = {str(p.relative_to(extracted)).removesuffix(".pot"): p for p in extracted.rglob("*.pot")}
+    pos = {_rel(p).removesuffix(".po"): p for p in CATALOGUES}
+    assert set(pots) == set(pos), ("pages and catalogues differ: "
+                                   f"{sorted(set(pots) ^ set(pos))}; run make catalogues")
+    for name, pot in sorted(pots.items()):
+        new, old = _ids(pot), _ids(pos[name])
+        if new != old:
+            stale.append(f"{name}: {len(new - old)} new or changed message(s), e.g. "
+                         f"{sorted(new - old)[:1]}; {len(old - new)} gone")
+    assert not stale, "English changed since the catalogues were updated (make catalogues, then " \
+                      "translate):\n" + "\n".join(stale)
+
+
+# --------------------------------------------------------------------------------------------
+# check_translations, tested like a checker
+# --------------------------------------------------------------------------------------------
+
+WRONG = [
+    # (English, wrong Chinese, the problem it must be refused for)
+    ("The gate $s = \\sigma(z)$ is a vector.", "门控 $s$ 是一个向量。", "maths/code/roles differ"),
+    ("See {ref}`the lab <ch2-se-lab>`.", "见{ref}`实验 <ch2-se>`。", "maths/code/roles differ"),
+    ("Use {eq}`eq-se-squeeze` here.", "此处用式 {eq}`eq-se-excite`。", "maths/code/roles differ"),
+    ("Call `se(x)` first.", "先调用 `se(y)`。", "maths/code/roles differ"),
+    ("A reduction ratio of 16 halves nothing.", "降维比为十六。", "numbers lost"),
+    ("Five seeds, 3 runs each.", "五个随机种子，每个运行三次。", "numbers lost"),
+    ("The gate is a vector, not a map.", "门控是一个向量,不是一幅图。", "ASCII punctuation"),
+    ("The gate is a vector.", "门控是一个向量.", "ASCII punctuation"),
+    ("The gate (a vector) is small.", "门控(一个向量)很小。", "ASCII parentheses"),
+    ("The SE block is small.", "SE模块很小。", "no space between Chinese and Latin"),
+    ("It has $C$ channels.", "它有$C$ 个通道。", "no space between Chinese and Latin"),
+    ("It takes 3 steps.", "它需要 3步。", "no space between Chinese and Latin"),
+    ("The gate , then the map.", "门控 ，然后是图。", "space next to full-width punctuation"),
+    ("A feature map of the block.", "该模块的特征映射图。", "glossary"),
+    ("Squeeze-and-Excitation, in short.", "压缩-激励，简而言之。", "glossary"),
+    ("The gate is a vector of weights.", "The gate is a vector of weights.", "not translated"),
+    ("ResNet-50 with a gate", "ResNet-50 with a gate", "not translated"),
+    ("\n\\begin{equation}\ns = \\sigma(z)\n\\end{equation}\n",
+     "\n\\begin{equation}\ns = \\sigma(y)\n\\end{equation}\n", "display maths"),
+    ("The gate is a vector.", "", "untranslated"),
+]
+
+RIGHT = [
+    ("The gate $s = \\sigma(z)$ is a vector.", "门控 $s = \\sigma(z)$ 是一个向量。"),
+    ("See {ref}`the lab <ch2-se-lab>`.", "见{ref}`本章实验 <ch2-se-lab>`。"),
+    ("See {ref}`ch2-se`.", "见{ref}`ch2-se`。"),
+    ("Use {eq}`eq-se-squeeze` here.", "此处用式 {eq}`eq-se-squeeze`。"),
+    ("A reduction ratio of 16 and 3, 5 or 7.", "降维比为 16，卷积核大小为 3、5 或 7。"),
+    ("The SE block (Hu et al.) is small.", "SE 模块（Hu et al.）很小。"),
+    ("Call `se(x)` on a feature map.", "对特征图调用 `se(x)`。"),
+    ("\n\\begin{equation}\ns = \\sigma(z)\n\\end{equation}\n",
+     "\n\\begin{equation}\ns = \\sigma(z)\n\\end{equation}\n"),
+    ("ResNet-50", "ResNet-50"),
+    ("ResNet-50 / SENet / ECA-Net", "ResNet-50 / SENet / ECA-Net"),
+    ("**Predict first.** Then run it.", "**先预测**。然后运行。"),
+]
+
+
+@pytest.mark.parametrize("english, chinese, reason", WRONG)
+def test_check_translations_refuses_a_wrong_translation(english, chinese, reason):
+    problems = ct.check_message(english, chinese, AVOID)
+    assert any(reason in p for p in problems), f"{chinese!r} accepted, or refused for {problems}"
+
+
+@pytest.mark.parametrize("english, chinese", RIGHT)
+def test_check_translations_accepts_a_right_translation(english, chinese):
+    assert ct.check_message(english, chinese, AVOID) == []
+
+
+def test_check_translations_refuses_a_fuzzy_entry(tmp_path):
+    po = tmp_path / "page.po"
+    po.write_text('msgid ""\nmsgstr ""\n"Content-Type: text/plain; charset=utf-8\\n"\n\n'
+                  '#, fuzzy\nmsgid "The gate is a vector."\nmsgstr "门控是一个向量。"\n\n'
+                  'msgid "The map."\nmsgstr "特征图。"\n', encoding="utf-8")
+    problems = ct.check_catalogue(po, AVOID)
+    assert [p.what.split(" ")[0] for p in problems] == ["fuzzy"]
+    assert problems[0].msgid == "The gate is a vector."
+
+
+def test_check_translations_command_exits_1_on_a_problem_and_0_without(tmp_path, capsys):
+    bad, good = tmp_path / "bad.po", tmp_path / "good.po"
+    header = 'msgid ""\nmsgstr ""\n"Content-Type: text/plain; charset=utf-8\\n"\n\n'
+    bad.write_text(header + 'msgid "It has 3 heads."\nmsgstr "它有三个头。"\n', encoding="utf-8")
+    good.write_text(header + 'msgid "It has 3 heads."\nmsgstr "它有 3 个头。"\n', encoding="utf-8")
+    assert ct.main([str(bad)]) == 1
+    assert "numbers lost: 3" in capsys.readouterr().out
+    assert ct.main([str(good)]) == 0
+
+
+# --------------------------------------------------------------------------------------------
+# The glossary as data
+# --------------------------------------------------------------------------------------------
+
+TERMS = yaml.safe_load(ct.GLOSSARY.read_text(encoding="utf-8"))
+
+
+def test_glossary_entries_have_the_known_fields():
+    assert len(TERMS) >= 40
+    for term in TERMS:
+        assert set(term) <= set(glossary_table.FIELDS), term
+        for field in glossary_table.REQUIRED:
+            assert isinstance(term.get(field), str) and term[field].strip(), (field, term)
+        assert isinstance(term.get("avoid", []), list), term
+        if "abbr" in term:
+            assert term["abbr"].isascii() and term["abbr"].strip(), term
+
+
+def test_glossary_terms_are_unique_in_both_languages():
+    for field in ("en", "zh"):
+        values = [t[field] for t in TERMS]
+        assert len(values) == len(set(values)), sorted(v for v in values if values.count(v) > 1)
+    glossary_table.load_terms()  # and the page's loader agrees
+
+
+def test_no_variant_to_avoid_contains_a_glossary_term():
+    """A variant containing the term (or any other term) would make the term itself refused."""
+    chinese = {t["zh"] for t in TERMS}
+    for term in TERMS:
+        for variant in term.get("avoid", []) or []:
+            assert variant != term["zh"] and term["zh"] not in variant, (term["en"], variant)
+            assert variant not in chinese, (term["en"], variant)
+
+
+def test_glossary_introduced_pages_are_pages_of_the_book():
+    toc = (ROOT / "_toc.yml").read_text(encoding="utf-8")
+    for term in TERMS:
+        page = term["introduced"]
+        assert f"file: {page}\n" in toc or f"root: {page}\n" in toc, (term["en"], page)
+
+
+def test_glossary_loader_refuses_a_repeated_term(tmp_path):
+    path = tmp_path / "terms.yml"
+    path.write_text("- {en: gate, zh: 门控, introduced: book/ch2_se/se}\n"
+                    "- {en: gates, zh: 门控, introduced: book/ch2_se/se}\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="门控"):
+        glossary_table.load_terms(path)
+    path.write_text("- {en: gate, zh: 门控, introduced: book/ch2_se/se, colour: red}\n",
+                    encoding="utf-8")
+    with pytest.raises(ValueError, match="colour"):
+        glossary_table.load_terms(path)
