@@ -125,7 +125,7 @@ def draw_fallback(name: str, data: dict, path: str | Path) -> Path:
 
 
 # The per-chapter modules register their figures on import.
-from . import eca, se, similarity  # noqa: E402, F401
+from . import cbam, coordatt, eca, networks, se, self_attention, similarity  # noqa: E402, F401
 
 __all__ = [
     "FALLBACKS",

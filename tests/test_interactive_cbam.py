@@ -1,0 +1,121 @@
+"""Chapter 4's interactive figure: the trained CBAM's spatial gate (attn_lessons.interactive.cbam).
+
+Every number of the embedded data is recomputed here another way: the gate by a forward hook of
+this test's own on the shipped network's ``spatial.gate``, the accuracy and predictions from the
+logits, the target from the noise-free test images.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from attn_lessons import checkpoints
+from attn_lessons.data import make_task
+from attn_lessons.interactive import (
+    FALLBACKS,
+    FIGURES,
+    MAX_DATA_BYTES,
+    draw_fallback,
+    figure_data,
+    to_json,
+)
+from attn_lessons.interactive.cbam import FIGURE
+
+
+@pytest.fixture(scope="module")
+def data():
+    return figure_data(FIGURE)
+
+
+@pytest.fixture(scope="module")
+def network():
+    return checkpoints.load_checkpoint("cbam")
+
+
+def test_registered():
+    assert FIGURE in FIGURES and FIGURE in FALLBACKS
+
+
+def test_data_is_small_json(data):
+    text = to_json(data)
+    assert json.loads(text) == data
+    assert len(text.encode()) < MAX_DATA_BYTES
+
+
+def test_accuracy_and_predictions(data, network):
+    x, y = checkpoints.test_set().tensors
+    with torch.no_grad():
+        predictions = network(x).argmax(dim=1)
+    accuracy = int((predictions == y).sum()) / len(y)
+    assert data["accuracy"] == pytest.approx(accuracy, abs=1e-9)
+    # the manifest recorded the same accuracy when the checkpoint was made
+    assert data["accuracy"] == pytest.approx(
+        checkpoints.manifest()["files"]["cbam"]["test_accuracy"], abs=2e-3)
+    assert data["test_images"] == len(y)
+    indices = [img["index"] for img in data["images"]]
+    wrong = (predictions != y).nonzero().flatten().tolist()
+    assert indices[:5] == [0, 1, 2, 3, 4]
+    assert indices[5] == next(i for i in wrong if i >= 5)  # the first mistake is offered
+    for img in data["images"]:
+        assert img["label"] == int(y[img["index"]])
+        assert img["prediction"] == int(predictions[img["index"]])
+    assert any(img["label"] != img["prediction"] for img in data["images"])
+
+
+def test_gates_equal_a_hook_on_the_network(data, network):
+    x = checkpoints.test_set().tensors[0][[img["index"] for img in data["images"]]]
+    seen = {}
+    handles = [network.blocks[b].attention.spatial.gate.register_forward_hook(
+        lambda _m, _i, out, b=b: seen.__setitem__(b, out.detach())) for b in data["blocks"]]
+    try:
+        with torch.no_grad():
+            network(x)
+    finally:
+        for h in handles:
+            h.remove()
+    assert data["blocks"] == [1, 2]
+    for n, img in enumerate(data["images"]):
+        for b in data["blocks"]:
+            expected = seen[b][n, 0]  # (1, h, w) -> (h, w)
+            got = torch.tensor(img["gates"][str(b)], dtype=torch.float64)
+            assert got.shape == expected.shape == (16 // 2 ** b, 16 // 2 ** b)
+            torch.testing.assert_close(got, expected.double(), atol=1e-6, rtol=0)
+
+
+def test_target_and_ratio(data):
+    s = checkpoints.SETTINGS
+    clean = make_task("clutter", n=s["test_images"], size=s["size"], seed=s["test_seed"],
+                      noise=1e-9).tensors[0]
+    for img in data["images"]:
+        red = clean[img["index"]]
+        target = (red[0] > 0.5) & (red[1] < 0.5) & (red[2] < 0.5)
+        assert torch.equal(torch.tensor(img["target"]).bool(), target)
+        assert 5 <= int(target.sum()) <= 25
+        for b in data["blocks"]:
+            gate = torch.tensor(img["gates"][str(b)], dtype=torch.float64)
+            f = 16 // gate.shape[0]
+            cells = target.reshape(gate.shape[0], f, gate.shape[1], f).any(dim=3).any(dim=1)
+            ratio = gate[cells].mean() / gate[~cells].mean()
+            assert img["target_ratio"][str(b)] == pytest.approx(float(ratio), abs=1e-3)
+
+
+def test_pixels_are_the_inputs_scaled(data):
+    x = checkpoints.test_set().tensors[0]
+    for img in data["images"]:
+        rgb = torch.tensor(img["rgb"])  # (S, S, 3)
+        raw = x[img["index"]].permute(1, 2, 0)
+        scaled = (raw - raw.min()) / (raw.max() - raw.min())
+        torch.testing.assert_close(rgb, scaled, atol=6e-4, rtol=0)
+
+
+def test_colour_table_is_viridis(data):
+    assert data["cmap"][0] == "#440154" and data["cmap"][-1] == "#fde725"
+
+
+def test_fallback_png(data, tmp_path):
+    path = draw_fallback(FIGURE, data, tmp_path / "cbam.png")
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert path.stat().st_size > 10_000
