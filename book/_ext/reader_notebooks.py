@@ -625,17 +625,22 @@ class SphinxResolver(Resolver):
         raise KeyError(key)
 
     def glue(self, docname: str, key: str):
+        # myst-nb 1.x keeps a notebook's glued outputs in <docname>.glue.json beside the executed
+        # notebook (and takes them out of it); older versions left them in the notebook's outputs.
         executed = Path(self.app.outdir).parent / "jupyter_execute" / f"{docname}.ipynb"
-        if not executed.is_file():
-            raise KeyError(key)
-        nb = json.loads(executed.read_text(encoding="utf-8"))
-        for cell in nb["cells"]:
-            for output in cell.get("outputs", []):
-                scrap = output.get("metadata", {}).get("scrapbook", {})
-                if scrap.get("name") == key:
-                    text = output.get("data", {}).get("text/plain", "")
-                    text = "".join(text) if isinstance(text, list) else text
-                    return ast.literal_eval(text)
+        outputs = []
+        glued = executed.with_suffix(".glue.json")
+        if glued.is_file():
+            outputs.extend(json.loads(glued.read_text(encoding="utf-8")).values())
+        if executed.is_file():
+            nb = json.loads(executed.read_text(encoding="utf-8"))
+            outputs.extend(o for cell in nb["cells"] for o in cell.get("outputs", []))
+        for output in outputs:
+            scrap = output.get("metadata", {}).get("scrapbook", {})
+            if scrap.get("name") == key:
+                text = output.get("data", {}).get("text/plain", "")
+                text = "".join(text) if isinstance(text, list) else text
+                return ast.literal_eval(text)
         raise KeyError(key)
 
 
