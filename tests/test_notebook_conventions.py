@@ -159,3 +159,26 @@ def test_table_of_contents_matches_the_book():
              for p in [*BOOK.rglob("*.md"), *NOTEBOOKS]
              if ".ipynb_checkpoints" not in p.parts}
     assert not pages - listed, f"pages missing from _toc.yml: {sorted(pages - listed)}"
+
+
+_GLUE_ROLE = re.compile(r"\{glue(?::\w+)?\}`([^`]*)`")
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_markdown_quotes_glue_in_the_cross_document_form(path):
+    """``{glue:text}`nb.ipynb::key:fmt``` in a notebook's own markdown, never ``{glue:text}`key```.
+
+    The Chinese edition parses each translated message as a document of its own, after myst-nb has
+    put the notebook's glue data away; only the cross-document form, resolved later from the
+    notebook's ``.glue.json``, survives that (book/_ext/language_switch.py). The format is
+    required too: without one, myst-nb reads ``nb.ipynb::key`` as the key ``nb.ipynb:``.
+    """
+    nb = _load(path)
+    bad = [
+        content
+        for cell in nb["cells"]
+        if cell["cell_type"] == "markdown"
+        for content in _GLUE_ROLE.findall(_source(cell))
+        if "::" not in content or ":" not in content.split("::", 1)[1]
+    ]
+    assert not bad, f"{path.name}: quote glue as notebook.ipynb::key:format, not {bad}"

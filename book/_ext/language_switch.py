@@ -7,9 +7,11 @@ link in the article header of every page (link text "中文" on English pages, "
 pages; template ``templates/language-switch.html``), and adds the stylesheet that sets the Chinese
 pages' fonts (``static/cjk_fonts.css``: fonts installed on the reader's machine, no web fonts).
 
-In a translated build it also lets a translated message quote a value glued in its own notebook
-(``{glue:text}`key```): Sphinx parses each translation as a small document of its own, which lacks
-the notebook's glue data, so myst-nb's lookup falls back to the document being translated.
+A notebook's markdown quotes its own glued values in the cross-document form
+(``{glue:text}`notebook.ipynb::key:fmt```): Sphinx parses each translated message as a small
+document of its own, after myst-nb has put the notebook's glue data away, and only the
+cross-document form (resolved later, from ``<notebook>.glue.json``) survives that;
+tests/test_notebook_conventions.py enforces it.
 """
 
 from __future__ import annotations
@@ -70,46 +72,8 @@ def _page_context(app: Sphinx, pagename, templatename, context, doctree) -> None
     }
 
 
-_TRANSLATING: list = []  # the document whose messages Sphinx's Locale transform is replacing
-
-
-def _glue_from_the_translated_document() -> None:
-    """Make myst-nb's glue lookup work inside Sphinx's parse of a translated message."""
-    import sphinx.transforms.i18n as i18n
-    from myst_nb.ext.glue import directives, roles, utils
-
-    if getattr(utils.retrieve_glue_data, "_translated", False):
-        return
-    original_apply = i18n.Locale.apply
-    original_retrieve = utils.retrieve_glue_data
-
-    def apply(self, **kwargs):
-        _TRANSLATING.append(self.document)
-        try:
-            return original_apply(self, **kwargs)
-        finally:
-            _TRANSLATING.pop()
-
-    def retrieve(document, key):
-        if "nb_renderer" not in document and _TRANSLATING:
-            document = _TRANSLATING[-1]
-        return original_retrieve(document, key)
-
-    retrieve._translated = True
-    i18n.Locale.apply = apply
-    for module in (utils, roles, directives):
-        if getattr(module, "retrieve_glue_data", None) is original_retrieve:
-            module.retrieve_glue_data = retrieve
-
-
-def _configure_translation(app: Sphinx, config) -> None:
-    if config.language and not config.language.startswith("en"):
-        _glue_from_the_translated_document()
-
-
 def setup(app: Sphinx) -> dict:
     app.connect("config-inited", _configure, priority=800)
-    app.connect("config-inited", _configure_translation)
     app.connect("html-page-context", _page_context)
     app.add_css_file("cjk_fonts.css", priority=900)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
