@@ -89,19 +89,47 @@ COSINE = dict(
     ],
 )
 
-GRAM = dict(
+def _gram_in_place(x, mask):
+    x.mul_(mask[..., None])  # the reader's function may overwrite its inputs
+    mask.zero_()
+    return x @ x.transpose(-2, -1)
+
+
+def _gram_by_loop(x, mask):
+    B, n, _ = x.shape
+    g = torch.zeros(B, n, n, dtype=x.dtype)
+    for b in range(B):
+        real = mask[b].nonzero().flatten().tolist()
+        for i in real:
+            for j in real:
+                g[b, i, j] = x[b, i] @ x[b, j]
+    return g
+
+
+def _pair(mask):
+    return mask[:, :, None] & mask[:, None, :]
+
+
+MASKED_GRAM = dict(
     wrong=[
-        (lambda x: x.T @ x, "Xᵀ X"),
-        (lambda x: x * x, "squares each entry"),
-        (lambda x: F.normalize(x, dim=-1) @ F.normalize(x, dim=-1).T, "cosine-similarity"),
-        (lambda x: torch.cdist(x, x) ** 2, "squared distances"),
-        (lambda x: (x - x.mean(0)) @ (x - x.mean(0)).T, "subtracted the mean row"),
-        (lambda x: x @ x.T / x.shape[1], "no division by d"),
+        (lambda x, m: x @ x.transpose(1, 2), "padding rows still enter"),
+        (lambda x, m: (x @ x.transpose(1, 2)) * m[:, :, None], "but not their columns"),
+        (lambda x, m: (x @ x.transpose(1, 2)) * m[:, None, :], "but not their rows"),
+        (lambda x, m: (x @ x.transpose(1, 2)) * _pair(~m), "mask is inverted"),
+        (lambda x, m: torch.einsum("bnd,bne->bde", x * m[..., None], x * m[..., None]),
+         "Xᵀ X per sample"),
+        (lambda x, m: (x * m[..., None]).flatten(0, 1) @ (x * m[..., None]).flatten(0, 1).T,
+         "flattened the batch"),
+        (lambda x, m: (x @ x.transpose(1, 2)).masked_fill(~_pair(m), float("-inf")),
+         "-inf is what a padded score gets"),
+        (lambda x, m: (x @ x.transpose(1, 2)) * _pair(m) / m.sum(1)[:, None, None],
+         "no division by the number"),
     ],
     right=[
-        lambda x: torch.einsum("id,jd->ij", x, x),
-        _np(lambda x: x.dot(x.T)),
-        lambda x: x.float() @ x.float().T,
+        _gram_in_place,
+        _gram_by_loop,
+        _np(lambda x, m: np.einsum("bid,bjd->bij", x, x) * (m[:, :, None] & m[:, None, :])),
+        lambda x, m: (x.float() @ x.float().transpose(-2, -1)).masked_fill(~_pair(m), 0.0),
     ],
 )
 
@@ -808,7 +836,7 @@ MULTI_HEAD = dict(
 CATALOGUE = {
     "preface.check_attend": (preface.check_attend, ATTEND),
     "similarity.check_cosine_similarity": (sim.check_cosine_similarity, COSINE),
-    "similarity.check_gram_matrix": (sim.check_gram_matrix, GRAM),
+    "similarity.check_masked_gram": (sim.check_masked_gram, MASKED_GRAM),
     "similarity.check_stable_log_softmax": (sim.check_stable_log_softmax, LOG_SOFTMAX),
     "similarity.check_attention_average": (sim.check_attention_average, ATTENTION_AVERAGE),
     "similarity.check_log_softmax_jacobian": (sim.check_log_softmax_jacobian,

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from attn_lessons.exercises import similarity as ex
-from attn_lessons.similarity import attention_average, cosine_similarity, gram_matrix
+from attn_lessons.similarity import attention_average, cosine_similarity
 
 
 def _softmax_solution(scores, temperature):
@@ -22,7 +22,7 @@ def _log_softmax_solution(scores, temperature):
 
 CHECKERS = [
     (ex.check_cosine_similarity, cosine_similarity),
-    (ex.check_gram_matrix, gram_matrix),
+    (ex.check_masked_gram, lambda x, m: (x * m[..., None]) @ (x * m[..., None]).transpose(1, 2)),
     (ex.check_stable_log_softmax, _log_softmax_solution),
     (ex.check_attention_average, lambda s, v: attention_average(s, v)[0]),
 ]
@@ -65,8 +65,8 @@ def test_non_answers_get_not_yet_without_raising(checker, solution, answer):
          "divided by ‖a‖ only"),
         (ex.check_cosine_similarity,
          lambda a, b: (a * b).sum(-1) / (a.norm(dim=-1) * b.norm(dim=-1)) ** 2, "squares"),
-        (ex.check_gram_matrix, lambda x: x.T @ x, "Xᵀ X"),
-        (ex.check_gram_matrix, lambda x: x * x, "matrix product"),
+        (ex.check_masked_gram, lambda x, m: x @ x.transpose(1, 2), "padding rows"),
+        (ex.check_masked_gram, lambda x, m: x.transpose(1, 2) @ x, "Xᵀ X"),
         (ex.check_stable_log_softmax, lambda s, t: torch.log(_softmax_solution(s, t)),
          "never form the weights"),
         (ex.check_stable_log_softmax,

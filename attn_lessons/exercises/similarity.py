@@ -17,8 +17,8 @@ from ._core import Feedback, check_function
 __all__ = [
     "check_attention_average",
     "check_cosine_similarity",
-    "check_gram_matrix",
     "check_log_softmax_jacobian",
+    "check_masked_gram",
     "check_stable_log_softmax",
 ]
 
@@ -86,59 +86,95 @@ def check_cosine_similarity(fn: Any) -> Feedback:
     )
 
 
-# --- Gram matrix -----------------------------------------------------------------------------
+# --- the Gram matrices of a padded batch (a transfer: batch dimension and a mask) -------------
+#
+# x is (B, n, d): B samples of up to n items each, padded to n; mask (B, n) is True for a real
+# item. G[b, i, j] = x_bi · x_bj when items i and j of sample b are both real, 0 otherwise: the
+# Gram matrix of each sample's real rows, with the padded rows and columns zero (still PSD).
 
 
-def _gram_transposed(x):
+def _masked_gram_reference(x, mask):
+    xm = x * mask[..., None].to(x.dtype)                         # padded rows -> 0
+    return xm @ xm.transpose(-2, -1)                             # (B, n, d) (B, d, n) -> (B, n, n)
+
+
+def _mgram_no_mask(x, mask):
+    return x @ x.transpose(-2, -1)
+
+
+def _mgram_rows_only(x, mask):
+    return (x @ x.transpose(-2, -1)) * mask[:, :, None].to(x.dtype)
+
+
+def _mgram_columns_only(x, mask):
+    return (x @ x.transpose(-2, -1)) * mask[:, None, :].to(x.dtype)
+
+
+def _mgram_inverted(x, mask):
+    return _masked_gram_reference(x, ~mask)
+
+
+def _mgram_columns_of_x(x, mask):
+    xm = x * mask[..., None].to(x.dtype)
+    return xm.transpose(-2, -1) @ xm
+
+
+def _mgram_columns_of_x_unmasked(x, mask):
     return x.transpose(-2, -1) @ x
 
 
-def _gram_elementwise(x):
-    return x * x
+def _mgram_one_for_all(x, mask):
+    xm = (x * mask[..., None].to(x.dtype)).reshape(-1, x.shape[-1])   # (B, n, d) -> (B n, d)
+    return xm @ xm.T
 
 
-def _gram_cosine(x):
-    u = x / x.norm(dim=-1, keepdim=True)
-    return u @ u.transpose(-2, -1)
+def _mgram_minus_inf(x, mask):
+    pair = mask[:, :, None] & mask[:, None, :]
+    return (x @ x.transpose(-2, -1)).masked_fill(~pair, float("-inf"))
 
 
-def _gram_distances(x):
-    return ((x[:, None, :] - x[None, :, :]) ** 2).sum(-1)
+def _mgram_per_count(x, mask):
+    count = mask.sum(-1).to(x.dtype)[:, None, None]
+    return _masked_gram_reference(x, mask) / count
 
 
-def _gram_centred(x):
-    c = x - x.mean(dim=0, keepdim=True)
-    return c @ c.transpose(-2, -1)
-
-
-def _gram_scaled(x):
-    return x @ x.transpose(-2, -1) / x.shape[-1]
-
-
-def check_gram_matrix(fn: Any) -> Feedback:
-    """Check ``fn(x)``: the Gram matrix ``x @ x^T`` of ``x`` with shape ``(n, d)``."""
-    cases = [
-        (_fixed(4, 3, seed=5),),
-        (_fixed(3, 5, seed=6),),
-        (_fixed(1, 4, seed=7),),
-        (_fixed(3, 3, seed=18) + 2.0,),
+def _masked_gram_cases() -> list[tuple[torch.Tensor, torch.Tensor]]:
+    t, f = True, False
+    return [
+        (_fixed(2, 4, 3, seed=5), torch.tensor([[t, t, t, f], [t, t, f, f]])),
+        (_fixed(3, 3, 5, seed=6), torch.tensor([[t, t, t], [t, f, f], [f, t, t]])),
+        (_fixed(1, 5, 2, seed=7) + 2.0, torch.tensor([[f, t, t, f, t]])),
     ]
+
+
+def check_masked_gram(fn: Any) -> Feedback:
+    """Check ``fn(x, mask)``: each sample's Gram matrix with the padded rows and columns 0.
+
+    ``x`` has shape ``(B, n, d)``, ``mask`` shape ``(B, n)`` (True for a real item); the answer
+    has shape ``(B, n, n)``.
+    """
     return check_function(
-        fn, similarity.gram_matrix, cases, what="your gram_matrix",
+        fn, _masked_gram_reference, _masked_gram_cases(), what="your masked Gram matrices",
         wrong_functions=[
-            (_gram_transposed, "you computed Xᵀ X (d × d: inner products of columns); the Gram "
-             "matrix of the rows is X Xᵀ (n × n)."),
-            (_gram_elementwise, "X * X squares each entry; you want the matrix product X @ Xᵀ."),
-            (_gram_cosine, "you normalised the rows first (that is the cosine-similarity matrix); "
-             "the Gram matrix keeps the lengths: G_ij = x_i · x_j."),
-            (_gram_distances, "those are squared distances ‖x_i − x_j‖²; the Gram matrix holds "
-             "inner products x_i · x_j (its diagonal is ‖x_i‖², not 0)."),
-            (_gram_centred, "you subtracted the mean row first (a covariance-like matrix); the "
-             "Gram matrix uses the rows as they are."),
-            (_gram_scaled, "there is no division by d in the Gram matrix (that scale belongs to "
-             "attention's scores, and it is √d there)."),
+            (_mgram_no_mask, "the padding rows still enter: entries that involve a padded item "
+             "(mask False) must be 0."),
+            (_mgram_rows_only, "you zeroed the rows of the padded items but not their columns: "
+             "G_ij needs both items i and j real."),
+            (_mgram_columns_only, "you zeroed the columns of the padded items but not their "
+             "rows: G_ij needs both items i and j real."),
+            (_mgram_inverted, "the mask is inverted: True marks a real item, False padding."),
+            (_mgram_columns_of_x, "you computed Xᵀ X per sample (d × d, inner products of "
+             "columns); the Gram matrix of the rows is X Xᵀ (n × n)."),
+            (_mgram_columns_of_x_unmasked, "you computed Xᵀ X per sample (d × d, inner products "
+             "of columns); the Gram matrix of the rows is X Xᵀ (n × n), padded rows zeroed."),
+            (_mgram_one_for_all, "you flattened the batch into one (B·n) × (B·n) matrix; each "
+             "sample has its own Gram matrix: the answer is (B, n, n)."),
+            (_mgram_minus_inf, "-inf is what a padded score gets before a softmax; a Gram matrix "
+             "is no softmax, and its padded entries are 0 (the inner products with a zero row)."),
+            (_mgram_per_count, "there is no division by the number of real items: G_ij is the "
+             "plain inner product x_i · x_j."),
         ],
-        success="entry (i, j) is the inner product of rows i and j.",
+        success="each sample's real rows, inner products x_i · x_j; padding rows and columns 0.",
     )
 
 
