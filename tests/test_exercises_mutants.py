@@ -134,18 +134,47 @@ MASKED_GRAM = dict(
 )
 
 
-ATTENTION_AVERAGE = dict(
+def _masked_attention_in_place(s, v, m):
+    s.masked_fill_(~m[:, None, :], float("-inf"))
+    s.sub_(s.amax(-1, keepdim=True)).exp_()
+    s.div_(s.sum(-1, keepdim=True))
+    m.zero_()  # the reader's function may overwrite its inputs
+    return s @ v
+
+
+def _masked_attention_by_dropping(s, v, m):
+    # each sample on its own, with the padded keys cut out
+    return torch.stack([torch.softmax(s[b][:, m[b]], -1) @ v[b][m[b]] for b in range(len(s))])
+
+
+def _km(s, m):
+    return m[:, None, :].expand_as(s)
+
+
+MASKED_ATTENTION = dict(
     wrong=[
-        (lambda s, v: s @ v, "raw scores are used as weights"),
-        (lambda s, v: torch.softmax(s, -2) @ v, "down the columns"),
-        (lambda s, v: v.mean(-2, keepdim=True).expand(*s.shape[:-1], v.shape[-1]), "plain mean"),
-        (lambda s, v: (s / s.sum(-1, keepdim=True)) @ v, "is not a softmax"),
-        (lambda s, v: torch.sigmoid(s) @ v, "a sigmoid"),
+        (lambda s, v, m: torch.softmax(s, -1) @ v, "padded keys still get weight"),
+        (lambda s, v, m: torch.softmax(s * m[:, None, :], -1) @ v, "e^0 = 1"),
+        (lambda s, v, m: torch.softmax(s, -1) @ (v * m[..., None]), "without renormalising"),
+        (lambda s, v, m: (torch.softmax(s, -1) * m[:, None, :]) @ v, "without renormalising"),
+        (lambda s, v, m: torch.softmax(s.masked_fill(_km(s, m), -1e9), -1) @ v, "inverted"),
+        (lambda s, v, m: torch.softmax(s + m[:, None, :], -1) @ v, "added the mask itself"),
+        (lambda s, v, m: torch.softmax(s.masked_fill(~m[:, :, None], float("-inf")), -1) @ v,
+         "not the queries"),
+        (lambda s, v, m: torch.nan_to_num(torch.softmax(
+            s.masked_fill(~_km(s, m), float("-inf")), -2)) @ v, "down the columns"),
+        (lambda s, v, m: (m[:, None, :] / m.sum(-1)[:, None, None]).expand_as(s).to(v) @ v,
+         "plain mean of the real values"),
     ],
     right=[
-        lambda s, v: torch.einsum("...mn,...nd->...md", torch.softmax(s, -1), v),
-        _np(lambda s, v: (np.exp(s - s.max(-1, keepdims=True))
-                          / np.exp(s - s.max(-1, keepdims=True)).sum(-1, keepdims=True)) @ v),
+        _masked_attention_in_place,
+        _masked_attention_by_dropping,
+        lambda s, v, m: F.scaled_dot_product_attention(
+            s.new_ones(*s.shape[:2], 1), s.new_ones(s.shape[0], s.shape[2], 1), v,
+            attn_mask=s.masked_fill(~_km(s, m), float("-inf")), scale=1.0),
+        _np(lambda s, v, m: (lambda e: e / e.sum(-1, keepdims=True))(
+            np.exp(s - s.max(-1, keepdims=True)) * m[:, None, :]) @ v),
+        lambda s, v, m: torch.softmax(s.float().masked_fill(~_km(s, m), -1e4), -1) @ v.float(),
     ],
 )
 
@@ -838,7 +867,7 @@ CATALOGUE = {
     "similarity.check_cosine_similarity": (sim.check_cosine_similarity, COSINE),
     "similarity.check_masked_gram": (sim.check_masked_gram, MASKED_GRAM),
     "similarity.check_stable_log_softmax": (sim.check_stable_log_softmax, LOG_SOFTMAX),
-    "similarity.check_attention_average": (sim.check_attention_average, ATTENTION_AVERAGE),
+    "similarity.check_masked_attention": (sim.check_masked_attention, MASKED_ATTENTION),
     "similarity.check_log_softmax_jacobian": (sim.check_log_softmax_jacobian,
                                               LOG_SOFTMAX_JACOBIAN),
     "se.check_squeeze": (se.check_squeeze, SQUEEZE),

@@ -15,9 +15,9 @@ from attn_lessons import similarity
 from ._core import Feedback, check_function
 
 __all__ = [
-    "check_attention_average",
     "check_cosine_similarity",
     "check_log_softmax_jacobian",
+    "check_masked_attention",
     "check_masked_gram",
     "check_stable_log_softmax",
 ]
@@ -275,55 +275,94 @@ def check_stable_log_softmax(fn: Any) -> Feedback:
     )
 
 
-# --- attention as a weighted average ---------------------------------------------------------
+# --- attention over a padded batch (a transfer: the key mask) --------------------------------
+#
+# scores (B, m, n), values (B, n, d_v), key_mask (B, n) True for a real key. A padded key gets
+# weight exactly 0 and the real keys' weights of each row sum to 1: its score becomes -inf
+# before the softmax. Every sample has at least one real key, so no row is all -inf.
 
 
-def _attention_reference(scores, values):
-    return similarity.attention_average(scores, values)[0]
+def _masked_attention_reference(scores, values, key_mask):
+    s = scores.masked_fill(~key_mask[:, None, :], float("-inf"))     # (B, n) -> (B, 1, n)
+    return torch.softmax(s, dim=-1) @ values                         # (B, m, n) (B, n, d_v)
 
 
-def _attention_no_softmax(scores, values):
-    return scores @ values
+def _matt_no_mask(scores, values, key_mask):
+    return torch.softmax(scores, dim=-1) @ values
 
 
-def _attention_column_softmax(scores, values):
-    return torch.softmax(scores, dim=-2) @ values
+def _matt_zero_score(scores, values, key_mask):
+    s = scores.masked_fill(~key_mask[:, None, :], 0.0)
+    return torch.softmax(s, dim=-1) @ values
 
 
-def _attention_plain_mean(scores, values):
-    return values.mean(dim=-2, keepdim=True).expand(*scores.shape[:-1], values.shape[-1])
+def _matt_not_renormalised(scores, values, key_mask):
+    w = torch.softmax(scores, dim=-1) * key_mask[:, None, :].to(scores.dtype)
+    return w @ values
 
 
-def _attention_no_softmax_normalised(scores, values):
-    return (scores / scores.sum(dim=-1, keepdim=True)) @ values
+def _matt_inverted(scores, values, key_mask):
+    return _masked_attention_reference(scores, values, ~key_mask)
 
 
-def _attention_sigmoid(scores, values):
-    return torch.sigmoid(scores) @ values
+def _matt_added_mask(scores, values, key_mask):
+    return torch.softmax(scores + key_mask[:, None, :].to(scores.dtype), dim=-1) @ values
 
 
-def check_attention_average(fn: Any) -> Feedback:
-    """Check ``fn(scores, values)``: ``softmax(scores, dim=-1) @ values``."""
-    cases = [
-        (_fixed(2, 3, seed=10), _fixed(3, 4, seed=11)),
-        (_fixed(4, 4, seed=12, scale=2.0), _fixed(4, 2, seed=13)),
-        (_fixed(2, 3, 5, seed=14), _fixed(2, 5, 3, seed=15)),
+def _matt_column_softmax(scores, values, key_mask):
+    s = scores.masked_fill(~key_mask[:, None, :], float("-inf"))
+    return torch.nan_to_num(torch.softmax(s, dim=-2)) @ values
+
+
+def _matt_query_mask(scores, values, key_mask):
+    # the mask laid along the queries (possible when m == n): whole rows of -inf give NaN
+    s = scores.masked_fill(~key_mask[:, :, None], float("-inf"))
+    return torch.softmax(s, dim=-1) @ values
+
+
+def _matt_mean_of_real(scores, values, key_mask):
+    w = key_mask[:, None, :].to(scores.dtype).expand_as(scores)
+    return (w / w.sum(-1, keepdim=True)) @ values
+
+
+def _masked_attention_cases() -> list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
+    t, f = True, False
+    return [
+        (_fixed(2, 3, 3, seed=10), _fixed(2, 3, 4, seed=11),
+         torch.tensor([[t, t, f], [t, f, f]])),
+        (_fixed(2, 2, 5, seed=12, scale=2.0) - 3.0, _fixed(2, 5, 2, seed=13),
+         torch.tensor([[f, t, t, f, t], [t, t, t, t, f]])),
+        (_fixed(1, 4, 4, seed=14), _fixed(1, 4, 3, seed=15), torch.tensor([[t, t, t, t]])),
     ]
+
+
+def check_masked_attention(fn: Any) -> Feedback:
+    """Check ``fn(scores, values, key_mask)``: attention that gives padded keys weight 0.
+
+    ``scores`` is ``(B, m, n)``, ``values`` ``(B, n, d_v)``, ``key_mask`` ``(B, n)`` (True for a
+    real key); the answer is ``(B, m, d_v)``.
+    """
     return check_function(
-        fn, _attention_reference, cases, what="your attention_average",
+        fn, _masked_attention_reference, _masked_attention_cases(),
+        what="your masked attention",
         wrong_functions=[
-            (_attention_no_softmax, "the raw scores are used as weights: turn each row into "
-             "weights with a softmax first."),
-            (_attention_column_softmax, "the softmax runs down the columns; each query's row of "
-             "weights must sum to 1 (dim=-1)."),
-            (_attention_plain_mean, "that is the plain mean of the values: the weights must come "
-             "from the scores."),
-            (_attention_no_softmax_normalised, "dividing the scores by their sum is not a "
-             "softmax: negative scores give negative weights. Exponentiate first."),
-            (_attention_sigmoid, "a sigmoid gives each weight on its own, so a row's weights do "
-             "not sum to 1: use a softmax over the row."),
+            (_matt_no_mask, "the padded keys still get weight: their scores must become -inf "
+             "(or a very negative number) before the softmax."),
+            (_matt_zero_score, "a score of 0 is not 'no weight': e^0 = 1, so a padded key "
+             "still gets weight, and more than real keys with negative scores. Use -inf."),
+            (_matt_not_renormalised, "you removed the padded keys' weights (or zeroed their "
+             "values) after the softmax without renormalising: the rest no longer sum to 1."),
+            (_matt_inverted, "the mask is inverted: True marks a real key, False padding."),
+            (_matt_added_mask, "you added the mask itself to the scores (+1 for a real key); an "
+             "additive mask is 0 for a real key and -inf for padding."),
+            (_matt_column_softmax, "the softmax runs down the columns; each query's row of "
+             "weights over the keys must sum to 1 (dim=-1)."),
+            (_matt_query_mask, "the mask is along the keys (the last axis of the scores), not "
+             "the queries: key_mask[:, None, :]."),
+            (_matt_mean_of_real, "that is the plain mean of the real values: the weights must "
+             "come from the scores."),
         ],
-        success="each output row is a convex combination of the value rows.",
+        success="padded keys get weight 0 and each row's real weights sum to 1.",
     )
 
 
