@@ -236,18 +236,48 @@ SQUEEZE = dict(
     ],
 )
 
-EXCITE = dict(
+def _se_cl_in_place(x, a, b):
+    s = torch.sigmoid(torch.relu(x.mean((1, 2)) @ a.T) @ b.T)
+    a.zero_()  # the reader's function may overwrite its inputs
+    return x.mul_(s[:, None, None, :])
+
+
+def _se_cl_via_channels_first(x, a, b):
+    u = x.permute(0, 3, 1, 2)                                 # (B, H, W, C) -> (B, C, H, W)
+    s = torch.sigmoid(torch.relu(u.mean((2, 3)) @ a.T) @ b.T)
+    return (u * s[:, :, None, None]).permute(0, 2, 3, 1)
+
+
+def _se_cl_gate(x, a, b, squeeze=None, act=torch.relu, gate=torch.sigmoid):
+    z = x.mean((1, 2)) if squeeze is None else squeeze(x)
+    return gate(act(z @ a.T) @ b.T)
+
+
+SE_CHANNELS_LAST = dict(
     wrong=[
-        (lambda z, a, b: torch.softmax(torch.relu(z @ a.T) @ b.T, -1), "softmax"),
-        (lambda z, a, b: torch.sigmoid(z @ a.T @ b.T), "ReLU δ between"),
-        (lambda z, a, b: torch.relu(z @ a.T) @ b.T, "sigmoid σ is missing"),
-        (lambda z, a, b: torch.relu(torch.sigmoid(z @ a.T) @ b.T), "order"),
-        (lambda z, a, b: torch.tanh(torch.relu(z @ a.T) @ b.T), "tanh"),
-        (lambda z, a, b: z * torch.sigmoid(torch.relu(z @ a.T) @ b.T), "gates s themselves"),
+        (lambda x, a, b: (lambda u: (u * _se_cl_gate(u.permute(0, 2, 3, 1), a, b)[
+            :, :, None, None]).reshape(x.shape))(x.reshape(x.shape[0], x.shape[3], *x.shape[1:3])),
+         "reshape to (B, C, H, W) is not"),
+        (lambda x, a, b: _se_cl_via_channels_first(x, a, b).permute(0, 3, 1, 2),
+         "your output is channels-first"),
+        (lambda x, a, b: _se_cl_gate(x, a, b), "you returned the gates"),
+        (lambda x, a, b: x * _se_cl_gate(x, a, b, squeeze=lambda t: t.flatten(1, 2).max(1)
+                                         .values)[:, None, None], "not the maximum"),
+        (lambda x, a, b: x * torch.sigmoid(torch.relu(x.mean(2) @ a.T) @ b.T)[:, :, None],
+         "both spatial axes"),
+        (lambda x, a, b: x * _se_cl_gate(x, a, b, act=lambda t: t)[:, None, None], "ReLU δ"),
+        (lambda x, a, b: x * _se_cl_gate(x, a, b, gate=lambda t: torch.softmax(t, -1))[
+            :, None, None], "softmax"),
+        (lambda x, a, b: x * _se_cl_gate(x, a, b, gate=lambda t: t)[:, None, None],
+         "sigmoid σ is missing"),
     ],
     right=[
-        lambda z, a, b: torch.sigmoid(F.linear(F.relu(F.linear(z, a)), b)),
-        _np(lambda z, a, b: 1 / (1 + np.exp(-(np.maximum(z @ a.T, 0) @ b.T)))),
+        _se_cl_in_place,
+        _se_cl_via_channels_first,
+        _np(lambda x, a, b: x / (1 + np.exp(-(np.maximum(x.mean((1, 2)) @ a.T, 0) @ b.T)))[
+            :, None, None, :]),
+        lambda x, a, b: x.float() * torch.sigmoid(F.linear(F.relu(F.linear(
+            x.float().mean((1, 2)), a.float())), b.float()))[:, None, None],
     ],
 )
 
@@ -871,7 +901,7 @@ CATALOGUE = {
     "similarity.check_log_softmax_jacobian": (sim.check_log_softmax_jacobian,
                                               LOG_SOFTMAX_JACOBIAN),
     "se.check_squeeze": (se.check_squeeze, SQUEEZE),
-    "se.check_excite": (se.check_excite, EXCITE),
+    "se.check_se_channels_last": (se.check_se_channels_last, SE_CHANNELS_LAST),
     "se.check_se_num_params": (se.check_se_num_params, SE_PARAMS),
     "se.check_dead_unit_gate": (se.check_dead_unit_gate, DEAD_UNIT_GATE),
     "eca.check_eca_channel_range": (eca.check_eca_channel_range, ECA_RANGE),
