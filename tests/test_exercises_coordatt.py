@@ -8,7 +8,7 @@ import torch
 from attn_lessons.coordatt import CoordAtt, h_swish
 from attn_lessons.exercises import coordatt as ex
 from attn_lessons.exercises.coordatt import (
-    check_coordinate_pool,
+    check_coordinate_pool_3d,
     check_h_swish,
     check_num_params,
 )
@@ -21,10 +21,9 @@ def _from_library(channels, reduction):
 @pytest.mark.parametrize(
     ("checker", "right"),
     [
-        (check_coordinate_pool, ex.reference_coordinate_pool),
-        (check_coordinate_pool,
-         lambda x: torch.cat([x.mean(3, keepdim=True), x.mean(2, keepdim=True).transpose(2, 3)],
-                             dim=2).squeeze(3)),
+        (check_coordinate_pool_3d, ex.reference_coordinate_pool_3d),
+        (check_coordinate_pool_3d,
+         lambda x: torch.cat([x.mean(4).mean(3), x.mean(4).mean(2), x.mean(3).mean(2)], dim=2)),
         (check_h_swish, ex.reference_h_swish),
         (check_h_swish, h_swish),
         (check_h_swish, torch.nn.functional.hardswish),
@@ -41,9 +40,9 @@ def test_accepts_right_answers(checker, right):
 @pytest.mark.parametrize(
     ("checker", "wrong", "hint"),
     [
-        (check_coordinate_pool, ex._pool_swapped, "wrong order"),
-        (check_coordinate_pool, ex._pool_sum, "you summed"),
-        (check_coordinate_pool, ex._pool_max, "maxima"),
+        (check_coordinate_pool_3d, ex._pool3_reversed, "wrong order"),
+        (check_coordinate_pool_3d, ex._pool3_sum, "you summed"),
+        (check_coordinate_pool_3d, ex._pool3_no_depth, "depth profile"),
         (check_h_swish, ex._h_sigmoid, "h-sigmoid"),
         (check_h_swish, ex._swish, "smooth swish"),
         (check_h_swish, ex._no_sixth, "divide by 6"),

@@ -627,18 +627,46 @@ CBAM_PARAMS = dict(
 
 # --- chapter 5 ------------------------------------------------------------------------------------
 
-COORD_POOL = dict(
+def _pool3_in_place(x):
+    out = torch.cat([x.mean((3, 4)), x.mean((2, 4)), x.mean((2, 3))], dim=2)
+    x.zero_()  # the reader's function may overwrite its input
+    return out
+
+
+def _pool3_by_loop(x):
+    b, c, d, h, w = x.shape
+    z = torch.zeros(b, c, d + h + w, dtype=x.dtype)
+    for k in range(d):
+        z[:, :, k] = x[:, :, k].reshape(b, c, -1).mean(-1)
+    for i in range(h):
+        z[:, :, d + i] = x[:, :, :, i].reshape(b, c, -1).mean(-1)
+    for j in range(w):
+        z[:, :, d + h + j] = x[..., j].reshape(b, c, -1).mean(-1)
+    return z
+
+
+COORD_POOL_3D = dict(
     wrong=[
-        (lambda x: torch.cat([x.mean(2), x.mean(3)], 2), "wrong order"),
-        (lambda x: torch.cat([x.sum(3), x.sum(2)], 2), "you summed"),
-        (lambda x: torch.cat([x.amax(3), x.amax(2)], 2), "maxima"),
-        (lambda x: torch.cat([x.mean(3), x.mean(2)], 1), "along the last axis"),
-        (lambda x: torch.cat([x.sum(3) / x.shape[2], x.sum(2) / x.shape[3]], 2), "divide by W"),
+        (lambda x: torch.cat([x.mean((2, 3)), x.mean((2, 4)), x.mean((3, 4))], 2), "wrong order"),
+        (lambda x: torch.cat([x.mean((3, 4)), x.mean((2, 3)), x.mean((2, 4))], 2), "swapped"),
+        (lambda x: torch.cat([x.sum((3, 4)), x.sum((2, 4)), x.sum((2, 3))], 2), "you summed"),
+        (lambda x: torch.cat([x.amax((3, 4)), x.amax((2, 4)), x.amax((2, 3))], 2), "maxima"),
+        (lambda x: torch.cat([x.mean((3, 4)), x.mean((2, 4)), x.mean((2, 3))], 1),
+         "along the last axis"),
+        (lambda x: torch.cat([x.sum((3, 4)) / x.shape[2], x.sum((2, 4)) / x.shape[3],
+                              x.sum((2, 3)) / x.shape[4]], 2), "number of terms"),
+        (lambda x: torch.cat([x.mean(4).mean(2), x.mean(3).mean(2)], 2), "depth profile"),
+        (lambda x: (lambda f: torch.cat([f.mean(3), f.mean(2)], 2))(
+            x.reshape(*x.shape[:2], -1, x.shape[4])), "folding D into H"),
     ],
     right=[
-        lambda x: torch.cat([F.adaptive_avg_pool2d(x, (x.shape[2], 1))[..., 0],
-                             F.adaptive_avg_pool2d(x, (1, x.shape[3]))[:, :, 0]], dim=-1),
-        _np(lambda x: np.concatenate([x.mean(-1), x.mean(-2)], axis=-1)),
+        _pool3_in_place,
+        _pool3_by_loop,
+        _np(lambda x: np.concatenate([x.mean((3, 4)), x.mean((2, 4)), x.mean((2, 3))], axis=-1)),
+        lambda x: torch.cat([F.adaptive_avg_pool3d(x.float(), (x.shape[2], 1, 1)).flatten(2),
+                             F.adaptive_avg_pool3d(x.float(), (1, x.shape[3], 1)).flatten(2),
+                             F.adaptive_avg_pool3d(x.float(), (1, 1, x.shape[4])).flatten(2)],
+                            dim=-1),
     ],
 )
 
@@ -911,7 +939,7 @@ CATALOGUE = {
     "cbam.check_channel_gate": (cbam.check_channel_gate, CHANNEL_GATE),
     "cbam.check_spatial_pool": (cbam.check_spatial_pool, SPATIAL_POOL),
     "cbam.check_cbam_num_params": (cbam.check_cbam_num_params, CBAM_PARAMS),
-    "coordatt.check_coordinate_pool": (coordatt.check_coordinate_pool, COORD_POOL),
+    "coordatt.check_coordinate_pool_3d": (coordatt.check_coordinate_pool_3d, COORD_POOL_3D),
     "coordatt.check_h_swish": (coordatt.check_h_swish, H_SWISH),
     "coordatt.check_num_params": (coordatt.check_num_params, CA_PARAMS),
     "self_attention.check_multi_head_attention": (self_attention.check_multi_head_attention,
