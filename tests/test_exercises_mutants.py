@@ -671,24 +671,34 @@ COORD_POOL_3D = dict(
 )
 
 
-def _h_swish_in_place(t):
-    return t.mul_(torch.clamp(t + 3, 0, 6)).div_(6)
+def _h_swish_grad_in_place(t):
+    inside = (t > -3) & (t < 3)
+    above = t >= 3
+    return t.mul_(2).add_(3).div_(6).mul_(inside).add_(above)
 
 
-H_SWISH = dict(
+def _h_swish_grad_by_autograd(t):
+    x = t.clone().requires_grad_(True)
+    (g,) = torch.autograd.grad((x * torch.clamp(x + 3, 0, 6) / 6).sum(), x)
+    return g
+
+
+H_SWISH_GRAD = dict(
     wrong=[
-        (lambda t: torch.clamp(t + 3, 0, 6) / 6, "h-sigmoid"),
-        (lambda t: t * torch.sigmoid(t), "smooth swish"),
-        (lambda t: t * torch.clamp(t + 3, 0, 6), "divide by 6"),
-        (lambda t: t * torch.relu(t + 3) / 6, "ReLU6, not ReLU"),
-        (lambda t: t * F.relu6(t) / 6, "acts on x + 3"),
-        (lambda t: t * (t + 3) / 6, "middle piece"),
+        (lambda t: torch.clamp(t + 3, 0, 6) / 6, "that is h-sigmoid"),
+        (lambda t: torch.where(t.abs() < 3, t / 6, 0 * t), "add ReLU6(x + 3)/6 itself"),
+        (lambda t: (2 * t + 3) / 6, "middle piece only"),
+        (lambda t: torch.sigmoid(t) * (1 + t * (1 - torch.sigmoid(t))), "smooth swish"),
+        (lambda t: torch.where(t.abs() < 3, (2 * t + 3) / 6, 0 * t), "slope is 1, not 0"),
+        (lambda t: F.hardswish(t), "returned h-swish itself"),
+        (lambda t: ((2 * t + 3) / 6).clamp(0, 1), "removes the negative slopes"),
     ],
     right=[
-        _h_swish_in_place,
-        F.hardswish,
-        _np(lambda t: t * np.clip(t + 3, 0, 6) / 6),
-        lambda t: t * F.hardsigmoid(t),
+        _h_swish_grad_in_place,
+        _h_swish_grad_by_autograd,
+        _np(lambda t: np.piecewise(t, [t < -3, (t > -3) & (t < 3), t > 3],
+                                   [0.0, lambda u: (2 * u + 3) / 6, 1.0])),
+        lambda t: torch.clamp(t.float() + 3, 0, 6) / 6 + t.float() * ((t > -3) & (t < 3)) / 6,
     ],
 )
 
@@ -940,7 +950,7 @@ CATALOGUE = {
     "cbam.check_spatial_pool": (cbam.check_spatial_pool, SPATIAL_POOL),
     "cbam.check_cbam_num_params": (cbam.check_cbam_num_params, CBAM_PARAMS),
     "coordatt.check_coordinate_pool_3d": (coordatt.check_coordinate_pool_3d, COORD_POOL_3D),
-    "coordatt.check_h_swish": (coordatt.check_h_swish, H_SWISH),
+    "coordatt.check_h_swish_grad": (coordatt.check_h_swish_grad, H_SWISH_GRAD),
     "coordatt.check_num_params": (coordatt.check_num_params, CA_PARAMS),
     "self_attention.check_multi_head_attention": (self_attention.check_multi_head_attention,
                                                   MULTI_HEAD),

@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 import torch
+import torch.nn.functional as F
 
 from ..coordatt import coordatt_num_params
 from ._core import Feedback, check_function
 
-__all__ = ["check_coordinate_pool_3d", "check_h_swish", "check_num_params"]
+__all__ = ["check_coordinate_pool_3d", "check_h_swish_grad", "check_num_params"]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -98,57 +99,78 @@ def check_coordinate_pool_3d(coordinate_pool_3d: Any) -> Feedback:
 
 
 # ---------------------------------------------------------------------------------------------
-# Exercise: h-swish.
-def reference_h_swish(x: torch.Tensor) -> torch.Tensor:
-    """x * ReLU6(x + 3) / 6."""
-    return x * torch.clamp(x + 3, 0, 6) / 6
+# Exercise: the derivative of h-swish by hand (a transfer: the chapter only evaluates it).
+#
+# h(x) = x · ReLU6(x + 3) / 6, so h'(x) = 0 for x < -3, (2x + 3) / 6 for -3 < x < 3, 1 for x > 3.
+# It jumps at both kinks (-1/2 just right of -3, 3/2 just left of 3); the checker's points avoid
+# them, where the derivative is not defined and autograd's choice is a convention.
+def reference_h_swish_grad(x: torch.Tensor) -> torch.Tensor:
+    """d h_swish / dx at every entry of x, by autograd (the checker never trusts the formula it
+    tests)."""
+    t = x.detach().to(torch.float64).requires_grad_(True)
+    (grad,) = torch.autograd.grad(F.hardswish(t).sum(), t)
+    return grad.to(x.dtype)
 
 
-def _h_sigmoid(x):
+def _hsg_h_sigmoid(x):
     return torch.clamp(x + 3, 0, 6) / 6
 
 
-def _swish(x):
-    return x * torch.sigmoid(x)
+def _hsg_second_term_only(x):
+    return x * ((x > -3) & (x < 3)).to(x.dtype) / 6
 
 
-def _no_sixth(x):
-    return x * torch.clamp(x + 3, 0, 6)
+def _hsg_middle_everywhere(x):
+    return (2 * x + 3) / 6
 
 
-def _relu_not_relu6(x):
-    return x * torch.clamp(x + 3, min=0) / 6
+def _hsg_swish(x):
+    s = torch.sigmoid(x)
+    return s + x * s * (1 - s)
 
 
-def _no_shift(x):
-    return x * torch.clamp(x, 0, 6) / 6
+def _hsg_flat_above(x):
+    return torch.where((x > -3) & (x < 3), (2 * x + 3) / 6, torch.zeros_like(x))
 
 
-def _no_clamp(x):
-    return x * (x + 3) / 6
+def _hsg_function_itself(x):
+    return x * torch.clamp(x + 3, 0, 6) / 6
 
 
-def check_h_swish(h_swish: Any) -> Feedback:
-    """Check ``h_swish(x)`` = x · ReLU6(x + 3) / 6 on points covering all three pieces."""
-    t = torch.linspace(-6, 6, 49, dtype=torch.float64)
+def _hsg_clamped(x):
+    return torch.clamp((2 * x + 3) / 6, 0, 1)
+
+
+def _hsg_cases() -> list[tuple[torch.Tensor]]:
+    t = torch.linspace(-6, 6, 48, dtype=torch.float64)  # step 12/47: never exactly ±3
+    return [(t,), (t[:42].reshape(6, 7),), (torch.tensor([-2.9, -1.5, -0.1, 2.9, 3.1],
+                                                         dtype=torch.float64),)]
+
+
+def check_h_swish_grad(h_swish_grad: Any) -> Feedback:
+    """Check ``h_swish_grad(x)``: the derivative of x · ReLU6(x + 3) / 6, entry by entry."""
     return check_function(
-        h_swish,
-        reference_h_swish,
-        [(t,), (t.reshape(7, 7),)],
-        what="h_swish",
+        h_swish_grad,
+        reference_h_swish_grad,
+        _hsg_cases(),
+        what="h_swish_grad",
         wrong_functions=[
-            (_h_sigmoid, "that is h-sigmoid, ReLU6(x + 3)/6: multiply it by x to get h-swish."),
-            (_swish, "that is the smooth swish x·σ(x): replace σ by its hard, piecewise-linear "
-                     "stand-in ReLU6(x + 3)/6."),
-            (_no_sixth, "divide by 6: ReLU6(x + 3) runs from 0 to 6, the gate must run 0 to 1."),
-            (_relu_not_relu6, "for large x the output should be x itself: cap x + 3 at 6 "
-                              "(ReLU6, not ReLU)."),
-            (_no_shift, "the ReLU6 acts on x + 3, not on x: h-swish is already non-zero for "
-                        "-3 < x < 0."),
-            (_no_clamp, "x (x + 3) / 6 is the middle piece only: clamp x + 3 to [0, 6] so that "
-                        "the output is 0 below -3 and x above 3."),
+            (_hsg_h_sigmoid, "that is h-sigmoid, ReLU6(x + 3)/6, one of the two terms of the "
+                             "product rule: add x times the slope of ReLU6(x + 3)/6."),
+            (_hsg_second_term_only, "that is only x · (ReLU6(x + 3)/6)′, one of the two terms "
+                                    "of the product rule: add ReLU6(x + 3)/6 itself."),
+            (_hsg_middle_everywhere, "(2x + 3)/6 is the slope of the middle piece only: below "
+                                     "-3 h-swish is 0 (slope 0), above 3 it is x (slope 1)."),
+            (_hsg_swish, "that is the derivative of the smooth swish x·σ(x); h-swish is "
+                         "piecewise: 0, then (2x + 3)/6, then 1."),
+            (_hsg_flat_above, "above 3, h-swish is x itself, so its slope is 1, not 0 (ReLU6 "
+                              "is flat there, the product is not)."),
+            (_hsg_function_itself, "you returned h-swish itself: the exercise asks for its "
+                                   "derivative."),
+            (_hsg_clamped, "clamping (2x + 3)/6 to [0, 1] removes the negative slopes: between "
+                           "-3 and -1.5 h-swish decreases, so h′ < 0 there."),
         ],
-        success="h_swish(x) = x · ReLU6(x + 3) / 6.",
+        success="h′ = 0, then (2x + 3)/6, then 1: as autograd finds, with jumps at ±3.",
     )
 
 
