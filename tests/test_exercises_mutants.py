@@ -591,18 +591,53 @@ CHANNEL_GATE = dict(
     ],
 )
 
-SPATIAL_POOL = dict(
+def _gate_1d_in_place(x, w):
+    pooled = torch.cat([x.mean(1, keepdim=True), x.amax(1, keepdim=True)], 1)
+    x.zero_()  # the reader's function may overwrite its inputs
+    return F.conv1d(pooled, w, padding=w.shape[-1] // 2).sigmoid_()
+
+
+def _gate_1d_by_loop(x, w):
+    p = torch.cat([x.mean(1, keepdim=True), x.max(1, keepdim=True).values], 1)   # (B, 2, L)
+    k, length = w.shape[-1], x.shape[-1]
+    padded = F.pad(p, (k // 2, k // 2))
+    out = torch.stack([(padded[:, :, i:i + k] * w[0]).sum((1, 2)) for i in range(length)], -1)
+    return torch.sigmoid(out)[:, None]
+
+
+def _pool_1d(x, first=None, second=None):
+    a = x.mean(1, keepdim=True) if first is None else first(x)
+    b = x.amax(1, keepdim=True) if second is None else second(x)
+    return torch.cat([a, b], 1)
+
+
+SPATIAL_GATE_1D = dict(
     wrong=[
-        (lambda x: torch.cat([x.amax(1, keepdim=True), x.mean(1, keepdim=True)], 1), "[max; avg]"),
-        (lambda x: torch.cat([x.sum(1, keepdim=True), x.amax(1, keepdim=True)], 1), "not the sum"),
-        (lambda x: torch.cat([x.mean((2, 3)), x.amax((2, 3))], 1), "channel axis (dim=1)"),
-        (lambda x: torch.cat([x.mean(1), x.amax(1)], 1), "keepdim"),
-        (lambda x: x.mean(1, keepdim=True), "average map alone"),
-        (lambda x: torch.cat([x.mean(1, keepdim=True), x.amin(1, keepdim=True)], 1), "minimum"),
+        (lambda x, w: torch.sigmoid(F.conv1d(_pool_1d(x).flip(1), w, padding=w.shape[-1] // 2)),
+         "[max; avg]"),
+        (lambda x, w: torch.sigmoid(F.conv1d(_pool_1d(x, first=lambda t: t.sum(1, keepdim=True)),
+                                             w, padding=w.shape[-1] // 2)), "not the sum"),
+        (lambda x, w: torch.sigmoid(F.conv1d(_pool_1d(x), w, padding=3)), "fits k = 7 only"),
+        (lambda x, w: torch.sigmoid(F.conv1d(_pool_1d(x), w)), "L - k + 1"),
+        (_np(lambda x, w: 1 / (1 + np.exp(-np.stack([
+            sum(np.convolve(p[c], w[0, c], mode="same") for c in range(2)) for p in
+            np.concatenate([x.mean(1, keepdims=True), x.max(1, keepdims=True)], 1)])[:, None]))),
+         "np.convolve flips w"),
+        (lambda x, w: F.conv1d(_pool_1d(x), w, padding=w.shape[-1] // 2), "sigmoid is missing"),
+        (lambda x, w: x * torch.sigmoid(F.conv1d(_pool_1d(x), w, padding=w.shape[-1] // 2)),
+         "not the signal scaled"),
+        (lambda x, w: torch.sigmoid(F.conv1d(_pool_1d(x, second=lambda t: t.amin(1, keepdim=True)),
+                                             w, padding=w.shape[-1] // 2)), "not the minimum"),
     ],
     right=[
-        lambda x: torch.stack([x.mean(1), x.max(1).values], dim=1),
-        _np(lambda x: np.concatenate([x.mean(1, keepdims=True), x.max(1, keepdims=True)], 1)),
+        _gate_1d_in_place,
+        _gate_1d_by_loop,
+        _np(lambda x, w: 1 / (1 + np.exp(-np.stack([
+            sum(np.correlate(np.pad(p[c], w.shape[-1] // 2), w[0, c], mode="valid")
+                for c in range(2)) for p in
+            np.concatenate([x.mean(1, keepdims=True), x.max(1, keepdims=True)], 1)])[:, None]))),
+        lambda x, w: torch.sigmoid(F.conv2d(_pool_1d(x.float())[:, :, None], w.float()[:, :, None],
+                                            padding=(0, w.shape[-1] // 2)))[:, :, 0],
     ],
 )
 
@@ -947,7 +982,7 @@ CATALOGUE = {
     "eca.check_eca_toeplitz_dilated": (eca.check_eca_toeplitz_dilated, TOEPLITZ_DILATED),
     "eca.check_eca_gate_circular": (eca.check_eca_gate_circular, ECA_GATE_CIRCULAR),
     "cbam.check_channel_gate": (cbam.check_channel_gate, CHANNEL_GATE),
-    "cbam.check_spatial_pool": (cbam.check_spatial_pool, SPATIAL_POOL),
+    "cbam.check_spatial_gate_1d": (cbam.check_spatial_gate_1d, SPATIAL_GATE_1D),
     "cbam.check_cbam_num_params": (cbam.check_cbam_num_params, CBAM_PARAMS),
     "coordatt.check_coordinate_pool_3d": (coordatt.check_coordinate_pool_3d, COORD_POOL_3D),
     "coordatt.check_h_swish_grad": (coordatt.check_h_swish_grad, H_SWISH_GRAD),
