@@ -260,6 +260,8 @@ SE_CHANNELS_LAST = dict(
          "reshape to (B, C, H, W) is not"),
         (lambda x, a, b: _se_cl_via_channels_first(x, a, b).permute(0, 3, 1, 2),
          "your output is channels-first"),
+        (lambda x, a, b: x * _se_cl_gate(x, a, b, squeeze=lambda t: t.mean((2, 3)))[:, None, None],
+         "dims (2, 3) are W and C"),
         (lambda x, a, b: _se_cl_gate(x, a, b), "you returned the gates"),
         (lambda x, a, b: x * _se_cl_gate(x, a, b, squeeze=lambda t: t.flatten(1, 2).max(1)
                                          .values)[:, None, None], "not the maximum"),

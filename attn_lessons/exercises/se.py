@@ -133,6 +133,12 @@ def _se_cl_reshaped(x, w1, w2):
     return (u * s[:, :, None, None]).reshape(b, h, w, c)
 
 
+def _se_cl_axes_copied(x, w1, w2):
+    # dim=(2, 3) copied from the channels-first cell: W and C here (runs only when H = C)
+    s = torch.sigmoid(torch.relu(x.mean(dim=(2, 3)) @ w1.T) @ w2.T)
+    return x * s[:, None, None, :]
+
+
 def _se_cl_not_permuted_back(x, w1, w2):
     return _se_cl_reference(x, w1, w2).permute(0, 3, 1, 2)  # (B, H, W, C) -> (B, C, H, W)
 
@@ -176,10 +182,11 @@ def check_se_channels_last(fn: Any) -> Feedback:
 
     ``w1`` is (C', C), ``w2`` (C, C'); the answer is ``x`` scaled by its gates, (B, H, W, C).
     """
+    # H = W = C first: there the copied dim=(2, 3) runs, and its mistake can be named.
     cases = [
+        (_fixed(3, 4, 4, 4, seed=10, scale=2.0), _fixed(1, 4, seed=11), _fixed(4, 1, seed=12)),
         (_fixed(2, 3, 4, 8, seed=4) + 0.5, _fixed(2, 8, seed=5), _fixed(8, 2, seed=6)),
         (_fixed(1, 2, 5, 6, seed=7), _fixed(3, 6, seed=8), _fixed(6, 3, seed=9)),
-        (_fixed(3, 4, 4, 4, seed=10, scale=2.0), _fixed(1, 4, seed=11), _fixed(4, 1, seed=12)),
     ]
     return check_function(
         fn, _se_cl_reference, cases, what="your channels-last SE block",
@@ -187,6 +194,8 @@ def check_se_channels_last(fn: Any) -> Feedback:
             (_se_cl_reshaped, "reshape to (B, C, H, W) is not a change of layout: it cuts the "
              "numbers into new axes without moving them, so a 'channel' mixes channels and "
              "positions. Use permute(0, 3, 1, 2), or average over dims (1, 2) directly."),
+            (_se_cl_axes_copied, "in a channels-last map dims (2, 3) are W and C, not the "
+             "spatial axes: average over dims (1, 2)."),
             (_se_cl_not_permuted_back, "your output is channels-first (B, C, H, W); return it in "
              "the input's layout (B, H, W, C)."),
             (_se_cl_gate_only, "you returned the gates s (B, C); the block returns x scaled by "
