@@ -184,7 +184,7 @@ def check_se_channels_last(fn: Any) -> Feedback:
     """
     # H = W = C first: there the copied dim=(2, 3) runs, and its mistake can be named.
     cases = [
-        (_fixed(3, 4, 4, 4, seed=10, scale=2.0), _fixed(1, 4, seed=11), _fixed(4, 1, seed=12)),
+        (_fixed(3, 4, 4, 4, seed=10, scale=2.0), _fixed(2, 4, seed=11), _fixed(4, 2, seed=12)),
         (_fixed(2, 3, 4, 8, seed=4) + 0.5, _fixed(2, 8, seed=5), _fixed(8, 2, seed=6)),
         (_fixed(1, 2, 5, 6, seed=7), _fixed(3, 6, seed=8), _fixed(6, 3, seed=9)),
     ]
