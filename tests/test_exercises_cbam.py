@@ -38,15 +38,25 @@ def test_channel_gate_checker():
         assert not verdict and hint in str(verdict), (wrong.__name__, str(verdict))
 
 
-def test_spatial_pool_checker():
-    assert ex.check_spatial_pool(SpatialGate().pooled)
-    assert not ex.check_spatial_pool(SpatialGate(concat_order="max_avg").pooled)
+def test_spatial_gate_1d_checker():
+    """The library's 2-D SpatialGate on a one-row image, kernel middle row = the 1-D kernel."""
+
+    def with_library(x, w):
+        k = w.shape[-1]
+        gate = SpatialGate(kernel_size=k).double()
+        with torch.no_grad():
+            gate.conv.weight.normal_()         # rows other than the middle one see only padding
+            gate.conv.weight[:, :, k // 2] = w
+            return gate.gate_values(x[:, :, None, :])[:, :, 0]   # (B, C, 1, L) -> (B, 1, L)
+
+    assert ex.check_spatial_gate_1d(with_library)
     for wrong, hint in [
-        (ex._max_first, "official code's order"),
-        (ex._sum_not_mean, "not the sum"),
-        (ex._over_space, "dim=1"),
+        (ex._g1_max_first, "official code's order"),
+        (ex._g1_sum_not_mean, "not the sum"),
+        (ex._g1_padding_three, "k // 2"),
+        (ex._g1_flipped, "cross-correlation"),
     ]:
-        verdict = ex.check_spatial_pool(wrong)
+        verdict = ex.check_spatial_gate_1d(wrong)
         assert not verdict and hint in str(verdict), (wrong.__name__, str(verdict))
 
 
@@ -62,7 +72,7 @@ def test_num_params_checker():
 
 
 @pytest.mark.parametrize(
-    "checker", [ex.check_channel_gate, ex.check_spatial_pool, ex.check_cbam_num_params]
+    "checker", [ex.check_channel_gate, ex.check_spatial_gate_1d, ex.check_cbam_num_params]
 )
 @pytest.mark.parametrize(
     "answer", [None, "cbam", ..., _wrong_shape, _raises, lambda *a: None, 3]

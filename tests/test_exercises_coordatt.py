@@ -8,8 +8,8 @@ import torch
 from attn_lessons.coordatt import CoordAtt, h_swish
 from attn_lessons.exercises import coordatt as ex
 from attn_lessons.exercises.coordatt import (
-    check_coordinate_pool,
-    check_h_swish,
+    check_coordinate_pool_3d,
+    check_h_swish_grad,
     check_num_params,
 )
 
@@ -21,13 +21,12 @@ def _from_library(channels, reduction):
 @pytest.mark.parametrize(
     ("checker", "right"),
     [
-        (check_coordinate_pool, ex.reference_coordinate_pool),
-        (check_coordinate_pool,
-         lambda x: torch.cat([x.mean(3, keepdim=True), x.mean(2, keepdim=True).transpose(2, 3)],
-                             dim=2).squeeze(3)),
-        (check_h_swish, ex.reference_h_swish),
-        (check_h_swish, h_swish),
-        (check_h_swish, torch.nn.functional.hardswish),
+        (check_coordinate_pool_3d, ex.reference_coordinate_pool_3d),
+        (check_coordinate_pool_3d,
+         lambda x: torch.cat([x.mean(4).mean(3), x.mean(4).mean(2), x.mean(3).mean(2)], dim=2)),
+        (check_h_swish_grad, ex.reference_h_swish_grad),
+        (check_h_swish_grad,
+         lambda x: torch.where(x < -3, 0 * x, torch.where(x < 3, x / 3 + 0.5, 1 + 0 * x))),
         (check_num_params, ex.reference_num_params),
         (check_num_params, _from_library),
     ],
@@ -41,13 +40,13 @@ def test_accepts_right_answers(checker, right):
 @pytest.mark.parametrize(
     ("checker", "wrong", "hint"),
     [
-        (check_coordinate_pool, ex._pool_swapped, "wrong order"),
-        (check_coordinate_pool, ex._pool_sum, "you summed"),
-        (check_coordinate_pool, ex._pool_max, "maxima"),
-        (check_h_swish, ex._h_sigmoid, "h-sigmoid"),
-        (check_h_swish, ex._swish, "smooth swish"),
-        (check_h_swish, ex._no_sixth, "divide by 6"),
-        (check_h_swish, ex._relu_not_relu6, "ReLU6, not ReLU"),
+        (check_coordinate_pool_3d, ex._pool3_reversed, "wrong order"),
+        (check_coordinate_pool_3d, ex._pool3_sum, "you summed"),
+        (check_coordinate_pool_3d, ex._pool3_no_depth, "depth profile"),
+        (check_h_swish_grad, ex._hsg_h_sigmoid, "h-sigmoid"),
+        (check_h_swish_grad, ex._hsg_swish, "smooth swish"),
+        (check_h_swish_grad, ex._hsg_flat_above, "slope is 1"),
+        (check_h_swish_grad, lambda x: h_swish(x), "h-swish itself"),
         (check_num_params, ex._no_bn, "BatchNorm has learnable parameters"),
         (check_num_params, ex._no_bias, "biases"),
         (check_num_params, ex._no_floor, "max(8, C // r)"),

@@ -89,35 +89,92 @@ COSINE = dict(
     ],
 )
 
-GRAM = dict(
+def _gram_in_place(x, mask):
+    x.mul_(mask[..., None])  # the reader's function may overwrite its inputs
+    mask.zero_()
+    return x @ x.transpose(-2, -1)
+
+
+def _gram_by_loop(x, mask):
+    B, n, _ = x.shape
+    g = torch.zeros(B, n, n, dtype=x.dtype)
+    for b in range(B):
+        real = mask[b].nonzero().flatten().tolist()
+        for i in real:
+            for j in real:
+                g[b, i, j] = x[b, i] @ x[b, j]
+    return g
+
+
+def _pair(mask):
+    return mask[:, :, None] & mask[:, None, :]
+
+
+MASKED_GRAM = dict(
     wrong=[
-        (lambda x: x.T @ x, "Xᵀ X"),
-        (lambda x: x * x, "squares each entry"),
-        (lambda x: F.normalize(x, dim=-1) @ F.normalize(x, dim=-1).T, "cosine-similarity"),
-        (lambda x: torch.cdist(x, x) ** 2, "squared distances"),
-        (lambda x: (x - x.mean(0)) @ (x - x.mean(0)).T, "subtracted the mean row"),
-        (lambda x: x @ x.T / x.shape[1], "no division by d"),
+        (lambda x, m: x @ x.transpose(1, 2), "padding rows still enter"),
+        (lambda x, m: (x @ x.transpose(1, 2)) * m[:, :, None], "but not their columns"),
+        (lambda x, m: (x @ x.transpose(1, 2)) * m[:, None, :], "but not their rows"),
+        (lambda x, m: (x @ x.transpose(1, 2)) * _pair(~m), "mask is inverted"),
+        (lambda x, m: torch.einsum("bnd,bne->bde", x * m[..., None], x * m[..., None]),
+         "Xᵀ X per sample"),
+        (lambda x, m: (x * m[..., None]).flatten(0, 1) @ (x * m[..., None]).flatten(0, 1).T,
+         "flattened the batch"),
+        (lambda x, m: (x @ x.transpose(1, 2)).masked_fill(~_pair(m), float("-inf")),
+         "-inf is what a padded score gets"),
+        (lambda x, m: (x @ x.transpose(1, 2)) * _pair(m) / m.sum(1)[:, None, None],
+         "no division by the number"),
     ],
     right=[
-        lambda x: torch.einsum("id,jd->ij", x, x),
-        _np(lambda x: x.dot(x.T)),
-        lambda x: x.float() @ x.float().T,
+        _gram_in_place,
+        _gram_by_loop,
+        _np(lambda x, m: np.einsum("bid,bjd->bij", x, x) * (m[:, :, None] & m[:, None, :])),
+        lambda x, m: (x.float() @ x.float().transpose(-2, -1)).masked_fill(~_pair(m), 0.0),
     ],
 )
 
 
-ATTENTION_AVERAGE = dict(
+def _masked_attention_in_place(s, v, m):
+    s.masked_fill_(~m[:, None, :], float("-inf"))
+    s.sub_(s.amax(-1, keepdim=True)).exp_()
+    s.div_(s.sum(-1, keepdim=True))
+    m.zero_()  # the reader's function may overwrite its inputs
+    return s @ v
+
+
+def _masked_attention_by_dropping(s, v, m):
+    # each sample on its own, with the padded keys cut out
+    return torch.stack([torch.softmax(s[b][:, m[b]], -1) @ v[b][m[b]] for b in range(len(s))])
+
+
+def _km(s, m):
+    return m[:, None, :].expand_as(s)
+
+
+MASKED_ATTENTION = dict(
     wrong=[
-        (lambda s, v: s @ v, "raw scores are used as weights"),
-        (lambda s, v: torch.softmax(s, -2) @ v, "down the columns"),
-        (lambda s, v: v.mean(-2, keepdim=True).expand(*s.shape[:-1], v.shape[-1]), "plain mean"),
-        (lambda s, v: (s / s.sum(-1, keepdim=True)) @ v, "is not a softmax"),
-        (lambda s, v: torch.sigmoid(s) @ v, "a sigmoid"),
+        (lambda s, v, m: torch.softmax(s, -1) @ v, "padded keys still get weight"),
+        (lambda s, v, m: torch.softmax(s * m[:, None, :], -1) @ v, "e^0 = 1"),
+        (lambda s, v, m: torch.softmax(s, -1) @ (v * m[..., None]), "without renormalising"),
+        (lambda s, v, m: (torch.softmax(s, -1) * m[:, None, :]) @ v, "without renormalising"),
+        (lambda s, v, m: torch.softmax(s.masked_fill(_km(s, m), -1e9), -1) @ v, "inverted"),
+        (lambda s, v, m: torch.softmax(s + m[:, None, :], -1) @ v, "added the mask itself"),
+        (lambda s, v, m: torch.softmax(s.masked_fill(~m[:, :, None], float("-inf")), -1) @ v,
+         "not the queries"),
+        (lambda s, v, m: torch.nan_to_num(torch.softmax(
+            s.masked_fill(~_km(s, m), float("-inf")), -2)) @ v, "down the columns"),
+        (lambda s, v, m: (m[:, None, :] / m.sum(-1)[:, None, None]).expand_as(s).to(v) @ v,
+         "plain mean of the real values"),
     ],
     right=[
-        lambda s, v: torch.einsum("...mn,...nd->...md", torch.softmax(s, -1), v),
-        _np(lambda s, v: (np.exp(s - s.max(-1, keepdims=True))
-                          / np.exp(s - s.max(-1, keepdims=True)).sum(-1, keepdims=True)) @ v),
+        _masked_attention_in_place,
+        _masked_attention_by_dropping,
+        lambda s, v, m: F.scaled_dot_product_attention(
+            s.new_ones(*s.shape[:2], 1), s.new_ones(s.shape[0], s.shape[2], 1), v,
+            attn_mask=s.masked_fill(~_km(s, m), float("-inf")), scale=1.0),
+        _np(lambda s, v, m: (lambda e: e / e.sum(-1, keepdims=True))(
+            np.exp(s - s.max(-1, keepdims=True)) * m[:, None, :]) @ v),
+        lambda s, v, m: torch.softmax(s.float().masked_fill(~_km(s, m), -1e4), -1) @ v.float(),
     ],
 )
 
@@ -179,18 +236,50 @@ SQUEEZE = dict(
     ],
 )
 
-EXCITE = dict(
+def _se_cl_in_place(x, a, b):
+    s = torch.sigmoid(torch.relu(x.mean((1, 2)) @ a.T) @ b.T)
+    a.zero_()  # the reader's function may overwrite its inputs
+    return x.mul_(s[:, None, None, :])
+
+
+def _se_cl_via_channels_first(x, a, b):
+    u = x.permute(0, 3, 1, 2)                                 # (B, H, W, C) -> (B, C, H, W)
+    s = torch.sigmoid(torch.relu(u.mean((2, 3)) @ a.T) @ b.T)
+    return (u * s[:, :, None, None]).permute(0, 2, 3, 1)
+
+
+def _se_cl_gate(x, a, b, squeeze=None, act=torch.relu, gate=torch.sigmoid):
+    z = x.mean((1, 2)) if squeeze is None else squeeze(x)
+    return gate(act(z @ a.T) @ b.T)
+
+
+SE_CHANNELS_LAST = dict(
     wrong=[
-        (lambda z, a, b: torch.softmax(torch.relu(z @ a.T) @ b.T, -1), "softmax"),
-        (lambda z, a, b: torch.sigmoid(z @ a.T @ b.T), "ReLU δ between"),
-        (lambda z, a, b: torch.relu(z @ a.T) @ b.T, "sigmoid σ is missing"),
-        (lambda z, a, b: torch.relu(torch.sigmoid(z @ a.T) @ b.T), "order"),
-        (lambda z, a, b: torch.tanh(torch.relu(z @ a.T) @ b.T), "tanh"),
-        (lambda z, a, b: z * torch.sigmoid(torch.relu(z @ a.T) @ b.T), "gates s themselves"),
+        (lambda x, a, b: (lambda u: (u * _se_cl_gate(u.permute(0, 2, 3, 1), a, b)[
+            :, :, None, None]).reshape(x.shape))(x.reshape(x.shape[0], x.shape[3], *x.shape[1:3])),
+         "reshape to (B, C, H, W) is not"),
+        (lambda x, a, b: _se_cl_via_channels_first(x, a, b).permute(0, 3, 1, 2),
+         "your output is channels-first"),
+        (lambda x, a, b: x * _se_cl_gate(x, a, b, squeeze=lambda t: t.mean((2, 3)))[:, None, None],
+         "dims (2, 3) are W and C"),
+        (lambda x, a, b: _se_cl_gate(x, a, b), "you returned the gates"),
+        (lambda x, a, b: x * _se_cl_gate(x, a, b, squeeze=lambda t: t.flatten(1, 2).max(1)
+                                         .values)[:, None, None], "not the maximum"),
+        (lambda x, a, b: x * torch.sigmoid(torch.relu(x.mean(2) @ a.T) @ b.T)[:, :, None],
+         "both spatial axes"),
+        (lambda x, a, b: x * _se_cl_gate(x, a, b, act=lambda t: t)[:, None, None], "ReLU δ"),
+        (lambda x, a, b: x * _se_cl_gate(x, a, b, gate=lambda t: torch.softmax(t, -1))[
+            :, None, None], "softmax"),
+        (lambda x, a, b: x * _se_cl_gate(x, a, b, gate=lambda t: t)[:, None, None],
+         "sigmoid σ is missing"),
     ],
     right=[
-        lambda z, a, b: torch.sigmoid(F.linear(F.relu(F.linear(z, a)), b)),
-        _np(lambda z, a, b: 1 / (1 + np.exp(-(np.maximum(z @ a.T, 0) @ b.T)))),
+        _se_cl_in_place,
+        _se_cl_via_channels_first,
+        _np(lambda x, a, b: x / (1 + np.exp(-(np.maximum(x.mean((1, 2)) @ a.T, 0) @ b.T)))[
+            :, None, None, :]),
+        lambda x, a, b: x.float() * torch.sigmoid(F.linear(F.relu(F.linear(
+            x.float().mean((1, 2)), a.float())), b.float()))[:, None, None],
     ],
 )
 
@@ -504,18 +593,53 @@ CHANNEL_GATE = dict(
     ],
 )
 
-SPATIAL_POOL = dict(
+def _gate_1d_in_place(x, w):
+    pooled = torch.cat([x.mean(1, keepdim=True), x.amax(1, keepdim=True)], 1)
+    x.zero_()  # the reader's function may overwrite its inputs
+    return F.conv1d(pooled, w, padding=w.shape[-1] // 2).sigmoid_()
+
+
+def _gate_1d_by_loop(x, w):
+    p = torch.cat([x.mean(1, keepdim=True), x.max(1, keepdim=True).values], 1)   # (B, 2, L)
+    k, length = w.shape[-1], x.shape[-1]
+    padded = F.pad(p, (k // 2, k // 2))
+    out = torch.stack([(padded[:, :, i:i + k] * w[0]).sum((1, 2)) for i in range(length)], -1)
+    return torch.sigmoid(out)[:, None]
+
+
+def _pool_1d(x, first=None, second=None):
+    a = x.mean(1, keepdim=True) if first is None else first(x)
+    b = x.amax(1, keepdim=True) if second is None else second(x)
+    return torch.cat([a, b], 1)
+
+
+SPATIAL_GATE_1D = dict(
     wrong=[
-        (lambda x: torch.cat([x.amax(1, keepdim=True), x.mean(1, keepdim=True)], 1), "[max; avg]"),
-        (lambda x: torch.cat([x.sum(1, keepdim=True), x.amax(1, keepdim=True)], 1), "not the sum"),
-        (lambda x: torch.cat([x.mean((2, 3)), x.amax((2, 3))], 1), "channel axis (dim=1)"),
-        (lambda x: torch.cat([x.mean(1), x.amax(1)], 1), "keepdim"),
-        (lambda x: x.mean(1, keepdim=True), "average map alone"),
-        (lambda x: torch.cat([x.mean(1, keepdim=True), x.amin(1, keepdim=True)], 1), "minimum"),
+        (lambda x, w: torch.sigmoid(F.conv1d(_pool_1d(x).flip(1), w, padding=w.shape[-1] // 2)),
+         "[max; avg]"),
+        (lambda x, w: torch.sigmoid(F.conv1d(_pool_1d(x, first=lambda t: t.sum(1, keepdim=True)),
+                                             w, padding=w.shape[-1] // 2)), "not the sum"),
+        (lambda x, w: torch.sigmoid(F.conv1d(_pool_1d(x), w, padding=3)), "fits k = 7 only"),
+        (lambda x, w: torch.sigmoid(F.conv1d(_pool_1d(x), w)), "L - k + 1"),
+        (_np(lambda x, w: 1 / (1 + np.exp(-np.stack([
+            sum(np.convolve(p[c], w[0, c], mode="same") for c in range(2)) for p in
+            np.concatenate([x.mean(1, keepdims=True), x.max(1, keepdims=True)], 1)])[:, None]))),
+         "np.convolve flips w"),
+        (lambda x, w: F.conv1d(_pool_1d(x), w, padding=w.shape[-1] // 2), "sigmoid is missing"),
+        (lambda x, w: x * torch.sigmoid(F.conv1d(_pool_1d(x), w, padding=w.shape[-1] // 2)),
+         "not the signal scaled"),
+        (lambda x, w: torch.sigmoid(F.conv1d(_pool_1d(x, second=lambda t: t.amin(1, keepdim=True)),
+                                             w, padding=w.shape[-1] // 2)), "not the minimum"),
     ],
     right=[
-        lambda x: torch.stack([x.mean(1), x.max(1).values], dim=1),
-        _np(lambda x: np.concatenate([x.mean(1, keepdims=True), x.max(1, keepdims=True)], 1)),
+        _gate_1d_in_place,
+        _gate_1d_by_loop,
+        _np(lambda x, w: 1 / (1 + np.exp(-np.stack([
+            sum(np.correlate(np.pad(p[c], w.shape[-1] // 2), w[0, c], mode="valid")
+                for c in range(2)) for p in
+            np.concatenate([x.mean(1, keepdims=True), x.max(1, keepdims=True)], 1)])[:, None]))),
+        lambda x, w: torch.sigmoid(F.conv2d(_pool_1d(x.float())[:, :, None], w.float()[:, :, None],
+                                            padding=(0, w.shape[-1] // 2)))[:, :, 0],
     ],
 )
 
@@ -540,40 +664,78 @@ CBAM_PARAMS = dict(
 
 # --- chapter 5 ------------------------------------------------------------------------------------
 
-COORD_POOL = dict(
+def _pool3_in_place(x):
+    out = torch.cat([x.mean((3, 4)), x.mean((2, 4)), x.mean((2, 3))], dim=2)
+    x.zero_()  # the reader's function may overwrite its input
+    return out
+
+
+def _pool3_by_loop(x):
+    b, c, d, h, w = x.shape
+    z = torch.zeros(b, c, d + h + w, dtype=x.dtype)
+    for k in range(d):
+        z[:, :, k] = x[:, :, k].reshape(b, c, -1).mean(-1)
+    for i in range(h):
+        z[:, :, d + i] = x[:, :, :, i].reshape(b, c, -1).mean(-1)
+    for j in range(w):
+        z[:, :, d + h + j] = x[..., j].reshape(b, c, -1).mean(-1)
+    return z
+
+
+COORD_POOL_3D = dict(
     wrong=[
-        (lambda x: torch.cat([x.mean(2), x.mean(3)], 2), "wrong order"),
-        (lambda x: torch.cat([x.sum(3), x.sum(2)], 2), "you summed"),
-        (lambda x: torch.cat([x.amax(3), x.amax(2)], 2), "maxima"),
-        (lambda x: torch.cat([x.mean(3), x.mean(2)], 1), "along the last axis"),
-        (lambda x: torch.cat([x.sum(3) / x.shape[2], x.sum(2) / x.shape[3]], 2), "divide by W"),
+        (lambda x: torch.cat([x.mean((2, 3)), x.mean((2, 4)), x.mean((3, 4))], 2), "wrong order"),
+        (lambda x: torch.cat([x.mean((3, 4)), x.mean((2, 3)), x.mean((2, 4))], 2), "swapped"),
+        (lambda x: torch.cat([x.sum((3, 4)), x.sum((2, 4)), x.sum((2, 3))], 2), "you summed"),
+        (lambda x: torch.cat([x.amax((3, 4)), x.amax((2, 4)), x.amax((2, 3))], 2), "maxima"),
+        (lambda x: torch.cat([x.mean((3, 4)), x.mean((2, 4)), x.mean((2, 3))], 1),
+         "along the last axis"),
+        (lambda x: torch.cat([x.sum((3, 4)) / x.shape[2], x.sum((2, 4)) / x.shape[3],
+                              x.sum((2, 3)) / x.shape[4]], 2), "number of terms"),
+        (lambda x: torch.cat([x.mean(4).mean(2), x.mean(3).mean(2)], 2), "depth profile"),
+        (lambda x: (lambda f: torch.cat([f.mean(3), f.mean(2)], 2))(
+            x.reshape(*x.shape[:2], -1, x.shape[4])), "folding D into H"),
     ],
     right=[
-        lambda x: torch.cat([F.adaptive_avg_pool2d(x, (x.shape[2], 1))[..., 0],
-                             F.adaptive_avg_pool2d(x, (1, x.shape[3]))[:, :, 0]], dim=-1),
-        _np(lambda x: np.concatenate([x.mean(-1), x.mean(-2)], axis=-1)),
+        _pool3_in_place,
+        _pool3_by_loop,
+        _np(lambda x: np.concatenate([x.mean((3, 4)), x.mean((2, 4)), x.mean((2, 3))], axis=-1)),
+        lambda x: torch.cat([F.adaptive_avg_pool3d(x.float(), (x.shape[2], 1, 1)).flatten(2),
+                             F.adaptive_avg_pool3d(x.float(), (1, x.shape[3], 1)).flatten(2),
+                             F.adaptive_avg_pool3d(x.float(), (1, 1, x.shape[4])).flatten(2)],
+                            dim=-1),
     ],
 )
 
 
-def _h_swish_in_place(t):
-    return t.mul_(torch.clamp(t + 3, 0, 6)).div_(6)
+def _h_swish_grad_in_place(t):
+    inside = (t > -3) & (t < 3)
+    above = t >= 3
+    return t.mul_(2).add_(3).div_(6).mul_(inside).add_(above)
 
 
-H_SWISH = dict(
+def _h_swish_grad_by_autograd(t):
+    x = t.clone().requires_grad_(True)
+    (g,) = torch.autograd.grad((x * torch.clamp(x + 3, 0, 6) / 6).sum(), x)
+    return g
+
+
+H_SWISH_GRAD = dict(
     wrong=[
-        (lambda t: torch.clamp(t + 3, 0, 6) / 6, "h-sigmoid"),
-        (lambda t: t * torch.sigmoid(t), "smooth swish"),
-        (lambda t: t * torch.clamp(t + 3, 0, 6), "divide by 6"),
-        (lambda t: t * torch.relu(t + 3) / 6, "ReLU6, not ReLU"),
-        (lambda t: t * F.relu6(t) / 6, "acts on x + 3"),
-        (lambda t: t * (t + 3) / 6, "middle piece"),
+        (lambda t: torch.clamp(t + 3, 0, 6) / 6, "that is h-sigmoid"),
+        (lambda t: torch.where(t.abs() < 3, t / 6, 0 * t), "add ReLU6(x + 3)/6 itself"),
+        (lambda t: (2 * t + 3) / 6, "middle piece only"),
+        (lambda t: torch.sigmoid(t) * (1 + t * (1 - torch.sigmoid(t))), "smooth swish"),
+        (lambda t: torch.where(t.abs() < 3, (2 * t + 3) / 6, 0 * t), "slope is 1, not 0"),
+        (lambda t: F.hardswish(t), "returned h-swish itself"),
+        (lambda t: ((2 * t + 3) / 6).clamp(0, 1), "removes the negative slopes"),
     ],
     right=[
-        _h_swish_in_place,
-        F.hardswish,
-        _np(lambda t: t * np.clip(t + 3, 0, 6) / 6),
-        lambda t: t * F.hardsigmoid(t),
+        _h_swish_grad_in_place,
+        _h_swish_grad_by_autograd,
+        _np(lambda t: np.piecewise(t, [t < -3, (t > -3) & (t < 3), t > 3],
+                                   [0.0, lambda u: (2 * u + 3) / 6, 1.0])),
+        lambda t: torch.clamp(t.float() + 3, 0, 6) / 6 + t.float() * ((t > -3) & (t < 3)) / 6,
     ],
 )
 
@@ -808,13 +970,13 @@ MULTI_HEAD = dict(
 CATALOGUE = {
     "preface.check_attend": (preface.check_attend, ATTEND),
     "similarity.check_cosine_similarity": (sim.check_cosine_similarity, COSINE),
-    "similarity.check_gram_matrix": (sim.check_gram_matrix, GRAM),
+    "similarity.check_masked_gram": (sim.check_masked_gram, MASKED_GRAM),
     "similarity.check_stable_log_softmax": (sim.check_stable_log_softmax, LOG_SOFTMAX),
-    "similarity.check_attention_average": (sim.check_attention_average, ATTENTION_AVERAGE),
+    "similarity.check_masked_attention": (sim.check_masked_attention, MASKED_ATTENTION),
     "similarity.check_log_softmax_jacobian": (sim.check_log_softmax_jacobian,
                                               LOG_SOFTMAX_JACOBIAN),
     "se.check_squeeze": (se.check_squeeze, SQUEEZE),
-    "se.check_excite": (se.check_excite, EXCITE),
+    "se.check_se_channels_last": (se.check_se_channels_last, SE_CHANNELS_LAST),
     "se.check_se_num_params": (se.check_se_num_params, SE_PARAMS),
     "se.check_dead_unit_gate": (se.check_dead_unit_gate, DEAD_UNIT_GATE),
     "eca.check_eca_channel_range": (eca.check_eca_channel_range, ECA_RANGE),
@@ -822,10 +984,10 @@ CATALOGUE = {
     "eca.check_eca_toeplitz_dilated": (eca.check_eca_toeplitz_dilated, TOEPLITZ_DILATED),
     "eca.check_eca_gate_circular": (eca.check_eca_gate_circular, ECA_GATE_CIRCULAR),
     "cbam.check_channel_gate": (cbam.check_channel_gate, CHANNEL_GATE),
-    "cbam.check_spatial_pool": (cbam.check_spatial_pool, SPATIAL_POOL),
+    "cbam.check_spatial_gate_1d": (cbam.check_spatial_gate_1d, SPATIAL_GATE_1D),
     "cbam.check_cbam_num_params": (cbam.check_cbam_num_params, CBAM_PARAMS),
-    "coordatt.check_coordinate_pool": (coordatt.check_coordinate_pool, COORD_POOL),
-    "coordatt.check_h_swish": (coordatt.check_h_swish, H_SWISH),
+    "coordatt.check_coordinate_pool_3d": (coordatt.check_coordinate_pool_3d, COORD_POOL_3D),
+    "coordatt.check_h_swish_grad": (coordatt.check_h_swish_grad, H_SWISH_GRAD),
     "coordatt.check_num_params": (coordatt.check_num_params, CA_PARAMS),
     "self_attention.check_multi_head_attention": (self_attention.check_multi_head_attention,
                                                   MULTI_HEAD),

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from attn_lessons.exercises import similarity as ex
-from attn_lessons.similarity import attention_average, cosine_similarity, gram_matrix
+from attn_lessons.similarity import cosine_similarity
 
 
 def _softmax_solution(scores, temperature):
@@ -22,9 +22,10 @@ def _log_softmax_solution(scores, temperature):
 
 CHECKERS = [
     (ex.check_cosine_similarity, cosine_similarity),
-    (ex.check_gram_matrix, gram_matrix),
+    (ex.check_masked_gram, lambda x, m: (x * m[..., None]) @ (x * m[..., None]).transpose(1, 2)),
     (ex.check_stable_log_softmax, _log_softmax_solution),
-    (ex.check_attention_average, lambda s, v: attention_average(s, v)[0]),
+    (ex.check_masked_attention,
+     lambda s, v, m: torch.softmax(s.masked_fill(~m[:, None, :], float("-inf")), -1) @ v),
 ]
 
 
@@ -65,16 +66,15 @@ def test_non_answers_get_not_yet_without_raising(checker, solution, answer):
          "divided by ‖a‖ only"),
         (ex.check_cosine_similarity,
          lambda a, b: (a * b).sum(-1) / (a.norm(dim=-1) * b.norm(dim=-1)) ** 2, "squares"),
-        (ex.check_gram_matrix, lambda x: x.T @ x, "Xᵀ X"),
-        (ex.check_gram_matrix, lambda x: x * x, "matrix product"),
+        (ex.check_masked_gram, lambda x, m: x @ x.transpose(1, 2), "padding rows"),
+        (ex.check_masked_gram, lambda x, m: x.transpose(1, 2) @ x, "Xᵀ X"),
         (ex.check_stable_log_softmax, lambda s, t: torch.log(_softmax_solution(s, t)),
          "never form the weights"),
         (ex.check_stable_log_softmax,
          lambda s, t: s / t - torch.log(torch.exp(s / t).sum(-1, keepdim=True)), "overflows"),
-        (ex.check_attention_average, lambda s, v: s @ v, "raw scores"),
-        (ex.check_attention_average, lambda s, v: torch.softmax(s, dim=-2) @ v, "columns"),
-        (ex.check_attention_average,
-         lambda s, v: v.mean(-2, keepdim=True).expand(*s.shape[:-1], v.shape[-1]), "plain mean"),
+        (ex.check_masked_attention, lambda s, v, m: torch.softmax(s, -1) @ v, "padded keys"),
+        (ex.check_masked_attention, lambda s, v, m: torch.softmax(s * m[:, None, :], -1) @ v,
+         "e^0 = 1"),
     ],
 )
 def test_typical_mistakes_get_their_hint(checker, wrong, hint):

@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 import torch
+import torch.nn.functional as F
 
 from ..cbam import cbam_num_params
 from ._core import Feedback, check_function
 
-__all__ = ["check_cbam_num_params", "check_channel_gate", "check_spatial_pool"]
+__all__ = ["check_cbam_num_params", "check_channel_gate", "check_spatial_gate_1d"]
 
 
 # --- channel gate, channels-last ---------------------------------------------------------------
@@ -116,59 +117,94 @@ def check_channel_gate(fn: Any) -> Feedback:
     )
 
 
-# --- spatial pooling --------------------------------------------------------------------------
+# --- the spatial gate of a 1-D signal (a transfer: CBAM's spatial gate on (B, C, L)) ----------
+#
+# x is (B, C, L) (an audio frame sequence, a time series with C channels); conv_weight (1, 2, k)
+# with k odd, no bias. The gate is sigmoid(conv1d([avg_c x; max_c x], w, padding = k // 2)), one
+# value per position: (B, 1, L).
 
 
-def _spatial_pool(x: torch.Tensor) -> torch.Tensor:
-    return torch.cat([x.mean(dim=1, keepdim=True), x.amax(dim=1, keepdim=True)], dim=1)
+def _gate_1d(x: torch.Tensor, w: torch.Tensor, pooled: torch.Tensor | None = None,
+             padding: int | None = None, gate: Any = torch.sigmoid) -> torch.Tensor:
+    if pooled is None:
+        pooled = torch.cat([x.mean(dim=1, keepdim=True), x.amax(dim=1, keepdim=True)], dim=1)
+    pad = w.shape[-1] // 2 if padding is None else padding
+    return gate(F.conv1d(pooled, w, padding=pad))                 # (B, 2, L) -> (B, 1, L)
 
 
-def _max_first(x: torch.Tensor) -> torch.Tensor:
-    return torch.cat([x.amax(dim=1, keepdim=True), x.mean(dim=1, keepdim=True)], dim=1)
+def _spatial_gate_1d(x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+    return _gate_1d(x, w)
 
 
-def _sum_not_mean(x: torch.Tensor) -> torch.Tensor:
-    return torch.cat([x.sum(dim=1, keepdim=True), x.amax(dim=1, keepdim=True)], dim=1)
+def _g1_max_first(x, w):
+    return _gate_1d(x, w, torch.cat([x.amax(dim=1, keepdim=True), x.mean(dim=1, keepdim=True)],
+                                    dim=1))
 
 
-def _over_space(x: torch.Tensor) -> torch.Tensor:
-    return torch.cat([x.mean(dim=(2, 3)), x.amax(dim=(2, 3))], dim=1)
+def _g1_sum_not_mean(x, w):
+    return _gate_1d(x, w, torch.cat([x.sum(dim=1, keepdim=True), x.amax(dim=1, keepdim=True)],
+                                    dim=1))
 
 
-def _no_keepdim(x: torch.Tensor) -> torch.Tensor:
-    return torch.cat([x.mean(dim=1), x.amax(dim=1)], dim=1)
+def _g1_padding_three(x, w):
+    return _gate_1d(x, w, padding=3)
 
 
-def _mean_only(x: torch.Tensor) -> torch.Tensor:
-    return x.mean(dim=1, keepdim=True)
+def _g1_no_padding(x, w):
+    return _gate_1d(x, w, padding=0)
 
 
-def _avg_and_min(x: torch.Tensor) -> torch.Tensor:
-    return torch.cat([x.mean(dim=1, keepdim=True), x.amin(dim=1, keepdim=True)], dim=1)
+def _g1_flipped(x, w):
+    return _gate_1d(x, w.flip(-1))
 
 
-def check_spatial_pool(fn: Any) -> Feedback:
-    """Check ``fn(x) -> [avg; max]`` pooled over channels: (B, C, H, W) -> (B, 2, H, W)."""
+def _g1_no_sigmoid(x, w):
+    return _gate_1d(x, w, gate=lambda t: t)
+
+
+def _g1_scaled_signal(x, w):
+    return x * _gate_1d(x, w)
+
+
+def _g1_min(x, w):
+    return _gate_1d(x, w, torch.cat([x.mean(dim=1, keepdim=True), x.amin(dim=1, keepdim=True)],
+                                    dim=1))
+
+
+def _gate_1d_cases() -> list[tuple[torch.Tensor, torch.Tensor]]:
     g = torch.Generator().manual_seed(43)
+
+    def r(*shape):
+        return torch.randn(*shape, generator=g, dtype=torch.float64)
+
+    return [(r(2, 6, 10), r(1, 2, 7)), (r(1, 3, 6), r(1, 2, 3)), (r(2, 4, 4), r(1, 2, 5))]
+
+
+def check_spatial_gate_1d(fn: Any) -> Feedback:
+    """Check ``fn(x, conv_weight)``: CBAM's spatial gate for a signal ``x`` (B, C, L), (B, 1, L).
+
+    ``conv_weight`` is (1, 2, k) with k odd; no bias.
+    """
     return check_function(
         fn,
-        _spatial_pool,
-        [(torch.randn(2, 6, 4, 5, generator=g),), (torch.randn(1, 3, 2, 2, generator=g),)],
-        what="spatial_pool",
+        _spatial_gate_1d,
+        _gate_1d_cases(),
+        what="spatial_gate_1d",
         wrong_functions=[
-            (_max_first, "the paper's order is [avg; max] (average in channel 0); [max; avg] is "
-                         "the official code's order."),
-            (_sum_not_mean, "channel 0 should be the mean over channels, not the sum."),
-            (_over_space, "pool over the channel axis (dim=1), keeping H and W."),
-            (_no_keepdim, "without keepdim=True the two maps lose their channel axis and the "
-                          "concatenation runs along H: keep dim 1 (keepdim=True) or use "
-                          "torch.stack(..., dim=1)."),
-            (_mean_only, "that is the average map alone: CBAM also takes the max over "
-                         "channels and concatenates the two."),
-            (_avg_and_min, "the second map is the maximum over channels (amax), not the "
-                           "minimum."),
+            (_g1_max_first, "the paper's order is [avg; max] (average in channel 0); [max; avg] "
+                            "is the official code's order."),
+            (_g1_sum_not_mean, "the first map is the mean over channels, not the sum."),
+            (_g1_padding_three, "padding = 3 fits k = 7 only: use k // 2, so that every kernel "
+                                "size keeps the length L."),
+            (_g1_no_padding, "without padding the convolution shortens the signal to L - k + 1; "
+                             "pad by k // 2 on each side to keep one gate per position."),
+            (_g1_flipped, "the kernel is reversed: F.conv1d (like CBAM's conv) is a "
+                          "cross-correlation, Σ_t w[t] p[i + t - k // 2]; np.convolve flips w."),
+            (_g1_no_sigmoid, "the sigmoid is missing: the gate must lie in (0, 1)."),
+            (_g1_scaled_signal, "return the gate (B, 1, L) itself, not the signal scaled by it."),
+            (_g1_min, "the second map is the maximum over channels (amax), not the minimum."),
         ],
-        success="two maps of shape (B, 1, H, W), average first.",
+        success="[avg; max] over channels, conv1d with padding k // 2, sigmoid: (B, 1, L).",
     )
 
 

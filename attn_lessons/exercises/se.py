@@ -14,7 +14,12 @@ from attn_lessons.se import se_num_params
 
 from ._core import Feedback, check_function, compare_number
 
-__all__ = ["check_dead_unit_gate", "check_excite", "check_se_num_params", "check_squeeze"]
+__all__ = [
+    "check_dead_unit_gate",
+    "check_se_channels_last",
+    "check_se_num_params",
+    "check_squeeze",
+]
 
 
 def _fixed(*shape: int, seed: int, scale: float = 1.0) -> torch.Tensor:
@@ -109,60 +114,104 @@ def check_squeeze(fn: Any) -> Feedback:
     )
 
 
-# --- excitation ----------------------------------------------------------------------------
+# --- an SE block for a channels-last tensor (a transfer: the layout changes) -----------------
+#
+# x is (B, H, W, C), as networks built from nn.Linear layers hold their maps; w1 is (C', C), w2
+# (C, C'), no biases. The answer is x scaled channel by channel, in the same layout.
 
 
-def _excite_reference(z, w1, w2):
-    return torch.sigmoid(torch.relu(z @ w1.T) @ w2.T)
+def _se_cl_reference(x, w1, w2):
+    z = x.mean(dim=(1, 2))                                   # (B, H, W, C) -> (B, C)
+    s = torch.sigmoid(torch.relu(z @ w1.T) @ w2.T)            # (B, C)
+    return x * s[:, None, None, :]                           # (B, C) -> (B, 1, 1, C)
 
 
-def _excite_softmax(z, w1, w2):
-    return torch.softmax(torch.relu(z @ w1.T) @ w2.T, dim=-1)
+def _se_cl_reshaped(x, w1, w2):
+    b, h, w, c = x.shape
+    u = x.reshape(b, c, h, w)                                # not a permute: mixes the axes
+    s = torch.sigmoid(torch.relu(u.mean(dim=(2, 3)) @ w1.T) @ w2.T)
+    return (u * s[:, :, None, None]).reshape(b, h, w, c)
 
 
-def _excite_no_relu(z, w1, w2):
-    return torch.sigmoid(z @ w1.T @ w2.T)
+def _se_cl_axes_copied(x, w1, w2):
+    # dim=(2, 3) copied from the channels-first cell: W and C here (runs only when H = C)
+    s = torch.sigmoid(torch.relu(x.mean(dim=(2, 3)) @ w1.T) @ w2.T)
+    return x * s[:, None, None, :]
 
 
-def _excite_no_sigmoid(z, w1, w2):
-    return torch.relu(z @ w1.T) @ w2.T
+def _se_cl_not_permuted_back(x, w1, w2):
+    return _se_cl_reference(x, w1, w2).permute(0, 3, 1, 2)  # (B, H, W, C) -> (B, C, H, W)
 
 
-def _excite_relu_last(z, w1, w2):
-    return torch.relu(torch.sigmoid(z @ w1.T) @ w2.T)
+def _se_cl_gate_only(x, w1, w2):
+    return torch.sigmoid(torch.relu(x.mean(dim=(1, 2)) @ w1.T) @ w2.T)
 
 
-def _excite_tanh(z, w1, w2):
-    return torch.tanh(torch.relu(z @ w1.T) @ w2.T)
+def _se_cl_max_squeeze(x, w1, w2):
+    s = torch.sigmoid(torch.relu(x.amax(dim=(1, 2)) @ w1.T) @ w2.T)
+    return x * s[:, None, None, :]
 
 
-def _excite_scaled_z(z, w1, w2):
-    return z * _excite_reference(z, w1, w2)
+def _se_cl_one_axis(x, w1, w2):
+    s = torch.sigmoid(torch.relu(x.mean(dim=1) @ w1.T) @ w2.T)   # (B, W, C): one gate per column
+    return x * s[:, None]
 
 
-def check_excite(fn: Any) -> Feedback:
-    """Check ``fn(z, w1, w2)``: ``sigmoid(relu(z W1^T) W2^T)`` for ``z`` (B, C), ``w1`` (C', C),
-    ``w2`` (C, C')."""
+def _se_cl_other_axis(x, w1, w2):
+    s = torch.sigmoid(torch.relu(x.mean(dim=2) @ w1.T) @ w2.T)   # (B, H, C): one gate per row
+    return x * s[:, :, None]
+
+
+def _se_cl_no_relu(x, w1, w2):
+    s = torch.sigmoid(x.mean(dim=(1, 2)) @ w1.T @ w2.T)
+    return x * s[:, None, None, :]
+
+
+def _se_cl_softmax(x, w1, w2):
+    s = torch.softmax(torch.relu(x.mean(dim=(1, 2)) @ w1.T) @ w2.T, dim=-1)
+    return x * s[:, None, None, :]
+
+
+def _se_cl_no_sigmoid(x, w1, w2):
+    s = torch.relu(x.mean(dim=(1, 2)) @ w1.T) @ w2.T
+    return x * s[:, None, None, :]
+
+
+def check_se_channels_last(fn: Any) -> Feedback:
+    """Check ``fn(x, w1, w2)``: an SE block (no biases) on a channels-last ``x`` (B, H, W, C).
+
+    ``w1`` is (C', C), ``w2`` (C, C'); the answer is ``x`` scaled by its gates, (B, H, W, C).
+    """
+    # H = W = C first: there the copied dim=(2, 3) runs, and its mistake can be named.
     cases = [
-        (_fixed(2, 8, seed=4), _fixed(2, 8, seed=5), _fixed(8, 2, seed=6)),
-        (_fixed(3, 16, seed=7), _fixed(4, 16, seed=8), _fixed(16, 4, seed=9)),
-        (_fixed(1, 6, seed=10, scale=3.0), _fixed(3, 6, seed=11), _fixed(6, 3, seed=12)),
+        (_fixed(3, 4, 4, 4, seed=10, scale=2.0), _fixed(2, 4, seed=11), _fixed(4, 2, seed=12)),
+        (_fixed(2, 3, 4, 8, seed=4) + 0.5, _fixed(2, 8, seed=5), _fixed(8, 2, seed=6)),
+        (_fixed(1, 2, 5, 6, seed=7), _fixed(3, 6, seed=8), _fixed(6, 3, seed=9)),
     ]
     return check_function(
-        fn, _excite_reference, cases, what="your excite",
+        fn, _se_cl_reference, cases, what="your channels-last SE block",
         wrong_functions=[
-            (_excite_softmax, "a softmax makes the channels compete (the gates sum to 1); SE "
-             "gates each channel on its own with a sigmoid."),
-            (_excite_no_relu, "the ReLU δ between the two layers is missing: without it the "
-             "two layers collapse into one linear map W2 W1."),
-            (_excite_no_sigmoid, "the final sigmoid σ is missing: the gates must lie in (0, 1)."),
-            (_excite_relu_last, "the order is W1, then ReLU, then W2, then sigmoid."),
-            (_excite_tanh, "tanh gives gates in (-1, 1), which could flip a channel's sign; SE's "
-             "gates come from a sigmoid, in (0, 1)."),
-            (_excite_scaled_z, "return the gates s themselves; multiplying them onto the map is "
-             "the next step (the scale), and it acts on u, not on z."),
+            (_se_cl_reshaped, "reshape to (B, C, H, W) is not a change of layout: it cuts the "
+             "numbers into new axes without moving them, so a 'channel' mixes channels and "
+             "positions. Use permute(0, 3, 1, 2), or average over dims (1, 2) directly."),
+            (_se_cl_axes_copied, "in a channels-last map dims (2, 3) are W and C, not the "
+             "spatial axes: average over dims (1, 2)."),
+            (_se_cl_not_permuted_back, "your output is channels-first (B, C, H, W); return it in "
+             "the input's layout (B, H, W, C)."),
+            (_se_cl_gate_only, "you returned the gates s (B, C); the block returns x scaled by "
+             "them, (B, H, W, C)."),
+            (_se_cl_max_squeeze, "SE's squeeze is the mean over the positions, not the maximum."),
+            (_se_cl_one_axis, "the squeeze averages over both spatial axes, dims (1, 2) here: "
+             "one gate per channel, not one per channel and column."),
+            (_se_cl_other_axis, "the squeeze averages over both spatial axes, dims (1, 2) here: "
+             "one gate per channel, not one per channel and row."),
+            (_se_cl_no_relu, "the ReLU δ between the two layers is missing: without it the two "
+             "layers collapse into one linear map W2 W1."),
+            (_se_cl_softmax, "a softmax makes the channels compete (the gates sum to 1); SE gates "
+             "each channel on its own with a sigmoid."),
+            (_se_cl_no_sigmoid, "the final sigmoid σ is missing: the gates must lie in (0, 1)."),
         ],
-        success="s = σ(W2 δ(W1 z)): one gate in (0, 1) per channel.",
+        success="mean over dims (1, 2), σ(W2 δ(W1 z)), gate broadcast as (B, 1, 1, C).",
     )
 
 

@@ -15,10 +15,10 @@ from attn_lessons import similarity
 from ._core import Feedback, check_function
 
 __all__ = [
-    "check_attention_average",
     "check_cosine_similarity",
-    "check_gram_matrix",
     "check_log_softmax_jacobian",
+    "check_masked_attention",
+    "check_masked_gram",
     "check_stable_log_softmax",
 ]
 
@@ -86,59 +86,95 @@ def check_cosine_similarity(fn: Any) -> Feedback:
     )
 
 
-# --- Gram matrix -----------------------------------------------------------------------------
+# --- the Gram matrices of a padded batch (a transfer: batch dimension and a mask) -------------
+#
+# x is (B, n, d): B samples of up to n items each, padded to n; mask (B, n) is True for a real
+# item. G[b, i, j] = x_bi · x_bj when items i and j of sample b are both real, 0 otherwise: the
+# Gram matrix of each sample's real rows, with the padded rows and columns zero (still PSD).
 
 
-def _gram_transposed(x):
+def _masked_gram_reference(x, mask):
+    xm = x * mask[..., None].to(x.dtype)                         # padded rows -> 0
+    return xm @ xm.transpose(-2, -1)                             # (B, n, d) (B, d, n) -> (B, n, n)
+
+
+def _mgram_no_mask(x, mask):
+    return x @ x.transpose(-2, -1)
+
+
+def _mgram_rows_only(x, mask):
+    return (x @ x.transpose(-2, -1)) * mask[:, :, None].to(x.dtype)
+
+
+def _mgram_columns_only(x, mask):
+    return (x @ x.transpose(-2, -1)) * mask[:, None, :].to(x.dtype)
+
+
+def _mgram_inverted(x, mask):
+    return _masked_gram_reference(x, ~mask)
+
+
+def _mgram_columns_of_x(x, mask):
+    xm = x * mask[..., None].to(x.dtype)
+    return xm.transpose(-2, -1) @ xm
+
+
+def _mgram_columns_of_x_unmasked(x, mask):
     return x.transpose(-2, -1) @ x
 
 
-def _gram_elementwise(x):
-    return x * x
+def _mgram_one_for_all(x, mask):
+    xm = (x * mask[..., None].to(x.dtype)).reshape(-1, x.shape[-1])   # (B, n, d) -> (B n, d)
+    return xm @ xm.T
 
 
-def _gram_cosine(x):
-    u = x / x.norm(dim=-1, keepdim=True)
-    return u @ u.transpose(-2, -1)
+def _mgram_minus_inf(x, mask):
+    pair = mask[:, :, None] & mask[:, None, :]
+    return (x @ x.transpose(-2, -1)).masked_fill(~pair, float("-inf"))
 
 
-def _gram_distances(x):
-    return ((x[:, None, :] - x[None, :, :]) ** 2).sum(-1)
+def _mgram_per_count(x, mask):
+    count = mask.sum(-1).to(x.dtype)[:, None, None]
+    return _masked_gram_reference(x, mask) / count
 
 
-def _gram_centred(x):
-    c = x - x.mean(dim=0, keepdim=True)
-    return c @ c.transpose(-2, -1)
-
-
-def _gram_scaled(x):
-    return x @ x.transpose(-2, -1) / x.shape[-1]
-
-
-def check_gram_matrix(fn: Any) -> Feedback:
-    """Check ``fn(x)``: the Gram matrix ``x @ x^T`` of ``x`` with shape ``(n, d)``."""
-    cases = [
-        (_fixed(4, 3, seed=5),),
-        (_fixed(3, 5, seed=6),),
-        (_fixed(1, 4, seed=7),),
-        (_fixed(3, 3, seed=18) + 2.0,),
+def _masked_gram_cases() -> list[tuple[torch.Tensor, torch.Tensor]]:
+    t, f = True, False
+    return [
+        (_fixed(2, 4, 3, seed=5), torch.tensor([[t, t, t, f], [t, t, f, f]])),
+        (_fixed(3, 3, 5, seed=6), torch.tensor([[t, t, t], [t, f, f], [f, t, t]])),
+        (_fixed(1, 5, 2, seed=7) + 2.0, torch.tensor([[f, t, t, f, t]])),
     ]
+
+
+def check_masked_gram(fn: Any) -> Feedback:
+    """Check ``fn(x, mask)``: each sample's Gram matrix with the padded rows and columns 0.
+
+    ``x`` has shape ``(B, n, d)``, ``mask`` shape ``(B, n)`` (True for a real item); the answer
+    has shape ``(B, n, n)``.
+    """
     return check_function(
-        fn, similarity.gram_matrix, cases, what="your gram_matrix",
+        fn, _masked_gram_reference, _masked_gram_cases(), what="your masked Gram matrices",
         wrong_functions=[
-            (_gram_transposed, "you computed Xᵀ X (d × d: inner products of columns); the Gram "
-             "matrix of the rows is X Xᵀ (n × n)."),
-            (_gram_elementwise, "X * X squares each entry; you want the matrix product X @ Xᵀ."),
-            (_gram_cosine, "you normalised the rows first (that is the cosine-similarity matrix); "
-             "the Gram matrix keeps the lengths: G_ij = x_i · x_j."),
-            (_gram_distances, "those are squared distances ‖x_i − x_j‖²; the Gram matrix holds "
-             "inner products x_i · x_j (its diagonal is ‖x_i‖², not 0)."),
-            (_gram_centred, "you subtracted the mean row first (a covariance-like matrix); the "
-             "Gram matrix uses the rows as they are."),
-            (_gram_scaled, "there is no division by d in the Gram matrix (that scale belongs to "
-             "attention's scores, and it is √d there)."),
+            (_mgram_no_mask, "the padding rows still enter: entries that involve a padded item "
+             "(mask False) must be 0."),
+            (_mgram_rows_only, "you zeroed the rows of the padded items but not their columns: "
+             "G_ij needs both items i and j real."),
+            (_mgram_columns_only, "you zeroed the columns of the padded items but not their "
+             "rows: G_ij needs both items i and j real."),
+            (_mgram_inverted, "the mask is inverted: True marks a real item, False padding."),
+            (_mgram_columns_of_x, "you computed Xᵀ X per sample (d × d, inner products of "
+             "columns); the Gram matrix of the rows is X Xᵀ (n × n)."),
+            (_mgram_columns_of_x_unmasked, "you computed Xᵀ X per sample (d × d, inner products "
+             "of columns); the Gram matrix of the rows is X Xᵀ (n × n), padded rows zeroed."),
+            (_mgram_one_for_all, "you flattened the batch into one (B·n) × (B·n) matrix; each "
+             "sample has its own Gram matrix: the answer is (B, n, n)."),
+            (_mgram_minus_inf, "-inf is what a padded score gets before a softmax; a Gram matrix "
+             "is no softmax, and its padded entries are 0 (the inner products with a zero row)."),
+            (_mgram_per_count, "there is no division by the number of real items: G_ij is the "
+             "plain inner product x_i · x_j."),
         ],
-        success="entry (i, j) is the inner product of rows i and j.",
+        success="each sample's real rows, inner products x_i · x_j; padding rows and columns 0.",
     )
 
 
@@ -239,55 +275,94 @@ def check_stable_log_softmax(fn: Any) -> Feedback:
     )
 
 
-# --- attention as a weighted average ---------------------------------------------------------
+# --- attention over a padded batch (a transfer: the key mask) --------------------------------
+#
+# scores (B, m, n), values (B, n, d_v), key_mask (B, n) True for a real key. A padded key gets
+# weight exactly 0 and the real keys' weights of each row sum to 1: its score becomes -inf
+# before the softmax. Every sample has at least one real key, so no row is all -inf.
 
 
-def _attention_reference(scores, values):
-    return similarity.attention_average(scores, values)[0]
+def _masked_attention_reference(scores, values, key_mask):
+    s = scores.masked_fill(~key_mask[:, None, :], float("-inf"))     # (B, n) -> (B, 1, n)
+    return torch.softmax(s, dim=-1) @ values                         # (B, m, n) (B, n, d_v)
 
 
-def _attention_no_softmax(scores, values):
-    return scores @ values
+def _matt_no_mask(scores, values, key_mask):
+    return torch.softmax(scores, dim=-1) @ values
 
 
-def _attention_column_softmax(scores, values):
-    return torch.softmax(scores, dim=-2) @ values
+def _matt_zero_score(scores, values, key_mask):
+    s = scores.masked_fill(~key_mask[:, None, :], 0.0)
+    return torch.softmax(s, dim=-1) @ values
 
 
-def _attention_plain_mean(scores, values):
-    return values.mean(dim=-2, keepdim=True).expand(*scores.shape[:-1], values.shape[-1])
+def _matt_not_renormalised(scores, values, key_mask):
+    w = torch.softmax(scores, dim=-1) * key_mask[:, None, :].to(scores.dtype)
+    return w @ values
 
 
-def _attention_no_softmax_normalised(scores, values):
-    return (scores / scores.sum(dim=-1, keepdim=True)) @ values
+def _matt_inverted(scores, values, key_mask):
+    return _masked_attention_reference(scores, values, ~key_mask)
 
 
-def _attention_sigmoid(scores, values):
-    return torch.sigmoid(scores) @ values
+def _matt_added_mask(scores, values, key_mask):
+    return torch.softmax(scores + key_mask[:, None, :].to(scores.dtype), dim=-1) @ values
 
 
-def check_attention_average(fn: Any) -> Feedback:
-    """Check ``fn(scores, values)``: ``softmax(scores, dim=-1) @ values``."""
-    cases = [
-        (_fixed(2, 3, seed=10), _fixed(3, 4, seed=11)),
-        (_fixed(4, 4, seed=12, scale=2.0), _fixed(4, 2, seed=13)),
-        (_fixed(2, 3, 5, seed=14), _fixed(2, 5, 3, seed=15)),
+def _matt_column_softmax(scores, values, key_mask):
+    s = scores.masked_fill(~key_mask[:, None, :], float("-inf"))
+    return torch.nan_to_num(torch.softmax(s, dim=-2)) @ values
+
+
+def _matt_query_mask(scores, values, key_mask):
+    # the mask laid along the queries (possible when m == n): whole rows of -inf give NaN
+    s = scores.masked_fill(~key_mask[:, :, None], float("-inf"))
+    return torch.softmax(s, dim=-1) @ values
+
+
+def _matt_mean_of_real(scores, values, key_mask):
+    w = key_mask[:, None, :].to(scores.dtype).expand_as(scores)
+    return (w / w.sum(-1, keepdim=True)) @ values
+
+
+def _masked_attention_cases() -> list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
+    t, f = True, False
+    return [
+        (_fixed(2, 3, 3, seed=10), _fixed(2, 3, 4, seed=11),
+         torch.tensor([[t, t, f], [t, f, f]])),
+        (_fixed(2, 2, 5, seed=12, scale=2.0) - 3.0, _fixed(2, 5, 2, seed=13),
+         torch.tensor([[f, t, t, f, t], [t, t, t, t, f]])),
+        (_fixed(1, 4, 4, seed=14), _fixed(1, 4, 3, seed=15), torch.tensor([[t, t, t, t]])),
     ]
+
+
+def check_masked_attention(fn: Any) -> Feedback:
+    """Check ``fn(scores, values, key_mask)``: attention that gives padded keys weight 0.
+
+    ``scores`` is ``(B, m, n)``, ``values`` ``(B, n, d_v)``, ``key_mask`` ``(B, n)`` (True for a
+    real key); the answer is ``(B, m, d_v)``.
+    """
     return check_function(
-        fn, _attention_reference, cases, what="your attention_average",
+        fn, _masked_attention_reference, _masked_attention_cases(),
+        what="your masked attention",
         wrong_functions=[
-            (_attention_no_softmax, "the raw scores are used as weights: turn each row into "
-             "weights with a softmax first."),
-            (_attention_column_softmax, "the softmax runs down the columns; each query's row of "
-             "weights must sum to 1 (dim=-1)."),
-            (_attention_plain_mean, "that is the plain mean of the values: the weights must come "
-             "from the scores."),
-            (_attention_no_softmax_normalised, "dividing the scores by their sum is not a "
-             "softmax: negative scores give negative weights. Exponentiate first."),
-            (_attention_sigmoid, "a sigmoid gives each weight on its own, so a row's weights do "
-             "not sum to 1: use a softmax over the row."),
+            (_matt_no_mask, "the padded keys still get weight: their scores must become -inf "
+             "(or a very negative number) before the softmax."),
+            (_matt_zero_score, "a score of 0 is not 'no weight': e^0 = 1, so a padded key "
+             "still gets weight, and more than real keys with negative scores. Use -inf."),
+            (_matt_not_renormalised, "you removed the padded keys' weights (or zeroed their "
+             "values) after the softmax without renormalising: the rest no longer sum to 1."),
+            (_matt_inverted, "the mask is inverted: True marks a real key, False padding."),
+            (_matt_added_mask, "you added the mask itself to the scores (+1 for a real key); an "
+             "additive mask is 0 for a real key and -inf for padding."),
+            (_matt_column_softmax, "the softmax runs down the columns; each query's row of "
+             "weights over the keys must sum to 1 (dim=-1)."),
+            (_matt_query_mask, "the mask is along the keys (the last axis of the scores), not "
+             "the queries: key_mask[:, None, :]."),
+            (_matt_mean_of_real, "that is the plain mean of the real values: the weights must "
+             "come from the scores."),
         ],
-        success="each output row is a convex combination of the value rows.",
+        success="padded keys get weight 0 and each row's real weights sum to 1.",
     )
 
 
