@@ -237,3 +237,20 @@ def test_the_glossary_page_lists_every_term_in_both_editions():
         for term in terms:
             assert term["zh"] in html and term["en"] in html, (page, term["en"])
     assert "首次出现" in (html_dir() / ZH / "book" / "glossary.html").read_text(encoding="utf-8")
+
+
+_ADMONITION_TITLE = re.compile(r'<p class="admonition-title">(.*?)</p>', re.S)
+
+
+@pytest.mark.parametrize("page", BOOK_PAGES)
+def test_exercise_and_solution_titles_are_in_chinese(page):
+    """Each exercise's title, and each solution's quote of it, comes from the catalogue.
+
+    sphinx-exercise keeps its titles out of gettext's reach; book/_ext/exercise_titles.py brings
+    them in. An English title left on a Chinese page reads "练习 2.2 (Gates that compete)".
+    """
+    html = (html_dir() / ZH / page).read_text(encoding="utf-8")
+    titles = [" ".join(re.sub(r"<[^>]+>", "", t).split()) for t in _ADMONITION_TITLE.findall(html)]
+    exercises = [t for t in titles if t.startswith(("练习", "解答")) and "(" in t]
+    english = [t for t in exercises if not CJK.search(t.split("(", 1)[1])]
+    assert not english, f"{page}: titles not translated: {english}"
