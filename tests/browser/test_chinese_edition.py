@@ -254,3 +254,15 @@ def test_exercise_and_solution_titles_are_in_chinese(page):
     exercises = [t for t in titles if t.startswith(("练习", "解答")) and "(" in t]
     english = [t for t in exercises if not CJK.search(t.split("(", 1)[1])]
     assert not english, f"{page}: titles not translated: {english}"
+
+
+def test_the_chinese_doctrees_are_no_larger_than_the_english():
+    """book/_ext/translated_doctrees.py at work: no Chinese doctree carries the environment."""
+    build = html_dir().parent
+
+    def size(folder):
+        return sum(p.stat().st_size for p in (folder / "book").rglob("*.doctree"))
+
+    english, chinese = size(build / ".doctrees"), size(build / ZH / "_build" / ".doctrees")
+    assert english > 0 and chinese > 0, "doctrees not found: run `make book`"
+    assert chinese < 2 * english, f"Chinese doctrees {chinese:,} B, English {english:,} B"
