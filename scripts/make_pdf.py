@@ -1,9 +1,11 @@
 """Print the book to PDF, one file per edition: `make pdf`.
 
 For each edition the book is built once more with Sphinx's ``singlehtml`` builder (through
-``jupyter-book build --builder singlehtml``, reusing the notebooks' execution cache in
-``_build/.jupyter_cache``), so the whole book is one HTML page in table-of-contents order and every
-internal link and cross-reference stays inside the PDF. That page is served on 127.0.0.1 and
+``jupyter-book build --builder singlehtml``), so the whole book is one HTML page in
+table-of-contents order and every internal link and cross-reference stays inside the PDF. The
+single-page build has exactly the configuration of the edition's HTML build (English: _config.yml;
+Chinese: scripts/build_zh.py's) and its doctrees and execution cache, so after ``make book``
+nothing is read or executed again: only the page is written. That page is served on 127.0.0.1 and
 printed by Debian's Chromium (never a downloaded browser) through Playwright's ``page.pdf``: the
 maths is typeset first by the book's own offline MathJax, collapsed solutions are opened (printed
 after their exercises), and the PDF gets an outline (bookmarks) from the headings. Every request to
@@ -37,6 +39,9 @@ from pathlib import Path
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "scripts"))
+import build_zh  # noqa: E402  (the Chinese edition's configuration and folders)
+
 OUT = ROOT / "_build" / "pdf"
 
 #: Chromium's flags, here and in the browser tests (tests/browser/conftest.py imports them): no
@@ -54,7 +59,12 @@ CHROMIUM_ARGS = [
 
 @dataclass(frozen=True)
 class Edition:
-    """One printed edition: ``name`` names the files, ``config``/``toc`` are relative to ROOT.
+    """One printed edition: ``name`` names the files, ``toc`` is relative to ROOT.
+
+    The English edition (language ``en``) is built with _config.yml into _build/; any other is
+    built as scripts/build_zh.py builds its HTML edition (its configuration, written by
+    ``build_zh.edition_config``, and its folder ``_build/<language>``), so that the single-page
+    build reuses that build's doctrees.
 
     ``fonts`` is a CSS font-family list put first for the edition's text, for a script the
     default fonts lack (a Chinese edition names a locally installed CJK font, e.g.
@@ -63,9 +73,17 @@ class Edition:
 
     name: str
     language: str
-    config: str = "_config.yml"
     toc: str = "_toc.yml"
     fonts: str = ""
+
+    @property
+    def translated(self) -> bool:
+        return self.language != "en"
+
+    @property
+    def build_root(self) -> Path:
+        """The folder whose ``_build/`` holds the edition's doctrees and outputs."""
+        return build_zh.BUILD / self.language if self.translated else ROOT
 
 
 EDITIONS = [
@@ -173,29 +191,19 @@ class _QuietHandler(SimpleHTTPRequestHandler):
         pass
 
 
-def print_config(edition: Edition) -> Path:
-    """The edition's _config.yml plus the print extension, written under _build/pdf/."""
-    config = yaml.safe_load((ROOT / edition.config).read_text(encoding="utf-8"))
-    sphinx = config.setdefault("sphinx", {})
-    local = sphinx.setdefault("local_extensions", {}) or {}
-    # Paths in a configuration file are read relative to it: make them absolute.
-    local = {name: str((ROOT / path).resolve()) for name, path in local.items()}
-    local["print_edition"] = str(ROOT / "scripts" / "pdf")
-    sphinx["local_extensions"] = local
-    sphinx.setdefault("config", {})["language"] = edition.language
-    path = OUT / edition.name / "_config.yml"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(yaml.safe_dump(config, sort_keys=False, allow_unicode=True), encoding="utf-8")
-    return path
-
-
 def build_single_page(edition: Edition) -> Path:
     """Build the edition as one HTML page; returns the folder holding it."""
     command = [str(Path(sys.executable).parent / "jupyter-book"), "build", str(ROOT),
-               "--builder", "singlehtml", "--config", str(print_config(edition)),
-               "--toc", str(ROOT / edition.toc), "-W", "-n", "--keep-going"]
+               "--builder", "singlehtml", "-W", "-n", "--keep-going"]
+    if edition.toc != "_toc.yml":
+        command += ["--toc", str(ROOT / edition.toc)]
+    if edition.translated:
+        # The configuration and folder of the edition's HTML build (scripts/build_zh.py).
+        config = build_zh.edition_config(edition.build_root / "_config.yml",
+                                         language=edition.language, cache=build_zh.CACHE)
+        command += ["--config", str(config), "--path-output", str(edition.build_root)]
     subprocess.run(command, check=True, cwd=ROOT)
-    return ROOT / "_build" / "singlehtml"  # where jupyter-book puts the builder's output
+    return edition.build_root / "_build" / "singlehtml"  # where jupyter-book puts the output
 
 
 def _page_at_root(folder: Path) -> str:
@@ -293,12 +301,12 @@ def print_pdf(folder: Path, target: Path, title: str, fonts: str = "") -> dict:
 
 def make(edition: Edition, build: bool = True) -> dict:
     start = time.perf_counter()
-    folder = build_single_page(edition) if build else ROOT / "_build" / "singlehtml"
+    folder = build_single_page(edition) if build else edition.build_root / "_build" / "singlehtml"
     built = time.perf_counter()
     target = OUT / f"{edition.name}.pdf"
-    title = yaml.safe_load((ROOT / edition.config).read_text(encoding="utf-8"))["title"]
+    title = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))["title"]
     report = print_pdf(folder, target, title, edition.fonts)
-    # Keep the printed page: the next edition's build replaces _build/singlehtml.
+    # Keep the printed page beside the PDF, where tests/browser/test_pdf.py reads it.
     shutil.copyfile(folder / "print.html", OUT / f"{edition.name}.html")
     done = time.perf_counter()
     from pypdf import PdfReader
@@ -314,7 +322,7 @@ def make(edition: Edition, build: bool = True) -> dict:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--no-build", action="store_true",
-                        help="print the existing _build/singlehtml without rebuilding it")
+                        help="print each edition's existing single page without rebuilding it")
     args = parser.parse_args(argv)
     OUT.mkdir(parents=True, exist_ok=True)
     for edition in EDITIONS:

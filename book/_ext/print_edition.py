@@ -1,10 +1,13 @@
-"""Sphinx extension for the printed edition (`make pdf`), loaded only by scripts/make_pdf.py.
+"""Sphinx extension for the printed edition (`make pdf`): it acts in the ``singlehtml`` build only.
 
-The single-page build (Sphinx's ``singlehtml`` builder) meets nodes that extensions (myst-nb,
-sphinx-proof, ...) register for the ``html`` builder only; this hands ``singlehtml`` every ``html``
-handler it lacks. A printed page has nothing to
-click, so collapsed content is written open: a notebook cell hidden behind "Show code cell source"
-(the solutions of the code exercises) is printed as an open ``<details>``.
+The single-page build meets nodes that extensions (myst-nb, sphinx-proof, ...) register for the
+``html`` builder only; this hands ``singlehtml`` every ``html`` handler it lacks. A printed page has
+nothing to click, so collapsed content is written open: a notebook cell hidden behind "Show code
+cell source" (the solutions of the code exercises) is printed as an open ``<details>``.
+
+It is listed in _config.yml with the other extensions, so that the single-page build of
+scripts/make_pdf.py has exactly the HTML build's configuration and reuses its doctrees: a change
+in the list of extensions makes Sphinx read every page again.
 """
 
 from __future__ import annotations

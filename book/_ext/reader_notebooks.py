@@ -766,7 +766,8 @@ def _notebook_docnames(app) -> list[str]:
 
 
 def write_reader_notebooks(app, exception) -> None:
-    if exception is not None or app.builder.format != "html":
+    # The single page that make pdf prints has no download buttons: no reader notebooks.
+    if exception is not None or app.builder.format != "html" or app.builder.name == "singlehtml":
         return
     from sphinx.errors import ExtensionError
 
