@@ -140,6 +140,20 @@ _COLLECT_JS = """() => {
 # checkVisibility() sees what a closed <details> hides (content-visibility); offsetWidth does not.
 _VISIBLE_JS = """el => el.checkVisibility({visibilityProperty: true, opacityProperty: true})
                    && el.getClientRects().length > 0"""
+#: How long a click may take to show what it opens (the toggle animates for a fraction of this).
+_SHOW_TIMEOUT_MS = 3000
+
+
+def _shown_after_click(page, element) -> bool:
+    """Whether `element` becomes visible within _SHOW_TIMEOUT_MS of a click (polled, not slept)."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    try:
+        page.wait_for_function(_VISIBLE_JS, arg=element.element_handle(),
+                               timeout=_SHOW_TIMEOUT_MS)
+    except PlaywrightTimeout:
+        return False
+    return True
 
 
 def _solution_states(page) -> list[dict]:
@@ -153,8 +167,7 @@ def _solution_states(page) -> list[dict]:
         # a click on the title's words, but a click on the "Exercise n" link inside the title
         # raises "button is not defined" in its handler and opens nothing.)
         solution.locator(":scope > .admonition-title .toggle-button").click()
-        page.wait_for_timeout(300)  # the toggle animates
-        state["shown_after"] = body.evaluate(_VISIBLE_JS)
+        state["shown_after"] = _shown_after_click(page, body)
         states.append(state)
     return states
 
@@ -166,8 +179,7 @@ def _hidden_cell_states(page) -> list[dict]:
         code = cell.locator(".cell_input").first
         state = {"hidden_before": not code.evaluate(_VISIBLE_JS)}
         cell.locator("summary").first.click()
-        page.wait_for_timeout(300)
-        state["shown_after"] = code.evaluate(_VISIBLE_JS)
+        state["shown_after"] = _shown_after_click(page, code)
         states.append(state)
     return states
 
@@ -381,6 +393,14 @@ def test_internal_links_and_anchors_resolve(visit, page, server, book_html):
         if fragment and target.suffix == ".html" and fragment not in ids_of(target):
             broken.append(f"{href} (no id {fragment!r} on {path})")
     assert not broken, "\n".join(broken)
+
+
+def test_no_page_shows_the_profilers_log_lines():
+    """torch's CPU profiler logs "USDT: ... profiler_start" to stderr (chapter 6's memory cells):
+    the cells that use it are tagged remove-stderr, so no page of either edition shows it."""
+    noisy = [page for page in PAGES if "SyncActivityProfilerHandler" in
+             (html_dir() / page).read_text(encoding="utf-8", errors="replace")]
+    assert not noisy, f"profiler log lines on {noisy}"
 
 
 # --------------------------------------------------------------------------------------------
