@@ -7,22 +7,20 @@ logits, the target from the noise-free test images.
 
 from __future__ import annotations
 
-import json
-
 import pytest
 import torch
 
 from attn_lessons import checkpoints
 from attn_lessons.data import make_task
-from attn_lessons.interactive import (
-    FALLBACKS,
-    FIGURES,
-    MAX_DATA_BYTES,
-    draw_fallback,
-    figure_data,
-    to_json,
-)
+from attn_lessons.interactive import draw_fallback, figure_data
 from attn_lessons.interactive.cbam import FIGURE
+
+from ._trained_figures import (
+    check_accuracy_and_predictions,
+    check_registered_and_small,
+    figure_images,
+    hooked,
+)
 
 
 @pytest.fixture(scope="module")
@@ -35,47 +33,23 @@ def network():
     return checkpoints.load_checkpoint("cbam")
 
 
-def test_registered():
-    assert FIGURE in FIGURES and FIGURE in FALLBACKS
+def test_registered_and_small(data):
+    check_registered_and_small(FIGURE, data)
 
 
-def test_data_is_small_json(data):
-    text = to_json(data)
-    assert json.loads(text) == data
-    assert len(text.encode()) < MAX_DATA_BYTES
-
-
-def test_accuracy_and_predictions(data, network):
-    x, y = checkpoints.test_set().tensors
-    with torch.no_grad():
-        predictions = network(x).argmax(dim=1)
-    accuracy = int((predictions == y).sum()) / len(y)
-    assert data["accuracy"] == pytest.approx(accuracy, abs=1e-9)
-    # the manifest recorded the same accuracy when the checkpoint was made
-    assert data["accuracy"] == pytest.approx(
-        checkpoints.manifest()["files"]["cbam"]["test_accuracy"], abs=2e-3)
-    assert data["test_images"] == len(y)
+def test_accuracy_and_predictions(data):
+    predictions = check_accuracy_and_predictions("cbam", data)
+    y = checkpoints.test_set().tensors[1]
     indices = [img["index"] for img in data["images"]]
     wrong = (predictions != y).nonzero().flatten().tolist()
     assert indices[:5] == [0, 1, 2, 3, 4]
     assert indices[5] == next(i for i in wrong if i >= 5)  # the first mistake is offered
-    for img in data["images"]:
-        assert img["label"] == int(y[img["index"]])
-        assert img["prediction"] == int(predictions[img["index"]])
     assert any(img["label"] != img["prediction"] for img in data["images"])
 
 
 def test_gates_equal_a_hook_on_the_network(data, network):
-    x = checkpoints.test_set().tensors[0][[img["index"] for img in data["images"]]]
-    seen = {}
-    handles = [network.blocks[b].attention.spatial.gate.register_forward_hook(
-        lambda _m, _i, out, b=b: seen.__setitem__(b, out.detach())) for b in data["blocks"]]
-    try:
-        with torch.no_grad():
-            network(x)
-    finally:
-        for h in handles:
-            h.remove()
+    seen = hooked(network, {b: network.blocks[b].attention.spatial.gate for b in data["blocks"]},
+                  figure_images(data), read="output")
     assert data["blocks"] == [1, 2]
     for n, img in enumerate(data["images"]):
         for b in data["blocks"]:

@@ -4,21 +4,19 @@ map a hook of this test's own read before the module."""
 
 from __future__ import annotations
 
-import json
-
 import pytest
 import torch
 
 from attn_lessons import checkpoints
-from attn_lessons.interactive import (
-    FALLBACKS,
-    FIGURES,
-    MAX_DATA_BYTES,
-    draw_fallback,
-    figure_data,
-    to_json,
-)
+from attn_lessons.interactive import draw_fallback, figure_data
 from attn_lessons.interactive.coordatt import FIGURE
+
+from ._trained_figures import (
+    check_accuracy_and_predictions,
+    check_registered_and_small,
+    figure_images,
+    hooked,
+)
 
 
 @pytest.fixture(scope="module")
@@ -30,16 +28,8 @@ def data():
 def expected(data):
     """``{block: (g_h (N, C, H), g_w (N, C, W))}`` from ``CoordAtt.gates`` on the hooked input."""
     network = checkpoints.load_checkpoint("coordatt")
-    x = checkpoints.test_set().tensors[0][[img["index"] for img in data["images"]]]
-    inputs = {}
-    handles = [network.blocks[b].attention.register_forward_pre_hook(
-        lambda _m, args, b=b: inputs.__setitem__(b, args[0].detach())) for b in data["blocks"]]
-    try:
-        with torch.no_grad():
-            network(x)
-    finally:
-        for h in handles:
-            h.remove()
+    inputs = hooked(network, {b: network.blocks[b].attention for b in data["blocks"]},
+                    figure_images(data), read="input")
     out = {}
     with torch.no_grad():
         for b in data["blocks"]:
@@ -49,23 +39,11 @@ def expected(data):
 
 
 def test_registered_and_small(data):
-    assert FIGURE in FIGURES and FIGURE in FALLBACKS
-    text = to_json(data)
-    assert json.loads(text) == data
-    assert len(text.encode()) < MAX_DATA_BYTES
+    check_registered_and_small(FIGURE, data)
 
 
 def test_accuracy(data):
-    network = checkpoints.load_checkpoint("coordatt")
-    x, y = checkpoints.test_set().tensors
-    with torch.no_grad():
-        predictions = network(x).argmax(dim=1)
-    assert data["accuracy"] == pytest.approx(int((predictions == y).sum()) / len(y), abs=1e-12)
-    assert data["accuracy"] == pytest.approx(
-        checkpoints.manifest()["files"]["coordatt"]["test_accuracy"], abs=2e-3)
-    for img in data["images"]:
-        assert img["prediction"] == int(predictions[img["index"]])
-        assert img["label"] == int(y[img["index"]])
+    check_accuracy_and_predictions("coordatt", data)
 
 
 def test_gates_equal_the_module(data, expected):

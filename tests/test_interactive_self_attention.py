@@ -4,22 +4,21 @@ equation written out: softmax(Q K^T / sqrt(d_k / h)) on the map a hook of this t
 
 from __future__ import annotations
 
-import json
 import math
 
 import pytest
 import torch
 
 from attn_lessons import checkpoints
-from attn_lessons.interactive import (
-    FALLBACKS,
-    FIGURES,
-    MAX_DATA_BYTES,
-    draw_fallback,
-    figure_data,
-    to_json,
-)
+from attn_lessons.interactive import draw_fallback, figure_data
 from attn_lessons.interactive.self_attention import FIGURE
+
+from ._trained_figures import (
+    check_accuracy_and_predictions,
+    check_registered_and_small,
+    figure_images,
+    hooked,
+)
 
 
 @pytest.fixture(scope="module")
@@ -30,16 +29,8 @@ def data():
 def weights_by_hand(data):
     """``{block: (N, HW, HW)}``: the attention rows of the shipped layers, written out."""
     network = checkpoints.load_checkpoint("self_attention")
-    x = checkpoints.test_set().tensors[0][[img["index"] for img in data["images"]]]
-    inputs = {}
-    handles = [network.blocks[b].attention.register_forward_pre_hook(
-        lambda _m, args, b=b: inputs.__setitem__(b, args[0].detach())) for b in data["blocks"]]
-    try:
-        with torch.no_grad():
-            network(x)
-    finally:
-        for h in handles:
-            h.remove()
+    inputs = hooked(network, {b: network.blocks[b].attention for b in data["blocks"]},
+                    figure_images(data), read="input")
     out = {}
     for b in data["blocks"]:
         layer = network.blocks[b].attention
@@ -52,22 +43,11 @@ def weights_by_hand(data):
 
 
 def test_registered_and_small(data):
-    assert FIGURE in FIGURES and FIGURE in FALLBACKS
-    text = to_json(data)
-    assert json.loads(text) == data
-    assert len(text.encode()) < MAX_DATA_BYTES
+    check_registered_and_small(FIGURE, data)
 
 
 def test_accuracy(data):
-    network = checkpoints.load_checkpoint("self_attention")
-    x, y = checkpoints.test_set().tensors
-    with torch.no_grad():
-        predictions = network(x).argmax(dim=1)
-    assert data["accuracy"] == pytest.approx(int((predictions == y).sum()) / len(y), abs=1e-12)
-    assert data["accuracy"] == pytest.approx(
-        checkpoints.manifest()["files"]["self_attention"]["test_accuracy"], abs=2e-3)
-    for img in data["images"]:
-        assert img["prediction"] == int(predictions[img["index"]])
+    check_accuracy_and_predictions("self_attention", data)
 
 
 def test_rows_equal_the_equation(data):
