@@ -180,6 +180,147 @@
     return labels && Object.prototype.hasOwnProperty.call(labels, key) ? labels[key] : key;
   }
 
+  /* ---- The figures of trained networks (chapters 4 to 6): input, gate or map, target ---- */
+
+  /* The colour of v in [0, 1] on a colour map (a list of CSS colours, low to high). */
+  function cmapColour(cmap, v) {
+    var n = cmap.length - 1;
+    return cmap[Math.max(0, Math.min(n, Math.round(v * n)))];
+  }
+
+  /* The colour map upright at x, from top (vmax) to top + side (0), ticks at 0, vmax/2, vmax. */
+  function colourBar(layer, cmap, x, top, side, vmax) {
+    var h = side / cmap.length;
+    for (var k = 0; k < cmap.length; k++) {
+      layer.appendChild(svg("rect", {x: x, y: top + side - (k + 1) * h, width: 14,
+                                     height: h + 0.5, fill: cmap[k]}));
+    }
+    [0, vmax / 2, vmax].forEach(function (v) {
+      layer.appendChild(svg("text", {x: x + 20, y: top + side - v / vmax * side + 4,
+                                     text: String(v)}));
+    });
+  }
+
+  /* The input image (rgb: rows of [r, g, b] in [0, 1]) as a side x side square at (x0, y0). */
+  function drawImage(layer, rgb, x0, y0, side) {
+    while (layer.firstChild) layer.removeChild(layer.firstChild);
+    var px = side / rgb.length;
+    rgb.forEach(function (row, i) {
+      row.forEach(function (p, j) {
+        layer.appendChild(svg("rect", {
+          x: x0 + j * px, y: y0 + i * px, width: px + 0.3, height: px + 0.3,
+          fill: "rgb(" + p.map(function (v) { return Math.round(255 * v); }).join(",") + ")"}));
+      });
+    });
+  }
+
+  /* The outline of the target (a 0/1 mask) over a side x side square at (x0, y0): the edges of
+   * its pixels that border a pixel off the target, white on a dark halo (class attn-target). */
+  function drawTarget(layer, target, x0, y0, side) {
+    var n = target.length, s = side / n, d = "";
+    function on(i, j) { return i >= 0 && j >= 0 && i < n && j < n && target[i][j] === 1; }
+    for (var i = 0; i < n; i++) {
+      for (var j = 0; j < n; j++) {
+        if (!on(i, j)) continue;
+        var x = x0 + j * s, y = y0 + i * s;
+        if (!on(i - 1, j)) d += "M" + x + "," + y + "h" + s;
+        if (!on(i + 1, j)) d += "M" + x + "," + (y + s) + "h" + s;
+        if (!on(i, j - 1)) d += "M" + x + "," + y + "v" + s;
+        if (!on(i, j + 1)) d += "M" + (x + s) + "," + y + "v" + s;
+      }
+    }
+    layer.appendChild(svg("path", {d: d, stroke: "#000", "stroke-width": 3, fill: "none",
+                                   "stroke-opacity": 0.5}));
+    layer.appendChild(svg("path", {d: d, stroke: "#fff", "stroke-width": 1.5, fill: "none",
+                                   class: "attn-target"}));
+  }
+
+  /* The select of a test image, each shown as "k: class -> prediction" (data: classes, images
+   * with label and prediction); onImage(k) when the reader picks another. */
+  function imageSelect(stage, data, labels, onImage) {
+    function className(k) { return text(labels, data.classes[k]); }
+    return select(stage, {
+      key: "image", label: label(labels, "image"),
+      options: data.images.map(function (img, k) {
+        return {value: k, text: (k + 1) + ": " + className(img.label) + " \u2192 " +
+                                className(img.prediction)};
+      }),
+      onChange: function (v) { onImage(Number(v)); }
+    });
+  }
+
+  /* The readouts of the trained network: its test accuracy (data: accuracy, test_images), shown
+   * at once, and the image's label and prediction, shown by the returned showImage(img). */
+  function networkReadouts(stage, data, labels) {
+    function className(k) { return text(labels, data.classes[k]); }
+    var accuracy = readout(stage, "accuracy", label(labels, "accuracy"));
+    var truth = readout(stage, "label", label(labels, "label"));
+    var prediction = readout(stage, "prediction", label(labels, "prediction"));
+    show(accuracy, data.accuracy, (100 * data.accuracy).toFixed(1) + " % (" +
+         data.test_images + ")");
+    return function showImage(img) {
+      show(truth, img.label, className(img.label));
+      show(prediction, img.prediction, className(img.prediction));
+    };
+  }
+
+  /* A rows x cols grid of cells over a width x height area at (x, y) in `layer`, which takes the
+   * pointer and the keyboard: one cell is current and the only one Tab reaches (tabindex 0); the
+   * arrow keys move it, Home and End go to the corners, the pointer moves it on hover and
+   * focuses it on click. opts: rows, cols, x, y, width, height, pad (added to each cell's size,
+   * default 0), attrs(i, j) (more attributes of a cell), selected (mark the current cell
+   * aria-selected too), onMove(i, j) (after every move). Returns {cells, at: [i, j], move}. */
+  function cellGrid(layer, opts) {
+    while (layer.firstChild) layer.removeChild(layer.firstChild);
+    var h = opts.rows, w = opts.cols, ch = opts.height / h, cw = opts.width / w;
+    var pad = opts.pad || 0;
+    var grid = {cells: [], at: [0, 0]};
+    function mark(on) {
+      var cell = grid.cells[grid.at[0]][grid.at[1]];
+      cell.setAttribute("tabindex", on ? "0" : "-1");
+      if (opts.selected) cell.setAttribute("aria-selected", on ? "true" : "false");
+    }
+    grid.move = function (i, j, focus) {
+      mark(false);
+      grid.at = [Math.max(0, Math.min(h - 1, i)), Math.max(0, Math.min(w - 1, j))];
+      mark(true);
+      if (focus) grid.cells[grid.at[0]][grid.at[1]].focus();
+      if (opts.onMove) opts.onMove(grid.at[0], grid.at[1]);
+    };
+    var moves = {ArrowUp: [-1, 0], ArrowDown: [1, 0], ArrowLeft: [0, -1], ArrowRight: [0, 1]};
+    function listen(cell, i, j) {
+      cell.addEventListener("mouseenter", function () { grid.move(i, j, false); });
+      cell.addEventListener("click", function () { grid.move(i, j, true); });
+      cell.addEventListener("keydown", function (e) {
+        if (e.key === "Home") { e.preventDefault(); grid.move(0, 0, true); return; }
+        if (e.key === "End") { e.preventDefault(); grid.move(h - 1, w - 1, true); return; }
+        if (!moves[e.key]) return;
+        e.preventDefault();
+        grid.move(grid.at[0] + moves[e.key][0], grid.at[1] + moves[e.key][1], true);
+      });
+    }
+    for (var i = 0; i < h; i++) {
+      var row = svg("g", {role: "row"});
+      layer.appendChild(row);
+      var line = [];
+      for (var j = 0; j < w; j++) {
+        var attrs = {x: opts.x + j * cw, y: opts.y + i * ch, width: cw + pad, height: ch + pad,
+                     class: "attn-cell", role: "gridcell", tabindex: "-1",
+                     "aria-selected": opts.selected ? "false" : null,
+                     "data-row": i, "data-col": j};
+        var more = opts.attrs ? opts.attrs(i, j) : {};
+        Object.keys(more).forEach(function (name) { attrs[name] = more[name]; });
+        var cell = svg("rect", attrs);
+        listen(cell, i, j);
+        row.appendChild(cell);
+        line.push(cell);
+      }
+      grid.cells.push(line);
+    }
+    mark(true);
+    return grid;
+  }
+
   function readLabels(figure) {
     var labels = {};
     var plain = {};
@@ -255,7 +396,9 @@
   window.AttnFigures = {
     register: register, svg: svg, html: html, canvas: canvas, slider: slider, select: select,
     readout: readout, show: show, format: format, linear: linear, log: log, color: color,
-    text: text, label: label
+    text: text, label: label, cmapColour: cmapColour, colourBar: colourBar,
+    drawImage: drawImage, drawTarget: drawTarget, imageSelect: imageSelect,
+    networkReadouts: networkReadouts, cellGrid: cellGrid
   };
 
   if (document.readyState === "loading") {
