@@ -76,6 +76,16 @@ def test_target_and_ratio(data):
             assert img["target_ratio"][str(b)] == pytest.approx(float(ratio), abs=1e-3)
 
 
+def test_what_the_chapter_says_about_the_two_blocks(data):
+    """book/ch4_cbam/cbam.md, after the figure: in block 2 (index 1) the gate is higher on the
+    target than elsewhere for every image offered; in block 3 (index 2) it is 1 to two decimals
+    at every cell."""
+    for img in data["images"]:
+        assert img["target_ratio"]["1"] > 1
+        gate = torch.tensor(img["gates"]["2"], dtype=torch.float64)
+        assert gate.min() >= 0.995, f"image {img['index']}: block 3's gate at {gate.min()}"
+
+
 def test_pixels_are_the_inputs_scaled(data):
     x = checkpoints.test_set().tensors[0]
     for img in data["images"]:
