@@ -10,7 +10,7 @@ STAMP  := $(VENV)/.installed
 # Sphinx warnings are errors; nitpicky catches broken references; keep going to list them all.
 BOOK_FLAGS := -W -n --keep-going
 
-.PHONY: help setup book catalogues notebooks test lint nbval pytest browser student bench module-bench pdf check-clean clean checkpoints
+.PHONY: help setup book catalogues notebooks test lint nbval pytest browser browser-pages browser-figures browser-rest student bench module-bench pdf check-clean clean checkpoints
 
 help:
 	@echo "make book     build the HTML book into _build/html, English and Chinese (zh_CN/)"
@@ -70,8 +70,26 @@ nbval: $(STAMP)
 
 # After the build: every page in headless Chromium (Debian's chromium package), and the student
 # edition executed from its own folders (tests/browser; `pytest tests` leaves that folder out).
+# Three pytest processes at once, because a browser test mostly waits for Chromium (one process
+# keeps a core less than half busy): the pages, the interactive figures, and the rest (the Chinese
+# edition, the PDF, the reader notebooks, the student edition). A new file in tests/browser runs
+# with the rest. Each process prints its report when it ends; any failure fails the stage.
+BROWSER_PAGES   := tests/browser/test_pages.py
+BROWSER_FIGURES := tests/browser/test_interactive.py tests/browser/test_interactive_b.py
+BROWSER_PYTEST  := $(BIN)/python -m pytest -p no:cacheprovider
+
 browser: $(STAMP)
-	$(BIN)/python -m pytest tests/browser
+	@$(MAKE) --no-print-directory -j3 --output-sync=target \
+		browser-pages browser-figures browser-rest
+
+browser-pages:
+	$(BROWSER_PYTEST) $(BROWSER_PAGES)
+
+browser-figures:
+	$(BROWSER_PYTEST) $(BROWSER_FIGURES)
+
+browser-rest:
+	$(BROWSER_PYTEST) tests/browser $(foreach f,$(BROWSER_PAGES) $(BROWSER_FIGURES),--ignore=$(f))
 
 student: $(STAMP)
 	$(BIN)/python scripts/make_student.py
