@@ -32,6 +32,7 @@ import sys
 import threading
 import time
 import urllib.parse
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -299,21 +300,20 @@ def print_pdf(folder: Path, target: Path, title: str, fonts: str = "") -> dict:
             **state}
 
 
-def make(edition: Edition, build: bool = True) -> dict:
+def print_edition(edition: Edition, folder: Path, build_seconds: float) -> dict:
+    """Print an edition's single page (built into `folder`) and write its report."""
     start = time.perf_counter()
-    folder = build_single_page(edition) if build else edition.build_root / "_build" / "singlehtml"
-    built = time.perf_counter()
     target = OUT / f"{edition.name}.pdf"
     title = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))["title"]
     report = print_pdf(folder, target, title, edition.fonts)
     # Keep the printed page beside the PDF, where tests/browser/test_pdf.py reads it.
     shutil.copyfile(folder / "print.html", OUT / f"{edition.name}.html")
-    done = time.perf_counter()
     from pypdf import PdfReader
 
     report.update(edition=edition.name, language=edition.language, toc=edition.toc,
                   pdf=str(target.relative_to(ROOT)), pages=len(PdfReader(target).pages),
-                  build_seconds=round(built - start, 1), print_seconds=round(done - built, 1),
+                  build_seconds=round(build_seconds, 1),
+                  print_seconds=round(time.perf_counter() - start, 1),
                   load_average=round(os.getloadavg()[0], 2))
     (OUT / f"{edition.name}.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     return report
@@ -325,8 +325,17 @@ def main(argv: list[str] | None = None) -> int:
                         help="print each edition's existing single page without rebuilding it")
     args = parser.parse_args(argv)
     OUT.mkdir(parents=True, exist_ok=True)
+    # The builds one after the other (Sphinx), then the editions printed at the same time: each
+    # print keeps one Chromium renderer busy, on a core of its own where there are two.
+    built = []
     for edition in EDITIONS:
-        report = make(edition, build=not args.no_build)
+        start = time.perf_counter()
+        folder = (build_single_page(edition) if not args.no_build
+                  else edition.build_root / "_build" / "singlehtml")
+        built.append((edition, folder, time.perf_counter() - start))
+    with ThreadPoolExecutor(max_workers=len(built)) as pool:
+        reports = list(pool.map(lambda job: print_edition(*job), built))
+    for report in reports:
         print(f"{report['pdf']}: {report['pages']} pages, single-page build "
               f"{report['build_seconds']} s, printing {report['print_seconds']} s "
               f"(load average {report['load_average']})")
