@@ -192,6 +192,26 @@ class _QuietHandler(SimpleHTTPRequestHandler):
         pass
 
 
+class LocalServer(ThreadingHTTPServer):
+    """Static files on 127.0.0.1 for Chromium, here and in the browser tests.
+
+    The listen backlog holds a page's burst of parallel requests: with the default of 5, a
+    loaded machine drops connections, and Chromium retries them only after 1, 3, 7, ... s, long
+    enough to time a test out. Its threads end with the process.
+    """
+
+    request_queue_size = 128
+    daemon_threads = True
+
+
+def serve(folder: Path) -> LocalServer:
+    """Serve `folder` on a free port of 127.0.0.1 from a thread; ``shutdown()`` stops it."""
+    handler = functools.partial(_QuietHandler, directory=str(folder))
+    httpd = LocalServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    return httpd
+
+
 def build_single_page(edition: Edition) -> Path:
     """Build the edition as one HTML page; returns the folder holding it."""
     command = [str(Path(sys.executable).parent / "jupyter-book"), "build", str(ROOT),
@@ -247,9 +267,7 @@ def print_pdf(folder: Path, target: Path, title: str, fonts: str = "") -> dict:
     executable = shutil.which("chromium")
     if executable is None:
         raise SystemExit("make pdf needs Debian's chromium (apt-get install chromium)")
-    handler = functools.partial(_QuietHandler, directory=str(folder))
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    httpd = serve(folder)
     base = f"http://127.0.0.1:{httpd.server_address[1]}/"
     blocked: list[str] = []
     console_errors: list[str] = []

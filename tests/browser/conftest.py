@@ -11,12 +11,9 @@ are skipped with the reason, except in CI (the variable CI is set), where they f
 
 from __future__ import annotations
 
-import functools
 import os
 import shutil
 import sys
-import threading
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -24,9 +21,10 @@ import pytest
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
 
-# One list of Chromium flags for the tests and the printed book (scripts/make_pdf.py).
+# One list of Chromium flags and one local server for the tests and the printed book
+# (scripts/make_pdf.py).
 sys.path.insert(0, str(ROOT / "scripts"))
-from make_pdf import CHROMIUM_ARGS  # noqa: E402
+from make_pdf import CHROMIUM_ARGS, serve  # noqa: E402
 
 
 def pytest_ignore_collect(collection_path, config):
@@ -48,11 +46,6 @@ def skip_or_fail(reason: str) -> None:
     pytest.skip(reason)
 
 
-class _QuietHandler(SimpleHTTPRequestHandler):
-    def log_message(self, format, *args):
-        pass
-
-
 @pytest.fixture(scope="session")
 def book_html() -> Path:
     root = html_dir()
@@ -64,10 +57,7 @@ def book_html() -> Path:
 @pytest.fixture(scope="session")
 def server(book_html):
     """Serve the built book on 127.0.0.1 on a free port, from a thread; yields the base URL."""
-    handler = functools.partial(_QuietHandler, directory=str(book_html))
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
+    httpd = serve(book_html)
     yield f"http://127.0.0.1:{httpd.server_address[1]}/"
     httpd.shutdown()
     httpd.server_close()
