@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -77,3 +78,36 @@ def browser():
                                              headless=True)
         yield browser
         browser.close()
+
+
+class Quiet:
+    """The requests a page has in flight, followed from its own events; attach before goto().
+
+    ``wait()`` returns once nothing has been in flight for `quiet_s`. It replaces Playwright's
+    "networkidle" load state, which Chromium signals once per navigation: on a loaded machine
+    that wait was seen to run into its 30 s timeout with every request of the page finished.
+    """
+
+    def __init__(self, page):
+        self.page = page
+        self.in_flight: set = set()
+        self.last = time.monotonic()
+        page.on("request", self._started)
+        page.on("requestfinished", self._ended)
+        page.on("requestfailed", self._ended)
+
+    def _started(self, request) -> None:
+        self.in_flight.add(request)
+        self.last = time.monotonic()
+
+    def _ended(self, request) -> None:
+        self.in_flight.discard(request)
+        self.last = time.monotonic()
+
+    def wait(self, quiet_s: float = 0.5, timeout_s: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout_s
+        while self.in_flight or time.monotonic() - self.last < quiet_s:
+            if time.monotonic() > deadline:
+                urls = sorted(request.url for request in self.in_flight)
+                raise AssertionError(f"requests still in flight after {timeout_s} s: {urls}")
+            self.page.wait_for_timeout(50)  # lets Playwright deliver the page's events

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from .conftest import html_dir
+from .conftest import Quiet, html_dir
 
 CHAPTERS = ["ch1_similarity", "ch2_se", "ch3_eca", "ch4_cbam", "ch5_coordatt",
             "ch6_self_attention", "ch7_networks"]
@@ -59,6 +59,7 @@ def open_page(context, server):
     def _open(page_name: str) -> Tab:
         page = context.new_page()
         tab = Tab(page)
+        quiet = Quiet(page)
 
         def route(route):
             parsed = urllib.parse.urlparse(route.request.url)
@@ -74,7 +75,7 @@ def open_page(context, server):
         page.goto(server + page_name, wait_until="load")
         page.evaluate("""() => window.MathJax && MathJax.startup && MathJax.startup.promise
                              ? MathJax.startup.promise.then(() => true) : false""")
-        page.wait_for_load_state("networkidle")
+        quiet.wait()
         tabs.append(tab)
         return tab
 

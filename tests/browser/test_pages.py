@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from .conftest import ROOT, html_dir
+from .conftest import ROOT, Quiet, html_dir
 
 #: Folders of the HTML output that hold assets, not pages.
 ASSET_DIRS = {"_static", "_sources", "_images", "_panels_static"}
@@ -201,6 +201,7 @@ def visit(browser, server):
             return visits[page_name]
         result = Visit(url=server + page_name)
         page = context.new_page()
+        quiet = Quiet(page)
 
         def route(route):
             url = route.request.url
@@ -228,7 +229,7 @@ def visit(browser, server):
         result.final_url = page.url
         page.evaluate("""() => window.MathJax && MathJax.startup && MathJax.startup.promise
                              ? MathJax.startup.promise.then(() => true) : false""")
-        page.wait_for_load_state("networkidle")
+        quiet.wait()
         facts = page.evaluate(_COLLECT_JS)
         result.math_total = facts["total"]
         result.math_unrendered = facts["unrendered"]
@@ -442,10 +443,11 @@ def dark_page(browser, server):
 
     def _open(page_name: str):
         page = context.new_page()
+        quiet = Quiet(page)
         page.route("**/*", lambda route: route.continue_()
                    if urllib.parse.urlparse(route.request.url).netloc == host else route.abort())
         page.goto(server + page_name, wait_until="load")
-        page.wait_for_load_state("networkidle")
+        quiet.wait()
         return page
 
     yield _open
@@ -494,11 +496,12 @@ def test_one_chapter_page_captured_in_each_mode(browser, server, mode):
                                   service_workers="block")
     try:
         page = context.new_page()
+        quiet = Quiet(page)
         host = urllib.parse.urlparse(server).netloc
         page.route("**/*", lambda route: route.continue_()
                    if urllib.parse.urlparse(route.request.url).netloc == host else route.abort())
         page.goto(server + MODE_PAGE, wait_until="load")
-        page.wait_for_load_state("networkidle")
+        quiet.wait()
         assert page.evaluate("document.documentElement.dataset.theme") == mode
         shot = _screenshot_path(MODE_PAGE)
         shot = shot.with_name(f"{mode}-mode__{shot.name}")
