@@ -26,8 +26,19 @@ from ._validation import check_int
 #: the mapping for a block of that width.
 AttentionKwargs = Mapping[str, Any] | Callable[[int], Mapping[str, Any]] | None
 
-#: The names :func:`make_attention` accepts, in the order the book introduces them.
+#: The kinds of chapters 1 to 7, in the order the book introduces them: what the shipped
+#: checkpoints, the chapter 7 figure grids and the chapter 7 experiments iterate over.
 ATTENTION_KINDS: tuple[str, ...] = ("none", "se", "eca", "cbam", "coordatt", "self_attention")
+
+#: The field guide's modules (the part after chapter 7), one file each, in the guide's order.
+#: :func:`make_attention` accepts them like the others; they are kept apart so that adding one
+#: changes nothing the chapters iterate over.
+FIELD_GUIDE_KINDS: tuple[str, ...] = (
+    # one name per line, in the guide's order
+)
+
+#: Every name :func:`make_attention` accepts.
+ALL_ATTENTION_KINDS: tuple[str, ...] = ATTENTION_KINDS + FIELD_GUIDE_KINDS
 
 # name -> (submodule of attn_lessons, class name). Imported on first use, so that importing the
 # factory costs nothing and a network built without attention needs none of the modules.
@@ -37,6 +48,7 @@ _REGISTRY: dict[str, tuple[str, str]] = {
     "cbam": ("cbam", "CBAM"),
     "coordatt": ("coordatt", "CoordAtt"),
     "self_attention": ("self_attention", "SelfAttention2d"),
+    # The field guide (FIELD_GUIDE_KINDS), one line per module:
 }
 
 
@@ -66,16 +78,16 @@ def make_attention(name: str, channels: int, **kwargs: Any) -> nn.Module:
         if kwargs:
             raise TypeError(
                 f"attention 'none' takes no options, got {sorted(kwargs)}; drop them or pick a "
-                f"kind from {list(ATTENTION_KINDS[1:])}"
+                f"kind from {list(ALL_ATTENTION_KINDS[1:])}"
             )
         return nn.Identity()
     return attention_class(name)(channels, **kwargs)
 
 
 def _check_name(name: object) -> str:
-    if not isinstance(name, str) or name not in ATTENTION_KINDS:
+    if not isinstance(name, str) or name not in ALL_ATTENTION_KINDS:
         raise ValueError(
-            f"unknown attention kind {name!r}; expected one of {list(ATTENTION_KINDS)}"
+            f"unknown attention kind {name!r}; expected one of {list(ALL_ATTENTION_KINDS)}"
         )
     return name
 
