@@ -63,6 +63,7 @@ sources.
 
 Paper versus popular code
 -------------------------
+The External-Attention collection has no copy (commit d75848e40233ed56fa503c888472bab8b17c568c).
 Besides timm's three changes above: the YOLO-tutorial copies of the paper's listing keep the
 shared convolution and ``GroupNorm(16, C)``, which raises inside GroupNorm for a channel count not
 divisible by 16; here the constructor names a ``norm_groups`` that fits. Blog copies have also

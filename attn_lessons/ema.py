@@ -75,9 +75,11 @@ parameters and the same default. Differences:
 
 Paper versus popular code
 -------------------------
-No bug report about the authors' module was found. The copies in YOLO tutorials usually keep its
-forward pass and change its defaults or its signature; the common failures are the two above: a
-channel count not divisible by ``factor``, and the ``EMA`` name taken for a moving average.
+We found no bug report against the authors' module (its issue tracker holds questions about
+where to insert it). The External-Attention collection has no copy of it (commit
+d75848e40233ed56fa503c888472bab8b17c568c). The copies in YOLO tutorials usually keep its forward
+pass and change its defaults or its signature; the common failures are the two above: a channel
+count not divisible by ``factor``, and the ``EMA`` name taken for a moving average.
 """
 
 from __future__ import annotations
