@@ -275,6 +275,14 @@ def test_bad_activation_and_input():
     assert ELA(16, norm_groups=8)(torch.randn(1, 16, 1, 5)).shape == (1, 16, 1, 5)
 
 
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_cuda_matches_cpu():
+    torch.manual_seed(0)
+    m = ELA(16)
+    x = torch.randn(2, 16, 7, 5)
+    torch.testing.assert_close(m.cuda()(x.cuda()).cpu(), m.cpu()(x), atol=1e-5, rtol=1e-4)
+
 # --- the factory and every network of the book ---------------------------------------------------
 
 def test_factory_and_networks_accept_ela():

@@ -217,6 +217,14 @@ def test_bad_input():
         shuffle_macs(16, 4, 0, 2)
 
 
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_cuda_matches_cpu():
+    torch.manual_seed(0)
+    m = ShuffleAttention(16, groups=2)
+    x = torch.randn(2, 16, 7, 5)
+    torch.testing.assert_close(m.cuda()(x.cuda()).cpu(), m.cpu()(x), atol=1e-5, rtol=1e-4)
+
 # --- the factory and every network of the book ---------------------------------------------------
 
 def test_factory_and_networks_accept_shuffle():

@@ -222,6 +222,14 @@ def test_bad_input():
         triplet_macs(8, 0, 4)
 
 
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_cuda_matches_cpu():
+    torch.manual_seed(0)
+    m = TripletAttention(16).eval()
+    x = torch.randn(2, 16, 7, 5)
+    torch.testing.assert_close(m.cuda()(x.cuda()).cpu(), m.cpu()(x), atol=1e-5, rtol=1e-4)
+
 # --- the factory and every network of the book ---------------------------------------------------
 
 def test_factory_and_networks_accept_triplet():
