@@ -18,6 +18,14 @@ and :mod:`~attn_lessons.bench`. The checkers of the book's exercises are in
 :mod:`attn_lessons.exercises`. The experiments behind the book's comparisons are declared in
 :mod:`attn_lessons.experiments` (their result files in ``attn_lessons/results``) and analysed with
 :mod:`attn_lessons.stats`.
+
+The field guide (the part after chapter 7) adds one module per mechanism in the same style, built
+by the same factory (:data:`~attn_lessons.factory.FIELD_GUIDE_KINDS`):
+
+- :mod:`attn_lessons.triplet`: Triplet Attention, three gates over permuted axes
+- :mod:`attn_lessons.shuffle`: Shuffle Attention, grouped channel and spatial gates, channel shuffle
+- :mod:`attn_lessons.ema`: Efficient Multi-scale Attention (not an exponential moving average)
+- :mod:`attn_lessons.ela`: Efficient Local Attention, Coordinate Attention without the bottleneck
 """
 
 from .cbam import CBAM, ChannelGate, SpatialGate, cbam_num_params
@@ -25,6 +33,8 @@ from .coordatt import CoordAtt, HSwish, coordatt_num_params
 from .cost import FlopCount, count_flops, count_parameters
 from .device import describe_device, get_device, seed_everything
 from .eca import ECA, eca_kernel_size, eca_num_params
+from .ela import ELA, ela_num_params
+from .ema import EMA, ema_num_params
 from .factory import ATTENTION_KINDS, make_attention
 from .se import SqueezeExcite, se_num_params
 from .self_attention import (
@@ -33,6 +43,7 @@ from .self_attention import (
     SelfAttention2d,
     scaled_dot_product_attention,
 )
+from .shuffle import ShuffleAttention, shuffle_num_params
 from .similarity import (
     attention_average,
     cosine_similarity,
@@ -41,6 +52,7 @@ from .similarity import (
     projection_length,
     softmax,
 )
+from .triplet import TripletAttention, triplet_num_params
 
 __version__ = "0.1.0"
 
@@ -48,6 +60,8 @@ __all__ = [
     "ATTENTION_KINDS",
     "CBAM",
     "ECA",
+    "ELA",
+    "EMA",
     "ChannelGate",
     "CoordAtt",
     "FlopCount",
@@ -55,8 +69,10 @@ __all__ = [
     "MultiHeadSelfAttention",
     "SelfAttention",
     "SelfAttention2d",
+    "ShuffleAttention",
     "SpatialGate",
     "SqueezeExcite",
+    "TripletAttention",
     "__version__",
     "attention_average",
     "cbam_num_params",
@@ -68,6 +84,8 @@ __all__ = [
     "dot",
     "eca_kernel_size",
     "eca_num_params",
+    "ela_num_params",
+    "ema_num_params",
     "get_device",
     "gram_matrix",
     "make_attention",
@@ -75,5 +93,7 @@ __all__ = [
     "scaled_dot_product_attention",
     "se_num_params",
     "seed_everything",
+    "shuffle_num_params",
     "softmax",
+    "triplet_num_params",
 ]

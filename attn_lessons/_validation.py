@@ -99,6 +99,22 @@ def check_feature_map(x: object, channels: int | None = None, name: str = "x") -
     return x
 
 
+def check_nonempty_feature_map(
+    x: object, channels: int | None = None, name: str = "x"
+) -> torch.Tensor:
+    """:func:`check_feature_map`, and refuse a map with no element (B, H or W of 0).
+
+    A zero-size map would otherwise give NaN means or a convolution error far from the cause.
+    """
+    x = check_feature_map(x, channels, name)
+    if x.numel() == 0:
+        raise ValueError(
+            f"{name} is empty (shape {tuple(x.shape)}): the batch, height and width of a feature "
+            "map must each be at least 1"
+        )
+    return x
+
+
 def reduced_width(channels: int, reduction: int, min_width: int = 1) -> int:
     """Width of a bottleneck: ``max(min_width, channels // reduction)``, never 0.
 

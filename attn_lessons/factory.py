@@ -35,6 +35,10 @@ ATTENTION_KINDS: tuple[str, ...] = ("none", "se", "eca", "cbam", "coordatt", "se
 #: changes nothing the chapters iterate over.
 FIELD_GUIDE_KINDS: tuple[str, ...] = (
     # one name per line, in the guide's order
+    "triplet",
+    "shuffle",
+    "ema",
+    "ela",
 )
 
 #: Every name :func:`make_attention` accepts.
@@ -49,6 +53,10 @@ _REGISTRY: dict[str, tuple[str, str]] = {
     "coordatt": ("coordatt", "CoordAtt"),
     "self_attention": ("self_attention", "SelfAttention2d"),
     # The field guide (FIELD_GUIDE_KINDS), one line per module:
+    "triplet": ("triplet", "TripletAttention"),
+    "shuffle": ("shuffle", "ShuffleAttention"),
+    "ema": ("ema", "EMA"),
+    "ela": ("ela", "ELA"),
 }
 
 

@@ -8,7 +8,13 @@ import pytest
 import torch
 from torch import nn
 
-from attn_lessons.factory import ATTENTION_KINDS, attention_class, make_attention
+from attn_lessons.factory import (
+    ALL_ATTENTION_KINDS,
+    ATTENTION_KINDS,
+    FIELD_GUIDE_KINDS,
+    attention_class,
+    make_attention,
+)
 
 EXPECTED_CLASSES = {
     "se": ("attn_lessons.se", "SqueezeExcite"),
@@ -16,6 +22,18 @@ EXPECTED_CLASSES = {
     "cbam": ("attn_lessons.cbam", "CBAM"),
     "coordatt": ("attn_lessons.coordatt", "CoordAtt"),
     "self_attention": ("attn_lessons.self_attention", "SelfAttention2d"),
+    "triplet": ("attn_lessons.triplet", "TripletAttention"),
+    "shuffle": ("attn_lessons.shuffle", "ShuffleAttention"),
+    "ema": ("attn_lessons.ema", "EMA"),
+    "ela": ("attn_lessons.ela", "ELA"),
+}
+
+# Options that let a kind whose authors' defaults need wide maps run at 16 to 64 channels (the
+# defaults' own refusal is tested in the kind's test file). One line per kind.
+SMALL_WIDTH_OPTIONS = {
+    "shuffle": {"groups": 4},  # the authors' 64 groups need multiples of 128 channels
+    "ema": {"groups": 4},  # the authors' 32 groups need multiples of 32 channels
+    "ela": {"norm_groups": 4},  # GroupNorm(16, C) on a 1 x 1 map of one image: one value a group
 }
 
 # One option per kind that changes the module, to show keyword arguments reach the constructor.
@@ -24,6 +42,9 @@ OPTIONS = {
     "eca": {"kernel_size": 5},
     "cbam": {"reduction": 4, "kernel_size": 3},
     "coordatt": {"reduction": 2},  # 32 // 2 = 16 hidden, above the floor of 8
+    "triplet": {"kernel_size": 3},
+    "ema": {"groups": 8},  # the default 32 groups also fit 32 channels
+    "ela": {"kernel_size": 3},
 }
 
 
@@ -33,6 +54,9 @@ def _num_params(module: nn.Module) -> int:
 
 def test_kinds_are_the_documented_ones():
     assert ATTENTION_KINDS == ("none", "se", "eca", "cbam", "coordatt", "self_attention")
+    assert FIELD_GUIDE_KINDS[-4:] == ("triplet", "shuffle", "ema", "ela")
+    assert not set(FIELD_GUIDE_KINDS) & set(ATTENTION_KINDS)
+    assert ALL_ATTENTION_KINDS == ATTENTION_KINDS + FIELD_GUIDE_KINDS
 
 
 def test_none_is_identity():
@@ -47,13 +71,13 @@ def test_each_name_builds_its_class(name):
     module_path, class_name = EXPECTED_CLASSES[name]
     cls = getattr(importlib.import_module(module_path), class_name)
     assert attention_class(name) is cls
-    assert type(make_attention(name, 32)) is cls
+    assert type(make_attention(name, 32, **SMALL_WIDTH_OPTIONS.get(name, {}))) is cls
 
 
-@pytest.mark.parametrize("name", ATTENTION_KINDS)
+@pytest.mark.parametrize("name", ALL_ATTENTION_KINDS)
 @pytest.mark.parametrize("shape", [(2, 32, 5, 7), (1, 16, 1, 1), (3, 64, 8, 8)])
 def test_every_kind_keeps_the_shape(name, shape):
-    module = make_attention(name, shape[1]).eval()
+    module = make_attention(name, shape[1], **SMALL_WIDTH_OPTIONS.get(name, {})).eval()
     x = torch.randn(shape)
     y = module(x)
     assert y.shape == x.shape
@@ -87,7 +111,7 @@ def test_unknown_names_list_the_known_ones(bad):
         attention_class(bad)
 
 
-@pytest.mark.parametrize("name", ATTENTION_KINDS)
+@pytest.mark.parametrize("name", ALL_ATTENTION_KINDS)
 @pytest.mark.parametrize(
     ("channels", "error", "message"),
     [

@@ -10,6 +10,7 @@ from attn_lessons.cbam import cbam_num_params
 from attn_lessons.coordatt import coordatt_num_params
 from attn_lessons.cost import count_parameters, summary_table
 from attn_lessons.eca import eca_num_params
+from attn_lessons.factory import ALL_ATTENTION_KINDS
 from attn_lessons.neck import YoloTinyNeck
 from attn_lessons.se import se_num_params
 
@@ -29,7 +30,7 @@ def test_parameter_counts(kind, per_module):
     assert PLAIN == 2_426_878
 
 
-@pytest.mark.parametrize("kind", ["none", "se", "eca", "cbam", "coordatt", "self_attention"])
+@pytest.mark.parametrize("kind", ALL_ATTENTION_KINDS)
 def test_shapes(kind):
     torch.manual_seed(0)
     neck = YoloTinyNeck(kind, num_classes=3, num_anchors=2).eval()

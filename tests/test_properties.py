@@ -27,6 +27,8 @@ from hypothesis import strategies as st
 from attn_lessons.cbam import CBAM
 from attn_lessons.coordatt import CoordAtt
 from attn_lessons.eca import ECA
+from attn_lessons.ela import ELA
+from attn_lessons.ema import EMA
 from attn_lessons.se import SqueezeExcite
 from attn_lessons.self_attention import (
     MultiHeadSelfAttention,
@@ -34,7 +36,9 @@ from attn_lessons.self_attention import (
     SelfAttention2d,
     scaled_dot_product_attention,
 )
+from attn_lessons.shuffle import ShuffleAttention
 from attn_lessons.similarity import cosine_similarity
+from attn_lessons.triplet import TripletAttention
 
 settings.register_profile("attn_lessons-ci", max_examples=25, deadline=None, derandomize=True,
                           suppress_health_check=[HealthCheck.too_slow])
@@ -88,6 +92,12 @@ def _cbam_written(m, x):
 
 WRITTEN = {"se": (SqueezeExcite, _se_written), "eca": (ECA, _eca_written),
            "cbam": (CBAM, _cbam_written), "coordatt": (CoordAtt, None)}
+# The field guide's modules, checked against their own float64 forward pass (their written-out
+# equations and authors' code are in their test files), with options that fit 16 and 32 channels.
+WRITTEN["triplet"] = (TripletAttention, None)
+WRITTEN["shuffle"] = (lambda c: ShuffleAttention(c, groups=4), None)
+WRITTEN["ema"] = (lambda c: EMA(c, groups=4), None)
+WRITTEN["ela"] = (lambda c: ELA(c, norm_groups=4), None)
 
 
 @PROFILE

@@ -6,17 +6,23 @@ import pytest
 import torch
 from torch import nn
 
-from attn_lessons.factory import ATTENTION_KINDS
+from attn_lessons.factory import ALL_ATTENTION_KINDS
 from attn_lessons.small_cnn import SmallCNN, capture, gate_modules
 
-KWARGS = {"se": {"reduction": 4}, "cbam": {"reduction": 4}}
+KWARGS = {
+    "se": {"reduction": 4},
+    "cbam": {"reduction": 4},
+    "shuffle": {"groups": 4},  # widths 8, 16, 32: the authors' 64 groups need 128 channels
+    "ema": {"groups": 4},  # the authors' 32 groups need multiples of 32 channels
+    "ela": {"norm_groups": 4},  # GroupNorm(16, C) needs multiples of 16 channels
+}
 
 
 def _model(kind: str, **extra) -> SmallCNN:
     return SmallCNN(3, 5, (8, 16, 32), kind, **KWARGS.get(kind, {}), **extra)
 
 
-@pytest.mark.parametrize("kind", ATTENTION_KINDS)
+@pytest.mark.parametrize("kind", ALL_ATTENTION_KINDS)
 @pytest.mark.parametrize("shape", [(2, 3, 16, 16), (1, 3, 12, 20), (3, 3, 4, 4)])
 def test_every_kind_classifies(kind, shape):
     torch.manual_seed(0)
@@ -26,13 +32,16 @@ def test_every_kind_classifies(kind, shape):
     assert torch.isfinite(logits).all()
 
 
-@pytest.mark.parametrize("kind", ATTENTION_KINDS)
+@pytest.mark.parametrize("kind", ALL_ATTENTION_KINDS)
 def test_every_parameter_gets_a_gradient(kind):
     torch.manual_seed(0)
     model = _model(kind)
     if kind == "self_attention":  # gamma starts at 0, which blocks the gradient of q, k, v
         for block in model.blocks:
             nn.init.constant_(block.attention.gamma, 0.5)
+    if kind == "shuffle":  # the authors' spatial weight starts at 0, which blocks GroupNorm's
+        for block in model.blocks:
+            nn.init.constant_(block.attention.spatial_weight, 0.5)
     model(torch.randn(4, 3, 8, 8)).logsumexp(dim=1).sum().backward()
     for name, p in model.named_parameters():
         assert p.grad is not None, name

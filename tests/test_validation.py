@@ -1,3 +1,5 @@
+import re
+
 import pytest
 import torch
 
@@ -5,6 +7,7 @@ from attn_lessons._validation import (
     check_choice,
     check_feature_map,
     check_int,
+    check_nonempty_feature_map,
     check_odd_kernel,
     check_positive_float,
     check_tensor,
@@ -76,6 +79,16 @@ def test_check_tensor_and_feature_map():
         check_tensor("x", torch.zeros(2, dtype=torch.long))
     with pytest.raises(ValueError, match="must be a 2-D tensor"):
         check_tensor("q", torch.zeros(2), ndim=2)
+
+
+@pytest.mark.parametrize("shape", [(0, 3, 4, 5), (2, 3, 0, 5), (2, 3, 4, 0)])
+def test_nonempty_feature_map_refuses_zero_size_maps(shape):
+    x = torch.zeros(2, 3, 4, 5)
+    assert check_nonempty_feature_map(x, channels=3) is x
+    with pytest.raises(ValueError, match=re.escape(f"feat is empty (shape {shape})")):
+        check_nonempty_feature_map(torch.zeros(shape), name="feat")
+    with pytest.raises(ValueError, match="has 3 channels but the module was built for 8"):
+        check_nonempty_feature_map(x, channels=8)
 
 
 @pytest.mark.parametrize("channels, reduction, min_width, expected", [

@@ -1,0 +1,313 @@
+"""ELA against the paper's listing and timm's port (there is no authors' repository), their
+parameter counts, and its properties."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+import torch.nn.functional as F
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from attn_lessons.cost import count_flops
+from attn_lessons.ela import ELA, ela_macs, ela_num_params
+from attn_lessons.factory import make_attention
+from attn_lessons.mobilenetv2 import MobileNetV2, mobilenetv2_attention_channels
+from attn_lessons.neck import YoloTinyNeck
+from attn_lessons.resnet import ResNet50, resnet50_attention_channels
+from attn_lessons.small_cnn import SmallCNN, capture
+
+RESNET50_PLAIN, MOBILENETV2_PLAIN = 25_557_032, 3_504_872  # tests/test_networks.py
+NECK_PLAIN = 2_426_878  # tests/test_neck.py
+TIMM = {"shared": False, "norm_groups": 1, "activation": "silu"}  # EfficientLocalAttn's defaults
+
+
+def _rand(shape, g, scale=1.0):
+    return torch.randn(shape, generator=g, dtype=torch.float64) * scale
+
+
+def group_norm(z: torch.Tensor, groups: int, weight, bias, eps: float = 1e-5) -> torch.Tensor:
+    """GroupNorm written out for (B, C, *): each group of C/groups channels normalised over its
+    channels and positions together (biased variance), then a per-channel weight and bias."""
+    b, c = z.shape[:2]
+    t = z.reshape(b, groups, -1)
+    mu = t.mean(dim=2, keepdim=True)
+    var = ((t - mu) ** 2).mean(dim=2, keepdim=True)
+    t = ((t - mu) / torch.sqrt(var + eps)).reshape(z.shape)
+    view = (1, c) + (1,) * (z.dim() - 2)
+    return t * weight.reshape(view) + bias.reshape(view)
+
+
+# --- the paper's listing -------------------------------------------------------------------------
+# Xu and Wan, arXiv:2403.01123, the PyTorch listing printed in the paper: one depthwise
+# nn.Conv1d(C, C, k, padding=k // 2, groups=C, bias=False) and one nn.GroupNorm(16, C) for both
+# strips; x_h = mean over W viewed as (b, c, h), x_w = mean over H as (b, c, w); each strip is
+# sigmoid(gn(conv(.))); the output is x * x_h * x_w.
+
+def paper_state(c: int, k: int, seed: int) -> dict[str, torch.Tensor]:
+    g = torch.Generator().manual_seed(seed)
+    return {"conv.weight": _rand((c, 1, k), g, 1 / math.sqrt(k)),
+            "gn.weight": _rand((c,), g, 0.3) + 1, "gn.bias": _rand((c,), g, 0.3)}
+
+
+def paper_forward(x: torch.Tensor, state: dict, groups: int) -> torch.Tensor:
+    b, c, h, w = x.size()
+    k = state["conv.weight"].shape[-1]
+
+    def strip(z):
+        z = F.conv1d(z, state["conv.weight"], padding=k // 2, groups=c)
+        return torch.sigmoid(group_norm(z, groups, state["gn.weight"], state["gn.bias"]))
+
+    x_h = torch.mean(x, dim=3, keepdim=True).view(b, c, h)
+    x_w = torch.mean(x, dim=2, keepdim=True).view(b, c, w)
+    return x * strip(x_h).view(b, c, h, 1) * strip(x_w).view(b, c, 1, w)
+
+
+# --- timm's port ---------------------------------------------------------------------------------
+# huggingface/pytorch-image-models, commit af3732eebe8c1964e5ba5f2769f955e6e0deb980,
+# timm/layers/coord_attn.py, EfficientLocalAttn: __init__ lines 186-239 (conv_h: Conv2d kernel
+# (k, 1), padding (k // 2, 0); conv_w: kernel (1, k), padding (0, k // 2); both depthwise without
+# bias; norm_h, norm_w: GroupNorm1 = GroupNorm(1, C); act SiLU; gate sigmoid), forward lines
+# 241-260.
+
+def timm_state(c: int, k: int, seed: int) -> dict[str, torch.Tensor]:
+    g = torch.Generator().manual_seed(seed)
+    return {"conv_h.weight": _rand((c, 1, k, 1), g, 1 / math.sqrt(k)),
+            "conv_w.weight": _rand((c, 1, 1, k), g, 1 / math.sqrt(k)),
+            "norm_h.weight": _rand((c,), g, 0.3) + 1, "norm_h.bias": _rand((c,), g, 0.3),
+            "norm_w.weight": _rand((c,), g, 0.3) + 1, "norm_w.bias": _rand((c,), g, 0.3)}
+
+
+def timm_forward(x: torch.Tensor, state: dict) -> torch.Tensor:
+    c = x.shape[1]
+    k = state["conv_h.weight"].shape[2]
+    x_h = x.mean(dim=3, keepdim=True)
+    x_w = x.mean(dim=2, keepdim=True)
+    x_h = F.conv2d(x_h, state["conv_h.weight"], padding=(k // 2, 0), groups=c)
+    x_w = F.conv2d(x_w, state["conv_w.weight"], padding=(0, k // 2), groups=c)
+    x_h = F.silu(group_norm(x_h, 1, state["norm_h.weight"], state["norm_h.bias"]))
+    x_w = F.silu(group_norm(x_w, 1, state["norm_w.weight"], state["norm_w.bias"]))
+    a_h = torch.sigmoid(x_h)
+    a_w = torch.sigmoid(x_w)
+    return x * a_h * a_w
+
+
+def built_paper(c: int, k: int = 7, groups: int = 16, seed: int = 0):
+    state = paper_state(c, k, seed)
+    m = ELA(c, kernel_size=k, norm_groups=groups).double()
+    m.load_state_dict({key.replace("gn.", "norm."): v for key, v in state.items()}, strict=True)
+    return m, state
+
+
+def built_timm(c: int, k: int = 7, seed: int = 0):
+    state = timm_state(c, k, seed)
+    m = ELA(c, kernel_size=k, **TIMM).double()
+    ours = {key: (v.reshape(c, 1, k) if key.startswith("conv") else v)  # (C,1,k,1) -> (C,1,k)
+            for key, v in state.items()}
+    m.load_state_dict(ours, strict=True)
+    return m, state
+
+
+SHAPES = [((2, 32, 9, 7), 7, 16), ((3, 16, 4, 6), 7, 16), ((2, 24, 5, 5), 5, 8),
+          ((1, 12, 1, 9), 3, 4), ((2, 8, 3, 1), 7, 1), ((2, 64, 11, 12), 7, 16)]
+
+
+@pytest.mark.parametrize(("shape", "k", "groups"), SHAPES)
+def test_equals_the_papers_listing(shape, k, groups):
+    m, state = built_paper(shape[1], k, groups, seed=sum(shape))
+    x = _rand(shape, torch.Generator().manual_seed(1))
+    torch.testing.assert_close(m(x), paper_forward(x, state, groups), atol=1e-10, rtol=0)
+
+
+@pytest.mark.parametrize(("shape", "k", "groups"), SHAPES)
+def test_equals_timms_port(shape, k, groups):
+    m, state = built_timm(shape[1], k, seed=sum(shape))
+    x = _rand(shape, torch.Generator().manual_seed(2))
+    torch.testing.assert_close(m(x), timm_forward(x, state), atol=1e-10, rtol=0)
+
+
+@pytest.mark.parametrize("c", [16, 48, 256])
+@pytest.mark.parametrize("k", [3, 7])
+@pytest.mark.parametrize("bias", [False, True])
+def test_parameter_counts_equal_the_sources_and_the_closed_form(c, k, bias):
+    paper = ELA(c, kernel_size=k, bias=bias)
+    timm = ELA(c, kernel_size=k, bias=bias, **TIMM)
+    n_paper = sum(p.numel() for p in paper.parameters())
+    n_timm = sum(p.numel() for p in timm.parameters())
+    assert ela_num_params(c, k, bias=bias) == n_paper
+    assert ela_num_params(c, k, norm_groups=1, shared=False, bias=bias) == n_timm
+    if not bias:  # the sources have no bias
+        assert n_paper == sum(math.prod(v.shape) for v in paper_state(c, k, 0).values())
+        assert n_timm == sum(math.prod(v.shape) for v in timm_state(c, k, 0).values())
+        assert (n_paper, n_timm) == (c * k + 2 * c, 2 * c * k + 4 * c)
+    assert ela_num_params(256) == 9 * 256
+
+
+@pytest.mark.parametrize(("c", "h", "w", "k"), [(32, 9, 7, 7), (16, 2, 5, 3), (64, 4, 1, 5)])
+@pytest.mark.parametrize("form", [{}, TIMM])
+def test_mac_formula_equals_pytorchs_count(c, h, w, k, form):
+    m = ELA(c, kernel_size=k, **form).eval()
+    assert count_flops(m, torch.randn(1, c, h, w)).macs == ela_macs(c, h, w, k)
+    assert count_flops(m, torch.randn(2, c, h, w)).macs == 2 * ela_macs(c, h, w, k)
+
+
+@pytest.mark.parametrize("form", [{"norm_groups": 2}, TIMM])
+def test_gradcheck(form):
+    m = ELA(4, kernel_size=3, **form).double()
+    x = torch.randn(2, 4, 3, 4, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(m, (x,))
+
+
+@pytest.mark.parametrize("form", [{}, TIMM, {"bias": True}])
+def test_every_parameter_gets_a_gradient(form):
+    m = ELA(32, **form)
+    m(torch.randn(3, 32, 6, 5)).square().sum().backward()
+    for name, p in m.named_parameters():
+        assert p.grad is not None, name
+        assert torch.isfinite(p.grad).all(), name
+        assert p.grad.abs().sum() > 0, name
+
+
+def test_gates_are_a_rank_one_map_per_channel():
+    m, _ = built_paper(16, seed=3)
+    x = torch.randn(2, 16, 6, 5, dtype=torch.float64)
+    seen = {}
+    m.gate_h.register_forward_hook(lambda mod, i, o: seen.__setitem__("h", o))
+    g_h, g_w = m.gates(x)
+    assert g_h.shape == (2, 16, 6) and g_w.shape == (2, 16, 5)
+    gate = m(x) / x
+    torch.testing.assert_close(seen["h"], g_h)
+    torch.testing.assert_close(gate, g_h[..., None] * g_w[:, :, None, :], atol=1e-12, rtol=0)
+
+
+@settings(max_examples=20, deadline=None)
+@given(c=st.sampled_from([4, 8]), h=st.integers(1, 6), w=st.integers(1, 6),
+       seed=st.integers(0, 10_000))
+def test_gate_depends_only_on_row_and_column_means(c, h, w, seed):
+    g = torch.Generator().manual_seed(seed)
+    m = ELA(c, norm_groups=2).double()
+    x = _rand((2, c, h, w), g)
+    r = _rand((2, c, h, w), g)
+    # Double centring: every row mean and every column mean of d is 0.
+    d = r - r.mean(3, keepdim=True) - r.mean(2, keepdim=True) + r.mean((2, 3), keepdim=True)
+    for got, expected in zip(m.gates(x + 3 * d), m.gates(x), strict=True):
+        torch.testing.assert_close(got, expected, atol=1e-10, rtol=0)
+
+
+def test_no_channel_mixing_beyond_the_groupnorm_statistics():
+    """With one channel per GroupNorm group, a channel's gates depend on that channel alone."""
+    m = ELA(8, norm_groups=8).double()
+    x = torch.randn(2, 8, 5, 6, dtype=torch.float64)
+    x2 = x.clone()
+    x2[:, 3] = torch.randn(2, 5, 6, dtype=torch.float64) * 4
+    (h1, w1), (h2, w2) = m.gates(x), m.gates(x2)
+    keep = [i for i in range(8) if i != 3]
+    torch.testing.assert_close(h2[:, keep], h1[:, keep], atol=1e-12, rtol=0)
+    torch.testing.assert_close(w2[:, keep], w1[:, keep], atol=1e-12, rtol=0)
+    assert not torch.allclose(h2[:, 3], h1[:, 3])
+    # With groups of channels, the statistics are shared: channel 2's gate now moves too.
+    m16 = ELA(8, norm_groups=1).double()
+    assert not torch.allclose(m16.gates(x2)[0][:, 2], m16.gates(x)[0][:, 2])
+
+
+def test_timms_silu_keeps_each_gate_above_sigmoid_of_silus_minimum():
+    """SiLU(t) = t sigmoid(t) >= -0.2785 (at t = -1.2785), so timm's gates cannot fall below
+    sigmoid(-0.2785) = 0.4308; the paper's gates can approach 0."""
+    t = torch.linspace(-5, 5, 100_001, dtype=torch.float64)
+    silu_min = F.silu(t).min()
+    floor = torch.sigmoid(silu_min)
+    assert abs(silu_min + 0.27846) < 1e-4 and abs(floor - 0.4308) < 1e-4
+    g = torch.Generator().manual_seed(4)
+    x = _rand((4, 16, 9, 9), g, 5.0)
+    timm, _ = built_timm(16, seed=5)
+    paper, _ = built_paper(16, seed=5)
+    timm_gates = torch.cat([gate.flatten() for gate in timm.gates(x)])
+    paper_gates = torch.cat([gate.flatten() for gate in paper.gates(x)])
+    assert timm_gates.min() >= floor - 1e-12
+    assert paper_gates.min() < 0.1
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        ({"channels": 0}, ValueError, "channels must be a positive integer, got 0"),
+        ({"channels": 8}, ValueError,
+         "channels=8 must be divisible by norm_groups=16: .*norm_groups=8 fits"),
+        ({"channels": 24}, ValueError, "norm_groups=8 fits"),
+        ({"channels": 16, "norm_groups": 0}, ValueError,
+         "norm_groups must be a positive integer, got 0"),
+        ({"channels": 16, "kernel_size": 6}, ValueError,
+         "kernel_size must be a positive odd integer, got 6"),
+        ({"channels": 16, "shared": "no"}, TypeError, "shared must be True or False, got 'no'"),
+        ({"channels": 16, "bias": None}, TypeError, "bias must be True or False, got None"),
+    ],
+)
+def test_bad_arguments(kwargs, error, match):
+    with pytest.raises(error, match=match):
+        ELA(**kwargs)
+    with pytest.raises(error, match=match):
+        make_attention("ela", **kwargs)
+    with pytest.raises(error, match=match):
+        ela_num_params(**kwargs)
+
+
+def test_bad_activation_and_input():
+    with pytest.raises(ValueError,
+                       match=r"activation must be one of \['none', 'silu'\], got 'relu'"):
+        ELA(16, activation="relu")
+    m = ELA(16)
+    with pytest.raises(ValueError, match="4-D feature map"):
+        m(torch.randn(16, 5, 5))
+    with pytest.raises(ValueError, match="has 8 channels but the module was built for 16"):
+        m(torch.randn(2, 8, 5, 5))
+    with pytest.raises(TypeError, match="floating-point"):
+        m(torch.ones(2, 16, 5, 5, dtype=torch.long))
+    with pytest.raises(ValueError, match=r"x is empty \(shape \(2, 16, 0, 0\)\)"):
+        m(torch.randn(2, 16, 0, 0))
+    with pytest.raises(ValueError, match="kernel_size must be a positive odd integer, got 0"):
+        ela_macs(16, 4, 4, 0)
+    # GroupNorm refuses a group that holds a single value: one image, one row, one channel a group.
+    with pytest.raises(ValueError, match="Expected more than 1 value per channel"):
+        m(torch.randn(1, 16, 1, 5))
+    assert m(torch.randn(2, 16, 1, 5)).shape == (2, 16, 1, 5)
+    assert ELA(16, norm_groups=8)(torch.randn(1, 16, 1, 5)).shape == (1, 16, 1, 5)
+
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_cuda_matches_cpu():
+    torch.manual_seed(0)
+    m = ELA(16)
+    x = torch.randn(2, 16, 7, 5)
+    torch.testing.assert_close(m.cuda()(x.cuda()).cpu(), m.cpu()(x), atol=1e-5, rtol=1e-4)
+
+# --- the factory and every network of the book ---------------------------------------------------
+
+def test_factory_and_networks_accept_ela():
+    assert type(make_attention("ela", 32)) is ELA
+    with pytest.raises(ValueError, match="channels=8 must be divisible by norm_groups=16"):
+        SmallCNN(3, 5, (8, 16, 32), "ela")
+    torch.manual_seed(0)
+    cnn = SmallCNN(3, 5, (8, 16, 32), "ela", norm_groups=8)
+    x = torch.randn(2, 3, 12, 12)
+    cnn(x).logsumexp(dim=1).sum().backward()
+    for name, p in cnn.named_parameters():
+        assert p.grad is not None and torch.isfinite(p.grad).all() and p.grad.abs().sum() > 0, name
+    seen = capture(cnn, x)
+    assert seen["block0.gate_h"].shape == (2, 8, 12) and seen["block2.gate_w"].shape == (2, 32, 3)
+    with torch.device("meta"):  # shapes only: no memory for the weights, no arithmetic
+        resnet = ResNet50("ela").eval()
+        mobile = MobileNetV2("ela").eval()
+        assert resnet(torch.empty(1, 3, 64, 64)).shape == (1, 1000)
+        assert mobile(torch.empty(1, 3, 64, 64)).shape == (1, 1000)
+    added = sum(ela_num_params(c) for c in resnet50_attention_channels())
+    assert sum(p.numel() for p in resnet.parameters()) == RESNET50_PLAIN + added
+    added = sum(ela_num_params(c) for c in mobilenetv2_attention_channels("depthwise"))
+    assert sum(p.numel() for p in mobile.parameters()) == MOBILENETV2_PLAIN + added
+    neck = YoloTinyNeck("ela", num_classes=2, num_anchors=1).eval()
+    coarse, fine = neck(torch.randn(1, 256, 8, 6), torch.randn(1, 512, 4, 3))
+    assert coarse.shape == (1, 7, 4, 3) and fine.shape == (1, 7, 8, 6)
+    assert sum(p.numel() for p in YoloTinyNeck("ela").parameters()) == NECK_PLAIN + sum(
+        ela_num_params(c) for c in (256, 512, 128))
