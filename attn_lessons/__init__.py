@@ -10,6 +10,13 @@ One module per mechanism, each named for it and opening with its paper and equat
 - :mod:`attn_lessons.self_attention`: scaled dot-product, multi-head and 2-D self-attention
   (chapter 6)
 
+the field guide's modules (the part after chapter 7), one file each:
+
+- :mod:`attn_lessons.simam`: SimAM, parameter-free, from a closed-form energy
+- :mod:`attn_lessons.global_context`: the Global Context block of GCNet (factory name ``"gc"``)
+- :mod:`attn_lessons.sk`: Selective Kernel convolution, attention across branches
+- :mod:`attn_lessons.bam`: the Bottleneck Attention Module, parallel channel and spatial branches
+
 and, for chapter 7: :mod:`~attn_lessons.factory` (a module from a name), :mod:`~attn_lessons.cost`
 (parameters and FLOPs), :mod:`~attn_lessons.small_cnn`, :mod:`~attn_lessons.resnet`,
 :mod:`~attn_lessons.mobilenetv2`, :mod:`~attn_lessons.neck`, :mod:`~attn_lessons.data` (generated
@@ -18,12 +25,14 @@ and :mod:`~attn_lessons.bench`. The checkers of the book's exercises are in
 :mod:`attn_lessons.exercises`.
 """
 
+from .bam import BAM, bam_num_params
 from .cbam import CBAM, ChannelGate, SpatialGate, cbam_num_params
 from .coordatt import CoordAtt, HSwish, coordatt_num_params
 from .cost import FlopCount, count_flops, count_parameters
 from .device import describe_device, get_device, seed_everything
 from .eca import ECA, eca_kernel_size, eca_num_params
 from .factory import ATTENTION_KINDS, make_attention
+from .global_context import GlobalContext, gc_num_params
 from .se import SqueezeExcite, se_num_params
 from .self_attention import (
     MultiHeadSelfAttention,
@@ -31,6 +40,7 @@ from .self_attention import (
     SelfAttention2d,
     scaled_dot_product_attention,
 )
+from .simam import SimAM, simam_num_params
 from .similarity import (
     attention_average,
     cosine_similarity,
@@ -39,24 +49,30 @@ from .similarity import (
     projection_length,
     softmax,
 )
+from .sk import SelectiveKernel, sk_num_params
 
 __version__ = "0.1.0"
 
 __all__ = [
     "ATTENTION_KINDS",
+    "BAM",
     "CBAM",
     "ECA",
     "ChannelGate",
     "CoordAtt",
     "FlopCount",
+    "GlobalContext",
     "HSwish",
     "MultiHeadSelfAttention",
+    "SelectiveKernel",
     "SelfAttention",
     "SelfAttention2d",
+    "SimAM",
     "SpatialGate",
     "SqueezeExcite",
     "__version__",
     "attention_average",
+    "bam_num_params",
     "cbam_num_params",
     "coordatt_num_params",
     "cosine_similarity",
@@ -66,6 +82,7 @@ __all__ = [
     "dot",
     "eca_kernel_size",
     "eca_num_params",
+    "gc_num_params",
     "get_device",
     "gram_matrix",
     "make_attention",
@@ -73,5 +90,7 @@ __all__ = [
     "scaled_dot_product_attention",
     "se_num_params",
     "seed_everything",
+    "simam_num_params",
+    "sk_num_params",
     "softmax",
 ]

@@ -23,7 +23,7 @@ import torch
 from torch import nn
 
 from ._validation import check_feature_map, check_int
-from .factory import ATTENTION_KINDS, make_attention
+from .factory import ALL_ATTENTION_KINDS, make_attention
 
 
 class ConvBlock(nn.Module):
@@ -55,7 +55,8 @@ class SmallCNN(nn.Module):
     widths:
         Output channels of the three blocks.
     attention:
-        One of :data:`attn_lessons.factory.ATTENTION_KINDS`; ``"none"`` gives the baseline.
+        One of :data:`attn_lessons.factory.ALL_ATTENTION_KINDS` (the chapters' kinds and the
+        field guide's); ``"none"`` gives the baseline.
     attention_blocks:
         Indices of the blocks that get the module (default: all three). The others hold
         ``nn.Identity`` in their ``attention`` slot, so ``.blocks[i].attention`` always exists.
@@ -80,9 +81,10 @@ class SmallCNN(nn.Module):
         if len(widths) != 3:
             raise ValueError(f"widths must hold 3 block widths, got {widths!r}")
         widths = tuple(check_int("widths", w) for w in widths)
-        if attention not in ATTENTION_KINDS:
+        if attention not in ALL_ATTENTION_KINDS:
             raise ValueError(
-                f"unknown attention kind {attention!r}; expected one of {list(ATTENTION_KINDS)}"
+                f"unknown attention kind {attention!r}; expected one of "
+                f"{list(ALL_ATTENTION_KINDS)}"
             )
         chosen = (0, 1, 2) if attention_blocks is None else tuple(attention_blocks)
         for i in chosen:
