@@ -51,9 +51,10 @@ Deviations from the code, all documented:
   ``BAM(C)`` raises ``NameError`` at that commit (the line is never used; delete it to run the
   code);
 * the channel branch pools with ``F.avg_pool2d(x, x.size(2), stride=x.size(2))`` (line 24), a
-  window of H x H: for a square map this is the global average, for H != W it is not (the MLP
-  then receives the wrong number of features and fails). Here the average is over H x W, equal
-  to the code's for every square map;
+  window of H x H: for a square map this is the global average; for H < W < 2H it silently
+  averages only the left H x H square, and for other shapes it fails (the MLP receives the
+  wrong number of features, or the window is larger than the map). Here the average is over
+  H x W, equal to the code's for every square map;
 * in training mode a batch of one image is refused with a ``ValueError`` naming the cause (the
   channel branch's ``BatchNorm1d`` needs more than one value per channel).
 

@@ -56,7 +56,9 @@ computes the Caffe unit's function. This module equals both, with these document
 * ``split_input=True`` offers timm's default for its ``skresnet`` models (each branch sees
   :math:`C/M` of the input channels; not in the paper);
 * ``groups`` must divide the channels (a ``ValueError`` names both); timm silently uses
-  ``min(channels, groups)``;
+  ``min(channels, groups)``, and its kernel check (``_kernel_valid``, lines 17-21) returns after
+  the first size, so only that one is checked;
+* with ``dilate=False`` a branch may be 1x1 (timm asserts every size is at least 3);
 * fewer than two branches are refused (a softmax over one branch is the constant 1);
 * the BatchNorm layers keep PyTorch's momentum 0.1; the Caffe model's running averages decay with
   0.95 (cuDNN factor 0.05). This changes training statistics only, not the function;
@@ -68,8 +70,8 @@ Paper versus popular code
 The External-Attention collection (xmu-xiaoma666/External-Attention-pytorch at commit
 d75848e40233ed56fa503c888472bab8b17c568c, ``model/attention/SKAttention.py``): the softmax over
 the wrong axis reported in its issue #18 (``nn.Softmax(dim=1)``, over the batch) was **fixed**
-on 2021-07-16 (commit b74a16d91c2248a48c600d92113af0269d8eb8f6: ``dim=0``, the branch axis of its
-stacked (M, B, C, 1, 1) weights). Still different from the paper at that commit: four branches
+on 2021-07-16 (commit b74a16d91c2248a48c600d92113af0269d8eb8f6, then ``attention/SKAttention.py``:
+``dim=0``, the branch axis of its stacked (M, B, C, 1, 1) weights). Still different from the paper at that commit: four branches
 with real 1x1, 3x3, 5x5, 7x7 kernels by default instead of 3x3 and dilated 3x3, ``groups=1``,
 biases in every convolution and FC layer, and no BatchNorm or ReLU after the first FC layer
 (:math:`z = W s + b` instead of :math:`\delta(\mathcal{B}(W s))`).
