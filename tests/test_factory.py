@@ -8,7 +8,13 @@ import pytest
 import torch
 from torch import nn
 
-from attn_lessons.factory import ATTENTION_KINDS, attention_class, make_attention
+from attn_lessons.factory import (
+    ALL_ATTENTION_KINDS,
+    ATTENTION_KINDS,
+    FIELD_GUIDE_KINDS,
+    attention_class,
+    make_attention,
+)
 
 EXPECTED_CLASSES = {
     "se": ("attn_lessons.se", "SqueezeExcite"),
@@ -16,6 +22,10 @@ EXPECTED_CLASSES = {
     "cbam": ("attn_lessons.cbam", "CBAM"),
     "coordatt": ("attn_lessons.coordatt", "CoordAtt"),
     "self_attention": ("attn_lessons.self_attention", "SelfAttention2d"),
+    "simam": ("attn_lessons.simam", "SimAM"),
+    "gc": ("attn_lessons.global_context", "GlobalContext"),
+    "sk": ("attn_lessons.sk", "SelectiveKernel"),
+    "bam": ("attn_lessons.bam", "BAM"),
 }
 
 # One option per kind that changes the module, to show keyword arguments reach the constructor.
@@ -24,6 +34,16 @@ OPTIONS = {
     "eca": {"kernel_size": 5},
     "cbam": {"reduction": 4, "kernel_size": 3},
     "coordatt": {"reduction": 2},  # 32 // 2 = 16 hidden, above the floor of 8
+    "gc": {"reduction": 4},
+    "sk": {"groups": 8},
+    "bam": {"reduction": 4},
+}
+
+# Options a field-guide kind needs for the small widths below (16 channels and up): GC's hidden
+# width 16 // 16 = 1 is refused (LayerNorm over one value), SK's 32 groups do not divide 16.
+SMALL_WIDTH_OPTIONS = {
+    "gc": {"reduction": 4},
+    "sk": {"groups": 8},
 }
 
 
@@ -33,6 +53,9 @@ def _num_params(module: nn.Module) -> int:
 
 def test_kinds_are_the_documented_ones():
     assert ATTENTION_KINDS == ("none", "se", "eca", "cbam", "coordatt", "self_attention")
+    assert ALL_ATTENTION_KINDS == ATTENTION_KINDS + FIELD_GUIDE_KINDS
+    assert not set(ATTENTION_KINDS) & set(FIELD_GUIDE_KINDS)
+    assert set(EXPECTED_CLASSES) == set(ALL_ATTENTION_KINDS) - {"none"}
 
 
 def test_none_is_identity():
@@ -50,10 +73,10 @@ def test_each_name_builds_its_class(name):
     assert type(make_attention(name, 32)) is cls
 
 
-@pytest.mark.parametrize("name", ATTENTION_KINDS)
+@pytest.mark.parametrize("name", ALL_ATTENTION_KINDS)
 @pytest.mark.parametrize("shape", [(2, 32, 5, 7), (1, 16, 1, 1), (3, 64, 8, 8)])
 def test_every_kind_keeps_the_shape(name, shape):
-    module = make_attention(name, shape[1]).eval()
+    module = make_attention(name, shape[1], **SMALL_WIDTH_OPTIONS.get(name, {})).eval()
     x = torch.randn(shape)
     y = module(x)
     assert y.shape == x.shape
@@ -87,7 +110,7 @@ def test_unknown_names_list_the_known_ones(bad):
         attention_class(bad)
 
 
-@pytest.mark.parametrize("name", ATTENTION_KINDS)
+@pytest.mark.parametrize("name", ALL_ATTENTION_KINDS)
 @pytest.mark.parametrize(
     ("channels", "error", "message"),
     [
@@ -106,3 +129,16 @@ def test_bad_channels_are_refused(name, channels, error, message):
 def test_none_refuses_options():
     with pytest.raises(TypeError, match=r"attention 'none' takes no options, got \['reduction'\]"):
         make_attention("none", 16, reduction=4)
+
+
+@pytest.mark.parametrize(
+    ("name", "channels", "message"),
+    [
+        ("gc", 16, r"16 // 16 = 1 is too small.*Use reduction <= 8 or min_width >= 2"),
+        ("sk", 16, r"groups=32 must divide the channels \(16\)"),
+        ("bam", 8, "reduction=16 is larger than channels=8"),
+    ],
+)
+def test_a_default_that_cannot_fit_a_small_width_says_why(name, channels, message):
+    with pytest.raises(ValueError, match=message):
+        make_attention(name, channels)

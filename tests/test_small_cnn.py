@@ -6,17 +6,23 @@ import pytest
 import torch
 from torch import nn
 
-from attn_lessons.factory import ATTENTION_KINDS
+from attn_lessons.factory import ALL_ATTENTION_KINDS
 from attn_lessons.small_cnn import SmallCNN, capture, gate_modules
 
-KWARGS = {"se": {"reduction": 4}, "cbam": {"reduction": 4}}
+KWARGS = {
+    "se": {"reduction": 4},
+    "cbam": {"reduction": 4},
+    "gc": {"reduction": 4},  # 8 // 16 = 0: the defaults do not fit a width of 8
+    "sk": {"groups": 8},
+    "bam": {"reduction": 4},
+}
 
 
 def _model(kind: str, **extra) -> SmallCNN:
     return SmallCNN(3, 5, (8, 16, 32), kind, **KWARGS.get(kind, {}), **extra)
 
 
-@pytest.mark.parametrize("kind", ATTENTION_KINDS)
+@pytest.mark.parametrize("kind", ALL_ATTENTION_KINDS)
 @pytest.mark.parametrize("shape", [(2, 3, 16, 16), (1, 3, 12, 20), (3, 3, 4, 4)])
 def test_every_kind_classifies(kind, shape):
     torch.manual_seed(0)
@@ -26,17 +32,22 @@ def test_every_kind_classifies(kind, shape):
     assert torch.isfinite(logits).all()
 
 
-@pytest.mark.parametrize("kind", ATTENTION_KINDS)
+@pytest.mark.parametrize("kind", ALL_ATTENTION_KINDS)
 def test_every_parameter_gets_a_gradient(kind):
     torch.manual_seed(0)
     model = _model(kind)
     if kind == "self_attention":  # gamma starts at 0, which blocks the gradient of q, k, v
         for block in model.blocks:
             nn.init.constant_(block.attention.gamma, 0.5)
+    if kind == "gc":  # the last convolution starts at 0 (the authors' init), blocking the rest
+        for block in model.blocks:
+            nn.init.normal_(block.attention.channel_add_conv[3].weight)
     model(torch.randn(4, 3, 8, 8)).logsumexp(dim=1).sum().backward()
     for name, p in model.named_parameters():
         assert p.grad is not None, name
         assert torch.isfinite(p.grad).all(), name
+        if name.endswith("conv_mask.bias"):  # a softmax ignores a common shift: no gradient
+            continue
         assert p.grad.abs().sum() > 0, name
 
 
