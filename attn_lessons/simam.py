@@ -35,7 +35,7 @@ Low energy means a neuron that stands out from its channel, so the importance is
 with :math:`\sigma` the logistic sigmoid. In the template of the book: it **pools** the mean and
 variance of each channel over the H x W positions; it **transforms** nothing (no parameter); its
 **gate** is the sigmoid of the inverse energy, one value per activation (a full C x H x W map,
-always in :math:`(\sigma(1/2), 1) \approx (0.62, 1)`); it **applies** by multiplication. The gate
+always in :math:`[\sigma(1/2), 1) \approx [0.62, 1)`); it **applies** by multiplication. The gate
 grows with the squared distance of an activation from its channel mean measured in units of the
 channel's variance: it is invariant to shifting a channel by a constant and, for
 :math:`\lambda \to 0`, to scaling it.

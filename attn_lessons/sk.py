@@ -70,11 +70,12 @@ Paper versus popular code
 The External-Attention collection (xmu-xiaoma666/External-Attention-pytorch at commit
 d75848e40233ed56fa503c888472bab8b17c568c, ``model/attention/SKAttention.py``): the softmax over
 the wrong axis reported in its issue #18 (``nn.Softmax(dim=1)``, over the batch) was **fixed**
-on 2021-07-16 (commit b74a16d91c2248a48c600d92113af0269d8eb8f6, then ``attention/SKAttention.py``:
-``dim=0``, the branch axis of its stacked (M, B, C, 1, 1) weights). Still different from the paper at that commit: four branches
-with real 1x1, 3x3, 5x5, 7x7 kernels by default instead of 3x3 and dilated 3x3, ``groups=1``,
-biases in every convolution and FC layer, and no BatchNorm or ReLU after the first FC layer
-(:math:`z = W s + b` instead of :math:`\delta(\mathcal{B}(W s))`).
+on 2021-07-16 (commit b74a16d91c2248a48c600d92113af0269d8eb8f6, in what was then
+``attention/SKAttention.py``: ``dim=0``, the branch axis of its stacked (M, B, C, 1, 1)
+weights). Still different from the paper at d75848e: four branches with real 1x1, 3x3, 5x5, 7x7
+kernels by default instead of 3x3 and dilated 3x3, ``groups=1``, biases in every convolution
+and FC layer, and no BatchNorm or ReLU after the first FC layer (:math:`z = W s + b` instead of
+:math:`\delta(\mathcal{B}(W s))`).
 """
 
 from __future__ import annotations
