@@ -22,12 +22,17 @@ and :mod:`~attn_lessons.bench`. The checkers of the book's exercises are in
 The field guide (the part after chapter 7) adds one module per mechanism in the same style, built
 by the same factory (:data:`~attn_lessons.factory.FIELD_GUIDE_KINDS`):
 
+- :mod:`attn_lessons.simam`: SimAM, parameter-free, from a closed-form energy
+- :mod:`attn_lessons.global_context`: the Global Context block of GCNet (factory name ``"gc"``)
+- :mod:`attn_lessons.sk`: Selective Kernel convolution, attention across branches
+- :mod:`attn_lessons.bam`: the Bottleneck Attention Module, parallel channel and spatial branches
 - :mod:`attn_lessons.triplet`: Triplet Attention, three gates over permuted axes
 - :mod:`attn_lessons.shuffle`: Shuffle Attention, grouped channel and spatial gates, channel shuffle
 - :mod:`attn_lessons.ema`: Efficient Multi-scale Attention (not an exponential moving average)
 - :mod:`attn_lessons.ela`: Efficient Local Attention, Coordinate Attention without the bottleneck
 """
 
+from .bam import BAM, bam_num_params
 from .cbam import CBAM, ChannelGate, SpatialGate, cbam_num_params
 from .coordatt import CoordAtt, HSwish, coordatt_num_params
 from .cost import FlopCount, count_flops, count_parameters
@@ -36,6 +41,7 @@ from .eca import ECA, eca_kernel_size, eca_num_params
 from .ela import ELA, ela_num_params
 from .ema import EMA, ema_num_params
 from .factory import ATTENTION_KINDS, make_attention
+from .global_context import GlobalContext, gc_num_params
 from .se import SqueezeExcite, se_num_params
 from .self_attention import (
     MultiHeadSelfAttention,
@@ -44,6 +50,7 @@ from .self_attention import (
     scaled_dot_product_attention,
 )
 from .shuffle import ShuffleAttention, shuffle_num_params
+from .simam import SimAM, simam_num_params
 from .similarity import (
     attention_average,
     cosine_similarity,
@@ -52,12 +59,14 @@ from .similarity import (
     projection_length,
     softmax,
 )
+from .sk import SelectiveKernel, sk_num_params
 from .triplet import TripletAttention, triplet_num_params
 
 __version__ = "0.1.0"
 
 __all__ = [
     "ATTENTION_KINDS",
+    "BAM",
     "CBAM",
     "ECA",
     "ELA",
@@ -65,16 +74,20 @@ __all__ = [
     "ChannelGate",
     "CoordAtt",
     "FlopCount",
+    "GlobalContext",
     "HSwish",
     "MultiHeadSelfAttention",
+    "SelectiveKernel",
     "SelfAttention",
     "SelfAttention2d",
     "ShuffleAttention",
+    "SimAM",
     "SpatialGate",
     "SqueezeExcite",
     "TripletAttention",
     "__version__",
     "attention_average",
+    "bam_num_params",
     "cbam_num_params",
     "coordatt_num_params",
     "cosine_similarity",
@@ -86,6 +99,7 @@ __all__ = [
     "eca_num_params",
     "ela_num_params",
     "ema_num_params",
+    "gc_num_params",
     "get_device",
     "gram_matrix",
     "make_attention",
@@ -94,6 +108,8 @@ __all__ = [
     "se_num_params",
     "seed_everything",
     "shuffle_num_params",
+    "simam_num_params",
+    "sk_num_params",
     "softmax",
     "triplet_num_params",
 ]

@@ -134,3 +134,17 @@ def reduced_width(channels: int, reduction: int, min_width: int = 1) -> int:
             f"min_width to floor the hidden width"
         )
     return max(min_width, width)
+
+
+def check_nonempty_map(x: torch.Tensor, name: str = "x") -> torch.Tensor:
+    """Refuse a feature map with a dimension of size 0 (no images, no channels, H = 0 or W = 0).
+
+    Every global pooling divides by :math:`HW` (or by the batch, in BatchNorm): on an empty map it
+    returns NaN, or PyTorch stops with an error that names none of the module's arguments.
+    """
+    if x.numel() == 0:
+        raise ValueError(
+            f"{name} must not be empty: every dimension needs size >= 1, got shape "
+            f"{tuple(x.shape)}"
+        )
+    return x

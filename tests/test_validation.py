@@ -8,6 +8,7 @@ from attn_lessons._validation import (
     check_feature_map,
     check_int,
     check_nonempty_feature_map,
+    check_nonempty_map,
     check_odd_kernel,
     check_positive_float,
     check_tensor,
@@ -101,3 +102,11 @@ def test_reduced_width(channels, reduction, min_width, expected):
 def test_reduced_width_never_silently_zero():
     with pytest.raises(ValueError, match="reduction=16 is larger than channels=8"):
         reduced_width(8, 16)
+
+
+@pytest.mark.parametrize("shape", [(0, 4, 3, 3), (2, 0, 3, 3), (2, 4, 0, 3), (2, 4, 3, 0)])
+def test_empty_feature_maps_are_refused(shape):
+    with pytest.raises(ValueError, match="x must not be empty.*" + re.escape(str(shape))):
+        check_nonempty_map(torch.zeros(shape))
+    x = torch.zeros(1, 1, 1, 1)
+    assert check_nonempty_map(x) is x
