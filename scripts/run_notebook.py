@@ -53,8 +53,10 @@ def run(path: Path, timeout: int = 300, after: str | None = None,
     scale = 1 if sys.platform == "darwin" else 1024
     peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * scale / 2**20
     if save is not None:
+        from attn_lessons._files import atomic_write_text  # here: only --save needs it
+
         save.parent.mkdir(parents=True, exist_ok=True)
-        nbformat.write(nb, save)
+        atomic_write_text(save, nbformat.writes(nb) + "\n")
     return {"notebook": str(path), "seconds": round(seconds, 2),
             "peak_rss_mb": round(peak, 1), "error": error}
 
