@@ -317,7 +317,8 @@ def print_pdf(folder: Path, target: Path, title: str, fonts: str = "") -> dict:
             pdf = page.pdf(format="A4", print_background=True, outline=True,
                            scale=0.8, tagged=True, display_header_footer=True,
                            header_template="<div></div>", footer_template=footer,
-                           margin={"top": "16mm", "bottom": "18mm", "left": "14mm", "right": "14mm"})
+                           margin={"top": "16mm", "bottom": "18mm", "left": "14mm",
+                                   "right": "14mm"})
             browser.close()
     finally:
         httpd.shutdown()

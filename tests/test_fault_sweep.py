@@ -11,15 +11,38 @@ import errno
 import importlib.util
 import json
 import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 
 import nbformat
+import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.utils.data import TensorDataset
 
 from attn_lessons import bench, cifar
 from attn_lessons._files import atomic_write_bytes, atomic_write_text
+from attn_lessons.cbam import CBAM, SpatialGate
+from attn_lessons.coordatt import CoordAtt
+from attn_lessons.cost import count_flops
+from attn_lessons.counting import count_fvcore_style, count_thop_style
+from attn_lessons.device import seed_everything
+from attn_lessons.eca import ECA
+from attn_lessons.factory import make_attention
+from attn_lessons.se import SqueezeExcite
+from attn_lessons.self_attention import (
+    MultiHeadSelfAttention,
+    SelfAttention,
+    SelfAttention2d,
+    scaled_dot_product_attention,
+)
+from attn_lessons.similarity import cosine_similarity, projection_length
+from attn_lessons.small_cnn import SmallCNN
+from attn_lessons.train import evaluate, train_model
 
 ROOT = Path(__file__).resolve().parent.parent
 _real_fsync = os.fsync
@@ -28,6 +51,7 @@ _real_fsync = os.fsync
 def _load_script(name: str):
     spec = importlib.util.spec_from_file_location(f"_sweep_{name}", ROOT / "scripts" / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
     spec.loader.exec_module(module)
     return module
 
@@ -306,3 +330,317 @@ def test_a_fresh_download_with_a_bad_checksum_does_not_name_a_deleted_file(tmp_p
     assert "discarded" in message and "download=True to retry" in message
     assert "Delete it" not in message and ".part" not in message
     assert list(tmp_path.iterdir()) == []
+
+
+# =============================================================================================
+# Silent wrong results
+# =============================================================================================
+
+# --- Fused self-attention's FLOPs: the attention products are counted -----------------------
+
+@pytest.mark.parametrize(("make", "shape"), [
+    (lambda fused: SelfAttention2d(16, fused=fused), (2, 16, 7, 5)),             # d_k != d_v
+    (lambda fused: SelfAttention2d(16, dim_k=4, num_heads=2, fused=fused), (1, 16, 3, 3)),
+    (lambda fused: SelfAttention(12, 4, 6, fused=fused), (2, 9, 12)),
+    (lambda fused: MultiHeadSelfAttention(16, 4, fused=fused), (3, 10, 16)),
+])
+def test_fused_attention_counts_the_same_flops_as_written_out(make, shape):
+    x = torch.randn(*shape)
+    written, fused = make(False).eval(), make(True).eval()
+    assert count_flops(fused, x).flops == count_flops(written, x).flops
+    assert fused.fused  # the module is given back as it was
+
+
+def test_fused_self_attention_2d_at_the_bench_size_counts_the_attention_products():
+    # The review's numbers: 3,221,225,472 FLOPs before (projections only), 9,663,676,416 true.
+    with torch.device("meta"):
+        module, x = SelfAttention2d(256, fused=True).eval(), torch.randn(8, 256, 32, 32)
+    count = count_flops(module, x)
+    assert count.flops == 9_663_676_416 and count.macs == 4_831_838_208
+    b, n, c = 8, 32 * 32, 256
+    projections = 2 * b * n * c * (c // 2 + c // 2 + c + c)   # q, k (C/2 wide), v and out (C)
+    attention = 2 * b * n * n * (c // 2 + c)                   # QK^T (d_k = C/2) and AV (d_v = C)
+    assert count.flops == projections + attention
+
+
+def test_bench_counts_self_attention_like_its_written_out_twin():
+    rows, _ = bench.run_benchmark("cpu", (1, 16, 3, 4), repeats=1, warmup=0)
+    x = torch.randn(1, 16, 3, 4)
+    written = make_attention("self_attention", 16, fused=False).eval()
+    assert rows[-1].name == "SelfAttention2d"
+    assert rows[-1].flops == count_flops(written, x).flops
+
+
+def test_a_direct_fused_attention_call_is_counted_with_the_attention_formula():
+    class Fused(nn.Module):
+        def forward(self, q, k, v):
+            return F.scaled_dot_product_attention(q, k, v)
+
+    q, k, v = torch.randn(2, 3, 10, 8), torch.randn(2, 3, 12, 8), torch.randn(2, 3, 12, 8)
+    macs = 2 * 3 * 10 * 12 * 8  # each of QK^T and AV: B h L S d
+    assert count_flops(Fused(), q, k, v).flops == 2 * (2 * macs)  # two products, 2 FLOPs a MAC
+
+
+def test_counting_restores_fused_after_an_error():
+    module = SelfAttention2d(8, fused=True)
+    with pytest.raises(ValueError):
+        count_flops(module, torch.randn(1, 5, 2, 2))
+    assert module.fused
+
+
+# --- Labels must be integers: floats are refused, not truncated ------------------------------
+
+class _Items(torch.utils.data.Dataset):
+    def __init__(self, labels):
+        self.labels = labels
+
+    def __len__(self):
+        return len(self.labels)
+
+    def __getitem__(self, i):
+        return torch.zeros(1, 4, 4), self.labels[i]
+
+
+def _tiny_net() -> nn.Module:
+    return nn.Sequential(nn.Flatten(), nn.Linear(16, 2))
+
+
+@pytest.mark.parametrize("data", [
+    (torch.zeros(2, 1, 4, 4), torch.tensor([0.9, 1.9])),            # the review's evaluate case
+    (torch.zeros(2, 1, 4, 4), torch.tensor([0.0, 1.0])),            # whole numbers, still floats
+    TensorDataset(torch.zeros(2, 1, 4, 4), torch.tensor([0.7, 1.7])),
+    _Items([0.7, 1.7]),                                             # the review's Dataset case
+    _Items([torch.tensor(0.5), torch.tensor(1.0)]),
+    _Items([True, False]),
+], ids=["pair", "whole-floats", "tensor-dataset", "dataset", "dataset-tensors", "dataset-bools"])
+def test_float_labels_are_refused_in_training_and_evaluation(data):
+    with pytest.raises(TypeError, match="integer class indices"):
+        evaluate(_tiny_net(), data)
+    with pytest.raises(TypeError, match="integer class indices"):
+        train_model(_tiny_net(), data, epochs=1, device="cpu", progress=False)
+
+
+@pytest.mark.parametrize("labels", [[0, 1], [np.int64(0), np.int64(1)],
+                                    [torch.tensor(0), torch.tensor(1)]])
+def test_integer_labels_of_every_kind_are_accepted(labels):
+    result = evaluate(_tiny_net(), _Items(labels))
+    assert 0 <= result["accuracy"] <= 1
+
+
+# --- Zero-size feature maps are refused before any BatchNorm statistic moves -----------------
+
+MODULES_2D = {
+    "CoordAtt": lambda: CoordAtt(16),
+    "CBAM": lambda: CBAM(16, reduction=4),
+    "CBAM with BatchNorm": lambda: CBAM(16, reduction=4, batch_norm=True),
+    "SpatialGate": lambda: SpatialGate(),
+    "SqueezeExcite": lambda: SqueezeExcite(16, reduction=4),
+    "ECA": lambda: ECA(16),
+    "SelfAttention2d": lambda: SelfAttention2d(16),
+    "SmallCNN": lambda: SmallCNN(16, 2),
+}
+
+
+@pytest.mark.parametrize("name", MODULES_2D)
+@pytest.mark.parametrize("shape", [(2, 16, 0, 5), (2, 16, 5, 0), (2, 0, 5, 5), (1, 16, 0, 0)])
+def test_zero_size_maps_are_refused_before_touching_batch_norm(name, shape):
+    module = MODULES_2D[name]().train()
+    before = {k: v.clone() for k, v in module.state_dict().items()}
+    with pytest.raises(ValueError, match=r"= 0 .*C, H, W >= 1|channels"):
+        module(torch.randn(*shape))
+    after = module.state_dict()
+    assert all(torch.equal(before[k], after[k]) for k in before)
+    module.eval()
+    assert torch.isfinite(module(torch.randn(1, 16, 5, 5))).all()
+
+
+def test_an_empty_batch_is_still_allowed():
+    assert CoordAtt(16).train()(torch.randn(0, 16, 5, 5)).shape == (0, 16, 5, 5)
+
+
+# --- check_translations fails when it checks nothing or reads a line wrongly -----------------
+
+check_translations = _load_script("check_translations")
+
+GOOD_PO = '''msgid ""
+msgstr ""
+"Content-Type: text/plain; charset=UTF-8\\n"
+
+msgid "The gate has 16 weights."
+msgstr "该门控有 16 个权重。"
+'''
+
+
+@pytest.mark.parametrize(("name", "text", "what"), [
+    ("bad.po", GOOD_PO.replace('"该门控有 16 个权重。"', "该门控有 16 个权重。"), "line 6 is not"),
+    ("bad.po", GOOD_PO + '\nmsgid "Another."\nmsgstr "另一个。\n', "line 9 is not"),
+    ("page.md", "# A page\n\nSome text.\n", "not a .po catalogue"),
+    ("empty.po", "# nothing but a comment\n", "no message at all"),
+    ("prose.po", "Just some words\n", "line 1 is not"),
+])
+def test_check_translations_refuses_malformed_and_non_catalogues(tmp_path, name, text, what,
+                                                                 capsys):
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    problems = check_translations.check_catalogue(path, avoid={})
+    assert problems and what in problems[0].what
+    assert check_translations.main([str(path)]) == 1
+
+
+def test_check_translations_passes_a_good_catalogue(tmp_path):
+    path = tmp_path / "good.po"
+    path.write_text(GOOD_PO, encoding="utf-8")
+    assert check_translations.check_catalogue(path, avoid={}) == []
+    assert check_translations.main([str(path)]) == 0
+
+
+def test_check_translations_with_no_catalogue_found_fails(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(check_translations, "LOCALE", tmp_path)
+    assert check_translations.main([]) == 1
+    assert "nothing was checked" in capsys.readouterr().err
+
+
+# --- The counters ----------------------------------------------------------------------------
+
+class _Product(nn.Module):
+    def forward(self, a, b):
+        return a @ b
+
+
+@pytest.mark.parametrize(("a", "b", "macs"), [
+    ((16, 10), (10,), 160),            # the review's case: x @ w with a 1-D w (was 2,560)
+    ((2, 8, 10), (10,), 160),
+    ((10,), (10, 4), 40),
+    ((10,), (3, 10, 4), 120),
+    ((10,), (10,), 10),
+    ((3, 4), (4, 6), 72),              # 2-D: fvcore's rule, unchanged
+])
+def test_fvcore_counts_products_with_a_1d_operand_as_computed(a, b, macs):
+    count = count_fvcore_style(_Product(), torch.randn(*a), torch.randn(*b))
+    assert count.total == macs
+
+
+def test_thop_lists_multihead_attention_as_uncounted():
+    class Wrapper(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.attention = nn.MultiheadAttention(8, 2, batch_first=True)
+
+        def forward(self, x):
+            return self.attention(x, x, x)[0]
+
+    count = count_thop_style(Wrapper(), torch.randn(2, 5, 8))
+    assert count.total == 0 and count.uncounted == {"MultiheadAttention": 1}
+
+
+def test_counters_read_keyword_arguments():
+    class Keywords(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lin = nn.Linear(8, 3)
+            self.conv = nn.Conv2d(2, 4, 3)
+
+        def forward(self, x, image):
+            y = self.lin(input=x) + F.linear(input=x, weight=self.lin.weight)
+            z = self.conv(input=image) + F.conv2d(input=image, weight=self.conv.weight)
+            return y.sum() + z.sum() + torch.matmul(input=x, other=self.lin.weight.T).sum()
+
+    x, image = torch.randn(5, 8), torch.randn(1, 2, 6, 6)
+    linear, conv = 5 * 8 * 3, 4 * 4 * 4 * 2 * 9
+    assert count_thop_style(Keywords(), x, image).total == linear + conv
+    fvcore = count_fvcore_style(Keywords(), x, image)
+    assert fvcore.by_rule == {"linear": 2 * linear, "conv": 2 * conv, "matmul": linear}
+
+
+# --- exec_notebook and run_notebook say what happened ----------------------------------------
+
+def _exec_notebook(tmp_path: Path, text: str, *args: str) -> tuple[int, dict]:
+    path = tmp_path / "nb.ipynb"
+    path.write_text(text)
+    proc = subprocess.run([sys.executable, str(ROOT / "scripts" / "exec_notebook.py"), str(path),
+                           *args], capture_output=True, text=True, timeout=300)
+    return proc.returncode, json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def _code_notebook(*cells: str) -> str:
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell("# title")] + [
+        nbformat.v4.new_code_cell(c) for c in cells]
+    return nbformat.writes(nb)
+
+
+@pytest.mark.parametrize("code", ["0", "None", "'done'"])
+def test_exec_notebook_reports_a_cell_that_exits_as_a_failure(tmp_path, code):
+    rc, result = _exec_notebook(tmp_path, _code_notebook(
+        "a = 1", f"import sys\nsys.exit({code})", "open('later.txt', 'w')"))
+    assert rc == 1
+    assert result["error"].startswith("cell 2: SystemExit") and result["cells_run"] == 1
+    assert not (tmp_path / "later.txt").exists()
+
+
+def test_exec_notebook_names_a_file_that_is_not_a_notebook(tmp_path):
+    rc, result = _exec_notebook(tmp_path, "this is not JSON")
+    assert rc == 1 and "nb.ipynb is not a notebook" in result["error"]
+
+
+def test_run_notebook_reports_plain_text_and_the_code_cell_number(tmp_path):
+    run_notebook = _load_script("run_notebook")
+    path = tmp_path / "nb.ipynb"
+    path.write_text(_code_notebook("a = 1", "1 / 0"))
+    result = run_notebook.run(path, timeout=60)
+    assert result["error"] == "cell 2: ZeroDivisionError: division by zero"  # as exec_notebook
+    assert "\x1b" not in result["error"]
+    with pytest.raises(ValueError, match="timeout must be a positive"):
+        run_notebook.run(path, timeout=0)
+    with pytest.raises(SystemExit):
+        run_notebook.main([str(path), "--timeout", "0"])
+
+
+# --- Numerics --------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+def test_written_out_attention_in_half_precision_does_not_overflow(dtype):
+    g = torch.Generator().manual_seed(0)
+    q = (100 + torch.randn(2, 6, 64, generator=g)).to(dtype)  # scores near 80,000 > 65,504
+    out, weights = scaled_dot_product_attention(q, q, q)
+    assert out.dtype == weights.dtype == dtype
+    assert torch.isfinite(out).all() and torch.isfinite(weights).all()
+    reference = F.scaled_dot_product_attention(q.double(), q.double(), q.double())
+    torch.testing.assert_close(out.double(), reference, atol=0.5, rtol=0.01)
+    module = SelfAttention(64, 64, 64).to(dtype)
+    assert torch.isfinite(module(q)).all()
+
+
+@pytest.mark.parametrize(("size", "dtype"), [(1e20, torch.float32), (1e200, torch.float64),
+                                             (2e4, torch.float16), (1e30, torch.bfloat16)])
+def test_cosine_similarity_of_parallel_vectors_of_any_size_is_one(size, dtype):
+    a = torch.full((4, 8), size, dtype=dtype)  # the review's case: 1e20 in float32 gave NaN
+    ones = torch.ones(4, dtype=torch.float64)
+    torch.testing.assert_close(cosine_similarity(a, 3 * a).double(), ones, atol=1e-2, rtol=0)
+    torch.testing.assert_close(cosine_similarity(a, -a).double(), -ones, atol=1e-2, rtol=0)
+    torch.testing.assert_close(cosine_similarity(a, torch.zeros_like(a)).double(), 0 * ones)
+
+
+def test_projection_onto_a_tiny_nonzero_vector_is_defined():
+    b = torch.tensor([1e-23, 1e-23])  # its float32 norm underflows to 0
+    got = projection_length(torch.tensor([1.0, 1.0]), b)
+    torch.testing.assert_close(got, torch.tensor(2 ** 0.5))
+    with pytest.raises(ValueError, match="zero vector"):
+        projection_length(torch.tensor([1.0, 1.0]), torch.zeros(2))
+
+
+# --- train_model: weight decay must be finite ------------------------------------------------
+
+def test_infinite_weight_decay_is_refused_not_trained_to_nan():
+    data = (torch.zeros(4, 1, 4, 4), torch.tensor([0, 1, 0, 1]))
+    for bad in (float("inf"), float("nan")):
+        with pytest.raises(ValueError, match="weight_decay must be >= 0 and finite"):
+            train_model(_tiny_net(), data, weight_decay=bad, device="cpu", progress=False)
+
+
+def test_seed_everything_refuses_a_non_boolean_deterministic(monkeypatch):
+    calls = []
+    monkeypatch.setattr(torch, "use_deterministic_algorithms", lambda *a, **k: calls.append(a))
+    with pytest.raises(TypeError, match="deterministic must be True or False"):
+        seed_everything(0, deterministic="no")
+    assert calls == []  # global deterministic mode was not turned on
