@@ -10,6 +10,7 @@ from __future__ import annotations
 import errno
 import importlib.util
 import json
+import math
 import os
 import subprocess
 import sys
@@ -30,9 +31,12 @@ from attn_lessons.cbam import CBAM, SpatialGate
 from attn_lessons.coordatt import CoordAtt
 from attn_lessons.cost import count_flops
 from attn_lessons.counting import count_fvcore_style, count_thop_style
-from attn_lessons.device import seed_everything
-from attn_lessons.eca import ECA
+from attn_lessons.data import make_task, relation_task
+from attn_lessons.device import DEVICE_ENV_VAR, describe_device, get_device, seed_everything
+from attn_lessons.eca import ECA, eca_kernel_size
 from attn_lessons.factory import make_attention
+from attn_lessons.mobilenetv2 import MobileNetV2
+from attn_lessons.neck import YoloTinyNeck
 from attn_lessons.se import SqueezeExcite
 from attn_lessons.self_attention import (
     MultiHeadSelfAttention,
@@ -40,9 +44,10 @@ from attn_lessons.self_attention import (
     SelfAttention2d,
     scaled_dot_product_attention,
 )
-from attn_lessons.similarity import cosine_similarity, projection_length
+from attn_lessons.similarity import attention_average, cosine_similarity, projection_length
 from attn_lessons.small_cnn import SmallCNN
-from attn_lessons.train import evaluate, train_model
+from attn_lessons.train import evaluate, mean_std, train_model
+from attn_lessons.visualize import compare_attention, feature_grid
 
 ROOT = Path(__file__).resolve().parent.parent
 _real_fsync = os.fsync
@@ -644,3 +649,175 @@ def test_seed_everything_refuses_a_non_boolean_deterministic(monkeypatch):
     with pytest.raises(TypeError, match="deterministic must be True or False"):
         seed_everything(0, deterministic="no")
     assert calls == []  # global deterministic mode was not turned on
+
+
+# =============================================================================================
+# Errors that did not say what was wrong
+# =============================================================================================
+
+# --- Float masks of another dtype are cast to the scores' dtype -------------------------------
+
+def _attention_calls():
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(2, 5, 8, generator=g)
+    image = torch.randn(2, 8, 1, 5, generator=g)
+    return {
+        "scaled_dot_product_attention": lambda dtype, fused, mask: scaled_dot_product_attention(
+            x.to(dtype), x.to(dtype), x.to(dtype), mask=mask)[0],
+        "SelfAttention": lambda dtype, fused, mask: SelfAttention(8, 4, 6, fused=fused).to(dtype)(
+            x.to(dtype), mask=mask),
+        "MultiHeadSelfAttention": lambda dtype, fused, mask: MultiHeadSelfAttention(
+            8, 2, fused=fused).to(dtype)(x.to(dtype), mask=mask),
+        "SelfAttention2d": lambda dtype, fused, mask: SelfAttention2d(
+            8, residual=False, fused=fused).to(dtype)(image.to(dtype), mask=mask),
+    }
+
+
+@pytest.mark.parametrize("call", list(_attention_calls()))
+@pytest.mark.parametrize(("dtype", "mask_dtype"), [
+    (torch.float32, torch.float64),   # the review's first case
+    (torch.float16, torch.float32),   # ... and its second
+    (torch.bfloat16, torch.float32),
+    (torch.float64, torch.float16),
+])
+@pytest.mark.parametrize("fused", [False, True])
+def test_float_masks_of_another_dtype_are_cast(call, dtype, mask_dtype, fused):
+    if call == "scaled_dot_product_attention" and fused:
+        pytest.skip("the function has no fused path")
+    mask = torch.zeros(5, 5)
+    mask[:, 0] = float("-inf")  # nobody may attend to token 0
+    torch.manual_seed(1)
+    same = _attention_calls()[call](dtype, fused, mask.to(dtype))
+    torch.manual_seed(1)
+    other = _attention_calls()[call](dtype, fused, mask.to(mask_dtype))
+    assert other.dtype == dtype
+    torch.testing.assert_close(other, same)
+
+
+# --- A bad ATTN_LESSONS_DEVICE is named ------------------------------------------------------
+
+@pytest.mark.parametrize("value", ["gpu", "mps", "cuda:x"])
+def test_a_bad_device_from_the_environment_names_the_variable(monkeypatch, value):
+    monkeypatch.setenv(DEVICE_ENV_VAR, value)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: value == "cuda:x")
+    with pytest.raises(ValueError, match=f"environment variable {DEVICE_ENV_VAR}={value}"):
+        get_device()
+    with pytest.raises(ValueError) as info:  # passed as an argument: no mention of the variable
+        get_device("gpu")
+    assert DEVICE_ENV_VAR not in str(info.value)
+
+
+# --- The long tail ---------------------------------------------------------------------------
+
+def _pair(n: int = 4):
+    return torch.zeros(n, 1, 4, 4), torch.arange(n) % 2
+
+
+def _checkpoint_manifest(tmp_path, monkeypatch, text: str):
+    from attn_lessons import checkpoints
+
+    (tmp_path / "manifest.json").write_text(text)
+    monkeypatch.setattr(checkpoints.resources, "files", lambda name: tmp_path)
+    return checkpoints
+
+
+TAIL = {
+    "train_model weight_decay as a string": (
+        lambda: train_model(_tiny_net(), _pair(), weight_decay="0", device="cpu", progress=False),
+        TypeError, "weight_decay must be a number"),
+    "train_model with an empty test set": (
+        lambda: train_model(_tiny_net(), _pair(), (torch.zeros(0, 1, 4, 4),
+                                                    torch.zeros(0, dtype=torch.long)),
+                            epochs=50, device="cpu", progress=False),
+        ValueError, "test_data must hold as many labels as images"),
+    "train_model with a seed of 2**64": (
+        lambda: train_model(_tiny_net(), _pair(), seed=2**64, device="cpu", progress=False),
+        ValueError, "seed must be at most 2\\*\\*64 - 1"),
+    "make_task with a seed of 2**64": (
+        lambda: make_task("clutter", n=4, seed=2**64), ValueError, "seed must be at most"),
+    "seed_everything with a seed of 2**64": (
+        lambda: seed_everything(2**64), ValueError, "seed must be at most"),
+    "evaluate a model without parameters": (
+        lambda: evaluate(nn.Sequential(nn.Flatten(), nn.Identity()), (torch.zeros(2, 2),
+                                                                      torch.tensor([0, 1]))),
+        None, None),
+    "a TensorDataset without labels": (
+        lambda: evaluate(_tiny_net(), TensorDataset(torch.zeros(2, 1, 4, 4))),
+        ValueError, "must hold images and labels"),
+    "a Dataset of bare images": (
+        lambda: evaluate(_tiny_net(), torch.utils.data.Subset(torch.zeros(2, 1, 4, 4), [0, 1])),
+        TypeError, "must be an \\(image, label\\) pair"),
+    "describe_device of a name": (lambda: describe_device("cpu"), None, None),
+    "describe_device of a number": (lambda: describe_device(3), TypeError, "device must be"),
+    "relation_task with one glyph": (
+        lambda: relation_task(n=4, glyphs=1), ValueError, "glyphs must be an integer >= 2"),
+    "eca_kernel_size with a tiny gamma": (
+        lambda: eca_kernel_size(64, gamma=1e-310), ValueError, "gamma is too small"),
+    "attention_average with mixed dtypes": (
+        lambda: attention_average(torch.randn(2, 3), torch.randn(3, 4, dtype=torch.float64)),
+        TypeError, "scores and values must share a dtype"),
+    "SmallCNN on 3-pixel images": (
+        lambda: SmallCNN(3, 2)(torch.randn(1, 3, 3, 8)), ValueError, "at least 4 x 4 pixels"),
+    "MobileNetV2 dropout as a string": (
+        lambda: MobileNetV2(dropout="0.2"), TypeError, "dropout must be a probability"),
+    "MobileNetV2 dropout of 1.5": (
+        lambda: MobileNetV2(dropout=1.5), ValueError, "dropout must be a probability"),
+    "feature_grid of no channel": (
+        lambda: feature_grid(torch.zeros(0, 4, 4)), ValueError, "fmap has no channels"),
+    "compare_attention with too few row titles": (
+        lambda: compare_attention(torch.rand(2, 3, 8, 8), {"se": {}}, row_titles=["one"]),
+        ValueError, "row_titles must hold one title per image \\(2\\)"),
+    "time_call with no repeat": (
+        lambda: bench.time_call(lambda: None, "cpu", repeats=0, warmup=0),
+        ValueError, "repeats must be a positive integer"),
+    "run_benchmark with a 3-element shape": (
+        lambda: bench.run_benchmark("cpu", (8, 16, 4), repeats=1, warmup=0),
+        ValueError, "shape must be \\(B, C, H, W\\)"),
+}
+
+
+@pytest.mark.parametrize("case", TAIL)
+def test_the_long_tail_of_bad_input_gets_a_named_error(case):
+    call, error, message = TAIL[case]
+    if error is None:
+        call()  # now simply works
+    else:
+        with pytest.raises(error, match=message):
+            call()
+
+
+def test_yolo_neck_takes_attention_options_as_a_function_like_the_backbones():
+    widths = []
+
+    def options(channels):
+        widths.append(channels)
+        return {"reduction": 4}
+
+    neck = YoloTinyNeck("se", num_classes=2, in_channels=(16, 32), attention_kwargs=options)
+    assert sorted(widths) == [16, 32, 128]
+    assert neck.feat1_attention.reduction == 4
+
+
+@pytest.mark.parametrize(("values", "mean_is"), [([math.nan, 1.0], math.isnan),
+                                                  ([math.inf, 1.0], math.isinf)])
+def test_mean_std_of_non_finite_values_is_nan_not_a_crash(values, mean_is):
+    mean, std = mean_std(values)
+    assert mean_is(mean) and math.isnan(std)
+
+
+def test_evaluate_without_parameters_runs_on_the_datas_device():
+    result = evaluate(nn.Sequential(nn.Flatten(), nn.Identity()),
+                      (torch.tensor([[1.0, 0.0], [0.0, 1.0]]), torch.tensor([0, 1])))
+    assert result["accuracy"] == 1.0
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("not json", "not valid JSON"),
+    ('{"settings": {}}', "no 'files' table"),
+    ('{"files": {"none": {"sha256": "0"}}}', "no SHA-256 for attention kind 'se'"),
+])
+def test_a_broken_checkpoint_manifest_is_named(tmp_path, monkeypatch, text, message):
+    checkpoints = _checkpoint_manifest(tmp_path, monkeypatch, text)
+    (tmp_path / "clutter_se.pt").write_bytes(b"weights")
+    with pytest.raises(ValueError, match=message):
+        checkpoints.load_checkpoint("se")
