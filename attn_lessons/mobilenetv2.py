@@ -33,7 +33,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ._validation import check_choice, check_int
+from ._validation import check_choice, check_int, check_probability
 from .factory import AttentionKwargs, make_attention, resolve_attention_kwargs
 
 __all__ = [
@@ -179,6 +179,7 @@ class MobileNetV2(nn.Module):
     ) -> None:
         super().__init__()
         num_classes = check_int("num_classes", num_classes)
+        dropout = check_probability("dropout", dropout)
         layers: list[nn.Module] = [_conv_bn(3, 32, 3, stride=2)]
         for c_in, c_out, stride, t in _blocks():
             layers.append(

@@ -112,6 +112,10 @@ class SmallCNN(nn.Module):
     def features(self, x: torch.Tensor) -> torch.Tensor:
         """The last block's feature map ``(B, w3, S/4, S/4)``."""
         check_feature_map(x, self.in_channels)
+        if min(x.shape[2:]) < 4:
+            raise ValueError(f"SmallCNN needs images of at least 4 x 4 pixels (two 2x2 max-pools "
+                             f"halve them twice), got {tuple(x.shape[2:])} in x of shape "
+                             f"{tuple(x.shape)}")
         for block in self.blocks:
             x = block(x)
         return x
