@@ -148,15 +148,15 @@ def check_feature_map(x: object, channels: int | None = None, name: str = "x") -
 def check_nonempty_feature_map(
     x: object, channels: int | None = None, name: str = "x"
 ) -> torch.Tensor:
-    """:func:`check_feature_map`, and refuse a map with no element (B, H or W of 0).
+    """:func:`check_feature_map`, and refuse an empty batch too (B = 0).
 
     A zero-size map would otherwise give NaN means or a convolution error far from the cause.
     """
     x = check_feature_map(x, channels, name)
     if x.numel() == 0:
         raise ValueError(
-            f"{name} is empty (shape {tuple(x.shape)}): the batch, height and width of a feature "
-            "map must each be at least 1"
+            f"{name} is an empty batch (shape {tuple(x.shape)}): this module needs at least one "
+            "image (its normalisation or pooling has nothing to work on)"
         )
     return x
 
@@ -180,17 +180,3 @@ def reduced_width(channels: int, reduction: int, min_width: int = 1) -> int:
             f"min_width to floor the hidden width"
         )
     return max(min_width, width)
-
-
-def check_nonempty_map(x: torch.Tensor, name: str = "x") -> torch.Tensor:
-    """Refuse a feature map with a dimension of size 0 (no images, no channels, H = 0 or W = 0).
-
-    Every global pooling divides by :math:`HW` (or by the batch, in BatchNorm): on an empty map it
-    returns NaN, or PyTorch stops with an error that names none of the module's arguments.
-    """
-    if x.numel() == 0:
-        raise ValueError(
-            f"{name} must not be empty: every dimension needs size >= 1, got shape "
-            f"{tuple(x.shape)}"
-        )
-    return x

@@ -83,9 +83,8 @@ from torch import nn
 
 from ._validation import (
     check_choice,
-    check_feature_map,
     check_int,
-    check_nonempty_map,
+    check_nonempty_feature_map,
     reduced_width,
 )
 
@@ -163,7 +162,7 @@ class BAM(nn.Module):
         self.gate = nn.Sigmoid()
 
     def _check(self, x: torch.Tensor) -> torch.Tensor:
-        x = check_nonempty_map(check_feature_map(x, self.channels))
+        x = check_nonempty_feature_map(x, self.channels)
         if self.training and x.shape[0] < 2:
             raise ValueError(
                 f"BAM in training mode needs a batch of at least 2 images, got shape "

@@ -77,9 +77,8 @@ from torch import nn
 
 from ._validation import (
     check_choice,
-    check_feature_map,
     check_int,
-    check_nonempty_map,
+    check_nonempty_feature_map,
     reduced_width,
 )
 
@@ -192,7 +191,7 @@ class GlobalContext(nn.Module):
 
         For ``pooling="avg"``, the uniform :math:`1/(HW)`.
         """
-        x = check_nonempty_map(check_feature_map(x, self.channels))
+        x = check_nonempty_feature_map(x, self.channels)
         b, _, h, w = x.shape
         if self.conv_mask is None:
             return x.new_full((b, 1, h, w), 1.0 / (h * w))
@@ -201,7 +200,7 @@ class GlobalContext(nn.Module):
 
     def context(self, x: torch.Tensor) -> torch.Tensor:
         """The pooled context :math:`c` as (B, C, 1, 1)."""
-        x = check_nonempty_map(check_feature_map(x, self.channels))
+        x = check_nonempty_feature_map(x, self.channels)
         if self.conv_mask is None:
             return x.mean(dim=(2, 3), keepdim=True)  # (B, C, H, W) -> (B, C, 1, 1)
         b, c = x.shape[0], x.shape[1]

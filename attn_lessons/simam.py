@@ -82,9 +82,8 @@ import torch
 from torch import nn
 
 from ._validation import (
-    check_feature_map,
     check_int,
-    check_nonempty_map,
+    check_nonempty_feature_map,
     check_positive_float,
 )
 
@@ -130,7 +129,7 @@ class SimAM(nn.Module):
 
     def inverse_energy(self, x: torch.Tensor) -> torch.Tensor:
         r""":math:`1/e_t^{*}` for every activation of ``x``: (B, C, H, W) -> (B, C, H, W)."""
-        x = check_nonempty_map(check_feature_map(x, self.channels))
+        x = check_nonempty_feature_map(x, self.channels)
         h, w = x.shape[2], x.shape[3]
         divisor = max(h * w - self.ddof, 1)  # n = HW - 1 in the code; 1 x 1 maps: see docstring
         d = (x - x.mean(dim=(2, 3), keepdim=True)).square()  # (t - mu)^2: (B, C, H, W)

@@ -89,9 +89,8 @@ from torch import nn
 
 from ._validation import (
     check_bool,
-    check_feature_map,
     check_int,
-    check_nonempty_map,
+    check_nonempty_feature_map,
     check_odd_kernel,
     reduced_width,
 )
@@ -221,7 +220,7 @@ class SelectiveKernel(nn.Module):
 
     def branches(self, x: torch.Tensor) -> torch.Tensor:
         """The M branch outputs stacked: (B, C, H, W) -> (B, M, C, H, W)."""
-        x = check_nonempty_map(check_feature_map(x, self.channels))
+        x = check_nonempty_feature_map(x, self.channels)
         if self.training and x.shape[0] < 2:
             raise ValueError(
                 f"SelectiveKernel in training mode needs a batch of at least 2 images, got "

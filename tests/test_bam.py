@@ -255,7 +255,7 @@ def test_bad_arguments(build, error, message):
         (torch.randn(2, 8, 3, 3), ValueError, "x has 8 channels but the module was built for 16"),
         (torch.randn(16, 3, 3), ValueError, "x must be a 4-D feature map"),
         (torch.ones(2, 16, 3, 3, dtype=torch.int64), TypeError, "floating-point"),
-        (torch.randn(2, 16, 0, 0), ValueError, "x must not be empty"),
+        (torch.randn(2, 16, 0, 0), ValueError, "x has H = 0 and W = 0"),
     ],
 )
 def test_bad_inputs(x, error, message):

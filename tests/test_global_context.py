@@ -268,7 +268,7 @@ def test_min_width_floors_a_narrow_block():
         (torch.randn(2, 8, 3, 3), ValueError, "x has 8 channels but the module was built for 32"),
         (torch.randn(32, 3, 3), ValueError, r"x must be a 4-D feature map"),
         (torch.ones(1, 32, 3, 3, dtype=torch.int32), TypeError, "floating-point"),
-        (torch.randn(2, 32, 3, 0), ValueError, r"x must not be empty.*\(2, 32, 3, 0\)"),
+        (torch.randn(2, 32, 3, 0), ValueError, r"x has W = 0 \(shape \(2, 32, 3, 0\)\)"),
     ],
 )
 def test_bad_inputs(x, error, message):

@@ -309,7 +309,7 @@ def test_bad_arguments(build, error, message):
         (torch.randn(2, 8, 3, 3), ValueError, "x has 8 channels but the module was built for 16"),
         (torch.randn(16, 3, 3), ValueError, "x must be a 4-D feature map"),
         (torch.ones(2, 16, 3, 3, dtype=torch.long), TypeError, "floating-point"),
-        (torch.randn(0, 16, 3, 3), ValueError, "x must not be empty"),
+        (torch.randn(0, 16, 3, 3), ValueError, "x is an empty batch"),
     ],
 )
 def test_bad_inputs(x, error, message):
