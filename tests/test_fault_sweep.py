@@ -835,3 +835,33 @@ def test_softmax_of_an_empty_tensor_is_empty_like_torchs(shape):
     scores = torch.empty(*shape)
     got = softmax(scores, dim=-1)
     assert got.shape == torch.softmax(scores, dim=-1).shape == scores.shape
+
+
+# --- stats.py: the three items the sweep left to the statistics' owner ------------------------
+
+
+def test_welch_refuses_a_level_that_is_not_a_number():
+    from attn_lessons.stats import welch
+
+    with pytest.raises(ValueError, match="level must be a number between 0 and 1, got '0.9'"):
+        welch([1.0, 2.0, 3.0], [2.0, 3.0, 4.0], level="0.9")
+
+
+def test_welch_on_huge_values_equals_welch_on_the_same_values_in_another_unit():
+    from attn_lessons.stats import welch
+
+    a, b = [1.0, 1.3, 0.8, 1.1], [2.0, 2.4, 1.9, 2.2]
+    small = welch(a, b)
+    huge = welch([v * 1e200 for v in a], [v * 1e200 for v in b])
+    assert huge.p == pytest.approx(small.p) and huge.df == pytest.approx(small.df)
+    assert huge.difference == pytest.approx(small.difference * 1e200)
+    assert huge.ci_low == pytest.approx(small.ci_low * 1e200)
+
+
+def test_false_positive_rate_takes_numpy_integers():
+    import numpy as np
+
+    from attn_lessons.stats import false_positive_rate
+
+    assert false_positive_rate(np.int64(3), trials=np.int64(200)) == false_positive_rate(
+        3, trials=200)
