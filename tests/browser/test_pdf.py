@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import sys
 import unicodedata
 from functools import cache
@@ -22,7 +23,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from .conftest import ROOT
+from .conftest import ROOT, skip_or_fail
 
 sys.path.insert(0, str(ROOT / "scripts"))
 from make_pdf import EDITIONS, OUT
@@ -36,6 +37,9 @@ RAW_TEX = re.compile(r"\\(frac|mathbf|mathrm|sum|begin|end|left|right|sqrt|top)\
 def report(name: str) -> dict:
     path = OUT / f"{name}.json"
     if not path.is_file():
+        if shutil.which("chromium") is None:  # `make test` printed nothing (make_pdf.py)
+            skip_or_fail("Debian's chromium is not installed, so `make test` printed no PDF "
+                         "(apt-get install chromium fonts-noto-cjk)")
         pytest.fail(f"no printed book {path}: run `make pdf` first", pytrace=False)
     return json.loads(path.read_text(encoding="utf-8"))
 
