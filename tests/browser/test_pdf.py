@@ -202,6 +202,25 @@ def test_solutions_are_printed_open(name):
     assert text_of(name).count(SOLUTION_LABEL[LANGUAGE[name]]) >= on_pages
 
 
+@pytest.mark.parametrize("name", IDS)
+def test_exercises_are_numbered_as_in_the_html_book(name):
+    """One numbering: each exercise of the printed page has the number of the HTML book and the
+    reader notebooks (tests/test_exercise_prompts.py), "Exercise N.k" through chapter N."""
+    from bs4 import BeautifulSoup
+
+    from ..test_exercise_prompts import expected_numbers
+
+    report(name)  # the PDF was printed (or the test is skipped without chromium)
+    soup = BeautifulSoup((OUT / f"{name}.html").read_text(encoding="utf-8"), "html.parser")
+    word = {"en": "Exercise"}.get(LANGUAGE[name], "练习")
+    shown = {}
+    for box in soup.select("div.exercise.admonition"):
+        number = box.select_one("p.admonition-title span.caption-number")
+        if number is not None:
+            shown[box.get("id")] = number.get_text().strip()
+    assert shown == {label: f"{word} {n}" for label, n in expected_numbers().items()}
+
+
 @pytest.mark.parametrize("name", [n for n in IDS if LANGUAGE[n].startswith("zh")])
 def test_chinese_text_is_extractable_from_the_chinese_pdf(name):
     """CJK text in the text layer: the font is embedded with its Unicode map (no tofu boxes)."""
