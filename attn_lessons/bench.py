@@ -259,7 +259,7 @@ def results_dict(rows: list[BenchRow], attention: dict[str, dict[str, float]],
                  settings: dict[str, object], machine: dict[str, object]) -> dict[str, object]:
     """The benchmark as one JSON-ready dict (the schema tests/test_bench.py checks)."""
     return {
-        "date_utc": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "date_utc": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "settings": settings,
         "machine": machine,
         "targets": {"forward_ratio_max": TARGETS, "applies_to": "cpu"},
