@@ -14,7 +14,8 @@ and, for chapter 7: :mod:`~attn_lessons.factory` (a module from a name), :mod:`~
 (parameters and FLOPs), :mod:`~attn_lessons.small_cnn`, :mod:`~attn_lessons.resnet`,
 :mod:`~attn_lessons.mobilenetv2`, :mod:`~attn_lessons.neck`, :mod:`~attn_lessons.data` (generated
 data sets), :mod:`~attn_lessons.train`, :mod:`~attn_lessons.visualize`, :mod:`~attn_lessons.cifar`
-and :mod:`~attn_lessons.bench`. The checkers of the book's exercises are in
+and :mod:`~attn_lessons.bench`; for chapter 8, :mod:`~attn_lessons.insert` (attention put into an
+existing network, and its old weights loaded). The checkers of the book's exercises are in
 :mod:`attn_lessons.exercises`.
 """
 
@@ -24,6 +25,16 @@ from .cost import FlopCount, count_flops, count_parameters
 from .device import describe_device, get_device, seed_everything
 from .eca import ECA, eca_kernel_size, eca_num_params
 from .factory import ATTENTION_KINDS, make_attention
+from .insert import (
+    InsertedAttention,
+    InsertedSite,
+    InsertionReport,
+    LoadReport,
+    find_attention_sites,
+    identity_alpha,
+    insert_attention,
+    load_pretrained,
+)
 from .se import SqueezeExcite, se_num_params
 from .self_attention import (
     MultiHeadSelfAttention,
@@ -50,6 +61,10 @@ __all__ = [
     "CoordAtt",
     "FlopCount",
     "HSwish",
+    "InsertedAttention",
+    "InsertedSite",
+    "InsertionReport",
+    "LoadReport",
     "MultiHeadSelfAttention",
     "SelfAttention",
     "SelfAttention2d",
@@ -66,8 +81,12 @@ __all__ = [
     "dot",
     "eca_kernel_size",
     "eca_num_params",
+    "find_attention_sites",
     "get_device",
     "gram_matrix",
+    "identity_alpha",
+    "insert_attention",
+    "load_pretrained",
     "make_attention",
     "projection_length",
     "scaled_dot_product_attention",
