@@ -513,6 +513,18 @@ def test_new_modules_follow_dtype_and_mode():
         assert (model.eval()(x) - before).abs().max() <= 1e-13
 
 
+def test_new_modules_go_to_the_models_device(device):
+    torch.manual_seed(0)
+    model = randomise_batchnorm(SmallCNN(3, 4, widths=(64, 64, 64)), 0).to(device).eval()
+    x = torch.randn(2, 3, 16, 16, device=device)
+    with torch.no_grad():
+        before = model(x)
+    insert_attention(model, "self_attention")
+    assert all(p.device.type == device.type for p in inserted_parameters(model).values())
+    with torch.no_grad():
+        assert (model(x) - before).abs().max() <= TOLERANCE
+
+
 # ------------------------------------------------------------------------------------------------
 # Loading: a state dict from before the insertion, and round trips after it
 # ------------------------------------------------------------------------------------------------
