@@ -85,10 +85,11 @@ opens as fast as the loss asks (``scripts/measure_insertion_init.py`` measures t
 gradients and one epoch of fine-tuning on trained networks, against the paper's initialisation).
 The rule holds for every kind: channel and spatial gates, self-attention (whose :math:`A(u) - u`
 is not bounded by :math:`|u|`, so a few units in the last place), and modules without parameters,
-whose :math:`\alpha` is then the one thing to learn. Two parameters get no gradient under *any*
-initialisation, because the module's output does not depend on them in training mode: a bias
-followed by BatchNorm (Coordinate Attention's ``conv1.bias``) and the key projection's bias in
-self-attention (softmax ignores a constant added to every score of a query).
+whose :math:`\alpha` is then the one thing to learn. Some biases get no gradient under *any*
+initialisation, because in training mode the network's output does not depend on them: a bias
+followed by BatchNorm (Coordinate Attention's ``conv1.bias``; or a module's output bias when the
+host network applies a 1x1 convolution and BatchNorm right after it), and the key projection's
+bias in self-attention (softmax ignores a constant added to every score of a query).
 
 A module that starts as the identity *itself* (self-attention's zero-initialised :math:`\gamma`,
 or a module whose last layer is zero-initialised) would block its own gradients behind that zero.

@@ -329,10 +329,13 @@ def inserted_parameters(model: nn.Module) -> dict[str, nn.Parameter]:
     return found
 
 
-# A gradient below this fraction of the largest one in the same inserted module is round-off,
-# not learning (identity insertion scales the module's gradients by 2**-24; round-off is ~1e-9 of
-# that).
-RELATIVE = 1e-6
+# A gradient below this fraction of the largest one in the same inserted module is round-off, not
+# learning. Measured on the networks here, under identity and fully open (alpha = 1) insertion: the
+# smallest real gradient is 4e-4 of its module's largest; the biases whose effect a BatchNorm
+# cancels in training mode (inside the module: Coordinate Attention's conv1.bias; right after it
+# in the host network: self-attention's v.bias and out_proj.bias before a 1x1 conv and BN) and
+# the key bias that softmax cancels stay below 6e-7.
+RELATIVE = 1e-5
 
 
 def silent_parameters(model: nn.Module, x: torch.Tensor) -> set[str]:
@@ -368,9 +371,9 @@ def check_identity_and_gradients(name: str, kind: str) -> None:
     diff = (after - before).abs().max().item()
     assert diff <= TOLERANCE, f"{name}/{kind}: outputs moved by {diff:.2e}"
     # One training step: every inserted parameter must receive a gradient, except those the
-    # module itself ignores: they get none with the module fully open (alpha = 1) either, and are
-    # biases (a constant shift that a normalisation or a softmax cancels; a weight behind a zero
-    # switch that insertion failed to open would not pass).
+    # network ignores in training mode whatever the initialisation: they get none with the module
+    # fully open (alpha = 1) either, and are biases (a constant shift that a BatchNorm or a softmax
+    # cancels; a weight behind a zero switch that insertion failed to open would not pass).
     silent = silent_parameters(model, x)
     if silent:
         torch.manual_seed(0)
