@@ -282,6 +282,17 @@ class InsertionReport:
         """Parameters added by the insertion, all sites together."""
         return sum(s.num_params for s in self.sites)
 
+    def new_parameters(self, model: nn.Module) -> list[nn.Parameter]:
+        """The parameters this insertion added to ``model`` (to train only them, for example)."""
+        found = []
+        for path in self.paths:
+            wrapper = model.get_submodule(path)
+            if not isinstance(wrapper, InsertedAttention):
+                raise ValueError(f"{path!r} of this model is not an inserted module: was the "
+                                 f"report made for another model?")
+            found.extend(wrapper.new_parameters())
+        return found
+
     def __str__(self) -> str:
         blend = "no blend" if self.alpha is None else f"alpha starts at {self.alpha:g}"
         head = (f"InsertionReport: {len(self.sites)} x {self.kind!r}, init={self.init!r} "

@@ -456,6 +456,10 @@ def test_identity_adds_one_alpha_per_site_and_the_closed_form_count():
     widths = [c for _, c in NETWORKS["tv_bottleneck"][2]]
     assert report.num_new_params == sum(se_num_params(c, 8) + 1 for c in widths)
     assert report.num_new_params == sum(p.numel() for p in inserted_parameters(model).values())
+    new = report.new_parameters(model)
+    assert {id(p) for p in new} == {id(p) for p in inserted_parameters(model).values()}
+    with pytest.raises(ValueError, match="not an inserted module"):
+        report.new_parameters(network("tv_bottleneck")[0])
     alphas = torch.stack([model.get_submodule(p).alpha.detach() for p in report.paths])
     assert torch.equal(alphas, torch.full((len(report.sites),), IDENTITY_ALPHA))
 
