@@ -14,7 +14,8 @@ and, for chapter 7: :mod:`~attn_lessons.factory` (a module from a name), :mod:`~
 (parameters and FLOPs), :mod:`~attn_lessons.small_cnn`, :mod:`~attn_lessons.resnet`,
 :mod:`~attn_lessons.mobilenetv2`, :mod:`~attn_lessons.neck`, :mod:`~attn_lessons.data` (generated
 data sets), :mod:`~attn_lessons.train`, :mod:`~attn_lessons.visualize`, :mod:`~attn_lessons.cifar`
-and :mod:`~attn_lessons.bench`. The checkers of the book's exercises are in
+and :mod:`~attn_lessons.bench`; for chapter 8, :mod:`~attn_lessons.insert` (attention put into an
+existing network, and its old weights loaded). The checkers of the book's exercises are in
 :mod:`attn_lessons.exercises`. The experiments behind the book's comparisons are declared in
 :mod:`attn_lessons.experiments` (their result files in ``attn_lessons/results``) and analysed with
 :mod:`attn_lessons.stats`.
@@ -42,6 +43,16 @@ from .ela import ELA, ela_num_params
 from .ema import EMA, ema_num_params
 from .factory import ATTENTION_KINDS, make_attention
 from .global_context import GlobalContext, gc_num_params
+from .insert import (
+    InsertedAttention,
+    InsertedSite,
+    InsertionReport,
+    LoadReport,
+    find_attention_sites,
+    identity_alpha,
+    insert_attention,
+    load_pretrained,
+)
 from .se import SqueezeExcite, se_num_params
 from .self_attention import (
     MultiHeadSelfAttention,
@@ -76,6 +87,10 @@ __all__ = [
     "FlopCount",
     "GlobalContext",
     "HSwish",
+    "InsertedAttention",
+    "InsertedSite",
+    "InsertionReport",
+    "LoadReport",
     "MultiHeadSelfAttention",
     "SelectiveKernel",
     "SelfAttention",
@@ -99,9 +114,13 @@ __all__ = [
     "eca_num_params",
     "ela_num_params",
     "ema_num_params",
+    "find_attention_sites",
     "gc_num_params",
     "get_device",
     "gram_matrix",
+    "identity_alpha",
+    "insert_attention",
+    "load_pretrained",
     "make_attention",
     "projection_length",
     "scaled_dot_product_attention",

@@ -140,6 +140,10 @@ class InvertedResidual(nn.Module):
         kwargs = resolve_attention_kwargs(attention_kwargs, att_channels) if kind != "none" else {}
         self.attention = make_attention(kind, att_channels, **kwargs)
         self.position = position
+        #: Where :func:`attn_lessons.insert.insert_attention` puts attention, and its width: none
+        #: at the depthwise position of a block with t = 1, as ``attention=`` builds it.
+        has_slot = position == "project" or expansion != 1
+        self.attention_slots = {"attention": att_channels} if has_slot else {}
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.ndim != 4 or x.shape[1] != self.in_channels:

@@ -89,6 +89,8 @@ class YoloTinyNeck(nn.Module):
         self.up_attention = make_attention(
             attention, 128, **resolve_attention_kwargs(attention_kwargs, 128))
         self.head_p4 = nn.Sequential(ConvBNLeaky(128 + c1, 256, 3), nn.Conv2d(256, out, 1))
+        #: Where :func:`attn_lessons.insert.insert_attention` puts attention, and their widths.
+        self.attention_slots = {"feat1_attention": c1, "feat2_attention": c2, "up_attention": 128}
 
     def forward(
         self, feat1: torch.Tensor, feat2: torch.Tensor

@@ -39,6 +39,8 @@ class ConvBlock(nn.Module):
         self.act = nn.ReLU(inplace=False)
         self.attention = attention
         self.pool = pool
+        #: Where :func:`attn_lessons.insert.insert_attention` puts attention, and its width.
+        self.attention_slots = {"attention": out_channels}
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         u = self.act(self.bn(self.conv(x)))  # (B, in, H, W) -> (B, out, H, W)
