@@ -129,3 +129,28 @@ def test_ch3_rejects_unknown_names():
         ch3.run_module("cbam", "clutter", 0, TINY3)
     with pytest.raises(ValueError, match="unknown arm"):
         ch3.run_kernel("eca", "block1", 0, TINY3)
+
+
+# ---------------------------------------------------------------- the declarations
+
+
+def test_the_declared_experiments_name_these_run_functions_and_settings():
+    from attn_lessons.experiments import all_experiments, minimum_detectable_effect
+    from attn_lessons.experiments.runner import resolve_runner
+
+    declared = all_experiments()
+    gates, modules = declared["ch2_gates"], declared["ch3_modules"]
+    kernels = declared["ch3_kernels"]
+    assert resolve_runner(gates.runner) is ch2.run_one
+    assert resolve_runner(modules.runner) is ch3.run_module
+    assert resolve_runner(kernels.runner) is ch3.run_kernel
+    assert gates.settings == ch2.SETTINGS and gates.metrics == ch2.METRICS
+    # ch3_kernels' trained network is ch3_modules' ECA network: the same settings.
+    assert modules.settings == kernels.settings == ch3.SETTINGS
+    for exp in (gates, modules, kernels):
+        assert exp.paired
+        assert set(exp.seeds) >= set(range(10))  # the pilot's seeds are part of the design
+    # Capped designs say so, and their minimum detectable effect is above the effect of interest.
+    for exp in (gates, modules):
+        assert exp.note and minimum_detectable_effect(exp) > exp.effect_of_interest
+    assert not kernels.note and minimum_detectable_effect(kernels) < kernels.effect_of_interest
