@@ -10,7 +10,7 @@ STAMP  := $(VENV)/.installed
 # Sphinx warnings are errors; nitpicky catches broken references; keep going to list them all.
 BOOK_FLAGS := -W -n --keep-going
 
-.PHONY: help setup book catalogues notebooks test lint nbval pytest browser browser-pages browser-figures browser-rest student bench module-bench pdf check-clean clean checkpoints
+.PHONY: help setup book catalogues notebooks test lint nbval pytest browser browser-pages browser-figures browser-rest student bench module-bench pdf check-clean clean checkpoints results
 
 help:
 	@echo "make book     build the HTML book into _build/html, English and Chinese (zh_CN/)"
@@ -23,6 +23,7 @@ help:
 	@echo "make pdf      the printed book, one PDF per edition, in _build/pdf/ (Debian's chromium)"
 	@echo "make clean    remove _build (keeps .venv)"
 	@echo "make checkpoints  retrain the shipped chapter 7 networks (deterministic, about a minute)"
+	@echo "make results  run every declared experiment, two runs at a time, into attn_lessons/results/"
 
 # The environment is made once; it is remade only when the requirements change.
 $(STAMP): pyproject.toml constraints.txt
@@ -101,6 +102,13 @@ bench: $(STAMP)
 # The chapter 7 networks shipped in attn_lessons/checkpoints, with their manifest (SHA-256, accuracy).
 checkpoints: $(STAMP)
 	$(BIN)/python scripts/make_checkpoints.py
+
+# Every experiment of attn_lessons/experiments (the chapters' comparisons), two runs at a time on
+# one CPU thread each, into attn_lessons/results/<name>.json (design, runs, provenance); commit
+# them. Not part of `make test`: the notebooks read and re-check the files instead.
+JOBS ?= 2
+results: $(STAMP)
+	$(BIN)/python -m attn_lessons.experiments run --all --jobs $(JOBS)
 
 # The module benchmark's committed result file (median of 30 interleaved runs; run it on a quiet
 # machine: the file records the load average at the start).
