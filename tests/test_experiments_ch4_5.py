@@ -125,3 +125,17 @@ def test_ch5_rejects_unknown_arm_and_task():
         ch5.run_one("cbam", ch5.TASK, 0, CH5_SMALL)
     with pytest.raises(ValueError, match="'axis'"):
         ch5.run_one("none", "distractor", 0, CH5_SMALL)
+
+
+@pytest.mark.parametrize("module", [ch4, ch5], ids=["ch4", "ch5"])
+def test_declared_experiments_are_sized_and_cover_every_arm(module):
+    from attn_lessons.experiments import all_experiments, seeds_required
+
+    (exp,) = module.EXPERIMENTS
+    assert all_experiments()[exp.name] is exp
+    assert exp.cells == tuple((module.TASK, arm) for arm in module.ARMS)
+    assert exp.paired and not exp.note  # sized by power, no budget cap
+    assert len(exp.seeds) >= seeds_required(exp) >= 20
+    assert exp.settings == module.SETTINGS
+    assert {c.arm for c in exp.comparisons} | {c.baseline for c in exp.comparisons} == set(
+        module.ARMS)
