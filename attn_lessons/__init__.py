@@ -15,7 +15,9 @@ and, for chapter 7: :mod:`~attn_lessons.factory` (a module from a name), :mod:`~
 :mod:`~attn_lessons.mobilenetv2`, :mod:`~attn_lessons.neck`, :mod:`~attn_lessons.data` (generated
 data sets), :mod:`~attn_lessons.train`, :mod:`~attn_lessons.visualize`, :mod:`~attn_lessons.cifar`
 and :mod:`~attn_lessons.bench`. The checkers of the book's exercises are in
-:mod:`attn_lessons.exercises`.
+:mod:`attn_lessons.exercises`. The experiments behind the book's comparisons are declared in
+:mod:`attn_lessons.experiments` (their result files in ``attn_lessons/results``) and analysed with
+:mod:`attn_lessons.stats`.
 """
 
 from .cbam import CBAM, ChannelGate, SpatialGate, cbam_num_params

@@ -188,7 +188,9 @@ def false_positive_rate(
     spread is irrelevant: both rules are scale-free) and applies ``rule``: ``"two_se"`` for
     |Δ| > 2 SE, ``"welch"`` for Welch's p < 0.05. Returns the fraction of trials called clear; for
     ``"welch"`` it is at most about 0.05 at every ``n`` (a little below it at few seeds, where
-    Welch's test is conservative for equal spreads).
+    Welch's test is conservative for equal spreads). This checks the tests only where their
+    assumptions hold (normal values, equal spreads); bounded or bimodal outcomes, such as a
+    baseline that sometimes stalls, call for :func:`permutation`.
     """
     if isinstance(n, bool) or not isinstance(n, int) or n < 2:
         raise ValueError(f"n must be an integer >= 2 (seeds per variant), got {n!r}")
@@ -561,7 +563,9 @@ def analyse(results, comparisons=None, *, level: float = 0.95, test: str | None 
     - ``"inconclusive"``: neither; the design could only have detected effects of about ``mde``.
 
     An interval that excludes 0 at the Bonferroni level agrees with a Holm call at the family
-    level (Holm calls at least what Bonferroni calls).
+    level (Holm calls at least what Bonferroni calls). The interval is always the t interval,
+    also for a ``"permutation"`` comparison, whose p-value may then disagree with it (a bimodal
+    outcome): report both, and the failure rates, in the text.
     """
     level = _level(level)
     design = results.design

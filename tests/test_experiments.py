@@ -12,6 +12,7 @@ import json
 import os
 import subprocess
 import sys
+import textwrap
 
 import pytest
 import torch
@@ -431,3 +432,44 @@ def test_python_dash_m_list_runs():
                           env=env, capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 0, done.stderr
     assert "experiment" in done.stdout.lower()
+
+
+def test_the_contributing_example_is_a_valid_design():
+    text = (ROOT / "CONTRIBUTING.md").read_text(encoding="utf-8")
+    section = text[text.index("## How to add an experiment"):text.index("## Notebooks")]
+    block = section.split("```python\n", 1)[1].split("```", 1)[0]
+    namespace: dict = {}
+    exec(textwrap.dedent(block), namespace)
+    (exp,) = namespace["EXPERIMENTS"]
+    assert len(exp.seeds) >= seeds_required(exp)
+
+
+def test_the_registry_and_the_command_line_with_declared_experiments(monkeypatch, tmp_path,
+                                                                       capsys):
+    monkeypatch.setattr(experiments, "chapter_modules", lambda: ["tests._experiment_decls"])
+    assert list(experiments.all_experiments()) == ["decl_one", "decl_two"]
+    assert experiments.get_experiment("decl_two").name == "decl_two"
+    assert cli.main(["list"]) == 0
+    out = capsys.readouterr().out
+    assert "decl_one" in out and "decl_two" in out and "2 experiment(s)" in out
+    out_path = tmp_path / "one.json"
+    assert cli.main(["run", "decl_one", "--out", str(out_path), "--no-progress"]) == 0
+    res = load_results("decl_one", path=out_path)
+    assert res.provenance["command"] == (
+        f"python -m attn_lessons.experiments run decl_one --out {out_path} --no-progress")
+    assert cli.main(["run", "decl_one", "decl_two", "--out", str(out_path)]) == 2
+    assert cli.main(["run"]) == 2
+    assert cli.main(["run", "decl_one", "--jobs", "0"]) == 2
+    # a name declared twice is refused
+    monkeypatch.setattr(experiments, "chapter_modules",
+                        lambda: ["tests._experiment_decls", "tests._experiment_decls"])
+    with pytest.raises(ValueError, match="declared twice"):
+        experiments.all_experiments()
+
+
+def test_analyse_takes_another_family(written):
+    res = load_results(path=written)
+    analysis = stats.analyse(res, [Comparison("t", "gate", "none", "prediction")])
+    assert len(analysis) == 1 and analysis[0].interval_level == 0.95
+    assert analysis[0].effect == pytest.approx(
+        stats.paired(res.values("t", "gate"), res.values("t", "none")).difference)

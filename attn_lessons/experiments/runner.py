@@ -136,6 +136,10 @@ def git_state(root: Path | None = None) -> tuple[str | None, bool | None]:
     commit = _git("rev-parse", "HEAD", cwd=root)
     if top is None or commit is None:
         return None, None
+    # an installed copy inside some other repository (a venv in a checkout) is not that commit
+    package = os.path.relpath(Path(__file__).resolve().parents[1] / "__init__.py", top.strip())
+    if _git("ls-files", "--error-unmatch", package, cwd=Path(top.strip())) is None:
+        return None, None
     results = os.path.relpath(results_folder(), top.strip())
     status = _git("status", "--porcelain", "--", ".", f":(exclude){results}", cwd=Path(top.strip()))
     return commit.strip(), (None if status is None else bool(status.strip()))
