@@ -116,6 +116,8 @@ def run_one(arm: str, task: str, seed: int, settings: dict[str, Any]) -> dict[st
 
 #: The pilot behind ``sd_assumed``: every cell with seeds 1000-1007 (outside the design),
 #: the SD of the per-seed differences (module - none) of each comparison, in accuracy units.
+#: ``scripts/pilots/ch6_ch7_pilot.py`` made the runs (kept in ``ch6_ch7_pilot.json``), and
+#: tests/test_experiments_ch6_ch7.py recomputes these numbers from them.
 PILOT_SD_OF_DIFFERENCES = {
     ("channel", "se"): 0.021, ("channel", "eca"): 0.028,
     ("channel", "mean_gate_input"): 0.022, ("channel", "se_input"): 0.018,
