@@ -1,58 +1,37 @@
-"""The chapter 7 result files (runs too long for CI) follow one schema the page can rely on."""
+"""Chapter 7's (and chapter 6's) result files: the runs the pages quote, from declared experiments.
 
-import datetime
-import json
-from pathlib import Path
+The files are written by ``python -m attn_lessons.experiments run ch7_tasks`` (and ``ch6_lookup``)
+into ``attn_lessons/results``; their schema, provenance and seed count are checked for every file
+by ``tests/test_result_files.py``. Here: what the chapters rely on beyond the schema. The earlier
+files (``book/ch7_networks/results/other_seeds.json``, ``relation_cpu.json``, written by
+``scripts/ch7_results.py``) are gone: their runs used other seeds and an older design, and the
+page no longer quotes them.
+"""
 
-import jsonschema
+from __future__ import annotations
+
 import pytest
 
-RESULTS = Path(__file__).resolve().parents[1] / "book" / "ch7_networks" / "results"
-# The experiment records written by scripts/ch7_results.py; module_bench.json has its own schema
-# (tests/test_bench.py).
-FILES = sorted(p for p in RESULTS.glob("*.json") if p.name != "module_bench.json")
+from attn_lessons.experiments import load_results
 
-SCHEMA = {
-    "type": "object",
-    "required": ["settings", "machine", "date", "library_version", "accuracies"],
-    "properties": {
-        "settings": {
-            "type": "object",
-            "required": ["seeds", "tasks", "widths", "batch_size", "lr"],
-            "properties": {
-                "seeds": {"type": "array", "items": {"type": "integer", "minimum": 0},
-                          "minItems": 5, "uniqueItems": True},
-                "tasks": {"type": "object", "minProperties": 1, "additionalProperties": {
-                    "type": "object", "required": ["train_images", "epochs", "attention_blocks"]}},
-            },
-        },
-        "machine": {"type": "object", "required": ["platform", "processor", "device"]},
-        "date": {"type": "string"},
-        "library_version": {"type": "string", "pattern": r"^\d+\.\d+\.\d+"},
-        "accuracies": {"type": "object", "minProperties": 1, "additionalProperties": {
-            "type": "object", "required": ["none"], "additionalProperties": {
-                "type": "array", "items": {"type": "number", "minimum": 0, "maximum": 1}}}},
-    },
-}
+from .conftest import ROOT
 
 
-def test_the_page_has_its_result_files():
-    assert {f.name for f in FILES} >= {"relation_cpu.json", "other_seeds.json"}
+@pytest.mark.parametrize("name", ["ch6_lookup", "ch7_tasks"])
+def test_the_result_file_holds_every_cell_and_seed(name):
+    res = load_results(name)
+    for task, arm in res.experiment.cells:
+        assert len(res.values(task, arm)) == len(res.experiment.seeds)
+    assert res.provenance["threads"] == 1 and res.provenance["dirty"] is False
 
 
-@pytest.mark.parametrize("path", FILES, ids=lambda p: p.name)
-def test_result_file_schema(path):
-    record = json.loads(path.read_text())
-    jsonschema.validate(record, SCHEMA)
-    datetime.datetime.fromisoformat(record["date"])
-    seeds = record["settings"]["seeds"]
-    assert set(record["accuracies"]) == set(record["settings"]["tasks"])
-    for kinds in record["accuracies"].values():
-        assert all(len(values) == len(seeds) for values in kinds.values())
+def test_the_old_chapter_7_result_files_are_gone():
+    folder = ROOT / "book" / "ch7_networks" / "results"
+    assert sorted(p.name for p in folder.glob("*.json")) == ["module_bench.json"]
+    assert not (ROOT / "scripts" / "ch7_results.py").exists()
 
 
-def test_schema_rejects_a_file_without_its_machine():
-    record = json.loads((RESULTS / "relation_cpu.json").read_text())
-    del record["machine"]
-    with pytest.raises(jsonschema.ValidationError):
-        jsonschema.validate(record, SCHEMA)
+def test_every_comparison_of_the_page_has_both_cells():
+    res = load_results("ch7_tasks")
+    for c in res.experiment.comparisons:
+        assert {(c.task, c.arm), (c.task, c.baseline)} <= set(res.experiment.cells)

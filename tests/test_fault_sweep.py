@@ -292,7 +292,7 @@ def test_bench_json_is_written_atomically(tmp_path, monkeypatch, capsys):
     assert json.loads(path.read_text())["rows"][0]["name"] == "x * 2 (yardstick)"
 
 
-@pytest.mark.parametrize("script", ["bench", "make_checkpoints", "ch7_results",
+@pytest.mark.parametrize("script", ["bench", "make_checkpoints",
                                     "record_expected_outputs", "run_notebook", "make_pdf",
                                     "build_zh", "make_student"])
 def test_no_result_file_is_written_in_place(script):

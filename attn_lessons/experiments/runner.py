@@ -23,12 +23,12 @@ import numbers
 import os
 import platform
 import subprocess
-import tempfile
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from .._files import atomic_write_text
 from .design import Experiment
 
 __all__ = [
@@ -230,36 +230,14 @@ def dumps(record: Mapping[str, Any]) -> str:
 
 
 def write_json_atomic(path: str | os.PathLike, record: Mapping[str, Any]) -> Path:
-    """Write ``record`` to ``path`` atomically: temporary file, fsync, ``os.replace``.
+    """Write ``record`` to ``path`` atomically (:func:`attn_lessons._files.atomic_write_text`).
 
     If anything fails (the serialisation, the disk), the old file is left as it was and the
-    temporary file is removed.
+    temporary file is removed. A new file gets the usual permissions (``0o666`` less the umask).
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    text = dumps(record)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        try:
-            os.unlink(temporary)
-        except FileNotFoundError:
-            pass
-        raise
-    try:  # make the rename itself durable (not possible on every platform)
-        folder = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(folder)
-        finally:
-            os.close(folder)
-    except OSError:
-        pass
-    return path
+    return atomic_write_text(path, dumps(record))
 
 
 def run_experiment(
