@@ -150,7 +150,7 @@ def check_most_similar(fn: Any) -> Feedback:
              "of one sample only with each other, (B, n, n) cosines, not all B·n rows at once."),
         ],
         diagnose=_ms_diagnose,
-        success="normalised rows, all cosines at once per sample, the diagonal masked with -inf.",
+        success="each vector's most similar other vector, set by set.",
     )
 
 
