@@ -62,6 +62,41 @@ def check_positive_float(name: str, value: object) -> float:
     return value
 
 
+def check_nonnegative_float(name: str, value: object) -> float:
+    """Return ``value`` as a ``float`` after checking it is a finite number ``>= 0``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a number >= 0, got {value!r} of type "
+                        f"{type(value).__name__}")
+    value = float(value)
+    if not 0 <= value < float("inf"):
+        raise ValueError(f"{name} must be >= 0 and finite, got {value}")
+    return value
+
+
+def check_probability(name: str, value: object) -> float:
+    """Return ``value`` as a ``float`` after checking it is a probability in [0, 1)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a probability in [0, 1), got {value!r} of type "
+                        f"{type(value).__name__}")
+    value = float(value)
+    if not 0 <= value < 1:
+        raise ValueError(f"{name} must be a probability in [0, 1), got {value}")
+    return value
+
+
+#: The largest seed PyTorch's generators take (an unsigned 64-bit integer).
+MAX_SEED = 2**64 - 1
+
+
+def check_seed(name: str, value: object) -> int:
+    """Return ``value`` after checking it is an integer seed in [0, 2**64 - 1] (PyTorch's range)."""
+    value = check_int(name, value, minimum=0)
+    if value > MAX_SEED:
+        raise ValueError(f"{name} must be at most 2**64 - 1 = {MAX_SEED} (PyTorch's generators "
+                         f"take 64-bit seeds), got {value}")
+    return value
+
+
 def check_choice(name: str, value: object, choices: Iterable[str]) -> str:
     """Return ``value`` after checking it is one of ``choices`` (listed in the error)."""
     choices = tuple(choices)
@@ -84,12 +119,23 @@ def check_tensor(name: str, x: object, *, ndim: int | None = None) -> torch.Tens
 
 
 def check_feature_map(x: object, channels: int | None = None, name: str = "x") -> torch.Tensor:
-    """Check ``x`` is a float feature map of shape (B, C, H, W), with ``C == channels`` if given."""
+    """Check ``x`` is a float feature map of shape (B, C, H, W), with ``C == channels`` if given.
+
+    C, H and W must be at least 1 (an empty *batch*, B = 0, is allowed): a map with no channel,
+    row or column has nothing to pool, and a module in training mode would write NaN into its
+    BatchNorm statistics before PyTorch raised anything. This check runs before any of that.
+    """
     x = check_tensor(name, x)
     if x.ndim != 4:
         raise ValueError(
             f"{name} must be a 4-D feature map (B, C, H, W), got {x.ndim}-D with shape "
             f"{tuple(x.shape)}"
+        )
+    empty = [axis for axis, size in zip("CHW", x.shape[1:], strict=True) if size == 0]
+    if empty:
+        raise ValueError(
+            f"{name} has {' and '.join(f'{a} = 0' for a in empty)} (shape {tuple(x.shape)}): a "
+            f"feature map needs C, H, W >= 1; only the batch may be empty"
         )
     if channels is not None and x.shape[1] != channels:
         raise ValueError(
@@ -102,15 +148,15 @@ def check_feature_map(x: object, channels: int | None = None, name: str = "x") -
 def check_nonempty_feature_map(
     x: object, channels: int | None = None, name: str = "x"
 ) -> torch.Tensor:
-    """:func:`check_feature_map`, and refuse a map with no element (B, H or W of 0).
+    """:func:`check_feature_map`, and refuse an empty batch too (B = 0).
 
     A zero-size map would otherwise give NaN means or a convolution error far from the cause.
     """
     x = check_feature_map(x, channels, name)
     if x.numel() == 0:
         raise ValueError(
-            f"{name} is empty (shape {tuple(x.shape)}): the batch, height and width of a feature "
-            "map must each be at least 1"
+            f"{name} is an empty batch (shape {tuple(x.shape)}): this module needs at least one "
+            "image (its normalisation or pooling has nothing to work on)"
         )
     return x
 

@@ -45,6 +45,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ._files import atomic_write_text
 from ._validation import check_int
 from .cost import count_flops, count_parameters
 from .factory import make_attention
@@ -87,7 +88,11 @@ def _sync(device: torch.device) -> None:
 
 def time_call(fn: Callable[[], object], device: torch.device, repeats: int, warmup: int) -> float:
     """Median wall time of ``fn()`` in milliseconds, after ``warmup`` untimed calls."""
-    return _time_interleaved([fn], device, repeats, warmup)[0]
+    if not callable(fn):
+        raise TypeError(f"fn must be callable, got {type(fn).__name__}")
+    repeats = check_int("repeats", repeats)
+    warmup = check_int("warmup", warmup, minimum=0)
+    return _time_interleaved([fn], torch.device(device), repeats, warmup)[0]
 
 
 def _time_once(fn: Callable[[], object], device: torch.device) -> float:
@@ -155,6 +160,8 @@ def run_benchmark(
     device = torch.device(device)
     repeats = check_int("repeats", repeats)
     warmup = check_int("warmup", warmup, minimum=0)
+    if not isinstance(shape, tuple | list) or len(shape) != 4:
+        raise ValueError(f"shape must be (B, C, H, W), four positive integers, got {shape!r}")
     b, c, h, w = (check_int("shape", s) for s in shape)
     torch.manual_seed(0)
     x = torch.randn(b, c, h, w, device=device)
@@ -252,7 +259,7 @@ def results_dict(rows: list[BenchRow], attention: dict[str, dict[str, float]],
                  settings: dict[str, object], machine: dict[str, object]) -> dict[str, object]:
     """The benchmark as one JSON-ready dict (the schema tests/test_bench.py checks)."""
     return {
-        "date_utc": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "date_utc": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "settings": settings,
         "machine": machine,
         "targets": {"forward_ratio_max": TARGETS, "applies_to": "cpu"},
@@ -315,9 +322,8 @@ def main(argv: list[str] | None = None) -> int:
                     "command": "python -m attn_lessons.bench " + " ".join(argv or sys.argv[1:])}
         data = results_dict(all_rows, attentions, settings, machine)
         os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
-        with open(args.json, "w", encoding="utf-8") as f:
-            json.dump(data, f, indent=2)
-            f.write("\n")
+        # Atomically: a failed write (disk full, interrupted) keeps the previous results file.
+        atomic_write_text(args.json, json.dumps(data, indent=2) + "\n")
         print(f"\nwrote {args.json}")
     return 0
 

@@ -16,7 +16,10 @@ used: by default the MD5 published on the data set's page, or any SHA-256/MD5 yo
 
 Nothing is downloaded unless ``download=True``. A download goes to a temporary file in the cache
 folder, is verified there and only then renamed (``os.replace``, atomic on one file system) to its
-final name, so an interrupted or corrupt download never leaves a file that looks complete.
+final name, so an interrupted or corrupt download never leaves a file that looks complete. A
+download killed outright (``SIGKILL``, a power cut) cannot remove its temporary ``*.part`` file;
+the next download removes such files once nothing has written to them for
+:data:`STALE_PART_SECONDS` (a live download writes to its file at least once a read timeout).
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ import hashlib
 import os
 import tarfile
 import tempfile
+import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -44,6 +48,9 @@ CIFAR10_CLASSES = (
 )
 #: Environment variable naming the cache folder (default ``~/.cache/attn_lessons``).
 DATA_ENV_VAR = "ATTN_LESSONS_DATA"
+
+#: A ``*.part`` file of the archive untouched for this long is the remains of a killed download.
+STALE_PART_SECONDS = 3600.0
 
 RECORD_BYTES = 1 + 3 * 32 * 32
 _FOLDER = "cifar-10-batches-bin"
@@ -104,6 +111,29 @@ def _download(url: str, destination: str, timeout: float = 60.0) -> None:
             f.write(chunk)
 
 
+def remove_stale_parts(
+    root: str | os.PathLike, older_than: float = STALE_PART_SECONDS
+) -> list[Path]:
+    """Remove the archive's ``*.part`` files in ``root`` not written to for ``older_than`` seconds
+    (what a killed download leaves behind); return the paths removed.
+
+    A download in progress (in this or another process) writes to its file continually, so its
+    file is never that old and is left alone.
+    """
+    if isinstance(older_than, bool) or not isinstance(older_than, int | float) or older_than < 0:
+        raise ValueError(f"older_than must be a number of seconds >= 0, got {older_than!r}")
+    removed = []
+    now = time.time()
+    for part in Path(root).glob(f"{CIFAR10_ARCHIVE}.*.part"):
+        try:
+            if part.is_file() and now - part.stat().st_mtime >= older_than:
+                part.unlink()
+                removed.append(part)
+        except FileNotFoundError:  # removed meanwhile by another process
+            continue
+    return removed
+
+
 def fetch_archive(
     root: str | os.PathLike | None = None,
     *,
@@ -120,7 +150,9 @@ def fetch_archive(
     - writing the download fails (disk full, read-only folder): ``OSError`` saying so.
 
     A download is written to a temporary ``*.part`` file in ``root``, verified, then renamed; on
-    any failure the temporary file is removed, so no half-written archive is left behind.
+    any failure the temporary file is removed, so no half-written archive is left behind. Before
+    a download starts, the ``*.part`` files of earlier killed downloads are removed
+    (:func:`remove_stale_parts`).
     """
     if not isinstance(download, bool):
         raise TypeError(f"download must be True or False, got {download!r}")
@@ -141,6 +173,7 @@ def fetch_archive(
             f"yourself and put it at {path}."
         )
     root.mkdir(parents=True, exist_ok=True)
+    remove_stale_parts(root)
     fd, part = tempfile.mkstemp(prefix=CIFAR10_ARCHIVE + ".", suffix=".part", dir=root)
     os.close(fd)
     try:
@@ -159,7 +192,17 @@ def fetch_archive(
                 f"full, or the folder read-only? Free space there, or set {DATA_ENV_VAR} to "
                 f"another folder",
             ) from exc
-        verify_checksum(part, checksum)
+        algorithm = _algorithm_for(checksum)
+        actual = file_checksum(part, algorithm)
+        if actual != checksum.lower():  # the temporary file is removed below: say so
+            raise ChecksumError(
+                f"the file downloaded from {url} has {algorithm} {actual}, expected "
+                f"{checksum.lower()}: the download was corrupted or the server sent another "
+                f"file, and it has been discarded. Call again with download=True to retry, or "
+                f"download the file yourself and put it at {path}."
+            )
+        with open(part, "rb") as f:  # the bytes on the disk before the file gets its name
+            os.fsync(f.fileno())
         os.replace(part, path)  # atomic: the final name only ever holds a verified file
     finally:
         if os.path.exists(part):

@@ -25,8 +25,18 @@ What the counter counts, and what it does not
 Counted: convolutions (``aten.convolution``, any dimension, including the 1-D convolution of ECA and
 depthwise convolutions), matrix products (``mm``, ``addmm``, ``bmm``, ``baddbmm``, hence
 ``nn.Linear`` and attention's :math:`QK^\top` and :math:`AV`), and PyTorch's fused attention kernels
-where a formula is registered for them. Bias additions inside ``addmm`` and convolutions are *not*
-added on top.
+(:math:`QK^\top` and :math:`AV` of their inputs). Bias additions inside ``addmm`` and convolutions
+are *not* added on top.
+
+Fused attention is counted as the attention it computes. PyTorch registers no formula for the
+CPU's fused (flash) kernel, which its counter would therefore count as 0 FLOPs: :func:`count_flops`
+adds that formula. And the library's attention modules built with ``fused=True``
+(:class:`~attn_lessons.self_attention.SelfAttention`, ``MultiHeadSelfAttention``,
+``SelfAttention2d``) are counted on their written-out path, which computes the same attention:
+where query/key and value widths differ, the fused path zero-pads q and k to the value width
+first (see ``self_attention._attend``), and counting the padded kernel would charge the zero
+columns. So a module gets the same count with ``fused=True`` as with ``fused=False``, on every
+device.
 
 **Not counted at all**: elementwise operations (the multiply by a gate, additions, residual
 sums), activations (ReLU, sigmoid, h-swish), softmax, pooling of every kind (average, max,
@@ -46,13 +56,14 @@ counts ResNet-50 at 224x224 in a fraction of a second. The counts equal those of
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import torch
 from torch import nn
-from torch.utils.flop_counter import FlopCounterMode
+from torch.utils.flop_counter import FlopCounterMode, sdpa_backward_flop_count, sdpa_flop_count
 
 __all__ = ["FlopCount", "count_flops", "count_parameters", "summary_table"]
 
@@ -94,18 +105,59 @@ class FlopCount:
         return f"{self.flops:,} FLOPs = {self.macs:,} MACs ({parts or 'nothing counted'})"
 
 
+def _fused_cpu_attention_flops(query_shape, key_shape, value_shape, *args, out_shape=None,
+                               **kwargs) -> int:
+    """FLOPs of the CPU's fused attention: QK^T and AV, as PyTorch counts its GPU kernels."""
+    return sdpa_flop_count(query_shape, key_shape, value_shape)
+
+
+def _fused_cpu_attention_backward_flops(grad_out_shape, query_shape, key_shape, value_shape,
+                                        *args, out_shape=None, **kwargs) -> int:
+    return sdpa_backward_flop_count(grad_out_shape, query_shape, key_shape, value_shape)
+
+
+def _extra_formulas() -> dict[Any, Any]:
+    """Formulas PyTorch's counter lacks: the CPU's fused (flash) attention kernel, both ways."""
+    aten = torch.ops.aten
+    formulas = {}
+    if hasattr(aten, "_scaled_dot_product_flash_attention_for_cpu"):
+        formulas[aten._scaled_dot_product_flash_attention_for_cpu] = _fused_cpu_attention_flops
+    if hasattr(aten, "_scaled_dot_product_flash_attention_for_cpu_backward"):
+        formulas[aten._scaled_dot_product_flash_attention_for_cpu_backward] = (
+            _fused_cpu_attention_backward_flops)
+    return formulas
+
+
+@contextlib.contextmanager
+def _written_out(module: nn.Module) -> Iterator[None]:
+    """Run the library's fused attention modules inside ``module`` on their written-out path."""
+    from .self_attention import MultiHeadSelfAttention, SelfAttention, SelfAttention2d
+
+    fused = [m for m in module.modules()
+             if isinstance(m, SelfAttention | MultiHeadSelfAttention | SelfAttention2d) and m.fused]
+    try:
+        for m in fused:
+            m.fused = False
+        yield
+    finally:
+        for m in fused:
+            m.fused = True
+
+
 def count_flops(module: nn.Module, *inputs: Any, **kwargs: Any) -> FlopCount:
     """Count the FLOPs of ``module(*inputs, **kwargs)`` with :class:`FlopCounterMode`.
 
     The forward pass runs under ``torch.no_grad()``; put the module in the mode you want counted
     (``.eval()`` for inference) beforehand. The counts are for the batch given: divide by the batch
     size for a per-image figure. Inputs and module may live on the ``meta`` device (see the module
-    docstring); the counts are the same. Read the module docstring for what is *not* counted.
+    docstring); the counts are the same. The library's attention modules count the same with
+    ``fused=True`` as with ``fused=False`` (module docstring, "What the counter counts"). Read the
+    module docstring for what is *not* counted.
     """
     if not isinstance(module, nn.Module):
         raise TypeError(f"module must be a torch.nn.Module, got {type(module).__name__}")
-    counter = FlopCounterMode(display=False)
-    with torch.no_grad(), counter:
+    counter = FlopCounterMode(display=False, custom_mapping=_extra_formulas())
+    with torch.no_grad(), _written_out(module), counter:
         module(*inputs, **kwargs)
     totals = counter.get_flop_counts().get("Global", {})
     by_operator = {str(op): int(n) for op, n in totals.items() if n}

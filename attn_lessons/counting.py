@@ -22,7 +22,14 @@ input):
 * zero: ``nn.ReLU``, ``nn.ReLU6``, ``nn.Dropout``, max pooling, adaptive max pooling,
   ``nn.Identity``;
 * any other leaf module (``nn.Sigmoid``, ``nn.Hardswish``, ...): no rule; thop counts 0 and warns,
-  here it counts 0 and is listed in :attr:`OpCount.uncounted`.
+  here it counts 0 and is listed in :attr:`OpCount.uncounted`;
+* a module that is not a leaf but computes with parameters of its own, outside its children
+  (``nn.MultiheadAttention``, whose ``out_proj`` never runs as a module): thop sees none of that
+  work and counts 0 for it; here it is listed in :attr:`OpCount.uncounted` too, so a count of 0
+  never looks complete.
+
+A module called with keyword arguments (``self.fc(input=x)``) is counted like one called with
+positional ones.
 
 :func:`count_fvcore_style` follows fvcore (facebookresearch/fvcore, ``fvcore/nn/flop_count.py``,
 ``_DEFAULT_SUPPORTED_OPS``, and ``fvcore/nn/jit_handles.py``): it counts *operators*, whether a
@@ -32,7 +39,9 @@ module or a tensor expression called them. fvcore traces the model with ``torch.
 outermost call. Rules:
 
 * linear, ``mm``, ``addmm``, ``matmul``, ``@``: ``prod(input shape) * out_features`` (for a
-  product ``A @ B``: ``prod(A.shape) * B.shape[-1]``); ``bmm``: ``n * c * t * d``;
+  product ``A @ B``: ``prod(A.shape) * B.shape[-1]``); ``bmm``: ``n * c * t * d``. A product with
+  a 1-D operand (``x @ w`` with ``w`` of shape (K,)), on which fvcore's handler stops with an
+  assertion, is counted as what it computes: ``y.numel() * K`` MACs;
 * convolution: ``batch * prod(weight.shape) * prod(y spatial)`` (no bias term);
 * ``adaptive_avg_pool2d``: ``x.numel()`` (one operation per input element);
 * ``batch_norm``: in evaluation mode ``x.numel()``, doubled when affine; in training mode
@@ -40,6 +49,8 @@ outermost call. Rules:
 * ``group_norm``, ``layer_norm``: ``x.numel()`` times 5 (affine) or 4;
 * everything else (``mean``, ``amax``, ``sigmoid``, ``relu``, ``cat``, ``mul``, ...): not counted,
   listed in :attr:`OpCount.uncounted` (fvcore reports them as unsupported or ignored operators).
+
+Arguments given by keyword (``F.linear(input=x, weight=w)``) are read like positional ones.
 
 The consequence chapter 4 measures: a CBAM that pools with ``x.mean(dim=(2, 3))`` gets the same
 count from both rules, a CBAM that pools with an ``nn.AdaptiveAvgPool2d`` module does not.
@@ -154,20 +165,27 @@ def count_thop_style(model: nn.Module, *inputs: torch.Tensor) -> OpCount:
     inputs = _check_inputs(inputs)
     count = OpCount()
     handles = []
+
+    def note(m: nn.Module, args: tuple, kwargs: dict, out: Any) -> None:
+        count.uncounted[type(m).__name__] += 1
+
     for module in model.modules():
-        if any(True for _ in module.children()):  # thop hooks leaf modules only
-            continue
         found = _thop_rule(module)
+        if any(True for _ in module.children()):  # thop hooks leaf modules only ...
+            if found is None and any(True for _ in module.parameters(recurse=False)):
+                # ... so the work a module does with its own parameters is never seen: say so
+                handles.append(module.register_forward_hook(note, with_kwargs=True))
+            continue
         if found is None:
-            def note(m: nn.Module, args: tuple, out: Any) -> None:
-                count.uncounted[type(m).__name__] += 1
-            handles.append(module.register_forward_hook(note))
+            handles.append(module.register_forward_hook(note, with_kwargs=True))
             continue
         name, rule = found
 
-        def hook(m: nn.Module, args: tuple, out: Any, name: str = name, rule=rule) -> None:
-            count.add(name, rule(m, args[0], out))
-        handles.append(module.register_forward_hook(hook))
+        def hook(m: nn.Module, args: tuple, kwargs: dict, out: Any, name: str = name,
+                 rule=rule) -> None:
+            x = args[0] if args else next(iter(kwargs.values()))  # self.fc(input=x)
+            count.add(name, rule(m, x, out))
+        handles.append(module.register_forward_hook(hook, with_kwargs=True))
     try:
         with torch.no_grad():
             model(*inputs)
@@ -184,51 +202,63 @@ def _shape(value: Any) -> tuple[int, ...]:
     return tuple(value.shape)
 
 
+def _arg(args: tuple, kwargs: dict, index: int, name: str, default: Any = None) -> Any:
+    """Argument ``index`` of a call, whether given by position or by keyword ``name``."""
+    return args[index] if len(args) > index else kwargs.get(name, default)
+
+
 def _fv_linear(args: tuple, kwargs: dict, out: torch.Tensor) -> int:
-    x, weight = args[0], args[1] if len(args) > 1 else kwargs["weight"]
+    x, weight = _arg(args, kwargs, 0, "input"), _arg(args, kwargs, 1, "weight")
     return math.prod(_shape(x)) * weight.shape[0]  # weight: (out_features, in_features)
 
 
-def _fv_matmul(args: tuple, kwargs: dict, out: torch.Tensor) -> int:
-    a, b = args[0], args[1]
+def _product_macs(a: torch.Tensor, b: torch.Tensor, out: torch.Tensor) -> int:
+    """MACs of ``a @ b``: fvcore's ``prod(A.shape) * B.shape[-1]`` for 2-D and batched operands;
+    with a 1-D operand (where fvcore asserts) what is computed, ``out.numel() * K``."""
+    if a.ndim == 1 or b.ndim == 1:
+        return out.numel() * a.shape[-1]  # (..., K) @ (K,) -> (...); (K,) @ (..., K, N) -> (..., N)
     return math.prod(_shape(a)) * b.shape[-1]
 
 
+def _fv_matmul(args: tuple, kwargs: dict, out: torch.Tensor) -> int:
+    # torch.matmul(input, other), torch.mm(input, mat2), Tensor.__matmul__(self, other)
+    a = _arg(args, kwargs, 0, "input")
+    b = args[1] if len(args) > 1 else kwargs.get("other", kwargs.get("mat2"))
+    return _product_macs(a, b, out)
+
+
 def _fv_addmm(args: tuple, kwargs: dict, out: torch.Tensor) -> int:
-    a, b = args[1], args[2]  # addmm(bias, a, b)
+    a, b = _arg(args, kwargs, 1, "mat1"), _arg(args, kwargs, 2, "mat2")  # addmm(bias, a, b)
     return math.prod(_shape(a)) * b.shape[-1]
 
 
 def _fv_bmm(args: tuple, kwargs: dict, out: torch.Tensor) -> int:
-    n, c, t = _shape(args[0])
-    return n * c * t * args[1].shape[-1]
+    n, c, t = _shape(_arg(args, kwargs, 0, "input"))
+    return n * c * t * _arg(args, kwargs, 1, "mat2").shape[-1]
 
 
 def _fv_conv(args: tuple, kwargs: dict, out: torch.Tensor) -> int:
-    x, weight = args[0], args[1] if len(args) > 1 else kwargs["weight"]
+    x, weight = _arg(args, kwargs, 0, "input"), _arg(args, kwargs, 1, "weight")
     return x.shape[0] * math.prod(_shape(weight)) * math.prod(_shape(out)[2:])
 
 
 def _fv_input_numel(args: tuple, kwargs: dict, out: torch.Tensor) -> int:
-    return args[0].numel()
-
-
-def _arg(args: tuple, kwargs: dict, index: int, name: str, default: Any = None) -> Any:
-    return args[index] if len(args) > index else kwargs.get(name, default)
+    return _arg(args, kwargs, 0, "input").numel()
 
 
 def _fv_batch_norm(args: tuple, kwargs: dict, out: torch.Tensor) -> int:
     # F.batch_norm(input, running_mean, running_var, weight, bias, training, ...)
     affine = _arg(args, kwargs, 3, "weight") is not None
+    x = _arg(args, kwargs, 0, "input")
     if _arg(args, kwargs, 5, "training", False):
-        return args[0].numel() * (5 if affine else 4)
-    return args[0].numel() * (2 if affine else 1)
+        return x.numel() * (5 if affine else 4)
+    return x.numel() * (2 if affine else 1)
 
 
 def _fv_norm(weight_index: int) -> Callable[[tuple, dict, torch.Tensor], int]:
     def rule(args: tuple, kwargs: dict, out: torch.Tensor) -> int:
         affine = _arg(args, kwargs, weight_index, "weight") is not None
-        return args[0].numel() * (5 if affine else 4)
+        return _arg(args, kwargs, 0, "input").numel() * (5 if affine else 4)
     return rule
 
 

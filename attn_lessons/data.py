@@ -49,7 +49,7 @@ from dataclasses import dataclass
 import torch
 from torch.utils.data import TensorDataset
 
-from ._validation import check_choice, check_int, check_positive_float
+from ._validation import check_choice, check_int, check_positive_float, check_seed
 
 
 @dataclass(frozen=True)
@@ -64,7 +64,7 @@ class TaskInfo:
 
 
 def _generator(seed: int) -> torch.Generator:
-    return torch.Generator().manual_seed(check_int("seed", seed, minimum=0))
+    return torch.Generator().manual_seed(check_seed("seed", seed))
 
 
 def _check_common(n: int, size: int, min_size: int) -> tuple[int, int]:
@@ -291,6 +291,7 @@ def relation_task(
     """
     n, size = _check_common(n, size, 10)
     noise = check_positive_float("noise", noise)
+    glyphs = check_int("glyphs", glyphs, minimum=2)  # named here: glyph_bank calls it count
     bank = glyph_bank(glyphs)
     side = bank.shape[-1]
     g = _generator(seed)

@@ -109,6 +109,11 @@ def eca_kernel_size(
     b = _check_real("b", b)
     rule = check_choice("rule", rule, ECA_RULES)
     t = abs((math.log2(channels) + b) / gamma)
+    if not t < 2**31:  # inf (gamma near 0, b huge) or a kernel no feature map could use
+        raise ValueError(
+            f"|(log2(channels) + b) / gamma| = {t:g} for channels={channels}, gamma={gamma:g}, "
+            f"b={b:g}: no usable kernel size; gamma is too small or b too large"
+        )
     if rule == "nearest_odd":
         return max(1, 2 * math.ceil(t / 2) - 1)
     if rule == "round_odd":

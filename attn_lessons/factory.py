@@ -35,6 +35,10 @@ ATTENTION_KINDS: tuple[str, ...] = ("none", "se", "eca", "cbam", "coordatt", "se
 #: changes nothing the chapters iterate over.
 FIELD_GUIDE_KINDS: tuple[str, ...] = (
     # one name per line, in the guide's order
+    "simam",
+    "gc",
+    "sk",
+    "bam",
     "triplet",
     "shuffle",
     "ema",
@@ -53,6 +57,10 @@ _REGISTRY: dict[str, tuple[str, str]] = {
     "coordatt": ("coordatt", "CoordAtt"),
     "self_attention": ("self_attention", "SelfAttention2d"),
     # The field guide (FIELD_GUIDE_KINDS), one line per module:
+    "simam": ("simam", "SimAM"),
+    "gc": ("global_context", "GlobalContext"),
+    "sk": ("sk", "SelectiveKernel"),
+    "bam": ("bam", "BAM"),
     "triplet": ("triplet", "TripletAttention"),
     "shuffle": ("shuffle", "ShuffleAttention"),
     "ema": ("ema", "EMA"),

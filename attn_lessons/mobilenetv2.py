@@ -33,7 +33,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ._validation import check_choice, check_int
+from ._validation import check_choice, check_int, check_probability
 from .factory import AttentionKwargs, make_attention, resolve_attention_kwargs
 
 __all__ = [
@@ -140,6 +140,10 @@ class InvertedResidual(nn.Module):
         kwargs = resolve_attention_kwargs(attention_kwargs, att_channels) if kind != "none" else {}
         self.attention = make_attention(kind, att_channels, **kwargs)
         self.position = position
+        #: Where :func:`attn_lessons.insert.insert_attention` puts attention, and its width: none
+        #: at the depthwise position of a block with t = 1, as ``attention=`` builds it.
+        has_slot = position == "project" or expansion != 1
+        self.attention_slots = {"attention": att_channels} if has_slot else {}
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.ndim != 4 or x.shape[1] != self.in_channels:
@@ -179,6 +183,7 @@ class MobileNetV2(nn.Module):
     ) -> None:
         super().__init__()
         num_classes = check_int("num_classes", num_classes)
+        dropout = check_probability("dropout", dropout)
         layers: list[nn.Module] = [_conv_bn(3, 32, 3, stride=2)]
         for c_in, c_out, stride, t in _blocks():
             layers.append(

@@ -24,14 +24,11 @@ output convolutions have biases.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
 import torch
 from torch import nn
 
 from ._validation import check_feature_map, check_int
-from .factory import make_attention
+from .factory import AttentionKwargs, make_attention, resolve_attention_kwargs
 
 __all__ = ["ConvBNLeaky", "YoloTinyNeck"]
 
@@ -55,7 +52,8 @@ class YoloTinyNeck(nn.Module):
         num_classes: classes to predict (80 for COCO).
         num_anchors: anchors per head position (3 in YOLOv4-tiny).
         in_channels: channels of ``(feat1, feat2)`` from the backbone (YOLOv4-tiny: 256, 512).
-        attention_kwargs: options passed to every attention module.
+        attention_kwargs: options for every attention module: a mapping, or a function of the
+            module's channel count returning one (as for ResNet-50 and MobileNetV2).
 
     Submodules: ``feat1_attention``, ``feat2_attention``, ``up_attention`` (the attention modules),
     ``reduce_p5``, ``head_p5``, ``upsample``, ``head_p4``.
@@ -70,7 +68,7 @@ class YoloTinyNeck(nn.Module):
         num_classes: int = 80,
         num_anchors: int = 3,
         in_channels: tuple[int, int] = (256, 512),
-        attention_kwargs: Mapping[str, Any] | None = None,
+        attention_kwargs: AttentionKwargs = None,
     ) -> None:
         super().__init__()
         num_classes = check_int("num_classes", num_classes)
@@ -80,15 +78,19 @@ class YoloTinyNeck(nn.Module):
         c1 = check_int("in_channels[0]", in_channels[0])
         c2 = check_int("in_channels[1]", in_channels[1])
         self.in_channels = (c1, c2)
-        kwargs = dict(attention_kwargs or {})
         out = num_anchors * (5 + num_classes)
-        self.feat1_attention = make_attention(attention, c1, **kwargs)
-        self.feat2_attention = make_attention(attention, c2, **kwargs)
+        self.feat1_attention = make_attention(
+            attention, c1, **resolve_attention_kwargs(attention_kwargs, c1))
+        self.feat2_attention = make_attention(
+            attention, c2, **resolve_attention_kwargs(attention_kwargs, c2))
         self.reduce_p5 = ConvBNLeaky(c2, 256, 1)
         self.head_p5 = nn.Sequential(ConvBNLeaky(256, 512, 3), nn.Conv2d(512, out, 1))
         self.upsample = nn.Sequential(ConvBNLeaky(256, 128, 1), nn.Upsample(scale_factor=2))
-        self.up_attention = make_attention(attention, 128, **kwargs)
+        self.up_attention = make_attention(
+            attention, 128, **resolve_attention_kwargs(attention_kwargs, 128))
         self.head_p4 = nn.Sequential(ConvBNLeaky(128 + c1, 256, 3), nn.Conv2d(256, out, 1))
+        #: Where :func:`attn_lessons.insert.insert_attention` puts attention, and their widths.
+        self.attention_slots = {"feat1_attention": c1, "feat2_attention": c2, "up_attention": 128}
 
     def forward(
         self, feat1: torch.Tensor, feat2: torch.Tensor

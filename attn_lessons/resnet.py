@@ -122,6 +122,8 @@ class Bottleneck(nn.Module):
         else:
             self.shortcut = nn.Identity()
         self.relu = nn.ReLU(inplace=True)
+        #: Where :func:`attn_lessons.insert.insert_attention` puts attention, and its width.
+        self.attention_slots = {"attention": out_channels}
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.ndim != 4 or x.shape[1] != self.in_channels:

@@ -22,9 +22,17 @@ where a query *may* attend to a key; a float mask is *added* to the scores (``-i
 :meth:`MultiHeadSelfAttention.from_torch` copies weights, not masks, so invert a boolean mask
 when moving between the two.
 
+A float mask of another floating dtype than the queries (a float64 mask with float32 q, a float32
+mask on a half-precision module) is cast to the dtype the scores are computed in.
+
 A query whose keys are all masked has no distribution to take; the written-out path then returns
 weights 0 and output 0 for that query, as PyTorch's fused kernels do (a plain softmax over only
 ``-inf`` would give NaN).
+
+In float16 and bfloat16 the written-out path computes the scores and the softmax in float32, as
+the fused kernels do: a half-precision score overflows to ``inf`` beyond 65504 (q and k entries
+near 100 at d = 64 get there), and the softmax of ``inf`` is NaN. The weights are then cast back
+to the inputs' dtype.
 """
 
 from __future__ import annotations
@@ -122,18 +130,23 @@ def scaled_dot_product_attention(
     dimensions; output (..., L, d_v); weights (..., L, S), each row a probability distribution
     over the S keys (or all zeros for a query with every key masked). ``scale`` defaults to
     :math:`1/\sqrt{d_k}`. ``mask`` must broadcast to (..., L, S): boolean ``True`` = may attend,
-    or floating point, added to the scores. Raises ``ValueError``/``TypeError`` naming the
-    offending argument for mismatched sizes, a mask of the wrong shape or dtype.
+    or floating point (of any floating dtype: it is cast to the scores' dtype), added to the
+    scores. Raises ``ValueError``/``TypeError`` naming the offending argument for mismatched
+    sizes, a mask of the wrong shape or of a dtype neither boolean nor floating. In float16 and
+    bfloat16 the scores and softmax are computed in float32 (module docstring).
     """
     q, k, v, mask = _check_qkv_mask(q, k, v, mask)
     scale = 1.0 / math.sqrt(q.shape[-1]) if scale is None else check_positive_float("scale", scale)
+    dtype = q.dtype
+    if dtype in (torch.float16, torch.bfloat16):  # half-precision scores overflow past 65504
+        q, k = q.float(), k.float()
     # Scaling q (L x d_k numbers) rather than the scores (L x S) is the same product, cheaper.
     scores = (q * scale) @ k.transpose(-2, -1)  # (..., L, d_k) @ (..., d_k, S) -> (..., L, S)
     if mask is not None:
         if mask.dtype == torch.bool:
             scores = scores.masked_fill(~mask, float("-inf"))  # mask broadcast to (..., L, S)
         else:
-            scores = scores + mask                            # mask broadcast to (..., L, S)
+            scores = scores + mask.to(scores.dtype)           # mask broadcast to (..., L, S)
     if mask is None:
         weights = torch.softmax(scores, dim=-1)               # (..., L, S), rows sum to 1
     else:
@@ -145,6 +158,7 @@ def scaled_dot_product_attention(
         scores = scores.masked_fill(nothing_allowed, 0.0)
         weights = torch.softmax(scores, dim=-1)               # (..., L, S), rows sum to 1
         weights = weights.masked_fill(nothing_allowed, 0.0)   # ... or 0 where nothing is allowed
+    weights = weights.to(dtype)
     out = weights @ v                          # (..., L, S) @ (..., S, d_v) -> (..., L, d_v)
     return out, weights
 
@@ -187,6 +201,8 @@ def _attend(
         q, k = F.pad(q, (0, d_v - d_k)), F.pad(k, (0, d_v - d_k))
     elif d_v < d_k:                                   # (..., S, d_v) -> (..., S, d_k)
         v = F.pad(v, (0, d_k - d_v))
+    if mask is not None and mask.is_floating_point():
+        mask = mask.to(q.dtype)  # the fused kernels take a float mask of the queries' dtype only
     out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, scale=scale)
     out = out[..., :d_v]                              # (..., L, max(d_k, d_v)) -> (..., L, d_v)
     return (out[:, 0] if squeeze else out), None      # (B, 1, n, d_v) -> (B, n, d_v)

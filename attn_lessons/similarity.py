@@ -84,13 +84,26 @@ def projection_length(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     :math:`b / \lVert b \rVert`.)
 
     Negative when the angle between them exceeds 90 degrees. ``b`` must not be the zero vector
-    (the direction is undefined): a zero ``b`` raises ``ValueError``.
+    (the direction is undefined): a zero ``b`` raises ``ValueError``. ``b`` is first divided by
+    its largest entry (the direction is unchanged), so a tiny nonzero ``b`` such as
+    ``[1e-23, 1e-23]`` in float32, whose norm underflows to 0, still has a direction.
     """
     a, b = _check_pair(a, b)
+    b = _rescaled(b)
     norm_b = torch.linalg.vector_norm(b, dim=-1)  # (..., d) -> (...)
     if bool((norm_b == 0).any()):
         raise ValueError("b contains a zero vector: the projection onto it is undefined")
     return dot(a, b) / norm_b
+
+
+def _rescaled(x: torch.Tensor) -> torch.Tensor:
+    """``x`` divided by the largest absolute entry of each vector (zero vectors unchanged).
+
+    The direction is the same, and every entry is in [-1, 1], so squaring entries for a norm can
+    neither overflow (entries of 1e20 in float32) nor underflow (entries of 1e-23).
+    """
+    scale = x.abs().amax(dim=-1, keepdim=True)  # (..., d) -> (..., 1)
+    return x / torch.where(scale > 0, scale, torch.ones_like(scale))
 
 
 def cosine_similarity(a: torch.Tensor, b: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
@@ -102,7 +115,10 @@ def cosine_similarity(a: torch.Tensor, b: torch.Tensor, eps: float = 1e-8) -> to
     Each norm is floored at ``eps`` separately (as :func:`torch.nn.functional.cosine_similarity`
     does), so a zero vector gives a similarity of 0 rather than NaN. Half-precision inputs
     (float16, bfloat16) are computed in float32 and the result cast back, since their squared
-    norms overflow for ordinary vectors.
+    norms overflow for ordinary vectors. Vectors whose squared norm would overflow even there
+    (entries of 1e20 in float32) are divided by their largest entry first, which leaves the
+    cosine unchanged: parallel vectors of any size give 1, where
+    :func:`torch.nn.functional.cosine_similarity` gives NaN or 0.
     """
     a, b = _check_pair(a, b)
     eps = check_positive_float("eps", eps)
@@ -111,9 +127,21 @@ def cosine_similarity(a: torch.Tensor, b: torch.Tensor, eps: float = 1e-8) -> to
         # Squared norms and dot products overflow float16 (max 65504) for ordinary vectors
         # (d = 1024, entries near 10 give 102,400): compute in float32, return the input dtype.
         return cosine_similarity(a.float(), b.float(), eps).to(dtype)
-    norm_a = torch.linalg.vector_norm(a, dim=-1).clamp_min(eps)  # (..., d) -> (...)
-    norm_b = torch.linalg.vector_norm(b, dim=-1).clamp_min(eps)  # (..., d) -> (...)
-    return dot(a, b) / (norm_a * norm_b)
+    norm_a = torch.linalg.vector_norm(a, dim=-1)  # (..., d) -> (...)
+    norm_b = torch.linalg.vector_norm(b, dim=-1)  # (..., d) -> (...)
+    if bool(torch.isinf(norm_a).any() | torch.isinf(norm_b).any()) and \
+            bool(torch.isfinite(a).all() & torch.isfinite(b).all()):
+        # The squared norms overflowed: cos(a, b) = cos(a / s_a, b / s_b) for any s > 0, and
+        # the eps floor of ||a|| becomes a floor of eps / s_a on ||a / s_a||.
+        scale_a = a.abs().amax(dim=-1)  # (..., d) -> (...)
+        scale_b = b.abs().amax(dim=-1)  # (..., d) -> (...)
+        a_s, b_s = _rescaled(a), _rescaled(b)
+        floor_a = eps / torch.where(scale_a > 0, scale_a, torch.ones_like(scale_a))
+        floor_b = eps / torch.where(scale_b > 0, scale_b, torch.ones_like(scale_b))
+        norm_a = torch.maximum(torch.linalg.vector_norm(a_s, dim=-1), floor_a)
+        norm_b = torch.maximum(torch.linalg.vector_norm(b_s, dim=-1), floor_b)
+        return dot(a_s, b_s) / (norm_a * norm_b)
+    return dot(a, b) / (norm_a.clamp_min(eps) * norm_b.clamp_min(eps))
 
 
 def gram_matrix(x: torch.Tensor) -> torch.Tensor:
@@ -150,6 +178,8 @@ def softmax(scores: torch.Tensor, dim: int = -1, temperature: float = 1.0) -> to
             f"dim must be in [{-scores.ndim}, {scores.ndim - 1}] for scores of shape "
             f"{tuple(scores.shape)}, got {dim}"
         )
+    if scores.numel() == 0:  # nothing to normalise (as torch.softmax): an empty result
+        return torch.empty_like(scores)
     shifted = scores - scores.amax(dim=dim, keepdim=True)  # (..., n) - (..., 1) -> (..., n)
     exp = torch.exp(shifted / temperature)
     return exp / exp.sum(dim=dim, keepdim=True)  # (..., n) / (..., 1) -> (..., n)
@@ -172,6 +202,9 @@ def attention_average(
             f"scores must be (..., m, n) and values (..., n, d_v), got shapes "
             f"{tuple(scores.shape)} and {tuple(values.shape)}"
         )
+    if scores.dtype != values.dtype:
+        raise TypeError(f"scores and values must share a dtype, got {scores.dtype} and "
+                        f"{values.dtype}")
     if scores.shape[-1] != values.shape[-2]:
         raise ValueError(
             f"scores has {scores.shape[-1]} columns but values has {values.shape[-2]} rows: "

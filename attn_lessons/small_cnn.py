@@ -39,6 +39,8 @@ class ConvBlock(nn.Module):
         self.act = nn.ReLU(inplace=False)
         self.attention = attention
         self.pool = pool
+        #: Where :func:`attn_lessons.insert.insert_attention` puts attention, and its width.
+        self.attention_slots = {"attention": out_channels}
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         u = self.act(self.bn(self.conv(x)))  # (B, in, H, W) -> (B, out, H, W)
@@ -112,6 +114,10 @@ class SmallCNN(nn.Module):
     def features(self, x: torch.Tensor) -> torch.Tensor:
         """The last block's feature map ``(B, w3, S/4, S/4)``."""
         check_feature_map(x, self.in_channels)
+        if min(x.shape[2:]) < 4:
+            raise ValueError(f"SmallCNN needs images of at least 4 x 4 pixels (two 2x2 max-pools "
+                             f"halve them twice), got {tuple(x.shape[2:])} in x of shape "
+                             f"{tuple(x.shape)}")
         for block in self.blocks:
             x = block(x)
         return x

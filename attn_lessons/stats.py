@@ -58,7 +58,9 @@ is the smallest true effect a design with :math:`n` seeds detects with the state
 
 from __future__ import annotations
 
+import dataclasses
 import math
+import numbers
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -150,9 +152,15 @@ def welch(a: Sequence[float], b: Sequence[float], *, level: float = 0.95) -> Com
     ``a`` and ``b`` hold one value per seed (at least 2 each). When both spreads are zero the
     difference is either exactly 0 (p = 1) or infinitely significant (p = 0), and ``df`` is nan.
     """
-    if not 0 < level < 1:
-        raise ValueError(f"level must be between 0 and 1, got {level}")
+    level = _level(level)
     x, y = _values("a", a), _values("b", b)
+    scale = float(max(np.abs(x).max(), np.abs(y).max()))
+    if scale > 1e100:  # squares would overflow; t, df and p do not change with the unit
+        c = welch(x / scale, y / scale, level=level)
+        return dataclasses.replace(
+            c, mean_a=c.mean_a * scale, mean_b=c.mean_b * scale, std_a=c.std_a * scale,
+            std_b=c.std_b * scale, difference=c.difference * scale, se=c.se * scale,
+            ci_low=c.ci_low * scale, ci_high=c.ci_high * scale)
     n_a, n_b = len(x), len(y)
     var_a, var_b = x.var(ddof=1) / n_a, y.var(ddof=1) / n_b  # squared standard errors
     diff = float(x.mean() - y.mean())
@@ -192,10 +200,11 @@ def false_positive_rate(
     assumptions hold (normal values, equal spreads); bounded or bimodal outcomes, such as a
     baseline that sometimes stalls, call for :func:`permutation`.
     """
-    if isinstance(n, bool) or not isinstance(n, int) or n < 2:
+    if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 2:
         raise ValueError(f"n must be an integer >= 2 (seeds per variant), got {n!r}")
-    if isinstance(trials, bool) or not isinstance(trials, int) or trials < 1:
+    if isinstance(trials, bool) or not isinstance(trials, numbers.Integral) or trials < 1:
         raise ValueError(f"trials must be a positive integer, got {trials!r}")
+    n, trials = int(n), int(trials)
     if rule not in ("two_se", "welch"):
         raise ValueError(f"rule must be 'two_se' or 'welch', got {rule!r}")
     rng = np.random.default_rng(seed)
@@ -216,7 +225,8 @@ def false_positive_rate(
 
 
 def _level(level: object) -> float:
-    if isinstance(level, bool) or not isinstance(level, (int, float)) or not 0 < level < 1:
+    if (isinstance(level, bool) or not isinstance(level, numbers.Real)
+            or not 0 < float(level) < 1):
         raise ValueError(f"level must be a number between 0 and 1, got {level!r}")
     return float(level)
 

@@ -12,7 +12,9 @@ of a tiny model.
 
 from __future__ import annotations
 
+import itertools
 import math
+import numbers
 import statistics
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -22,14 +24,43 @@ import torch
 from torch import nn
 from torch.utils.data import Dataset, TensorDataset
 
-from ._validation import check_bool, check_int, check_positive_float
+from ._validation import (
+    check_bool,
+    check_int,
+    check_nonnegative_float,
+    check_positive_float,
+    check_seed,
+)
 from .device import get_device, seed_everything
 from .progress import progress_bar
 
 
+def _label(item: object, index: int, name: str) -> int:
+    """The class index of one ``(image, label)`` item of a Dataset: an integer, never a float."""
+    if not isinstance(item, tuple | list) or len(item) < 2:
+        raise TypeError(f"{name}[{index}] must be an (image, label) pair, got "
+                        f"{type(item).__name__}")
+    label = item[1]
+    if isinstance(label, torch.Tensor) and label.numel() == 1 and not label.is_floating_point() \
+            and label.dtype not in (torch.bool, torch.complex64, torch.complex128):
+        return int(label)
+    if isinstance(label, numbers.Integral) and not isinstance(label, bool):
+        return int(label)
+    raise TypeError(f"{name}[{index}] has label {label!r}: labels must be integer class indices "
+                    f"(0, 1, 2, ...), not {type(label).__name__}")
+
+
 def _tensors(data: Dataset | tuple[torch.Tensor, torch.Tensor], name: str):
-    """``(x, y)`` tensors of a data set: a ``TensorDataset``, an ``(x, y)`` pair or any Dataset."""
+    """``(x, y)`` tensors of a data set: a ``TensorDataset``, an ``(x, y)`` pair or any Dataset.
+
+    A ``TensorDataset`` may hold more tensors after the labels (targets, masks): they are not
+    used here. Labels must be integers: float labels are refused rather than truncated (0.9 would
+    silently become class 0).
+    """
     if isinstance(data, TensorDataset):
+        if len(data.tensors) < 2:
+            raise ValueError(f"{name} must hold images and labels, got a TensorDataset of "
+                             f"{len(data.tensors)} tensor(s)")
         x, y = data.tensors[0], data.tensors[1]
     elif isinstance(data, tuple) and len(data) == 2:
         x, y = data
@@ -37,8 +68,8 @@ def _tensors(data: Dataset | tuple[torch.Tensor, torch.Tensor], name: str):
         items = [data[i] for i in range(len(data))]
         if not items:
             raise ValueError(f"{name} is empty")
+        y = torch.as_tensor([_label(item, i, name) for i, item in enumerate(items)])
         x = torch.stack([torch.as_tensor(item[0]) for item in items])
-        y = torch.as_tensor([int(item[1]) for item in items])
     else:
         raise TypeError(
             f"{name} must be a TensorDataset, an (x, y) pair of tensors or a Dataset, "
@@ -46,9 +77,22 @@ def _tensors(data: Dataset | tuple[torch.Tensor, torch.Tensor], name: str):
         )
     if not isinstance(x, torch.Tensor) or not isinstance(y, torch.Tensor):
         raise TypeError(f"{name} must hold tensors, got {type(x).__name__}, {type(y).__name__}")
+    if y.ndim != 1 or x.ndim == 0:
+        raise ValueError(f"{name} must hold one label per image, a 1-D tensor, got images of "
+                         f"shape {tuple(x.shape)} and labels of shape {tuple(y.shape)}")
     if len(x) != len(y) or len(x) == 0:
         raise ValueError(f"{name} must hold as many labels as images (> 0), got {len(x)}, {len(y)}")
+    if y.is_floating_point() or y.is_complex() or y.dtype == torch.bool:
+        raise TypeError(f"{name} has labels of dtype {y.dtype}: labels must be integer class "
+                        f"indices (an integer dtype such as torch.int64), not floats, which "
+                        f"would be truncated (0.9 read as class 0)")
     return x, y.long()
+
+
+def _model_device(model: nn.Module, x: torch.Tensor) -> torch.device:
+    """The device of the model's first parameter or buffer; the data's for a model with none."""
+    first = next(itertools.chain(model.parameters(), model.buffers()), None)
+    return x.device if first is None else first.device
 
 
 @torch.no_grad()
@@ -64,9 +108,11 @@ def evaluate(
     The model is put in eval mode (BatchNorm uses its running statistics) and left in the mode it
     was in before.
     """
-    device = torch.device(device) if device is not None else next(model.parameters()).device
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
     batch_size = check_int("batch_size", batch_size)
     x, y = _tensors(data, "data")
+    device = torch.device(device) if device is not None else _model_device(model, x)
     was_training = model.training
     model.eval()
     total_loss, correct = 0.0, 0
@@ -117,15 +163,18 @@ def train_model(
     model initialisation and device give the same result. ``progress=False`` hides the tqdm bar.
     Returns a :class:`TrainResult` (losses and accuracies as Python floats, accuracies in [0, 1]).
     """
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
     epochs = check_int("epochs", epochs)
     batch_size = check_int("batch_size", batch_size)
     lr = check_positive_float("lr", lr)
-    if weight_decay < 0:
-        raise ValueError(f"weight_decay must be >= 0, got {weight_decay}")
-    seed = check_int("seed", seed, minimum=0)
+    weight_decay = check_nonnegative_float("weight_decay", weight_decay)
+    seed = check_seed("seed", seed)
     progress = check_bool("progress", progress)
     device = get_device() if device is None else torch.device(device)
     x, y = _tensors(train_data, "train_data")
+    # The test set is read (and checked) before the first epoch, not found empty after it.
+    test_data = None if test_data is None else _tensors(test_data, "test_data")
     x, y = x.to(device), y.to(device)
     model.to(device)
     optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
@@ -178,6 +227,10 @@ def mean_std(values: Iterable[float]) -> tuple[float, float]:
     values = [float(v) for v in values]
     if not values:
         raise ValueError("mean_std needs at least one value")
+    if not all(math.isfinite(v) for v in values):
+        # statistics.stdev fails on NaN and inf (it converts them to fractions); a diverged run
+        # gives a NaN mean (an infinite one for inf) and no standard deviation.
+        return sum(values) / len(values), math.nan
     std = statistics.stdev(values) if len(values) > 1 else math.nan
     return statistics.fmean(values), std
 
@@ -227,7 +280,7 @@ def run_seeds(
             "run_seeds compares the final test accuracy of each seed: test_data is required "
             "(got None); call train_model directly to train without a test set"
         )
-    seeds = [check_int("seed", s, minimum=0) for s in seeds]
+    seeds = [check_seed("seed", s) for s in seeds]
     if not seeds:
         raise ValueError("seeds must hold at least one seed")
     if len(set(seeds)) != len(seeds):

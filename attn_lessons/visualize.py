@@ -76,6 +76,8 @@ def feature_grid(fmap: torch.Tensor, *, max_channels: int = 16, title: str = "")
 def _feature_grid(fmap: torch.Tensor, *, max_channels: int, title: str) -> Figure:
     fmap = check_tensor("fmap", fmap, ndim=3).detach().cpu().float()
     max_channels = check_int("max_channels", max_channels)
+    if fmap.shape[0] == 0:
+        raise ValueError(f"fmap has no channels (shape {tuple(fmap.shape)}): nothing to draw")
     n = min(max_channels, fmap.shape[0])
     cols = min(8, n)
     rows = -(-n // cols)
@@ -178,6 +180,10 @@ def _compare_attention(images, captured_by_kind, *, block, k, alpha, row_titles)
     size = tuple(images.shape[2:])
     kinds = list(captured_by_kind)
     n = images.shape[0]
+    if n == 0:
+        raise ValueError(f"images holds no image (shape {tuple(images.shape)}): nothing to draw")
+    if row_titles is not None and (isinstance(row_titles, str) or len(row_titles) != n):
+        raise ValueError(f"row_titles must hold one title per image ({n}), got {row_titles!r}")
     fig, axes = plt.subplots(
         n, len(kinds) + 1, figsize=(1.6 * (len(kinds) + 1), 1.6 * n + 0.5), squeeze=False
     )

@@ -64,7 +64,9 @@ def edition_config(target: Path, *, language: str | None = None, execute: str | 
     if cache is not None:
         execute_section["cache"] = str(cache)
     target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(yaml.safe_dump(config, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    from attn_lessons._files import atomic_write_text  # here: the other commands need no torch
+
+    atomic_write_text(target, yaml.safe_dump(config, sort_keys=False, allow_unicode=True))
     return target
 
 

@@ -23,6 +23,7 @@ from pathlib import Path
 import torch
 
 import attn_lessons
+from attn_lessons._files import atomic_write_text
 from attn_lessons.data import make_task, task_info
 from attn_lessons.device import seed_everything
 from attn_lessons.small_cnn import SmallCNN
@@ -78,7 +79,7 @@ def write(name: str, plan: dict[str, list[str]], seeds: list[int]) -> None:
         "accuracies": runs,
     }
     RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / name).write_text(json.dumps(record, indent=2) + "\n")
+    atomic_write_text(RESULTS / name, json.dumps(record, indent=2) + "\n")
     print("wrote", RESULTS / name)
 
 

@@ -21,13 +21,20 @@ Every message is checked against its English source:
   ``**标签**：``, not ``**标签：**``);
 - no variant that the glossary (book/glossary/terms.yml) lists under ``avoid`` is used.
 
+Before any of that, each file must be a well-formed catalogue: a ``.po`` file whose every line
+is a comment, blank, a keyword (``msgid``, ``msgstr``, ...) followed by a quoted string, or a
+quoted continuation, and which holds at least one message. (babel reads ``msgstr 文本`` without
+its quotes as the text with its first and last characters cut off, and a Markdown file as an empty
+catalogue, both without an error.)
+
 Run ``python scripts/check_translations.py [FILE.po ...]`` (all catalogues when none is named): it
-prints one line per problem and exits 1 if there is any. tests/test_translations.py calls
-:func:`check_catalogue` on every catalogue.
+prints one line per problem and exits 1 if there is any, or if there is no catalogue to check.
+tests/test_translations.py calls :func:`check_catalogue` on every catalogue.
 """
 
 from __future__ import annotations
 
+import io
 import re
 import sys
 from collections import Counter
@@ -35,7 +42,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
-from babel.messages.pofile import read_po
+from babel.messages.pofile import PoFileError, read_po
 from markdown_it import MarkdownIt
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -63,6 +70,22 @@ WORD = re.compile(r"[A-Za-z]{2,}")
 # English prose words (names such as ResNet-50, SE or CBAM are not: a cell of names may be copied).
 PROSE_WORD = re.compile(r"(?<![\w-])[a-z]{2,}(?![\w-])")
 _MARKDOWN = MarkdownIt("commonmark")
+_QUOTED = r'"(?:[^"\\]|\\.)*"'
+PO_LINE = re.compile(
+    rf"^(?:(?:msgctxt|msgid|msgid_plural|msgstr(?:\[\d+\])?)[ \t]+)?{_QUOTED}[ \t]*$"
+)
+
+
+def invalid_lines(text: str) -> list[tuple[int, str]]:
+    """The lines of a .po file that are not a comment, blank, keyword + quoted string or quoted
+    continuation: ``(line number, line)`` for each."""
+    bad = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        stripped = line.strip()
+        if not stripped or stripped.startswith("#") or PO_LINE.match(stripped):
+            continue
+        bad.append((number, line))
+    return bad
 
 
 def stray_asterisks(text: str) -> bool:
@@ -78,6 +101,8 @@ class Problem:
     what: str
 
     def __str__(self) -> str:
+        if not self.msgid:  # a problem of the whole file
+            return f"{self.path}: {self.what}"
         short = self.msgid.replace("\n", " ")
         short = short if len(short) <= 70 else short[:67] + "..."
         return f"{self.path}: {self.what}: {short!r}"
@@ -161,11 +186,26 @@ def check_message(msgid: str, msgstr: str, avoid: dict[str, str] | None = None) 
 
 
 def check_catalogue(path: Path, avoid: dict[str, str] | None = None) -> list[Problem]:
-    """Every problem of one .po file."""
+    """Every problem of one .po file (a malformed file is one problem per bad line)."""
     avoid = load_avoid() if avoid is None else avoid
-    with path.open("rb") as f:
-        catalog = read_po(f)
     rel = str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
+    if path.suffix != ".po" or not path.is_file():
+        return [Problem(rel, "", "not a .po catalogue file")]
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        return [Problem(rel, "", f"not UTF-8 text: {exc}")]
+    bad = invalid_lines(text)
+    if bad:
+        return [Problem(rel, line, f"line {number} is not valid .po syntax (a keyword and a "
+                                   f"quoted string, or a quoted continuation)")
+                for number, line in bad]
+    try:
+        catalog = read_po(io.BytesIO(text.encode("utf-8")), abort_invalid=True)
+    except PoFileError as exc:
+        return [Problem(rel, "", f"babel cannot read it: {exc}")]
+    if not any(message.id for message in catalog):
+        return [Problem(rel, "", "no message at all: not a catalogue of a page")]
     out = []
     for message in catalog:
         if not message.id:
@@ -185,6 +225,9 @@ def catalogues() -> list[Path]:
 
 def main(argv: list[str]) -> int:
     paths = [Path(a).resolve() for a in argv] or catalogues()
+    if not paths:
+        print(f"no catalogue (*.po) found under {LOCALE}: nothing was checked", file=sys.stderr)
+        return 1
     avoid = load_avoid()
     problems = [p for path in paths for p in check_catalogue(path, avoid)]
     for p in problems:

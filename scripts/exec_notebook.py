@@ -17,7 +17,9 @@ the notebook itself imports. Differences from a Jupyter kernel, all deliberate:
 ``--device cpu`` hides CUDA (``CUDA_VISIBLE_DEVICES=""`` is set before torch is imported) so the
 CPU configuration runs; the default ``auto`` lets ``get_device()`` pick the GPU where there is one.
 The last line printed is one JSON object: notebook, seconds, cells run, error (null or
-"cell N: ...").
+"cell N: ...", N counting code cells from 1, as ``scripts/run_notebook.py`` does). A cell that
+calls ``sys.exit`` (even ``sys.exit(0)``) is an error, not the end of a successful run: the later
+cells did not run. A file that is not notebook JSON is an error naming the file.
 """
 
 from __future__ import annotations
@@ -33,8 +35,16 @@ from pathlib import Path
 
 
 def code_cells(path: Path) -> list[str]:
-    """The source of each code cell of the notebook, in order (nbformat 4 JSON)."""
-    nb = json.loads(path.read_text(encoding="utf-8"))
+    """The source of each code cell of the notebook, in order (nbformat 4 JSON).
+
+    Raises ``ValueError`` naming the file when it is not a notebook's JSON.
+    """
+    try:
+        nb = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ValueError(f"{path} is not a notebook (.ipynb JSON): {exc}") from None
+    if not isinstance(nb, dict) or not isinstance(nb.get("cells", []), list):
+        raise ValueError(f"{path} is not a notebook (.ipynb JSON): no list of cells")
     cells = []
     for cell in nb.get("cells", []):
         if cell.get("cell_type") == "code":
@@ -118,6 +128,10 @@ def run(path: Path, out: Path | None = None) -> dict:
                 traceback.print_exc()
                 error = f"cell {number}: {type(exc).__name__}: {exc}"[:500]
                 break
+            except SystemExit as exc:  # sys.exit(0) too: the cells after it would not run
+                error = (f"cell {number}: SystemExit: {exc.code!r} (a cell called sys.exit; "
+                         f"the cells after it did not run)")[:500]
+                break
             finally:
                 for k, num in enumerate(plt.get_fignums(), start=1):
                     if figures is not None:
@@ -140,7 +154,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.device == "cpu":
         os.environ["CUDA_VISIBLE_DEVICES"] = ""
-    result = run(args.notebook, args.out)
+    try:
+        result = run(args.notebook, args.out)
+    except (OSError, ValueError) as exc:  # not readable, or not a notebook: still one JSON line
+        result = {"notebook": str(args.notebook), "seconds": 0.0, "cells_run": 0,
+                  "cells_skipped": 0, "code_cells": 0, "error": str(exc)[:500]}
     print(json.dumps(result))
     return 0 if result["error"] is None else 1
 

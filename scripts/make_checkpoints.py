@@ -19,6 +19,7 @@ from pathlib import Path
 import torch
 
 import attn_lessons
+from attn_lessons._files import atomic_write_bytes, atomic_write_text
 from attn_lessons.checkpoints import SETTINGS, build_network, sha256, test_set, train_set
 from attn_lessons.device import seed_everything
 from attn_lessons.train import evaluate, train_model
@@ -31,7 +32,7 @@ def main() -> int:
     torch.set_num_threads(1)
     torch.use_deterministic_algorithms(True)
     train, test = train_set(), test_set()
-    files = {}
+    files, checkpoints = {}, {}
     for kind in SETTINGS["kinds"]:
         start = time.perf_counter()
         seed_everything(SETTINGS["seed"])
@@ -43,7 +44,7 @@ def main() -> int:
         buffer = io.BytesIO()
         torch.save(model.state_dict(), buffer)
         data = buffer.getvalue()
-        (OUT / f"clutter_{kind}.pt").write_bytes(data)
+        checkpoints[kind] = data
         files[kind] = {"file": f"clutter_{kind}.pt", "sha256": sha256(data), "bytes": len(data),
                        "test_accuracy": accuracy}
         print(f"{kind:>15}: test accuracy {accuracy:.4f}, {len(data):,} bytes, "
@@ -56,7 +57,11 @@ def main() -> int:
         "machine": platform.machine(),
         "files": files,
     }
-    (OUT / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+    # Written only once every network is trained, each file atomically, the manifest last: an
+    # interrupted run leaves the previous files and manifest, which still agree.
+    for kind, data in checkpoints.items():
+        atomic_write_bytes(OUT / f"clutter_{kind}.pt", data)
+    atomic_write_text(OUT / "manifest.json", json.dumps(manifest, indent=2) + "\n")
     low = [kind for kind, entry in files.items() if entry["test_accuracy"] < MINIMUM_ACCURACY]
     if low:
         print(f"under {MINIMUM_ACCURACY:.0%}: {low}", file=sys.stderr)

@@ -19,6 +19,8 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
+from attn_lessons._files import atomic_write_text
+
 CHECK_TAG = "nbval-check-output"
 
 
@@ -67,7 +69,8 @@ def record(path: Path, timeout: int = 300) -> int:
         else:
             cell.metadata.pop("nbval", None)
     strip_outputs(nb)
-    nbformat.write(nb, path)
+    # Atomically: an interrupted write must not truncate the committed notebook.
+    atomic_write_text(path, nbformat.writes(nb) + "\n")
     return checked
 
 

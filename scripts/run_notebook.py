@@ -6,6 +6,10 @@ The last line printed is one JSON object::
 
     {"notebook": ..., "seconds": ..., "peak_rss_mb": ..., "error": null or "cell n: ..."}
 
+``n`` counts code cells from 1, as ``scripts/exec_notebook.py`` does, and the error is plain text
+(the terminal colour codes of IPython's traceback are removed). ``--timeout`` is the per-cell
+limit in seconds, a positive integer (nbclient would read 0 or less as "no limit").
+
 ``seconds`` is the wall time from starting the kernel to shutting it down (the kernel's start and
 ``import torch`` included: that is what a reader waits for). ``peak_rss_mb`` is the kernel's peak
 resident memory: this script runs one kernel and waits for it, so ``RUSAGE_CHILDREN`` of this
@@ -22,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import resource
 import sys
 import time
@@ -31,9 +36,13 @@ import nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError, CellTimeoutError
 
+ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
+
 
 def run(path: Path, timeout: int = 300, after: str | None = None,
         save: Path | None = None) -> dict:
+    if isinstance(timeout, bool) or not isinstance(timeout, int) or timeout < 1:
+        raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
     nb = nbformat.read(path, as_version=4)
     if after:
         nb.cells.append(nbformat.v4.new_code_cell(after, metadata={"tags": ["appended-check"]}))
@@ -44,17 +53,21 @@ def run(path: Path, timeout: int = 300, after: str | None = None,
     try:
         client.execute()
     except (CellExecutionError, CellTimeoutError) as exc:
-        failed = next((i for i, c in enumerate(nb.cells) if c.cell_type == "code" and any(
+        code = [c for c in nb.cells if c.cell_type == "code"]
+        failed = next((i for i, c in enumerate(code, start=1) if any(
             o.get("output_type") == "error" for o in c.get("outputs", []))), None)
-        first_line = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+        text = ANSI_ESCAPE.sub("", str(exc)).strip()
+        first_line = text.splitlines()[-1] if text else type(exc).__name__
         error = f"cell {failed}: {first_line}" if failed is not None else first_line
     seconds = time.perf_counter() - start
     # ru_maxrss is in kilobytes on Linux (bytes on macOS).
     scale = 1 if sys.platform == "darwin" else 1024
     peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * scale / 2**20
     if save is not None:
+        from attn_lessons._files import atomic_write_text  # here: only --save needs it
+
         save.parent.mkdir(parents=True, exist_ok=True)
-        nbformat.write(nb, save)
+        atomic_write_text(save, nbformat.writes(nb) + "\n")
     return {"notebook": str(path), "seconds": round(seconds, 2),
             "peak_rss_mb": round(peak, 1), "error": error}
 
@@ -66,6 +79,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--after", help="code to run in the same kernel after the notebook")
     parser.add_argument("--save", type=Path, help="write the executed notebook here")
     args = parser.parse_args(argv)
+    if args.timeout < 1:
+        parser.error(f"--timeout must be a positive number of seconds, got {args.timeout}")
     result = run(args.notebook, timeout=args.timeout, after=args.after, save=args.save)
     print(json.dumps(result))
     return 0 if result["error"] is None else 1

@@ -30,6 +30,7 @@ from attn_lessons.self_attention import (
     self_attention2d_num_params,
 )
 from attn_lessons.similarity import cosine_similarity
+from attn_lessons.sk import SelectiveKernel, sk_num_params
 from attn_lessons.train import SeedResults, TrainResult, mean_std, run_seeds, train_model
 
 FLASH = [SDPBackend.FLASH_ATTENTION]  # the CPU's fused kernel; inside sdpa_kernel no fallback
@@ -135,6 +136,8 @@ def test_cosine_similarity_half_precision_does_not_overflow(dtype):
     lambda: spatial_gate_num_params(7, batch_norm=1),
     lambda: train_model(_Counting(), _dataset(4), epochs=1, device="cpu", progress="no"),
     lambda: SelfAttention(4, 4, 4)(torch.randn(1, 3, 4), return_weights="yes"),
+    lambda: sk_num_params(64, dilate="no"),
+    lambda: SelectiveKernel(64, split_input=1),
 ])
 def test_boolean_options_refuse_non_booleans(call):
     with pytest.raises(TypeError, match="must be True or False"):

@@ -264,7 +264,7 @@ def test_bad_activation_and_input():
         m(torch.randn(2, 8, 5, 5))
     with pytest.raises(TypeError, match="floating-point"):
         m(torch.ones(2, 16, 5, 5, dtype=torch.long))
-    with pytest.raises(ValueError, match=r"x is empty \(shape \(2, 16, 0, 0\)\)"):
+    with pytest.raises(ValueError, match=r"x has H = 0 and W = 0 \(shape \(2, 16, 0, 0\)\)"):
         m(torch.randn(2, 16, 0, 0))
     with pytest.raises(ValueError, match="kernel_size must be a positive odd integer, got 0"):
         ela_macs(16, 4, 4, 0)

@@ -178,7 +178,7 @@ def test_bad_input():
         m(torch.randn(2, 8, 5, 5))
     with pytest.raises(TypeError, match="floating-point"):
         m(torch.ones(2, 16, 5, 5, dtype=torch.long))
-    with pytest.raises(ValueError, match=r"x is empty \(shape \(2, 16, 5, 0\)\)"):
+    with pytest.raises(ValueError, match=r"x has W = 0 \(shape \(2, 16, 5, 0\)\)"):
         m(torch.randn(2, 16, 5, 0))
     with pytest.raises(ValueError, match="height must be a positive integer, got -1"):
         ema_macs(16, -1, 4, 4)

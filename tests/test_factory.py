@@ -22,18 +22,14 @@ EXPECTED_CLASSES = {
     "cbam": ("attn_lessons.cbam", "CBAM"),
     "coordatt": ("attn_lessons.coordatt", "CoordAtt"),
     "self_attention": ("attn_lessons.self_attention", "SelfAttention2d"),
+    "simam": ("attn_lessons.simam", "SimAM"),
+    "gc": ("attn_lessons.global_context", "GlobalContext"),
+    "sk": ("attn_lessons.sk", "SelectiveKernel"),
+    "bam": ("attn_lessons.bam", "BAM"),
     "triplet": ("attn_lessons.triplet", "TripletAttention"),
     "shuffle": ("attn_lessons.shuffle", "ShuffleAttention"),
     "ema": ("attn_lessons.ema", "EMA"),
     "ela": ("attn_lessons.ela", "ELA"),
-}
-
-# Options that let a kind whose authors' defaults need wide maps run at 16 to 64 channels (the
-# defaults' own refusal is tested in the kind's test file). One line per kind.
-SMALL_WIDTH_OPTIONS = {
-    "shuffle": {"groups": 4},  # the authors' 64 groups need multiples of 128 channels
-    "ema": {"groups": 4},  # the authors' 32 groups need multiples of 32 channels
-    "ela": {"norm_groups": 4},  # GroupNorm(16, C) on a 1 x 1 map of one image: one value a group
 }
 
 # One option per kind that changes the module, to show keyword arguments reach the constructor.
@@ -42,9 +38,23 @@ OPTIONS = {
     "eca": {"kernel_size": 5},
     "cbam": {"reduction": 4, "kernel_size": 3},
     "coordatt": {"reduction": 2},  # 32 // 2 = 16 hidden, above the floor of 8
+    "gc": {"reduction": 4},
+    "sk": {"groups": 8},
+    "bam": {"reduction": 4},
     "triplet": {"kernel_size": 3},
     "ema": {"groups": 8},  # the default 32 groups also fit 32 channels
     "ela": {"kernel_size": 3},
+}
+
+# Options that let a kind whose authors' defaults need wide maps run at 16 to 64 channels (the
+# defaults' own refusal is tested in the kind's test file). One line per kind. GC's hidden width
+# 16 // 16 = 1 is refused (LayerNorm over one value); SK's 32 groups do not divide 16.
+SMALL_WIDTH_OPTIONS = {
+    "gc": {"reduction": 4},
+    "sk": {"groups": 8},
+    "shuffle": {"groups": 4},  # the authors' 64 groups need multiples of 128 channels
+    "ema": {"groups": 4},  # the authors' 32 groups need multiples of 32 channels
+    "ela": {"norm_groups": 4},  # GroupNorm(16, C) on a 1 x 1 map of one image: one value a group
 }
 
 
@@ -54,9 +64,12 @@ def _num_params(module: nn.Module) -> int:
 
 def test_kinds_are_the_documented_ones():
     assert ATTENTION_KINDS == ("none", "se", "eca", "cbam", "coordatt", "self_attention")
-    assert FIELD_GUIDE_KINDS[-4:] == ("triplet", "shuffle", "ema", "ela")
-    assert not set(FIELD_GUIDE_KINDS) & set(ATTENTION_KINDS)
+    assert FIELD_GUIDE_KINDS == (
+        "simam", "gc", "sk", "bam", "triplet", "shuffle", "ema", "ela"
+    )
     assert ALL_ATTENTION_KINDS == ATTENTION_KINDS + FIELD_GUIDE_KINDS
+    assert not set(ATTENTION_KINDS) & set(FIELD_GUIDE_KINDS)
+    assert set(EXPECTED_CLASSES) == set(ALL_ATTENTION_KINDS) - {"none"}
 
 
 def test_none_is_identity():
@@ -130,3 +143,16 @@ def test_bad_channels_are_refused(name, channels, error, message):
 def test_none_refuses_options():
     with pytest.raises(TypeError, match=r"attention 'none' takes no options, got \['reduction'\]"):
         make_attention("none", 16, reduction=4)
+
+
+@pytest.mark.parametrize(
+    ("name", "channels", "message"),
+    [
+        ("gc", 16, r"16 // 16 = 1 is too small.*Use reduction <= 8 or min_width >= 2"),
+        ("sk", 16, r"groups=32 must divide the channels \(16\)"),
+        ("bam", 8, "reduction=16 is larger than channels=8"),
+    ],
+)
+def test_a_default_that_cannot_fit_a_small_width_says_why(name, channels, message):
+    with pytest.raises(ValueError, match=message):
+        make_attention(name, channels)

@@ -6,13 +6,17 @@ import pytest
 import torch
 from torch import nn
 
+from attn_lessons.bam import bam_num_params
 from attn_lessons.cbam import cbam_num_params
 from attn_lessons.coordatt import coordatt_num_params
 from attn_lessons.cost import count_parameters, summary_table
 from attn_lessons.eca import eca_num_params
 from attn_lessons.factory import ALL_ATTENTION_KINDS
+from attn_lessons.global_context import gc_num_params
 from attn_lessons.neck import YoloTinyNeck
 from attn_lessons.se import se_num_params
+from attn_lessons.simam import simam_num_params
+from attn_lessons.sk import sk_num_params
 
 # By hand: 1x1 512->256 + BN (131,584); 3x3 256->512 + BN (1,180,672); 1x1 512->255 + bias
 # (130,815); 1x1 256->128 + BN (33,024); 3x3 384->256 + BN (885,248); 1x1 256->255 + bias (65,535).
@@ -22,7 +26,9 @@ PLAIN = 131_584 + 1_180_672 + 130_815 + 33_024 + 885_248 + 65_535
 @pytest.mark.parametrize(
     ("kind", "per_module"),
     [("none", lambda c: 0), ("se", se_num_params), ("eca", eca_num_params),
-     ("cbam", cbam_num_params), ("coordatt", coordatt_num_params)],
+     ("cbam", cbam_num_params), ("coordatt", coordatt_num_params),
+     ("simam", simam_num_params), ("gc", gc_num_params), ("sk", sk_num_params),
+     ("bam", bam_num_params)],
 )
 def test_parameter_counts(kind, per_module):
     neck = YoloTinyNeck(kind)

@@ -12,13 +12,17 @@ from __future__ import annotations
 import pytest
 import torch
 
+from attn_lessons.bam import bam_num_params
 from attn_lessons.cbam import cbam_num_params
 from attn_lessons.coordatt import coordatt_num_params
 from attn_lessons.cost import count_flops, count_parameters
 from attn_lessons.eca import eca_num_params
+from attn_lessons.global_context import gc_num_params
 from attn_lessons.mobilenetv2 import MobileNetV2, mobilenetv2_attention_channels
 from attn_lessons.resnet import Bottleneck, ResNet50, resnet50_attention_channels
 from attn_lessons.se import se_num_params
+from attn_lessons.simam import simam_num_params
+from attn_lessons.sk import sk_num_params
 
 RESNET50_PLAIN = 25_557_032
 MOBILENETV2_PLAIN = 3_504_872
@@ -65,6 +69,48 @@ def test_resnet50_with_attention(kind, kwargs, per_module, total):
     assert count_parameters(model) == RESNET50_PLAIN + added
     if total is not None:
         assert RESNET50_PLAIN + added == total
+
+
+# The field guide's kinds (FIELD_GUIDE_KINDS): built on the meta device (shapes only, no memory
+# for weights), each network's count is the plain one plus the module's closed form at each place.
+# MobileNetV2's hidden widths (96, 144, ...) are not all multiples of SK's 32 groups: 16 fits.
+@pytest.mark.parametrize(
+    ("kind", "resnet_kwargs", "mobilenet_kwargs", "per_module"),
+    [
+        ("simam", None, None, lambda c, **kw: simam_num_params(c)),
+        ("gc", None, None, gc_num_params),
+        ("sk", None, {"groups": 16}, sk_num_params),
+        ("bam", None, None, bam_num_params),
+    ],
+)
+def test_field_guide_kinds_in_resnet50_and_mobilenetv2(kind, resnet_kwargs, mobilenet_kwargs,
+                                                       per_module):
+    with torch.device("meta"):
+        resnet = ResNet50(kind, resnet_kwargs)
+        mobilenet = MobileNetV2(kind, mobilenet_kwargs)
+    added = sum(per_module(c, **(resnet_kwargs or {})) for c in resnet50_attention_channels())
+    assert count_parameters(resnet) == RESNET50_PLAIN + added
+    added = sum(per_module(c, **(mobilenet_kwargs or {}))
+                for c in mobilenetv2_attention_channels("depthwise"))
+    assert count_parameters(mobilenet) == MOBILENETV2_PLAIN + added
+
+
+@pytest.mark.parametrize(("kind", "kwargs"), [("simam", None), ("gc", None), ("sk", {"groups": 16}),
+                                              ("bam", None)])
+def test_field_guide_kinds_run_in_both_networks(kind, kwargs):
+    torch.manual_seed(0)
+    model = MobileNetV2(kind, kwargs, num_classes=5).eval()
+    out = model(torch.randn(2, 3, 32, 32))  # the last stages run on 1 x 1 maps
+    assert out.shape == (2, 5) and torch.isfinite(out).all()
+    block = Bottleneck(256, 64, attention=kind, attention_kwargs=kwargs).eval()  # ResNet-50's
+    x = torch.randn(2, 256, 3, 3)
+    out = block(x)
+    assert out.shape == x.shape and torch.isfinite(out).all()
+
+
+def test_a_field_guide_default_that_does_not_fit_mobilenetv2_says_why():
+    with pytest.raises(ValueError, match=r"groups=32 must divide the channels \(144\)"):
+        MobileNetV2("sk")
 
 
 def test_mobilenetv2_plain():

@@ -3,7 +3,8 @@
 - committed without outputs or execution counts, with the standard python3 kernel;
 - first code cell: the Colab-only install, pinned, built from the repository URL in _config.yml;
 - second code cell: ``get_device()`` and ``seed_everything(...)``;
-- every exercise solution has a stub before it (so the student edition still runs);
+- every exercise solution has a stub before it (so the student edition still runs) and the cell
+  that checks it right after it (the reader notebooks and the pages rely on that order);
 - every cell marked for exact output checking carries its expected output;
 - no path tricks: the library is imported as an installed package;
 - every notebook and page under book/ is in the table of contents, and every entry exists.
@@ -14,10 +15,10 @@ from __future__ import annotations
 import ast
 import json
 import re
+import tomllib
 from pathlib import Path
 
 import pytest
-import tomllib
 import yaml
 
 from .conftest import BOOK, ROOT
@@ -120,6 +121,21 @@ def test_solutions_have_stubs_before_them(path):
             missing = names - defined
             assert not missing, f"solution defines {missing} with no exercise stub before it"
             assert "hide-input" in tags, "solution cells are collapsed in the book (hide-input)"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_each_solution_is_followed_by_the_cell_that_checks_it(path):
+    """stub, solution, check: book/_ext/exercise_checks.py shows the check's output on the page
+    only inside the collapsed solution, and the reader notebooks keep the check after it."""
+    cells = _load(path)["cells"]
+    for index, cell in enumerate(cells):
+        if "solution" not in _tags(cell):
+            continue
+        after = cells[index + 1] if index + 1 < len(cells) else None
+        assert after is not None and after["cell_type"] == "code", (
+            f"cell {index}: a solution cell must be followed by the code cell that checks it")
+        assert re.search(r"\bcheck_\w+\(", _source(after)) and "solution" not in _tags(after), (
+            f"cell {index + 1} does not call a checker (check_...) after the solution")
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)

@@ -24,11 +24,13 @@ import torch.nn.functional as F
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from attn_lessons.bam import BAM
 from attn_lessons.cbam import CBAM
 from attn_lessons.coordatt import CoordAtt
 from attn_lessons.eca import ECA
 from attn_lessons.ela import ELA
 from attn_lessons.ema import EMA
+from attn_lessons.global_context import GlobalContext
 from attn_lessons.se import SqueezeExcite
 from attn_lessons.self_attention import (
     MultiHeadSelfAttention,
@@ -37,7 +39,9 @@ from attn_lessons.self_attention import (
     scaled_dot_product_attention,
 )
 from attn_lessons.shuffle import ShuffleAttention
+from attn_lessons.simam import SimAM
 from attn_lessons.similarity import cosine_similarity
+from attn_lessons.sk import SelectiveKernel
 from attn_lessons.triplet import TripletAttention
 
 settings.register_profile("attn_lessons-ci", max_examples=25, deadline=None, derandomize=True,
@@ -90,8 +94,23 @@ def _cbam_written(m, x):
     return y * ms
 
 
+def _perturbed(module):
+    """Random weights on top of the initialisation (GC's last convolutions start at zero)."""
+    with torch.no_grad():
+        for p in module.parameters():
+            p.add_(0.3 * torch.randn_like(p))
+    return module
+
+
 WRITTEN = {"se": (SqueezeExcite, _se_written), "eca": (ECA, _eca_written),
            "cbam": (CBAM, _cbam_written), "coordatt": (CoordAtt, None)}
+# The field guide's modules (their equations are checked in their own test files; here each is
+# compared with itself in float64). Options fit C = 16.
+WRITTEN["simam"] = (SimAM, None)
+WRITTEN["gc"] = (lambda c: _perturbed(GlobalContext(c, 4, fusion=("channel_add", "channel_mul"))),
+                 None)
+WRITTEN["sk"] = (lambda c: SelectiveKernel(c, groups=8), None)
+WRITTEN["bam"] = (lambda c: BAM(c, 4), None)
 # The field guide's modules, checked against their own float64 forward pass (their written-out
 # equations and authors' code are in their test files), with options that fit 16 and 32 channels.
 WRITTEN["triplet"] = (TripletAttention, None)
@@ -260,6 +279,11 @@ BAD_INTS = st.one_of(st.integers(-5, 0), st.floats(0.5, 9.5), st.booleans(), st.
     ("reduction", lambda v: SqueezeExcite(16, reduction=v)),
     ("kernel_size", lambda v: CBAM(16, kernel_size=v)),
     ("num_heads", lambda v: MultiHeadSelfAttention(8, v)),
+    ("channels", lambda v: SimAM(v)), ("channels", lambda v: GlobalContext(v)),
+    ("channels", lambda v: SelectiveKernel(v)), ("channels", lambda v: BAM(v)),
+    ("reduction", lambda v: GlobalContext(64, reduction=v)),
+    ("groups", lambda v: SelectiveKernel(64, groups=v)),
+    ("dilation", lambda v: BAM(64, dilation=v)),
 ]), value=BAD_INTS)
 def test_invalid_sizes_raise_an_error_naming_the_argument(make, value):
     name, build = make

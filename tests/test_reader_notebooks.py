@@ -7,7 +7,9 @@ Two parts:
 - the committed notebooks rendered as plain Jupyter renders markdown (CommonMark, GFM tables and
   dollar maths with markdown-it-py; no MyST plugin): no MyST role, directive or target left, every
   labelled equation of the source shown with its number, every link to the book at the published
-  address, code cells identical to the book's.
+  address; their code cells are the student edition's (scripts/make_student.py), cell for cell, in
+  both languages, and each solution is a collapsed markdown block holding the book's solution code,
+  so running every cell never replaces the reader's answer with the solution.
 
 Whether the committed copy equals what the build generates, and whether each link's page and
 anchor exist in the built book, is checked after the build (tests/browser/test_reader_notebooks.py).
@@ -15,6 +17,7 @@ anchor exist in the built book, is checked after the build (tests/browser/test_r
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 import sys
@@ -28,7 +31,19 @@ from mdit_py_plugins.dollarmath import dollarmath_plugin
 from .conftest import BOOK, ROOT
 
 sys.path.insert(0, str(BOOK / "_ext"))
+import importlib.util
+
 import reader_notebooks as rn
+
+
+def _load_script(name: str):
+    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+make_student = _load_script("make_student")
 
 CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text())
 BASEURL = CONFIG["html"]["baseurl"]
@@ -214,6 +229,99 @@ def test_unknown_or_unresolved_constructs_fail_naming_notebook_cell_and_construc
     assert construct in str(info.value)
 
 
+def _notebook(*cells) -> dict:
+    return {"cells": list(cells), "metadata": {"kernelspec": {"name": "python3"}},
+            "nbformat": 4, "nbformat_minor": 5}
+
+
+def _md(source: str, id_: str) -> dict:
+    return {"cell_type": "markdown", "id": id_, "metadata": {}, "source": source}
+
+
+def _code(source: str, id_: str, tags=(), **metadata) -> dict:
+    meta = dict(metadata, **({"tags": list(tags)} if tags else {}))
+    return {"cell_type": "code", "id": id_, "metadata": meta, "source": source, "outputs": [],
+            "execution_count": None}
+
+
+STUB = 'def f(x):\n    """Return twice x."""\n    ...  # your code here'
+SOLUTION = 'def f(x):\n    """Return twice x."""\n    return 2 * x  # ``` in a comment'
+CHECK_OUTPUT = {"expected_outputs": [{"output_type": "execute_result",
+                                      "data": {"text/plain": "Correct: 2 * x."}}]}
+
+
+def _exercise_notebook(exercise_options: str = ":label: ex-one") -> dict:
+    return _notebook(
+        _md(f"```{{exercise}} Doubling\n{exercise_options}\nWrite `f`.\n```", "m1"),
+        _code(STUB, "c1", tags=["exercise"]),
+        _code(SOLUTION, "c2", tags=["solution", "hide-input"]),
+        _code("check(f)", "c3", tags=["nbval-check-output"], nbval=CHECK_OUTPUT),
+    )
+
+
+def _convert_nb(nb: dict, resolver: rn.Resolver | None = None) -> dict:
+    return rn.convert_notebook(nb, resolver or FakeResolver(), notebook="book/ch2/lab.ipynb",
+                               docname="book/ch2/lab")
+
+
+def test_a_solution_cell_becomes_a_collapsed_markdown_block_in_its_place():
+    out = _convert_nb(_exercise_notebook())
+    assert [c["cell_type"] for c in out["cells"]] == ["markdown", "code", "markdown", "code"]
+    solution = out["cells"][2]
+    assert solution["id"] == "c2" and solution["metadata"] == {"tags": ["solution"]}
+    assert "outputs" not in solution and "execution_count" not in solution
+    text = "".join(solution["source"])
+    # The code holds three backticks: the fence is longer, so the block stays one code block.
+    assert text == ("<details>\n<summary>Solution to Exercise 2.5</summary>\n\n````python\n"
+                    f"{SOLUTION}\n````\n\n</details>")
+    html = JUPYTER_MARKDOWN.render(text)
+    assert html.count("<pre><code") == 1 and "return 2 * x" in html
+    assert "Correct" not in json.dumps(out), "nbval's expected output (the answer) was kept"
+
+
+def test_a_reader_notebooks_code_cells_are_the_student_editions():
+    import nbformat
+
+    nb = _exercise_notebook()
+    out = _convert_nb(nb)
+    student, removed = make_student.student_version(nbformat.from_dict(copy.deepcopy(nb)))
+    assert removed == 1
+    assert [(c["id"], _text(c), c["metadata"]) for c in out["cells"] if c["cell_type"] == "code"] \
+        == [(c.id, _text(c), dict(c.metadata)) for c in student.cells if c.cell_type == "code"]
+
+
+def test_the_chinese_reader_notebook_names_the_solution_in_chinese():
+    class Chinese(FakeResolver):
+        words = rn.WORDS["zh"]
+
+        def numfig_format(self, kind):
+            return "练习 %s" if kind == "exercise" else super().numfig_format(kind)
+
+    text = "".join(_convert_nb(_exercise_notebook(), Chinese())["cells"][2]["source"])
+    assert "<summary>练习 2.5 的解答</summary>" in text
+
+
+def test_an_unnumbered_exercise_has_an_unnumbered_solution():
+    out = _convert_nb(_exercise_notebook(":nonumber:"))
+    assert "<summary>Solution</summary>" in "".join(out["cells"][2]["source"])
+    assert "".join(out["cells"][0]["source"]).startswith("> **Exercise** (Doubling)")
+
+
+def test_a_solution_with_no_exercise_before_it_fails_loudly():
+    nb = _exercise_notebook()
+    nb["cells"][0] = _md("Some text.", "m1")
+    with pytest.raises(rn.ReaderNotebookError, match="cell 2: a solution cell with no"):
+        _convert_nb(nb)
+
+
+def test_the_solution_is_named_after_the_nearest_exercise_before_it():
+    nb = _exercise_notebook(":label: ex-one")
+    nb["cells"][0] = _md("```{exercise} First\n:nonumber:\nA.\n```\n\n"
+                         "```{exercise} Second\n:label: ex-one\nB.\n```", "m1")
+    assert rn.exercises_in(_text(nb["cells"][0])) == [(None, True), ("ex-one", False)]
+    assert "Solution to Exercise 2.5" in "".join(_convert_nb(nb)["cells"][2]["source"])
+
+
 def test_pages_address_of_a_repository():
     assert rn.pages_address("https://github.com/Org/repo") == "https://org.github.io/repo/"
     assert rn.pages_address("https://github.com/org/org.github.io") == "https://org.github.io/"
@@ -294,18 +402,66 @@ def test_every_book_notebook_has_a_reader_notebook_and_nothing_else_is_there():
         assert present == expected, f"notebooks/{lang}/ differs from the book's: {REFRESH}"
 
 
+def _is_solution(cell: dict) -> bool:
+    return rn.SOLUTION_TAG in cell.get("metadata", {}).get("tags", [])
+
+
 @pytest.mark.parametrize("docname", EDITIONS_SOURCES)
-def test_code_cells_are_the_books(docname):
-    """Same cells, same ids, same code: the reader notebook runs exactly what the book ran."""
+def test_cells_are_the_books_and_code_cells_the_student_editions(docname):
+    """Same cells and ids as the book; its code cells are exactly the student edition's.
+
+    The student edition (scripts/make_student.py) is the book without its solution cells: every
+    checker there answers "Not yet" (tests/browser/test_student_edition.py runs it), so "Run all"
+    in a reader notebook runs the same code and never replaces the reader's answer.
+    """
+    import nbformat
+
     source, reader = _source(docname), _reader(docname)
     assert [c.get("id") for c in reader["cells"]] == [c.get("id") for c in source["cells"]], \
         REFRESH
     for s, r in zip(source["cells"], reader["cells"], strict=True):
-        assert s["cell_type"] == r["cell_type"], REFRESH
-        if s["cell_type"] == "code":
-            assert (_text(s), s["metadata"]) == (_text(r), r["metadata"]), REFRESH
-            assert not r.get("outputs"), "a reader notebook is committed without outputs"
+        expected = "markdown" if _is_solution(s) else s["cell_type"]
+        assert r["cell_type"] == expected, REFRESH
+        assert not r.get("outputs"), "a reader notebook is committed without outputs"
+    student, _ = make_student.student_version(nbformat.from_dict(copy.deepcopy(source)))
+    assert [(c.get("id"), _text(c), c["metadata"]) for c in reader["cells"]
+            if c["cell_type"] == "code"] == \
+        [(c.get("id"), _text(c), dict(c.metadata)) for c in student.cells
+         if c.cell_type == "code"], REFRESH
     assert reader["metadata"] == source["metadata"], REFRESH
+
+
+@pytest.mark.parametrize("docname", EDITIONS_SOURCES)
+def test_solutions_are_shown_as_collapsed_markdown_and_never_run(docname):
+    """Each solution cell of the book: a <details> block holding its code, in its place."""
+    source, reader = _source(docname), _reader(docname)
+    solutions = [(s, r) for s, r in zip(source["cells"], reader["cells"], strict=True)
+                 if _is_solution(s)]
+    code = {_text(c).strip() for c in reader["cells"] if c["cell_type"] == "code"}
+    for s, r in solutions:
+        text = _text(r)
+        assert r["cell_type"] == "markdown" and _is_solution(r), REFRESH
+        assert text.startswith("<details>\n<summary>") and text.endswith("</details>"), text[:80]
+        tokens = JUPYTER_MARKDOWN.parse(text)
+        fences = [t for t in tokens if t.type == "fence"]
+        assert [(t.info, t.content.strip()) for t in fences] == [("python", _text(s).strip())], (
+            f"{rn.reader_path(docname)}: the solution {s.get('id')} is not shown as its code")
+        assert _text(s).strip() not in code, "a solution is still an executable code cell"
+    summaries = [re.search(r"<summary>(.*?)</summary>", _text(r))[1] for _, r in solutions]
+    lang = "zh" if docname.startswith("zh_CN/") else "en"
+    numbered = re.compile(r"^Solution to Exercise \d+\.\d+$" if lang == "en"
+                          else r"^练习 \d+\.\d+ 的解答$")
+    for summary in summaries:
+        assert numbered.match(summary) or summary == rn.WORDS[lang]["solution_unnumbered"], \
+            summary
+
+
+def test_every_solution_of_the_book_reaches_the_reader_notebooks_as_markdown():
+    count = sum(_is_solution(c) for d in SOURCES for c in _source(d)["cells"])
+    assert count > 20, "the book's notebooks have (almost) no solution cells"
+    for docname in EDITIONS_SOURCES:
+        assert not [c for c in _reader(docname)["cells"]
+                    if c["cell_type"] == "code" and _is_solution(c)], docname
 
 
 @pytest.mark.parametrize("docname", EDITIONS_SOURCES)

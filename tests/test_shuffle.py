@@ -211,7 +211,7 @@ def test_bad_input():
         m(torch.randn(2, 8, 5, 5))
     with pytest.raises(TypeError, match="floating-point"):
         m(torch.ones(2, 16, 5, 5, dtype=torch.long))
-    with pytest.raises(ValueError, match=r"x is empty \(shape \(0, 16, 5, 5\)\)"):
+    with pytest.raises(ValueError, match=r"x is an empty batch \(shape \(0, 16, 5, 5\)\)"):
         m(torch.randn(0, 16, 5, 5))
     with pytest.raises(ValueError, match="width must be a positive integer, got 0"):
         shuffle_macs(16, 4, 0, 2)

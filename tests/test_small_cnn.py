@@ -12,6 +12,9 @@ from attn_lessons.small_cnn import SmallCNN, capture, gate_modules
 KWARGS = {
     "se": {"reduction": 4},
     "cbam": {"reduction": 4},
+    "gc": {"reduction": 4},  # 8 // 16 = 0: the defaults do not fit a width of 8
+    "sk": {"groups": 8},
+    "bam": {"reduction": 4},
     "shuffle": {"groups": 4},  # widths 8, 16, 32: the authors' 64 groups need 128 channels
     "ema": {"groups": 4},  # the authors' 32 groups need multiples of 32 channels
     "ela": {"norm_groups": 4},  # GroupNorm(16, C) needs multiples of 16 channels
@@ -42,10 +45,15 @@ def test_every_parameter_gets_a_gradient(kind):
     if kind == "shuffle":  # the authors' spatial weight starts at 0, which blocks GroupNorm's
         for block in model.blocks:
             nn.init.constant_(block.attention.spatial_weight, 0.5)
+    if kind == "gc":  # the last convolution starts at 0 (the authors' init), blocking the rest
+        for block in model.blocks:
+            nn.init.normal_(block.attention.channel_add_conv[3].weight)
     model(torch.randn(4, 3, 8, 8)).logsumexp(dim=1).sum().backward()
     for name, p in model.named_parameters():
         assert p.grad is not None, name
         assert torch.isfinite(p.grad).all(), name
+        if name.endswith("conv_mask.bias"):  # a softmax ignores a common shift: no gradient
+            continue
         assert p.grad.abs().sum() > 0, name
 
 

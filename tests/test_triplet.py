@@ -211,7 +211,7 @@ def test_bad_input():
         m(torch.randn(2, 4, 5, 5))
     with pytest.raises(TypeError, match="floating-point"):
         m(torch.ones(2, 8, 5, 5, dtype=torch.long))
-    with pytest.raises(ValueError, match=r"x is empty \(shape \(2, 8, 0, 5\)\)"):
+    with pytest.raises(ValueError, match=r"x has H = 0 \(shape \(2, 8, 0, 5\)\)"):
         m(torch.randn(2, 8, 0, 5))
     with pytest.raises(ValueError, match="Expected more than 1 value per channel"):
         m.train()(torch.randn(1, 8, 1, 1))  # BatchNorm of the hw branch: one value

@@ -81,11 +81,16 @@ def test_check_tensor_and_feature_map():
         check_tensor("q", torch.zeros(2), ndim=2)
 
 
-@pytest.mark.parametrize("shape", [(0, 3, 4, 5), (2, 3, 0, 5), (2, 3, 4, 0)])
-def test_nonempty_feature_map_refuses_zero_size_maps(shape):
+@pytest.mark.parametrize("shape, message", [
+    ((0, 3, 4, 5), "feat is an empty batch (shape (0, 3, 4, 5))"),
+    ((2, 3, 0, 5), "feat has H = 0 (shape (2, 3, 0, 5))"),
+    ((2, 3, 4, 0), "feat has W = 0 (shape (2, 3, 4, 0))"),
+    ((2, 0, 4, 5), "feat has C = 0 (shape (2, 0, 4, 5))"),
+])
+def test_nonempty_feature_map_refuses_zero_size_maps(shape, message):
     x = torch.zeros(2, 3, 4, 5)
     assert check_nonempty_feature_map(x, channels=3) is x
-    with pytest.raises(ValueError, match=re.escape(f"feat is empty (shape {shape})")):
+    with pytest.raises(ValueError, match=re.escape(message)):
         check_nonempty_feature_map(torch.zeros(shape), name="feat")
     with pytest.raises(ValueError, match="has 3 channels but the module was built for 8"):
         check_nonempty_feature_map(x, channels=8)

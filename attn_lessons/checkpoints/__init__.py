@@ -88,8 +88,22 @@ def checkpoint_path(kind: str):
 
 
 def manifest() -> dict[str, Any]:
-    """The manifest written by ``make checkpoints``: settings, and per kind sha256 and accuracy."""
-    return json.loads((resources.files(__name__) / "manifest.json").read_text())
+    """The manifest written by ``make checkpoints``: settings, and per kind sha256 and accuracy.
+
+    Raises ``ValueError`` naming the file when it is not the JSON object ``make checkpoints``
+    writes (with its ``files`` table).
+    """
+    path = resources.files(__name__) / "manifest.json"
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ValueError(f"the checkpoint manifest {path} is not valid JSON ({exc}): run "
+                         f"`make checkpoints` again, or restore the file from the repository"
+                         ) from None
+    if not isinstance(data, dict) or not isinstance(data.get("files"), dict):
+        raise ValueError(f"the checkpoint manifest {path} has no 'files' table: run "
+                         f"`make checkpoints` again, or restore the file from the repository")
+    return data
 
 
 def sha256(data: bytes) -> str:
@@ -104,7 +118,11 @@ def load_checkpoint(kind: str, *, verify: bool = True) -> SmallCNN:
     """
     data = checkpoint_path(kind).read_bytes()
     if verify:
-        expected = manifest()["files"][kind]["sha256"]
+        entry = manifest()["files"].get(kind)
+        if not isinstance(entry, dict) or "sha256" not in entry:
+            raise ValueError(f"the checkpoint manifest has no SHA-256 for attention kind "
+                             f"{kind!r}: run `make checkpoints` again")
+        expected = entry["sha256"]
         if sha256(data) != expected:
             raise ValueError(f"checkpoint for {kind!r} has SHA-256 {sha256(data)}, the manifest "
                              f"says {expected}: run `make checkpoints` again")

@@ -189,7 +189,7 @@ def provenance(*, command: str, jobs: int, device: str = "cpu", threads: int = 1
         "device": device,
         "threads": threads,
         "jobs": jobs,
-        "date": date or datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "date": date or datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "wall_seconds": round(wall_seconds, 1),
     }
 

@@ -2,8 +2,9 @@
 
 The single-page build meets nodes that extensions (myst-nb, sphinx-proof, ...) register for the
 ``html`` builder only; this hands ``singlehtml`` every ``html`` handler it lacks. A printed page has
-nothing to click, so collapsed content is written open: a notebook cell hidden behind "Show code
-cell source" (the solutions of the code exercises) is printed as an open ``<details>``.
+nothing to click, so collapsed content is written open: a notebook cell hidden behind its summary
+(the solutions of the code exercises with their checks, book/_ext/exercise_checks.py) is printed as
+an open ``<details>``.
 
 It is listed in _config.yml with the other extensions, so that the single-page build of
 scripts/make_pdf.py has exactly the HTML build's configuration and reuses its doctrees: a change

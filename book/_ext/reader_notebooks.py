@@ -7,7 +7,13 @@ needs (equation 2.3, Exercise 3.4, Proposition 2.1) exist only once Sphinx has r
 book, so this extension writes the *reader notebooks* at the end of the build, from the build's
 own environment:
 
-- code cells, their ids and metadata are copied unchanged (the notebooks carry no outputs);
+- code cells, their ids and metadata are copied (the notebooks carry no outputs; the expected
+  outputs recorded for nbval are left out, as in the student edition: they quote the answers);
+- a solution cell (a code cell tagged ``solution``) becomes a markdown cell in the same place, a
+  collapsed ``<details>`` block ("Solution to Exercise 2.5") holding its code as a fenced block: it
+  is shown, never executed, so "Run all" (or running the cell after an answer) never replaces the
+  reader's function with the solution, and the checker after it judges the reader's code. The
+  notebook's code cells are then exactly the student edition's (scripts/make_student.py);
 - every markdown cell is converted: a cross-reference becomes its number or title linked to the
   published book (``html.baseurl`` in ``_config.yml``), a citation becomes "(Hu et al., 2018)"
   linked to the references page, a labelled equation gets a visible ``\\tag{2.3}``, a directive
@@ -68,10 +74,12 @@ class Target:
 WORDS = {
     "en": {"chapter": "Chapter {number} ({title})", "section": "Section {number} ({title})",
            "chapter_bare": "Chapter {number}", "section_bare": "Section {number}",
-           "exercise": "Exercise", "solution": "Solution to {what}", "title": "{head} ({title})"},
+           "exercise": "Exercise", "solution": "Solution to {what}", "title": "{head} ({title})",
+           "solution_unnumbered": "Solution"},
     "zh": {"chapter": "第 {number} 章（{title}）", "section": "第 {number} 节（{title}）",
            "chapter_bare": "第 {number} 章", "section_bare": "第 {number} 节",
-           "exercise": "练习", "solution": "{what} 的解答", "title": "{head}（{title}）"},
+           "exercise": "练习", "solution": "{what} 的解答", "title": "{head}（{title}）",
+           "solution_unnumbered": "解答"},
 }
 #: Proof-like blocks in Chinese (English: the kind, capitalised).
 PROOF_WORDS_ZH = {"proposition": "命题", "theorem": "定理", "lemma": "引理", "definition": "定义",
@@ -425,11 +433,11 @@ class _Converter:
     def _exercise(self, name: str, arg: str, options: dict, inner: list[str]) -> list[str]:
         if name == "exercise":
             label = options.get("label")
-            if label:
+            if "nonumber" in options:
+                head = self.r.words["exercise"]
+            elif label:
                 target = self._lookup("exercise", self.r.label, label)
                 head = self._link(self._numbered(target), target)
-            elif "nonumber" in options:
-                head = self.r.words["exercise"]
             else:
                 raise self.where.fail(f"exercise {arg!r} has no :label:, so the reader notebook "
                                       "cannot show its number")
@@ -590,18 +598,92 @@ def translate_markdown(source: str, gettext) -> str:
     return "\n".join(out)
 
 
+#: The tag of a solution cell (as in scripts/make_student.py), and the metadata a reader notebook's
+#: code cell does not carry: nbval's expected outputs quote the answers of the checked cells.
+SOLUTION_TAG = "solution"
+DROPPED_METADATA = ("nbval", "execution")
+#: Display tags of the book's solution cells, which mean nothing in a markdown cell.
+_DISPLAY_TAGS = {"hide-input", "hide-output", "hide-cell", "remove-input", "remove-output",
+                 "remove-cell"}
+_EXERCISE_OPENER = re.compile(r"^ {0,3}(?P<fence>`{3,}|:{3,})\s*\{exercise\}")
+
+
+def _cell_text(cell: dict) -> str:
+    return "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+
+
+def exercises_in(source: str) -> list[tuple[str | None, bool]]:
+    """The ``{exercise}`` directives of a markdown cell's MyST source: (label, unnumbered)."""
+    found = []
+    lines = source.split("\n")
+    for i, line in enumerate(lines):
+        if not _EXERCISE_OPENER.match(line):
+            continue
+        options, _ = _directive_parts(lines[i + 1:])
+        found.append((options.get("label"), "nonumber" in options))
+    return found
+
+
+def _fence_for(code: str) -> str:
+    """A backtick fence longer than any run of backticks in ``code``."""
+    longest = max((len(run) for run in re.findall(r"`+", code)), default=0)
+    return "`" * max(3, longest + 1)
+
+
+def solution_markdown(cell: dict, exercise: tuple[str | None, bool] | None, resolver: Resolver,
+                      where: _Where) -> dict:
+    """A solution code cell as the markdown cell that shows it collapsed, unexecuted."""
+    if exercise is None:
+        raise where.fail("a solution cell with no {exercise} before it: the reader notebook "
+                         "could not say which exercise it solves")
+    label, unnumbered = exercise
+    words = resolver.words
+    if unnumbered or label is None:
+        summary = words["solution_unnumbered"]
+    else:
+        converter = _Converter(resolver, where)
+        target = converter._lookup("exercise", resolver.label, label)
+        summary = words["solution"].format(what=converter._numbered(target))
+    code = _cell_text(cell).rstrip("\n")
+    fence = _fence_for(code)
+    text = "\n".join(["<details>", f"<summary>{summary}</summary>", "", f"{fence}python", code,
+                      fence, "", "</details>"])
+    metadata = {k: v for k, v in cell.get("metadata", {}).items()
+                if k not in DROPPED_METADATA and k != "tags"}
+    metadata["tags"] = [t for t in cell["metadata"]["tags"] if t not in _DISPLAY_TAGS]
+    out = {"cell_type": "markdown", "metadata": metadata,
+           "source": text.splitlines(keepends=True)}
+    if "id" in cell:
+        out["id"] = cell["id"]
+    return out
+
+
 def convert_notebook(nb: dict, resolver: Resolver, *, notebook: str, docname: str,
                      gettext=None) -> dict:
     """A copy of the notebook (a JSON dict) with every markdown cell converted.
 
     With ``gettext`` (a translated edition's catalogue for the page) the MyST source of each
-    markdown cell is translated first (:func:`translate_markdown`).
+    markdown cell is translated first (:func:`translate_markdown`). Each solution cell becomes a
+    collapsed markdown block (:func:`solution_markdown`) named after the last ``{exercise}``
+    before it; the other code cells lose the metadata in DROPPED_METADATA.
     """
     out = copy.deepcopy(nb)
+    exercise = None  # the last {exercise} seen: (label, unnumbered)
     for index, cell in enumerate(out["cells"]):
+        if cell["cell_type"] == "code":
+            if SOLUTION_TAG in cell.get("metadata", {}).get("tags", []):
+                where = _Where(notebook=notebook, cell=index, docname=docname)
+                out["cells"][index] = solution_markdown(cell, exercise, resolver, where)
+            else:
+                for key in DROPPED_METADATA:
+                    cell.get("metadata", {}).pop(key, None)
+            continue
         if cell["cell_type"] != "markdown":
             continue
-        source = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+        source = _cell_text(cell)
+        found = exercises_in(source)
+        if found:
+            exercise = found[-1]
         if gettext is not None:
             source = translate_markdown(source, gettext)
         text = convert_markdown(source, resolver, notebook=notebook, cell=index, docname=docname)

@@ -119,6 +119,7 @@ class Visit:
     images: list[dict] = field(default_factory=list)
     solutions: list[dict] = field(default_factory=list)
     hidden_cells: list[dict] = field(default_factory=list)
+    answers_visible: list[str] = field(default_factory=list)
     hrefs: list[str] = field(default_factory=list)
     final_url: str = ""
 
@@ -140,6 +141,12 @@ _COLLECT_JS = """() => {
 # checkVisibility() sees what a closed <details> hides (content-visibility); offsetWidth does not.
 _VISIBLE_JS = """el => el.checkVisibility({visibilityProperty: true, opacityProperty: true})
                    && el.getClientRects().length > 0"""
+# Before any click: the executed outputs that print a checker's verdict on the book's solution.
+_VISIBLE_ANSWERS_JS = """() => [...document.querySelectorAll('.cell_output')]
+  .filter(o => o.textContent.includes('Correct:')
+               && o.checkVisibility({visibilityProperty: true, opacityProperty: true})
+               && o.getClientRects().length > 0)
+  .map(o => o.textContent.trim().slice(0, 100))"""
 #: How long a click may take to show what it opens (the toggle animates for a fraction of this).
 _SHOW_TIMEOUT_MS = 3000
 
@@ -173,13 +180,19 @@ def _solution_states(page) -> list[dict]:
 
 
 def _hidden_cell_states(page) -> list[dict]:
-    """Notebook cells tagged `solution`: their code stays hidden until the summary is clicked."""
+    """Notebook cells tagged `solution`: their code, and the output of the check run on it
+    (book/_ext/exercise_checks.py moves it there), stay hidden until the summary is clicked."""
     states = []
     for cell in page.locator("div.cell.tag_solution").all():
         code = cell.locator(".cell_input").first
-        state = {"hidden_before": not code.evaluate(_VISIBLE_JS)}
+        check = cell.locator(".cell_output")
+        state = {"hidden_before": not code.evaluate(_VISIBLE_JS),
+                 "summary": cell.locator("summary").first.inner_text().strip(),
+                 "check": check.first.text_content().strip() if check.count() else None}
         cell.locator("summary").first.click()
         state["shown_after"] = _shown_after_click(page, code)
+        if check.count():
+            state["check_shown_after"] = _shown_after_click(page, check.first)
         states.append(state)
     return states
 
@@ -240,6 +253,7 @@ def visit(browser, server):
             shot = _screenshot_path(page_name)
             shot.parent.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(shot), full_page=True)
+        result.answers_visible = page.evaluate(_VISIBLE_ANSWERS_JS)
         result.solutions = _solution_states(page)
         result.hidden_cells = _hidden_cell_states(page)
         if result.solutions or result.hidden_cells:
@@ -348,6 +362,20 @@ def test_notebook_solution_cells_are_collapsed_until_clicked(visit, page):
     for i, state in enumerate(cells):
         assert state["hidden_before"], f"solution cell {i} shows its code before any click"
         assert state["shown_after"], f"solution cell {i} stays hidden after a click"
+
+
+@pytest.mark.parametrize("page", [p for p in CHAPTER_PAGES if str(source_of(p)).endswith(".ipynb")])
+def test_a_checkers_verdict_shows_only_inside_its_solution(visit, page):
+    """No "Correct: ..." under an empty stub: each check's output is inside the collapsed
+    solution (named after its exercise), hidden until the summary is clicked, shown after."""
+    seen = visit(page)
+    assert not seen.answers_visible, f"verdicts shown before any click: {seen.answers_visible}"
+    for i, state in enumerate(seen.hidden_cells):
+        assert state["check"] and state["check"].startswith("Correct:"), (
+            f"solution cell {i} does not hold its check's output: {state['check']!r}")
+        assert state.get("check_shown_after"), f"solution cell {i}: the check stays hidden"
+        assert re.fullmatch(r"Solution to Exercise \d+\.\d+|Solution", state["summary"]), (
+            f"solution cell {i} is summarised {state['summary']!r}")
 
 
 @pytest.mark.parametrize("page", CHAPTER_PAGES)

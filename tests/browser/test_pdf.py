@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import sys
 import unicodedata
 from functools import cache
@@ -22,7 +23,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from .conftest import ROOT
+from .conftest import ROOT, skip_or_fail
 
 sys.path.insert(0, str(ROOT / "scripts"))
 from make_pdf import EDITIONS, OUT
@@ -36,6 +37,9 @@ RAW_TEX = re.compile(r"\\(frac|mathbf|mathrm|sum|begin|end|left|right|sqrt|top)\
 def report(name: str) -> dict:
     path = OUT / f"{name}.json"
     if not path.is_file():
+        if shutil.which("chromium") is None:  # `make test` printed nothing (make_pdf.py)
+            skip_or_fail("Debian's chromium is not installed, so `make test` printed no PDF "
+                         "(apt-get install chromium fonts-noto-cjk)")
         pytest.fail(f"no printed book {path}: run `make pdf` first", pytrace=False)
     return json.loads(path.read_text(encoding="utf-8"))
 
@@ -196,6 +200,25 @@ def test_solutions_are_printed_open(name):
     assert r["solutions"] >= on_pages > 0
     assert r["closed_solutions"] == [], "solutions printed collapsed"
     assert text_of(name).count(SOLUTION_LABEL[LANGUAGE[name]]) >= on_pages
+
+
+@pytest.mark.parametrize("name", IDS)
+def test_exercises_are_numbered_as_in_the_html_book(name):
+    """One numbering: each exercise of the printed page has the number of the HTML book and the
+    reader notebooks (tests/test_exercise_prompts.py), "Exercise N.k" through chapter N."""
+    from bs4 import BeautifulSoup
+
+    from ..test_exercise_prompts import expected_numbers
+
+    report(name)  # the PDF was printed (or the test is skipped without chromium)
+    soup = BeautifulSoup((OUT / f"{name}.html").read_text(encoding="utf-8"), "html.parser")
+    word = {"en": "Exercise"}.get(LANGUAGE[name], "练习")
+    shown = {}
+    for box in soup.select("div.exercise.admonition"):
+        number = box.select_one("p.admonition-title span.caption-number")
+        if number is not None:
+            shown[box.get("id")] = number.get_text().strip()
+    assert shown == {label: f"{word} {n}" for label, n in expected_numbers().items()}
 
 
 @pytest.mark.parametrize("name", [n for n in IDS if LANGUAGE[n].startswith("zh")])

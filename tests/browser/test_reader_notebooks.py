@@ -69,3 +69,84 @@ def test_links_to_the_book_resolve_in_the_build(book_html, name):
             elif parsed.fragment and urllib.parse.unquote(parsed.fragment) not in _ids(page):
                 broken.append(f"cell {index}: {href} (no anchor #{parsed.fragment})")
     assert not broken, f"{name}:\n" + "\n".join(broken)
+
+
+# ---------------------------------------------------------------- "Run all", as in Colab
+
+#: Reader notebooks executed top to bottom: the fast ones (a few seconds each), in both languages.
+#: Their code cells are the student edition's (tests/test_reader_notebooks.py), which
+#: tests/browser/test_student_edition.py runs in full; here the file Colab opens is run as it is.
+RUN_ALL = [f"{prefix}{name}" for prefix in ("", "zh_CN/")
+           for name in ("preface/first_attention.ipynb", "ch1_similarity/similarity_lab.ipynb")]
+
+
+def _tags(cell) -> list[str]:
+    return cell.get("metadata", {}).get("tags", [])
+
+
+def _printed(cell) -> str:
+    parts = []
+    for output in cell.get("outputs", []):
+        if output.get("output_type") == "stream":
+            parts.append(output.get("text", ""))
+        elif output.get("output_type") == "error":
+            parts.append(f"{output.get('ename')}: {output.get('evalue')}")
+        else:
+            parts.append(output.get("data", {}).get("text/plain", ""))
+    return "".join(parts)
+
+
+@pytest.fixture(scope="module")
+def run_all(tmp_path_factory) -> dict[str, dict]:
+    """Each notebook of RUN_ALL copied out of the repository and executed once, two at a time."""
+    import os
+    import shutil
+    import subprocess
+    from concurrent.futures import ThreadPoolExecutor
+
+    import nbformat
+
+    folder = tmp_path_factory.mktemp("run_all")
+    env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
+
+    def run(name: str) -> dict:
+        notebook = folder / name.replace("/", "__")
+        shutil.copyfile(COMMITTED / name, notebook)
+        executed = notebook.with_suffix(".executed.ipynb")
+        proc = subprocess.run(
+            [sys.executable, str(ROOT / "scripts" / "run_notebook.py"), str(notebook),
+             "--save", str(executed)],
+            cwd=folder, env=env, capture_output=True, text=True, timeout=600)
+        lines = proc.stdout.strip().splitlines()
+        if not lines or not lines[-1].startswith("{"):
+            return {"error": f"the runner failed: {proc.stderr[-2000:]}", "executed": None}
+        result = json.loads(lines[-1])
+        result["executed"] = nbformat.read(executed, as_version=4) if executed.is_file() else None
+        return result
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        return dict(zip(RUN_ALL, pool.map(run, RUN_ALL), strict=True))
+
+
+@pytest.mark.parametrize("name", RUN_ALL)
+def test_run_all_keeps_the_stubs_and_every_checker_says_not_yet(run_all, name):
+    """Every cell run in order, the stubs untouched: nothing raises, each check says "Not yet".
+
+    The check of an exercise is the code cell after its solution block (the markdown cell tagged
+    `solution`); with the solution never executed it judges the stub.
+    """
+    result = run_all[name]
+    assert result["error"] is None, f"{name} stopped: {result['error']}"
+    cells = result["executed"].cells
+    checks = [i + 1 for i, c in enumerate(cells) if "solution" in _tags(c)]
+    assert checks, f"{name} has no solution block"
+    for index, cell in enumerate(cells):
+        assert not (cell.cell_type == "code" and "solution" in _tags(cell)), (
+            f"cell {index} is an executable solution")
+    for index in checks:
+        cell = cells[index]
+        text = _printed(cell)
+        assert cell.cell_type == "code" and text.startswith("Not yet: "), (
+            f"{name}, cell {index}: the check after a solution printed {text!r}")
+    answers = [i for i, c in enumerate(cells) if "Correct:" in _printed(c)]
+    assert not answers, f"{name}: cells {answers} print 'Correct:' with the stubs untouched"
