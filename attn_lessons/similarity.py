@@ -75,10 +75,13 @@ def dot(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
 
 
 def projection_length(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    r"""Signed length of the projection of ``a`` onto the direction of ``b``.
+    r"""Scalar projection of ``a`` onto ``b``: the signed length of its shadow on ``b``'s line.
 
-    .. math:: \operatorname{proj}_b(a) = \frac{a \cdot b}{\lVert b \rVert}
+    .. math:: \operatorname{comp}_b(a) = \frac{a \cdot b}{\lVert b \rVert}
               = \lVert a \rVert \cos\theta
+
+    (The vector projection :math:`\operatorname{proj}_b(a)` is this number times the unit vector
+    :math:`b / \lVert b \rVert`.)
 
     Negative when the angle between them exceeds 90 degrees. ``b`` must not be the zero vector
     (the direction is undefined): a zero ``b`` raises ``ValueError``. ``b`` is first divided by

@@ -97,3 +97,23 @@ def test_makefile_installs_with_the_pins():
 def test_ci_calls_the_readme_test_command():
     assert "make test" in (ROOT / ".ci" / "run").read_text()
     assert "make test" in (ROOT / "README.md").read_text()
+
+
+def _torch_floor(spec: str) -> tuple[int, ...]:
+    match = re.search(r">=\s*(\d+(?:\.\d+)*)", spec)
+    assert match, f"no >= floor in {spec!r}"
+    return tuple(int(x) for x in match.group(1).split("."))
+
+
+def test_torch_floor_is_the_same_for_pip_and_binder():
+    """pyproject.toml and environment.yml ask for the same lowest torch (CONTRIBUTING.md, "The
+    PyTorch floor"), and the version the local installs pin is not below it."""
+    pip = next(d for d in PYPROJECT["project"]["dependencies"] if _name(d) == "torch")
+    env = yaml.safe_load((ROOT / "environment.yml").read_text())
+    conda = next(d for d in env["dependencies"] if isinstance(d, str) and _name(d) == "pytorch")
+    assert _torch_floor(pip) == _torch_floor(conda) >= (2, 5)
+    assert "cpu" in conda, "Binder has no GPU: the CPU build of PyTorch"
+    pinned = next(line for line in (ROOT / "constraints.txt").read_text().splitlines()
+                  if line.startswith("torch=="))
+    version = tuple(int(x) for x in re.match(r"torch==(\d+)\.(\d+)", pinned).groups())
+    assert version >= _torch_floor(pip)[:2]

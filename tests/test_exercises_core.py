@@ -6,10 +6,14 @@ import torch
 
 from attn_lessons.exercises import (
     Feedback,
+    Forbidden,
+    Vectorised,
+    autograd_forbidden,
     check_function,
     compare_choice,
     compare_number,
     compare_tensor,
+    too_coarse,
 )
 from attn_lessons.exercises.preface import check_attend, reference_attend
 
@@ -98,6 +102,15 @@ def test_check_attend_accepts_the_reference():
 
 
 def test_check_attend_accepts_an_equivalent_solution():
+    def attend(queries, keys, values):  # the softmax written out, all queries at once
+        scores = torch.einsum("md,nd->mn", queries, keys)
+        weights = torch.exp(scores - scores.amax(dim=1, keepdim=True))
+        return (weights / weights.sum(dim=1, keepdim=True)) @ values
+
+    assert check_attend(attend)
+
+
+def test_check_attend_refuses_the_loop_its_prompt_rules_out():
     def attend(queries, keys, values):  # one query at a time, the notebook's cell in a loop
         rows = []
         for query in queries:
@@ -106,7 +119,8 @@ def test_check_attend_accepts_an_equivalent_solution():
             rows.append((weights / weights.sum()) @ values)
         return torch.stack(rows)
 
-    assert check_attend(attend)
+    verdict = check_attend(attend)
+    assert not verdict and "loops over the queries" in verdict.message
 
 
 @pytest.mark.parametrize("wrong, hint", [
@@ -282,3 +296,98 @@ def test_a_case_the_reference_refuses_must_be_refused():
     assert verdict.message == "refuse 0"
     assert "raise ValueError" in check_function(lambda n: 1 // n if n else [][1], reference,
                                                 [(0,)]).message
+
+
+# Tools a prompt rules out, loops, diagnoses, and answers too coarse for their dtype
+
+
+def _square_rows(x):
+    return (x * x).sum(dim=-1)
+
+
+_ROWS = [(torch.arange(6.0, dtype=torch.float64).reshape(2, 3),)]
+
+
+def test_a_forbidden_torch_function_is_refused_whatever_its_name_or_form():
+    rule = Forbidden("square it yourself", torch_functions=("square", "pow"))
+    for answer in (lambda x: x.square().sum(-1), lambda x: torch.pow(x, 2).sum(-1),
+                   lambda x: (x ** 2).sum(-1)):
+        verdict = check_function(answer, _square_rows, _ROWS, forbidden=[rule])
+        assert not verdict and "square it yourself" in verdict.message, str(verdict)
+    assert check_function(_square_rows, _square_rows, _ROWS, forbidden=[rule])
+
+
+def test_a_forbidden_tool_can_depend_on_its_arguments():
+    rule = Forbidden("no circular padding", torch_functions=("pad",),
+                     when=lambda args, kwargs: "circular" in (*args[2:3], kwargs.get("mode")))
+    x = torch.arange(6.0, dtype=torch.float64).reshape(1, 1, 6)
+
+    def ref(t):
+        return torch.cat([t[..., -1:], t, t[..., :1]], -1)
+
+    assert check_function(lambda t: torch.nn.functional.pad(t, (1, 1), mode="replicate")
+                          .index_copy(-1, torch.tensor([0, 7]), t[..., [-1, 0]]), ref, [(x,)],
+                          forbidden=[rule])
+    verdict = check_function(lambda t: torch.nn.functional.pad(t, (1, 1), mode="circular"), ref,
+                             [(x,)], forbidden=[rule])
+    assert not verdict and "no circular padding" in verdict.message
+
+
+@pytest.mark.parametrize("answer", [
+    lambda x: torch.func.grad(lambda t: (t ** 2).sum() / 2)(x),
+    lambda x: torch.autograd.functional.jacobian(lambda t: (t ** 2).sum() / 2, x),
+    lambda x: torch.func.jacfwd(lambda t: (t ** 2).sum() / 2)(x),
+    lambda x: (lambda t: ((t ** 2).sum() / 2).backward() or t.grad)(x.clone().requires_grad_()),
+])
+def test_autograd_in_every_form_is_recognised(answer):
+    x = torch.tensor([1.0, -2.0, 3.0], dtype=torch.float64)
+    rule = autograd_forbidden("by hand, please")
+    verdict = check_function(answer, lambda t: t.clone(), [(x,)], forbidden=[rule])
+    assert not verdict and "by hand, please" in verdict.message, str(verdict)
+    assert check_function(lambda t: t * 1, lambda t: t.clone(), [(x,)], forbidden=[rule])
+
+
+def test_a_loop_the_prompt_rules_out_is_seen_by_counting_torch_calls():
+    small, large = (torch.ones(1, 3, dtype=torch.float64),), (torch.ones(5, 3,
+                                                                          dtype=torch.float64),)
+    probe = Vectorised(small, large, "no loop over the rows")
+    looped = check_function(lambda x: torch.stack([r.sum() for r in x]), lambda x: x.sum(-1),
+                            _ROWS, vectorised=probe)
+    assert not looped and looped.message == "no loop over the rows"
+    assert check_function(lambda x: x.sum(-1), lambda x: x.sum(-1), _ROWS, vectorised=probe)
+
+
+def test_a_diagnosis_names_what_no_model_reproduces():
+    def diagnose(args, got, error):
+        return "stopped early" if error is None and float(got) < float(args[0]) else None
+
+    verdict = check_function(lambda n: n - 3, lambda n: n, [(10,)], diagnose=diagnose)
+    assert verdict.message == "stopped early"
+    verdict = check_function(lambda n: n + 3, lambda n: n, [(10,)], diagnose=diagnose)
+    assert "too large" in verdict.message
+
+
+def test_a_valid_case_refused_gets_its_own_hint():
+    def reference(n):
+        if n < 1:
+            raise ValueError("n must be positive")
+        return n
+
+    def too_strict(n):
+        if n < 2:
+            raise ValueError("n must be at least 2")
+        return n
+
+    verdict = check_function(too_strict, reference, [(3,), (1,), (0,)],
+                             valid_refused_hint="1 is fine")
+    assert verdict.message == "1 is fine"
+
+
+def test_half_precision_is_refused_where_it_cannot_hold_the_answer():
+    assert too_coarse(torch.bfloat16, 0.02) and too_coarse(torch.float16, 0.005)
+    assert too_coarse(torch.bfloat16, 1.0) is None and too_coarse(torch.float32, 1e-6) is None
+    small = torch.tensor([0.020, 0.031], dtype=torch.float64)
+    verdict = compare_tensor(small.to(torch.bfloat16), small)
+    assert not verdict and "float32 or float64" in verdict.message
+    assert compare_tensor(small.float(), small)
+    assert "bfloat16" in compare_number(torch.tensor(0.02, dtype=torch.bfloat16), 0.02).message

@@ -29,14 +29,36 @@ def test_channel_range_reference_is_the_library_rule_inverted():
     assert not {2, 4, 6} & set(ks)
 
 
+def _k(c):  # the authors' two lines
+    return int((math.log2(c) + 1) / 2) | 1
+
+
 def test_channel_range_checker():
-    def by_search(k):  # the reader who searches: the authors' two lines, every C up to 2^20
-        found = [c for c in range(1, 2 ** 20) if (int((math.log2(c) + 1) / 2) | 1) == k]
+    def by_search(k):  # the reader who searches every C up to 2^20: right up to k = 9 only
+        found = [c for c in range(1, 2 ** 20) if _k(c) == k]
         if not found:
             raise ValueError(f"no channel count gets {k}")
         return found[0], found[-1]
 
-    assert ex.check_eca_channel_range(by_search)
+    def by_doubling(k):  # a search that reaches k = 11: double C, then bisect each end
+        if k < 1 or k % 2 == 0:
+            raise ValueError(f"no channel count gets {k}")
+
+        def smallest(pred):
+            hi = 1
+            while not pred(hi):
+                hi *= 2
+            lo = hi // 2
+            while hi - lo > 1:
+                mid = (lo + hi) // 2
+                lo, hi = (lo, mid) if pred(mid) else (mid, hi)
+            return hi
+
+        return smallest(lambda c: _k(c) >= k), smallest(lambda c: _k(c) > k) - 1
+
+    assert ex.check_eca_channel_range(by_doubling)
+    verdict = ex.check_eca_channel_range(by_search)
+    assert not verdict and "k = 11 runs from C = 524,288 to C = 8,388,607" in verdict.message
     for wrong, hint in [
         (ex._range_ties_down, "ties go up"),
         (ex._range_last_exclusive, "not the first one that does not"),
@@ -113,3 +135,10 @@ def test_checkers_say_not_yet_without_raising(checker, answer):
     verdict = checker(answer)
     assert not verdict
     assert str(verdict).startswith("Not yet: ")
+
+
+def test_the_review_cases_are_in_the_eca_checkers():
+    # k = 1 for the circular gate, a tap beyond the other end for the dilated band, k = 11
+    assert any(kernel.numel() == 1 for _, kernel in ex._gate_cases())
+    assert any(d * ((w.numel() - 1) // 2) > c for w, c, d in ex._DILATED_CASES)
+    assert (11,) in ex._RANGE_CASES

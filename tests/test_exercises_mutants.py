@@ -6,6 +6,15 @@ substring asserted here), and "Correct" to at least two correct answers written 
 the reference: in place, in NumPy, in float32, with an equivalent formula. The mutants are written
 here independently of the checkers' own models of the mistakes.
 
+The catalogue agrees with the prompts: an answer that uses a tool its prompt rules out (autograd
+where the prompt says "by hand", ``torch.logsumexp`` for the stable log-softmax, a loop over the
+queries or the heads, a ``Conv1d`` module for circular padding, ``ttest_ind`` for Welch) is a
+*wrong* answer here, refused with a hint that names the tool, even when its values are right.
+It also holds every case of the December 2026 checkers review
+(``shared/reviews/2026-12-checkers.md``): k = 1 for the circular gate, one hidden unit for the
+counts, the band near 2 SE, 1-D and 3-D log-softmax inputs, top/left padding, far taps, k = 11,
+half-precision answers to small quantities.
+
 ``test_every_checker_is_catalogued`` keeps the catalogue complete: a checker added later without
 its mutants fails it.
 """
@@ -17,12 +26,15 @@ import statistics
 
 import numpy as np
 import pytest
+import scipy.special
 import torch
 import torch.nn.functional as F
 from scipy import stats
 
+from attn_lessons.cbam import cbam_num_params
 from attn_lessons.exercises import cbam, coordatt, eca, networks, preface, se, self_attention
 from attn_lessons.exercises import similarity as sim
+from attn_lessons.stats import welch
 
 from .test_exercises_all_checkers import CHECKERS
 
@@ -57,6 +69,11 @@ ATTEND = dict(
         (lambda q, k, v: torch.exp(q @ k.T) @ v, "do not sum to 1"),
         (lambda q, k, v: torch.softmax(q @ k.T / math.sqrt(q.shape[1]), 1) @ v, "no 1/√d scale"),
         (lambda q, k, v: torch.softmax(q @ k.T, -1), "you returned the weights"),
+        # right values, but the prompt says "Use no Python loop"
+        (lambda q, k, v: torch.stack([torch.softmax(k @ x, 0) @ v for x in q]),
+         "loops over the queries"),
+        (lambda q, k, v: torch.cat([torch.softmax(q[i:i + 1] @ k.T, 1) @ v
+                                    for i in range(len(q))]), "loops over the queries"),
     ],
     right=[
         _attend_in_place,
@@ -64,30 +81,69 @@ ATTEND = dict(
                              / np.exp(q @ k.T - (q @ k.T).max(1, keepdims=True))
                              .sum(1, keepdims=True)) @ v),
         lambda q, k, v: torch.softmax((k @ q.T).float(), 0).T @ v.float(),
-        lambda q, k, v: torch.stack([torch.softmax(k @ x, 0) @ v for x in q]),
+        lambda q, k, v: torch.vmap(lambda x: torch.softmax(k @ x, 0) @ v)(q),  # no Python loop
     ],
 )
 
 
 # --- chapter 1 ------------------------------------------------------------------------------------
 
-COSINE = dict(
+def _unit(x):
+    return x / x.norm(dim=-1, keepdim=True)
+
+
+def _cos(x):  # (B, n, d) -> (B, n, n)
+    return _unit(x) @ _unit(x).transpose(-2, -1)
+
+
+def _eye(x):
+    return torch.eye(x.shape[-2], dtype=torch.bool)
+
+
+def _most_similar_by_loop(x):
+    best = []
+    for sample in x:
+        n = len(sample)
+        row = []
+        for i in range(n):
+            sims = [(float(F.cosine_similarity(sample[i], sample[j], dim=0)), j)
+                    for j in range(n) if j != i]
+            row.append(max(sims)[1])
+        best.append(row)
+    return best
+
+
+MOST_SIMILAR = dict(
     wrong=[
-        (lambda a, b: (a * b).sum(-1), "plain dot product"),
-        (lambda a, b: (a * b).sum(-1) / a.norm(dim=-1), "divided by ‖a‖ only"),
-        (lambda a, b: (a * b).sum(-1) / (a.norm(dim=-1) * b.norm(dim=-1)) ** 2, "not by their "
-         "squares"),
-        (lambda a, b: (a * b).sum(-1) / (a.norm() * b.norm()), "norms of the whole tensors"),
-        (lambda a, b: 1 - F.cosine_similarity(a, b, dim=-1), "cosine distance"),
-        (lambda a, b: F.cosine_similarity(a, b, dim=0), "not dim=0"),
+        (lambda x: _cos(x).argmax(-1), "most similar to itself"),
+        (lambda x: _cos(x).masked_fill(_eye(x), 0.0).argmax(-1), "setting the diagonal to 0"),
+        (lambda x: (x @ x.mT).masked_fill(_eye(x), -1e30).argmax(-1), "long row wins"),
+        (lambda x: torch.cdist(x, x).masked_fill(_eye(x), 1e30).argmin(-1), "Euclidean distance"),
+        (lambda x: (F.normalize(x, dim=1) @ F.normalize(x, dim=1).mT).masked_fill(_eye(x), -9)
+         .argmax(-1), "norm(dim=-1)"),
+        (lambda x: _cos(x).masked_fill(_eye(x), 9).argmin(-1), "least similar"),
+        (lambda x: _cos(x).masked_fill(_eye(x), -9).max(-1).values, "argmax, not amax"),
+        (lambda x: (lambda f: _cos(f[None]).masked_fill(torch.eye(len(f), dtype=torch.bool), -9)
+                    .argmax(-1).reshape(x.shape[:2]) % x.shape[1])(x.flatten(0, 1)),
+         "separate sets"),
+        # the review's batch slips: fill_diagonal_ and .T act on one matrix, not a batch
+        (lambda x: _cos(x).fill_diagonal_(-9).argmax(-1), "fill_diagonal_ fills"),
+        (lambda x: (_unit(x) @ _unit(x).T).argmax(-1), "x.transpose(-2, -1)"),
+        (lambda x: torch.ones(*x.shape[:2], x.shape[1]), "should have shape"),
     ],
     right=[
-        lambda a, b: F.cosine_similarity(a, b, dim=-1),
-        _np(lambda a, b: np.einsum("...d,...d->...", a, b)
-            / (np.linalg.norm(a, axis=-1) * np.linalg.norm(b, axis=-1))),
-        lambda a, b: (F.normalize(a.float(), dim=-1) * F.normalize(b.float(), dim=-1)).sum(-1),
+        lambda x: F.cosine_similarity(x[:, :, None], x[:, None], dim=-1)
+        .masked_fill(_eye(x), -2).argmax(-1),
+        lambda x: _cos(x).topk(2, dim=-1).indices[..., 1],
+        _most_similar_by_loop,
+        _np(lambda x: np.where(np.eye(x.shape[1], dtype=bool), -np.inf,
+                               np.einsum("bid,bjd->bij", x, x)
+                               / np.linalg.norm(x, axis=-1)[:, :, None]
+                               / np.linalg.norm(x, axis=-1)[:, None, :]).argmax(-1)),
+        lambda x: (_cos(x.float()) - 3 * torch.eye(x.shape[1])).argmax(-1).to(torch.int32),
     ],
 )
+
 
 def _gram_in_place(x, mask):
     x.mul_(mask[..., None])  # the reader's function may overwrite its inputs
@@ -192,6 +248,13 @@ def _p(s):
 
 LOG_SOFTMAX_JACOBIAN = dict(
     wrong=[
+        # right values, but the prompt says "without autograd"
+        (lambda s: torch.autograd.functional.jacobian(lambda t: torch.log_softmax(t, 0), s),
+         "asks you to do without"),
+        (lambda s: torch.func.jacrev(lambda t: torch.log_softmax(t, 0))(s),
+         "asks you to do without"),
+        (lambda s: torch.func.jacfwd(lambda t: torch.log_softmax(t, 0))(s),
+         "asks you to do without"),
         (lambda s: torch.diag(_p(s)) - torch.outer(_p(s), _p(s)), "Jacobian of p itself"),
         (lambda s: torch.eye(len(s), dtype=s.dtype) - _p(s)[:, None], "swapped"),
         (lambda s: torch.eye(len(s), dtype=s.dtype), "depends on every score"),
@@ -216,6 +279,12 @@ def _raise_if_zero(c, r):
     return c // r
 
 
+def _raise_if_one(c, r):  # refuses C' = 1 too
+    if c // r <= 1:
+        raise ValueError(f"reduction {r} leaves at most one unit for {c} channels")
+    return c // r
+
+
 SQUEEZE = dict(
     wrong=[
         (lambda u, m: u.mean(dim=(2, 3)), "padding included"),
@@ -227,6 +296,11 @@ SQUEEZE = dict(
         (lambda u, m: torch.where(m[:, None], u, -torch.inf).amax(dim=(2, 3)), "max pooling"),
         (lambda u, m: ((u * m[:, None]).sum(dim=(2, 3)) / m.sum(dim=(1, 2))[:, None])[..., None],
          "should have shape"),
+        # the review's cases: top/left padding and masks that are no rectangle
+        (lambda u, m: torch.stack([u[b, :, :int(m[b].any(1).sum()), :int(m[b].any(0).sum())]
+                                   .mean(dim=(1, 2)) for b in range(len(u))]), "top-left"),
+        (lambda u, m: (u * m[:1, None]).sum(dim=(2, 3)) / m[:1].sum(dim=(1, 2))[:, None],
+         "first image's mask"),
     ],
     right=[
         lambda u, m: torch.nanmean(u.masked_fill(~m[:, None], float("nan")), dim=(2, 3)),
@@ -301,6 +375,12 @@ SE_PARAMS = dict(
          "rounds down"),
         (lambda c, r, b: 2 * c * round(c / r) + ((round(c / r) + c) if b else 0), "rounds down"),
         (lambda c, r, b: 2 * c * (c // r) + ((c // r + c) if b else 0), "raise ValueError"),
+        # the review's refusal boundary: one hidden unit is a working block
+        (lambda c, r, b: _raise_if_zero(c, r + 1) and 2 * c * (c // r) + ((c // r + c) if b
+                                                                           else 0),
+         "refused a block that has a hidden unit"),
+        (lambda c, r, b: 2 * c * _raise_if_one(c, r) + ((c // r + c) if b else 0),
+         "refused a block that has a hidden unit"),
     ],
     right=[
         _se_params_numpy,
@@ -328,11 +408,30 @@ def _k_of(c):  # the authors' two lines
     return t if t % 2 else t + 1
 
 
-def _range_by_search(k):
-    found = [c for c in range(1, 2 ** 20) if _k_of(c) == k]
+def _range_by_search(k, bound=2 ** 20):
+    # the review's bounded search: right up to k = 9, stops inside k = 11's range
+    found = [c for c in range(1, bound) if _k_of(c) == k]
     if not found:
         raise ValueError(f"no C gets {k}")
     return found[0], found[-1]
+
+
+def _range_by_doubling(k):
+    # a search that scales: double C past the range, then bisect each end
+    if not isinstance(k, int) or k < 1 or k % 2 == 0:
+        raise ValueError(f"no C gets {k}")
+
+    def boundary(pred):  # the smallest C >= 1 with pred(C), pred monotone in C
+        hi = 1
+        while not pred(hi):
+            hi *= 2
+        lo = hi // 2
+        while hi - lo > 1:
+            mid = (lo + hi) // 2
+            lo, hi = (lo, mid) if pred(mid) else (mid, hi)
+        return hi
+
+    return boundary(lambda c: _k_of(c) >= k), boundary(lambda c: _k_of(c) > k) - 1
 
 
 def _range_closed(k, lo=-1, hi=3, base=2.0):
@@ -353,9 +452,11 @@ ECA_RANGE = dict(
         (lambda k: _range_closed(k)[::-1], "smallest channel count first"),
         (lambda k: None if k % 2 == 0 or k < 1 else _range_closed(k), "raise ValueError"),
         (lambda k: _range_closed(abs(k) | 1), "raise ValueError"),
+        (_range_by_search, "stops too early"),
+        (lambda k: _range_by_search(k, bound=10 ** 5), "stops too early"),
     ],
     right=[
-        _range_by_search,
+        _range_by_doubling,
         lambda k: np.array(_range_closed(k), dtype=np.int64),
         lambda k: [float(x) for x in _range_closed(k)],
         lambda k: torch.tensor([max(1, 2 ** (2 * k - 3)) if k > 1 else 1, 2 ** (2 * k + 1) - 1])
@@ -391,6 +492,14 @@ def _grad_autograd(y, w, g):
     w = w.clone().requires_grad_(True)
     (_conv_gate(y, w) * g).sum().backward()
     return w.grad
+
+
+def _grad_wrt_y_by_hand(y, w, g):
+    # dL/dy: the transposed convolution of dL/dz with the kernel
+    k = w.numel()
+    o = _conv_gate(y, w)
+    d = g * o * (1 - o)
+    return F.conv_transpose1d(d[:, None], w.view(1, 1, k), padding=(k - 1) // 2)[:, 0]
 
 
 def _grad_unfold_in_place(y, w, g):
@@ -432,12 +541,14 @@ ECA_GRAD = dict(
         (lambda y, w, g: _grad_by_hand(y, w, g, wrap=True), "wraps around"),
         (lambda y, w, g: _grad_by_hand(y, w, g, batch="mean"), "not their mean"),
         (lambda y, w, g: _grad_by_hand(y, w, g, batch=None), "shape (k,)"),
-        (lambda y, w, g: _grad_autograd(y, w, torch.ones_like(g)), "gradient of sum(omega)"),
-        (lambda y, w, g: torch.autograd.grad((_conv_gate(y.requires_grad_(), w) * g).sum(),
-                                             y)[0], "with respect to the descriptor y"),
+        (lambda y, w, g: _grad_by_hand(y, w, torch.ones_like(g)), "gradient of sum(omega)"),
+        (_grad_wrt_y_by_hand, "with respect to the descriptor y"),
+        # right values, but the prompt says "derived by hand"
+        (_grad_autograd, "asks you to do without"),
+        (lambda y, w, g: torch.func.grad(lambda v: (_conv_gate(y, v) * g).sum())(w),
+         "asks you to do without"),
     ],
     right=[
-        _grad_autograd,
         _grad_unfold_in_place,
         _grad_as_conv,
         _np(_grad_numpy),
@@ -506,6 +617,10 @@ TOEPLITZ_DILATED = dict(
                              for t in range(w.numel())), "wrap around"),
         (_dilated_on_padded, "padding columns"),
         (_dilated_without_holes, "band has holes"),
+        # the review's far taps: without a guard, ones(C - |offset|) fails once |offset| > C
+        (lambda w, c, d: sum(w[t] * torch.ones(c - abs(d * (t - (w.numel() - 1) // 2)),
+                                               dtype=w.dtype).diag(d * (t - (w.numel() - 1) // 2))
+                             for t in range(w.numel())), "beyond the other end"),
     ],
     right=[
         lambda w, c, d: _dilated_ref(w, c, d),
@@ -530,6 +645,12 @@ def _circular_by_module(y, w):
     return torch.sigmoid(conv(y[:, None].float()))[:, 0]  # requires grad: the checker detaches
 
 
+def _circular_by_cat(y, w, guard=True):
+    half = (w.numel() - 1) // 2
+    ring = torch.cat([y[:, -half:], y, y[:, :half]], 1) if half or not guard else y
+    return torch.sigmoid(F.conv1d(ring[:, None], w.view(1, 1, -1)))[:, 0]
+
+
 ECA_GATE_CIRCULAR = dict(
     wrong=[
         (lambda y, w: _conv_gate(y, w), "zero-padded gate"),
@@ -541,10 +662,16 @@ ECA_GATE_CIRCULAR = dict(
          "reflect padding"),
         (lambda y, w: _circular_by_roll(y, w.flip(0)), "reversed"),
         (lambda y, w: torch.logit(_circular_by_roll(y, w)), "sigmoid of the convolution"),
+        # the review's k = 1: y[:, -0:] is all of y
+        (lambda y, w: _circular_by_cat(y, w, guard=False), "y[:, -0:] is all of y"),
+        # right values, but the prompt says "without padding_mode or a Conv1d module"
+        (_circular_by_module, "asks you to do without"),
     ],
     right=[
         _circular_by_roll,
-        _circular_by_module,
+        _circular_by_cat,
+        lambda y, w: torch.sigmoid(F.conv1d(F.pad(y[:, None], ((w.numel() - 1) // 2,) * 2,
+                                                  mode="circular"), w.view(1, 1, -1)))[:, 0],
     ],
 )
 
@@ -645,6 +772,8 @@ SPATIAL_GATE_1D = dict(
 
 CBAM_PARAMS = dict(
     wrong=[
+        (lambda c, r, k: _raise_if_zero(c, r + 1) and cbam_num_params(c, r, k),
+         "refused an MLP that has a hidden unit"),
         (lambda c, r, k: 2 * c * _raise_if_zero(c, r) + k * k, "2 k^2 weights"),
         (lambda c, r, k: 4 * c * _raise_if_zero(c, r) + 2 * k * k, "count its weights once"),
         (lambda c, r, k: 2 * c * _raise_if_zero(c, r) + 2 * k * k + _raise_if_zero(c, r) + c,
@@ -722,6 +851,10 @@ def _h_swish_grad_by_autograd(t):
 
 H_SWISH_GRAD = dict(
     wrong=[
+        # right values, but the prompt says "without autograd"
+        (_h_swish_grad_by_autograd, "asks you to do without"),
+        (lambda t: torch.vmap(torch.func.grad(F.hardswish))(t.flatten()).reshape(t.shape),
+         "asks you to do without"),
         (lambda t: torch.clamp(t + 3, 0, 6) / 6, "that is h-sigmoid"),
         (lambda t: torch.where(t.abs() < 3, t / 6, 0 * t), "add ReLU6(x + 3)/6 itself"),
         (lambda t: (2 * t + 3) / 6, "middle piece only"),
@@ -732,7 +865,6 @@ H_SWISH_GRAD = dict(
     ],
     right=[
         _h_swish_grad_in_place,
-        _h_swish_grad_by_autograd,
         _np(lambda t: np.piecewise(t, [t < -3, (t > -3) & (t < 3), t > 3],
                                    [0.0, lambda u: (2 * u + 3) / 6, 1.0])),
         lambda t: torch.clamp(t.float() + 3, 0, 6) / 6 + t.float() * ((t > -3) & (t < 3)) / 6,
@@ -815,6 +947,11 @@ MEAN_STD = dict(
         (lambda v: (np.median(v), np.std(v, ddof=1)), "median"),
         (lambda v: (sum(v) / (len(v) - 1), np.std(v, ddof=1)), "the mean divides by n"),
         (lambda v: (np.mean(v), np.mean(np.abs(np.array(v) - np.mean(v)))), "absolute deviation"),
+        # the review's minor hints and its bfloat16 answer
+        (lambda v: {"mean": np.mean(v), "std": np.std(v, ddof=1)}, "returned a dict"),
+        (lambda v: torch.std_mean(torch.tensor(v, dtype=torch.float64)), "wrong order"),
+        (lambda v: (lambda t: (t.mean(), t.std(correction=0)))(
+            torch.tensor(v, dtype=torch.bfloat16)), "bfloat16"),
     ],
     right=[
         lambda v: (statistics.fmean(v), statistics.stdev(v)),
@@ -853,6 +990,13 @@ DIFFERENCE = dict(
         (lambda a, b: _d(a, b) > 0.02, "fixed threshold"),
         (lambda a, b: _d(a, b) > 0.03, "fixed threshold"),
         (lambda a, b: stats.ttest_ind(a, b, equal_var=False).pvalue < 0.05, "Welch's test"),
+        # the review's unmodelled rules, each with its own hint
+        (lambda a, b: _d(a, b) > 2 * (stats.sem(a) + stats.sem(b)), "error bars overlap"),
+        (lambda a, b: _d(a, b) > np.std(a, ddof=1) + np.std(b, ddof=1), "mean ± s bars"),
+        (lambda a, b: abs(stats.ttest_ind(a, b).statistic) > 2, "pooled standard error"),
+        (lambda a, b: _d(a, b) > 2 * math.sqrt(np.var(a, ddof=1) / (len(a) - 1)
+                                               + np.var(b, ddof=1) / (len(b) - 1)),
+         "Bessel's correction"),
     ],
     right=[
         lambda a, b: _d(a, b) > 2 * math.hypot(stats.sem(a), stats.sem(b)),
@@ -870,12 +1014,19 @@ def _welch_by_hand(a, b):
 
 
 def _welch_pooled(a, b):
-    r = stats.ttest_ind(a, b)
-    return r.statistic, len(a) + len(b) - 2, r.pvalue
+    # Student's test by hand: one pooled variance, n_a + n_b - 2 degrees of freedom
+    df = len(a) + len(b) - 2
+    pooled = ((len(a) - 1) * np.var(a, ddof=1) + (len(b) - 1) * np.var(b, ddof=1)) / df
+    t = (np.mean(a) - np.mean(b)) / np.sqrt(pooled * (1 / len(a) + 1 / len(b)))
+    return t, df, 2 * stats.t.sf(abs(t), df)
 
 
 WELCH = dict(
     wrong=[
+        # right values, but the prompt says "scipy.stats.t.sf for the tail only"
+        (lambda a, b: (lambda r: np.array([r.statistic, r.df, r.pvalue]))(
+            stats.ttest_ind(a, b, equal_var=False)), "asks you to do without"),
+        (lambda a, b: (lambda c: (c.t, c.df, c.p))(welch(a, b)), "asks you to do without"),
         (_welch_pooled, "pooled variance"),
         (lambda a, b: (lambda t, df, p: (t, df, p / 2))(*_welch_by_hand(a, b)), "one-sided"),
         (lambda a, b: (lambda t, df, p: (t, len(a) + len(b) - 2,
@@ -895,11 +1046,16 @@ WELCH = dict(
     ],
     right=[
         _welch_by_hand,
-        lambda a, b: (lambda r: np.array([r.statistic, r.df, r.pvalue]))(
-            stats.ttest_ind(a, b, equal_var=False)),
         lambda a, b: [torch.tensor(x, dtype=torch.float32) for x in _welch_by_hand(a, b)],
     ],
 )
+
+
+def _lsm(s, t, dim=-1, shift=None):
+    """log softmax(s / t) by the log-sum-exp trick; ``shift`` replaces the row maximum."""
+    u = s / t
+    m = u.amax(dim, keepdim=True) if shift is None else shift(u)
+    return u - m - torch.log(torch.exp(u - m).sum(dim, keepdim=True))
 
 
 LOG_SOFTMAX = dict(
@@ -910,17 +1066,30 @@ LOG_SOFTMAX = dict(
         (lambda s, t: (lambda u: u - torch.log(torch.exp(u - u.amax(-1, keepdim=True))
                                                .sum(-1, keepdim=True)))(s / t),
          "off by its maximum"),
-        (lambda s, t: (lambda u: u - u.max() - torch.log(torch.exp(u - u.max())
-                                                         .sum(-1, keepdim=True)))(s / t),
-         "whole tensor"),
-        (lambda s, t: torch.log_softmax(s, -1), "temperature is ignored"),
-        (lambda s, t: torch.log_softmax(s / t, 0), "not down the columns"),
+        (lambda s, t: _lsm(s, t, shift=lambda u: u.max()), "whole tensor"),
+        (lambda s, t: _lsm(s, 1.0), "temperature is ignored"),
+        (lambda s, t: _lsm(s, t, dim=0), "not down the columns"),
+        # the review's cases: 3-D scores, a shift by max(m, 0), the median or the mean
+        (lambda s, t: _lsm(s, t, dim=1), "dim=1 is the last one only for 2-D"),
+        (lambda s, t: _lsm(s, t, shift=lambda u: u.amax(-1, keepdim=True).clamp_min(0)),
+         "max(m, 0)"),
+        (lambda s, t: _lsm(s, t, shift=lambda u: u.median(-1, keepdim=True).values),
+         "shifted by the median"),
+        (lambda s, t: _lsm(s, t, shift=lambda u: u.mean(-1, keepdim=True)),
+         "shifted by the mean"),
+        # right values, but the prompt says "without calling torch.log_softmax, torch.logsumexp"
+        (lambda s, t: s / t - torch.logsumexp(s / t, -1, keepdim=True), "asks you to do without"),
+        (lambda s, t: F.log_softmax(s.float() / t, dim=-1), "asks you to do without"),
+        (lambda s, t: torch.nn.LogSoftmax(dim=-1)(s / t), "asks you to do without"),
+        (_np(lambda s, t: scipy.special.log_softmax(s / t, axis=-1)), "asks you to do without"),
     ],
     right=[
-        lambda s, t: s / t - torch.logsumexp(s / t, -1, keepdim=True),
         _np(lambda s, t: (lambda u: u - np.log(np.exp(u).sum(-1, keepdims=True)))(
             (s - s.max(-1, keepdims=True)) / t)),
-        lambda s, t: F.log_softmax(s.float() / t, dim=-1),
+        lambda s, t: _lsm(s.float(), t),
+        lambda s, t: (lambda u: u - u.max(-1, keepdim=True).values
+                      - torch.log1p(torch.exp(u - u.max(-1, keepdim=True).values).sum(-1, True)
+                                    - 1))(s / t),
     ],
 )
 
@@ -950,11 +1119,15 @@ MULTI_HEAD = dict(
                                                       / math.sqrt(q.shape[-1] // h), -1)
                                         @ r(v)).reshape(q.shape[0], q.shape[1], -1))(
             lambda x: x.reshape(x.shape[0], h, x.shape[1], -1)), "mixes positions with heads"),
+        # right values, but the prompt says "Use no loop over the heads"
+        (lambda q, k, v, h: torch.cat([F.scaled_dot_product_attention(qi, ki, vi) for qi, ki, vi
+                                       in zip(q.chunk(h, -1), k.chunk(h, -1), v.chunk(h, -1),
+                                              strict=True)], -1), "loops over the heads"),
+        (lambda q, k, v, h: torch.cat([_mha(*(x.unflatten(-1, (h, -1))[..., i, :]
+                                              for x in (q, k, v)), 1) for i in range(h)], -1),
+         "loops over the heads"),
     ],
     right=[
-        lambda q, k, v, h: torch.cat([F.scaled_dot_product_attention(qi, ki, vi) for qi, ki, vi
-                                      in zip(q.chunk(h, -1), k.chunk(h, -1), v.chunk(h, -1),
-                                             strict=True)], -1),
         lambda q, k, v, h: F.scaled_dot_product_attention(_heads(q, h), _heads(k, h),
                                                           _heads(v, h)).transpose(1, 2).flatten(2),
         lambda q, k, v, h: torch.einsum(
@@ -969,7 +1142,7 @@ MULTI_HEAD = dict(
 
 CATALOGUE = {
     "preface.check_attend": (preface.check_attend, ATTEND),
-    "similarity.check_cosine_similarity": (sim.check_cosine_similarity, COSINE),
+    "similarity.check_most_similar": (sim.check_most_similar, MOST_SIMILAR),
     "similarity.check_masked_gram": (sim.check_masked_gram, MASKED_GRAM),
     "similarity.check_stable_log_softmax": (sim.check_stable_log_softmax, LOG_SOFTMAX),
     "similarity.check_masked_attention": (sim.check_masked_attention, MASKED_ATTENTION),

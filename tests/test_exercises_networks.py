@@ -8,6 +8,7 @@ import statistics
 import numpy as np
 import pytest
 
+from attn_lessons.exercises import networks
 from attn_lessons.exercises.networks import check_difference_is_clear, check_mean_std
 
 
@@ -76,3 +77,22 @@ def test_checkers_never_raise(checker, answer):
     feedback = checker(answer)
     assert not feedback
     assert str(feedback).startswith("Not yet: ")
+
+
+def test_every_modelled_rule_gets_its_own_verdicts():
+    """The hint of check_difference_is_clear is the first mistake whose verdicts equal the
+    reader's: each mistake must answer the cases differently from the rule and from each other."""
+    verdicts = [tuple(networks._clear(a, b) for a, b in networks._DIFF_CASES)]
+    for mistake, hint in networks._DIFF_MISTAKES:
+        mine = tuple(bool(mistake(a, b)) for a, b in networks._DIFF_CASES)
+        assert mine not in verdicts, hint
+        verdicts.append(mine)
+
+
+def test_the_cases_leave_no_wide_band_around_the_rule():
+    """A rule whose standard error is a few per cent off must flip a verdict: the cases nearest to
+    |Δ| = 2 SE lie within 5 % of it on both sides (but no closer than 2 %, away from rounding)."""
+    ratios = [networks._delta(a, b) / (2 * networks._se(a, b)) for a, b in networks._DIFF_CASES]
+    above = min(r for r in ratios if r > 1)
+    below = max(r for r in ratios if r < 1)
+    assert 1.02 < above < 1.05 and 0.95 < below < 0.98

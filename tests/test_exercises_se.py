@@ -128,3 +128,21 @@ def test_dead_unit_gate_answer_is_what_blog_code_computes():
     torch.testing.assert_close(s[off], torch.full_like(s[off], 0.5))
     assert not torch.allclose(s[~off], torch.full_like(s[~off], 0.5))
     assert ex.check_dead_unit_gate(s[off][0, 0].item()).passed
+
+
+def test_the_review_cases_are_in_the_se_checkers():
+    # a block with one hidden unit must be counted, not refused; padding may sit top or left
+    def too_strict(c, r, b):
+        if r >= c:
+            raise ValueError("refuses C = r")
+        return se_num_params(c, r, b)
+
+    verdict = ex.check_se_num_params(too_strict)
+    assert not verdict and "has a hidden unit" in verdict.message
+
+    def crop(u, mask):
+        return torch.stack([u[i, :, :int(mask[i].any(1).sum()), :int(mask[i].any(0).sum())]
+                            .mean(dim=(1, 2)) for i in range(len(u))])
+
+    verdict = ex.check_squeeze(crop)
+    assert not verdict and "top-left" in verdict.message

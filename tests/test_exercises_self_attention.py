@@ -49,15 +49,27 @@ def test_names_the_modelled_mistake(checker, wrong, hint):
     assert str(verdict).startswith("Not yet: ")
 
 
-def test_multi_head_checker_accepts_the_reference_and_the_library_per_head():
+def test_multi_head_checker_accepts_the_library_batched_over_heads():
+    def batched(q, k, v, heads):  # the library's attention, every head in one batched call
+        def split(x):  # (B, n, width) -> (B, h, n, width/h)
+            return x.unflatten(-1, (heads, -1)).transpose(1, 2)
+
+        out, _ = scaled_dot_product_attention(split(q), split(k), split(v))
+        return out.transpose(1, 2).flatten(2)  # (B, h, n, d_v) -> (B, n, D_v)
+
+    assert ex.check_multi_head_attention(batched)
+
+
+def test_multi_head_checker_refuses_a_loop_over_the_heads_with_right_values():
     def per_head(q, k, v, heads):  # the library's attention, one column block at a time
         outs = [scaled_dot_product_attention(qi, ki, vi)[0]
                 for qi, ki, vi in zip(q.chunk(heads, -1), k.chunk(heads, -1), v.chunk(heads, -1),
                                       strict=True)]
         return torch.cat(outs, dim=-1)
 
-    assert ex.check_multi_head_attention(ex.reference_multi_head_attention)
-    assert ex.check_multi_head_attention(per_head)
+    for looped in (per_head, ex.reference_multi_head_attention):  # the reference loops too
+        verdict = ex.check_multi_head_attention(looped)
+        assert not verdict and "loops over the heads" in verdict.message
 
 
 @pytest.mark.parametrize(("wrong", "hint"), [

@@ -8,9 +8,13 @@ answer (a value or a function), never raises, and returns a :class:`Feedback` th
 
 from ._core import (
     Feedback,
+    Forbidden,
+    Vectorised,
     as_bool,
     as_float64,
+    autograd_forbidden,
     call,
+    call_watched,
     check_function,
     compare_choice,
     compare_number,
@@ -20,13 +24,18 @@ from ._core import (
     not_yet,
     safe_repr,
     tolerance,
+    too_coarse,
 )
 
 __all__ = [
     "Feedback",
+    "Forbidden",
+    "Vectorised",
     "as_bool",
     "as_float64",
+    "autograd_forbidden",
     "call",
+    "call_watched",
     "check_function",
     "compare_choice",
     "compare_number",
@@ -36,4 +45,5 @@ __all__ = [
     "not_yet",
     "safe_repr",
     "tolerance",
+    "too_coarse",
 ]

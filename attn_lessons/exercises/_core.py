@@ -16,20 +16,33 @@ Three rules keep the verdicts honest:
   number or a (nested) list of these; it is compared in float64 with a tolerance no tighter than
   the rounding of the answer's own dtype (float32 answers are not held to float64 precision);
 - a boolean answer (a mask, a verdict) must be boolean: a 0/1 float mask is not a mask for
-  ``F.scaled_dot_product_attention``, which *adds* a float mask to the scores.
+  ``F.scaled_dot_product_attention``, which *adds* a float mask to the scores;
+- a float16 or bfloat16 answer is refused, with a hint, where its rounding is more than a tenth of
+  the answer's size (a standard deviation of 0.02 in bfloat16): there the dtype's tolerance could
+  not tell a right answer from a close wrong one.
+
+Where a prompt rules out a tool (autograd, ``torch.logsumexp``, a loop over the heads), the
+checker enforces it rather than trusting the reader: :class:`Forbidden` names the tool, and
+:func:`check_function` watches the reader's function while it runs (a ``TorchFunctionMode`` sees
+every torch function and Tensor method, ``sys.setprofile`` every Python function such as
+``torch.autograd.grad``), or counts its torch calls on a small and a large input to see a loop.
 """
 
 from __future__ import annotations
 
 import copy
+import inspect
 import math
 import numbers
+import sys
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import torch
+import torch.autograd.forward_ad
+from torch.overrides import TorchFunctionMode
 
 #: What a typical wrong answer looks like, and what to tell the reader who gives it.
 WrongAnswer = tuple[Any, str]
@@ -48,6 +61,11 @@ _DTYPE_TOL = {
     torch.float16: (2e-3, 5e-3),
     torch.bfloat16: (2e-2, 3e-2),
 }
+
+
+#: A float16/bfloat16 answer is refused where its dtype's absolute rounding floor is more than
+#: this fraction of the answer's size (the largest magnitude among its expected values).
+COARSE_FRACTION = 0.1
 
 
 @dataclass(frozen=True)
@@ -292,6 +310,35 @@ def tolerance(dtype: torch.dtype, atol: float, rtol: float) -> tuple[float, floa
     return max(atol, floor_atol), max(rtol, floor_rtol)
 
 
+def too_coarse(dtype: torch.dtype, scale: float, what: str = "your answer") -> str | None:
+    """A hint when a half-precision ``dtype`` is too coarse for an answer of size ``scale``.
+
+    The tolerance of :func:`tolerance` has an absolute floor per dtype (2e-2 for bfloat16), fit
+    for answers of order 1. For an answer much smaller than that floor, say a standard deviation
+    of 0.02, a bfloat16 answer would pass even when it is the wrong quantity: such answers are
+    refused instead, with this hint. ``None`` when the dtype is fine for the answer.
+    """
+    if dtype not in (torch.float16, torch.bfloat16):
+        return None
+    try:
+        scale = abs(float(scale))
+    except (TypeError, ValueError, OverflowError):
+        return None
+    floor_atol = _DTYPE_TOL[dtype][0]
+    if not math.isfinite(scale) or scale == 0 or floor_atol <= COARSE_FRACTION * scale:
+        return None
+    name = str(dtype).removeprefix("torch.")
+    return (f"{what} is in {name}, whose rounding (about {floor_atol:g}) is more than a tenth of "
+            f"the answer's size (about {scale:.2g}): in {name} a right answer and a close wrong "
+            "one look the same. Compute it in float32 or float64.")
+
+
+def _scale(want: torch.Tensor) -> float:
+    """The size of an expected answer: its largest finite magnitude (0 if there is none)."""
+    finite = want[torch.isfinite(want)]
+    return float(finite.abs().max()) if finite.numel() else 0.0
+
+
 def _close(a: torch.Tensor, b: torch.Tensor, atol: float, rtol: float,
            equal_nan: bool = False) -> bool:
     return a.shape == b.shape and bool(torch.allclose(a, b, atol=atol, rtol=rtol,
@@ -404,6 +451,8 @@ def _compare_tensor(answer, expected, *, what, atol, rtol, wrong_answers, succes
         if (hint := modelled()) is not None:
             return hint
         return not_yet(f"{what} contains NaN or infinite values.")
+    if not want_bool and (coarse := too_coarse(dtype, _scale(want), what)) is not None:
+        return not_yet(coarse)
     if _close(got, want, atol, rtol):
         return correct(success)
     if (hint := modelled()) is not None:
@@ -501,6 +550,8 @@ def _compare_number(answer, expected, *, what, rel_tol, abs_tol, integer, wrong_
     if integer and not float(value).is_integer():
         return not_yet(f"{what} should be a whole number, got {value}: a count never has a "
                        "fraction (use // for the integer division the modules do).")
+    if (coarse := too_coarse(dtype, float(expected), what)) is not None:
+        return not_yet(coarse)
     if _same_number(value, expected, integer, rtol, atol):
         return correct(success)
     for wrong, hint in wrong_answers:
@@ -560,6 +611,101 @@ def call(fn: Callable[..., Any], args: tuple[Any, ...]) -> tuple[Any, BaseExcept
         return None, exc
 
 
+# --- tools a prompt rules out ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Forbidden:
+    """A tool that an exercise's prompt rules out, recognised while the reader's function runs.
+
+    ``torch_functions`` are names of torch functions and Tensor methods (``"logsumexp"`` covers
+    ``torch.logsumexp`` and ``x.logsumexp``), seen through a ``TorchFunctionMode``; ``when``, if
+    given, narrows them to some arguments (``F.pad`` only with ``mode="circular"``).
+    ``python_functions`` pairs Python functions with the name to print
+    (``(torch.autograd.grad, "torch.autograd.grad")``); they are recognised by their code, so
+    under whatever name the reader imported them. ``hint`` says what the prompt asks instead.
+    """
+
+    hint: str
+    torch_functions: tuple[str, ...] = ()
+    when: Callable[[tuple[Any, ...], dict[str, Any]], bool] | None = None
+    python_functions: tuple[tuple[Callable[..., Any], str], ...] = ()
+
+
+def autograd_forbidden(hint: str) -> Forbidden:
+    """Autograd in every form: ``torch.autograd.grad``/``functional.jacobian``/``torch.func``
+    (reverse mode all end in ``torch.autograd.grad``), ``.backward()`` (``torch.autograd.backward``)
+    and forward mode (``forward_ad.make_dual``, which ``torch.func.jacfwd`` calls)."""
+    return Forbidden(hint, python_functions=(
+        (torch.autograd.grad, "torch.autograd.grad"),
+        (torch.autograd.backward, "backward()"),
+        (torch.autograd.forward_ad.make_dual, "forward-mode autograd (make_dual)"),
+    ))
+
+
+class _Watch(TorchFunctionMode):
+    """Counts the torch calls of a function and notes the first forbidden tool it uses."""
+
+    def __init__(self, forbidden: Sequence[Forbidden]) -> None:
+        super().__init__()
+        self.forbidden = list(forbidden)
+        self.codes = {inspect.unwrap(f).__code__: (rule, name) for rule in self.forbidden
+                      for f, name in rule.python_functions}
+        self.calls = 0
+        self.seen: tuple[Forbidden, str] | None = None
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        self.calls += 1
+        if self.seen is None:
+            name = getattr(func, "__name__", "")
+            for rule in self.forbidden:
+                if name in rule.torch_functions and (rule.when is None or rule.when(args, kwargs)):
+                    self.seen = (rule, f"`{name}`")
+                    break
+        return func(*args, **kwargs)
+
+    def _profile(self, frame, event, arg):
+        if event == "call" and self.seen is None and frame.f_code in self.codes:
+            self.seen = self.codes[frame.f_code]
+
+
+def call_watched(fn: Callable[..., Any], args: tuple[Any, ...], forbidden: Sequence[Forbidden] = ()
+                 ) -> tuple[Any, BaseException | None, _Watch]:
+    """:func:`call` under a :class:`_Watch`: ``(result, exception, watch)``. The watch counts the
+    torch calls (``watch.calls``) and holds the first forbidden tool used (``watch.seen``)."""
+    watch = _Watch(forbidden)
+    previous = sys.getprofile() if watch.codes else None
+    try:
+        with watch:
+            if watch.codes:
+                sys.setprofile(watch._profile)
+            try:
+                result, error = call(fn, args)
+            finally:
+                if watch.codes:
+                    sys.setprofile(previous)
+    except Exception as exc:  # pragma: no cover - the mode itself failing to enter or leave
+        return None, exc, watch
+    return result, error, watch
+
+
+def _forbidden_hint(what: str, seen: tuple[Forbidden, str]) -> Feedback:
+    rule, name = seen
+    return not_yet(f"{what} calls {name}, which this exercise asks you to do without: {rule.hint}")
+
+
+@dataclass(frozen=True)
+class Vectorised:
+    """A prompt's "no Python loop over ...": the reader's function must make as many torch calls
+    on ``large`` as on ``small`` (the same problem with more queries, heads, ...); a loop makes
+    more. ``hint`` names the loop."""
+
+    small: tuple[Any, ...]
+    large: tuple[Any, ...]
+    hint: str
+
+
 def check_function(
     fn: Any,
     reference: Callable[..., Any],
@@ -571,6 +717,10 @@ def check_function(
     integer: bool = False,
     wrong_functions: Iterable[tuple[Callable[..., Any], str]] = (),
     refusal_hint: str | None = None,
+    valid_refused_hint: str | None = None,
+    diagnose: Callable[[tuple[Any, ...], Any, BaseException | None], str | None] | None = None,
+    forbidden: Sequence[Forbidden] = (),
+    vectorised: Vectorised | None = None,
     success: str = "well done.",
 ) -> Feedback:
     """Run the reader's ``fn`` on each case and compare it with ``reference``.
@@ -580,8 +730,14 @@ def check_function(
     wrong axis, a missing scale); when the reader's output matches one, its hint is given.
     A mistake's hint is given only if the mistake also agreed with the reader on every earlier
     case. A case on which ``reference`` raises ``ValueError`` is one the reader's function must
-    refuse with ``ValueError`` too (``refusal_hint`` says why when it does not).
-    An exception raised by ``fn`` is caught and reported, never propagated.
+    refuse with ``ValueError`` too (``refusal_hint`` says why when it does not); a ``ValueError``
+    where the reference answers gets ``valid_refused_hint``, when given. ``diagnose(args, got,
+    error)`` may name a mistake that no model reproduces exactly (a search stopped early, an
+    index past the end): it is asked when the reader's function raised, or gave a wrong output
+    that no modelled mistake explains. ``forbidden`` lists tools the prompt rules out: the
+    reader's function is watched while it runs, and using one is "Not yet" whatever the output.
+    ``vectorised`` checks, once every case is right, that the function has no loop the prompt
+    rules out. An exception raised by ``fn`` is caught and reported, never propagated.
     """
     missing = _missing_answer_hint(fn, what)
     if missing is not None:
@@ -594,7 +750,12 @@ def check_function(
     for i, args in enumerate(cases):
         label = f"the output on test case {i + 1}"
         want, ref_error = call(reference, args)
-        got, error = call(fn, args)
+        if forbidden:
+            got, error, watch = call_watched(fn, args, forbidden)
+            if watch.seen is not None:
+                return _forbidden_hint(what, watch.seen)
+        else:
+            got, error = call(fn, args)
         if isinstance(ref_error, ValueError):  # a case the function must refuse
             if isinstance(error, ValueError):
                 candidates = [(w, h) for w, h in candidates
@@ -609,6 +770,10 @@ def check_function(
             return not_yet(f"the checker's reference failed on test case {i + 1}: "
                            f"{safe_str(ref_error)}")
         if error is not None:
+            if isinstance(error, ValueError) and valid_refused_hint is not None:
+                return not_yet(valid_refused_hint)
+            if diagnose is not None and (hint := _diagnosis(diagnose, args, None, error)):
+                return not_yet(hint)
             return not_yet(f"{what} raised {_type_name(error)}: {safe_str(error)} "
                            f"(on test case {i + 1}).")
         if got is None:
@@ -625,6 +790,9 @@ def check_function(
             verdict = compare_number(got, want, what=label, rel_tol=rtol, abs_tol=atol,
                                      integer=integer, wrong_answers=wrong_answers)
         if not verdict:
+            if diagnose is not None and verdict.message not in {h for _, h in wrong_answers}:
+                if hint := _diagnosis(diagnose, args, got, None):
+                    return not_yet(hint)
             return verdict
         # The reader was right here: mistakes that were not drop out.
         kept = []
@@ -638,4 +806,22 @@ def check_function(
             if same:
                 kept.append((wrong_fn, hint))
         candidates = kept
+    if vectorised is not None:
+        _, small_error, small = call_watched(fn, vectorised.small)
+        _, large_error, large = call_watched(fn, vectorised.large)
+        if small_error is None and large_error is None and large.calls > small.calls:
+            return not_yet(vectorised.hint)
     return correct(success)
+
+
+def _diagnosis(diagnose, args, got, error) -> str | None:
+    """``diagnose(args, got, error)``, guarded: a diagnosis that fails says nothing, and an output
+    far larger than any answer is not diagnosed (iterating it could take minutes or gigabytes)."""
+    shape = _shape_of(got)
+    if shape is not None and math.prod(shape) > MAX_ELEMENTS:
+        return None
+    try:
+        hint = diagnose(copy_args(args), got, error)
+    except Exception:
+        return None
+    return hint if isinstance(hint, str) and hint else None

@@ -254,8 +254,9 @@ def check_cbam_num_params(fn: Any) -> Feedback:
     return check_function(
         fn,
         _num_params,
+        # (16, 16, 7): C = r leaves one hidden unit, a working MLP that must not be refused
         [(512, 16, 7), (64, 8, 3), (256, 16, 5), (100, 16, 7), (120, 16, 7), (90, 16, 3),
-         (8, 16, 7)],
+         (16, 16, 7), (8, 16, 7)],
         what="cbam_num_params",
         atol=0,
         rtol=0,
@@ -275,5 +276,7 @@ def check_cbam_num_params(fn: Any) -> Feedback:
         ],
         refusal_hint="for C < r, C // r = 0: the channel MLP would have no hidden unit. Refuse "
         "it: raise ValueError (as the library does).",
+        valid_refused_hint="you refused an MLP that has a hidden unit: for C = r, C // r = 1, a "
+        "working module. Refuse only when C // r is 0, that is C < r.",
         success="2C·(C // r) + 2k², and no MLP without a hidden unit.",
     )

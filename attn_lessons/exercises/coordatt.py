@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 
 from ..coordatt import coordatt_num_params
-from ._core import Feedback, check_function
+from ._core import Feedback, autograd_forbidden, check_function
 
 __all__ = ["check_coordinate_pool_3d", "check_h_swish_grad", "check_num_params"]
 
@@ -148,12 +148,16 @@ def _hsg_cases() -> list[tuple[torch.Tensor]]:
 
 
 def check_h_swish_grad(h_swish_grad: Any) -> Feedback:
-    """Check ``h_swish_grad(x)``: the derivative of x · ReLU6(x + 3) / 6, entry by entry."""
+    """Check ``h_swish_grad(x)``: the derivative of x · ReLU6(x + 3) / 6, entry by entry, derived
+    by hand (the prompt's "without autograd" is enforced)."""
     return check_function(
         h_swish_grad,
         reference_h_swish_grad,
         _hsg_cases(),
         what="h_swish_grad",
+        forbidden=[autograd_forbidden("derive h′ on each of the three pieces on paper and write it "
+                                      "with torch.where or masks; the checker runs autograd "
+                                      "itself to compare.")],
         wrong_functions=[
             (_hsg_h_sigmoid, "that is h-sigmoid, ReLU6(x + 3)/6, one of the two terms of the "
                              "product rule: add x times the slope of ReLU6(x + 3)/6."),

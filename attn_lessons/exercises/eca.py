@@ -8,7 +8,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from ._core import Feedback, check_function
+from ._core import Feedback, Forbidden, autograd_forbidden, check_function
 
 __all__ = ["check_eca_channel_range", "check_eca_gate_circular", "check_eca_kernel_grad",
            "check_eca_toeplitz_dilated"]
@@ -76,8 +76,31 @@ def _range_swapped(k: int) -> torch.Tensor:
     return _channel_range(k).flip(0)
 
 
-# k = 3 first: each modelled mistake fails there or on k = 5, 1, 7; then the refusals.
-_RANGE_CASES = [(3,), (5,), (1,), (7,), (9,), (4,), (2,), (0,), (-3,)]
+# k = 3 first: each modelled mistake fails there or on k = 5, 1, 7; then k = 11, whose range runs
+# to C = 8,388,607 (a search bounded at 2**20 or 10**6 stops inside it); then the refusals.
+_RANGE_CASES = [(3,), (5,), (1,), (7,), (9,), (11,), (4,), (2,), (0,), (-3,)]
+
+
+def _range_diagnose(args, got, error):
+    """A search over C that stops before the end of k's range gives the right first C and too
+    small a last one, or finds no C at all and refuses a k that some C gets."""
+    (k,) = args
+    first, last = _channel_range(k).tolist()
+    if isinstance(error, ValueError):
+        stopped = True
+    elif error is None and got is not None:
+        try:
+            got_first, got_last = (int(v) for v in list(got)[:3])
+        except Exception:
+            return None
+        stopped = got_first == first and got_last < last
+    else:
+        return None
+    if not stopped:
+        return None
+    return (f"your search over C stops too early: k = {k} runs from C = {first:,} to "
+            f"C = {last:,}. Search further (double C until the rule gives a larger k), or use "
+            "the closed form.")
 
 
 def check_eca_channel_range(fn: Any) -> Feedback:
@@ -107,6 +130,7 @@ def check_eca_channel_range(fn: Any) -> Feedback:
         ],
         refusal_hint="no channel count gets an even kernel size (the rule always makes k odd) or "
         "one below 1: raise ValueError for those k.",
+        diagnose=_range_diagnose,
         success="the channel counts of each kernel size, ties and all.",
     )
 
@@ -200,12 +224,16 @@ def _kernel_grad_cases() -> list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]
 def check_eca_kernel_grad(fn: Any) -> Feedback:
     """Check ``fn(y, kernel, upstream) -> dL/dw``: for the ECA gate omega(y, w) of descriptors
     y (B, C) and a kernel w (k,), and the gradient ``upstream`` (B, C) of a loss L with respect to
-    omega, the gradient of L with respect to w, shape (k,); the reference is autograd's."""
+    omega, the gradient of L with respect to w, shape (k,); the reference is autograd's, and the
+    reader's function must not use autograd (the prompt asks for it derived by hand)."""
     return check_function(
         fn,
         _kernel_grad,
         _kernel_grad_cases(),
         what="kernel_grad",
+        forbidden=[autograd_forbidden("derive dL/dw_j from the chain rule through the sigmoid and "
+                                      "the convolution, and compute it with tensor operations; "
+                                      "the checker runs autograd itself to compare.")],
         wrong_functions=[
             (_grad_no_sigmoid, "the chain rule goes through the sigmoid: multiply the upstream "
              "gradient by sigma'(z) = omega (1 - omega) first."),
@@ -303,7 +331,20 @@ _DILATED_CASES = [
     (torch.tensor([1.0, -2.0, 5.0]), 6, 1),
     (torch.tensor([2.0, 1.0, -1.0]), 4, 3),
     (torch.tensor([7.0]), 3, 2),
+    # taps beyond the other end: offsets ±3 with only 2 channels touch no entry at all
+    (torch.tensor([1.0, 2.0, 3.0]), 2, 3),
 ]
+
+
+def _dilated_diagnose(args, got, error):
+    kernel, channels, dilation = args
+    half = (kernel.numel() - 1) // 2
+    if isinstance(error, RuntimeError) and dilation * half > channels:
+        return (f"with C = {channels}, k = {kernel.numel()} and d = {dilation}, the outer taps "
+                f"sit {dilation * half} channels away, beyond the other end: a tap with "
+                "|d (j - h)| >= C touches no entry of W (and torch.ones(C - |offset|) has a "
+                "negative length). Skip such taps.")
+    return None
 
 
 def check_eca_toeplitz_dilated(fn: Any) -> Feedback:
@@ -331,6 +372,7 @@ def check_eca_toeplitz_dilated(fn: Any) -> Feedback:
             (_dilated_padded, "that is the matrix acting on the zero-padded descriptor; drop the "
              "padding columns to get C x C."),
         ],
+        diagnose=_dilated_diagnose,
         success="the banded matrix of a dilated convolution.",
     )
 
@@ -351,7 +393,26 @@ def _gate_cases() -> list[tuple[torch.Tensor, torch.Tensor]]:
         (torch.randn(2, 10, generator=g), torch.tensor([0.5, -1.0, 2.0])),
         (torch.randn(1, 16, generator=g), torch.randn(5, generator=g)),
         (torch.randn(3, 7, generator=g), torch.tensor([0.3, 0.1, -0.7, 1.2, 0.4])),
+        # k = 1 (the paper's rule gives it to every C <= 7): nothing to pad
+        (torch.randn(2, 5, generator=g), torch.tensor([0.7])),
     ]
+
+
+def _gate_circular_minus_zero(y: torch.Tensor, kernel: torch.Tensor) -> torch.Tensor:
+    # the ring built with y[:, -half:], which for half = 0 is all of y, not nothing
+    k = kernel.numel()
+    half = (k - 1) // 2
+    ring = torch.cat([y[:, -half:], y, y[:, :half]], dim=1)
+    return torch.sigmoid(F.conv1d(ring[:, None, :], kernel.reshape(1, 1, k)))[:, 0, :]
+
+
+#: The prompt asks for the padding by hand: a Conv module (with or without padding_mode) is out.
+_CIRCULAR_FORBIDDEN = [
+    Forbidden("pad the descriptor yourself (torch.cat of its two ends, or F.pad) and call "
+              "F.conv1d on the result, as the prompt asks: no Conv1d module, no padding_mode.",
+              python_functions=((torch.nn.Conv1d.forward, "an nn.Conv1d module"),
+                                (torch.nn.Conv2d.forward, "an nn.Conv2d module"))),
+]
 
 
 def _gate_circular_zero_pad_both(y: torch.Tensor, kernel: torch.Tensor) -> torch.Tensor:
@@ -384,7 +445,8 @@ def _gate_circular_no_sigmoid(y: torch.Tensor, kernel: torch.Tensor) -> torch.Te
 
 def check_eca_gate_circular(fn: Any) -> Feedback:
     """Check ``fn(y, kernel) -> omega`` for ECA with circular padding: channel C - 1 and channel 0
-    are neighbours (timm's ``CecaModule``)."""
+    are neighbours (timm's ``CecaModule``), for every odd k, k = 1 included; the padding is the
+    reader's own (a Conv module, with or without ``padding_mode``, is refused)."""
     return check_function(
         fn,
         _gate_circular,
@@ -399,7 +461,10 @@ def check_eca_gate_circular(fn: Any) -> Feedback:
              "circular padding wraps around to the other end."),
             (_gate_circular_flipped, "your kernel is reversed: conv1d does not flip the kernel."),
             (_gate_circular_no_sigmoid, "the gate is the sigmoid of the convolution's output."),
+            (_gate_circular_minus_zero, "for k = 1, half = 0 and y[:, -0:] is all of y (-0 is 0), "
+             "so your ring has 2C channels: pad only when half > 0."),
         ],
+        forbidden=_CIRCULAR_FORBIDDEN,
         success="with circular padding, the gates of the first and the last channels see each "
         "other.",
     )

@@ -10,7 +10,13 @@ this "|Δ| > 2 SE" only as a rule of thumb (it measures its false-positive rate)
 from Welch's t-test, which ``check_welch`` checks against SciPy.
 
 ``check_welch(fn)``: ``fn(a, b)`` returns ``(t, df, p)`` of Welch's two-sided t-test, as
-``scipy.stats.ttest_ind(a, b, equal_var=False)`` computes them.
+``scipy.stats.ttest_ind(a, b, equal_var=False)`` computes them, from the formulas: the prompt
+allows SciPy for the t distribution's tail only, so an answer that calls ``ttest_ind`` (or
+``ttest_ind_from_stats``, or the library's ``attn_lessons.stats.welch``, which calls it) is
+refused.
+
+A half-precision answer (float16, bfloat16) is refused where its rounding is more than a tenth
+of the quantity (a standard deviation of 0.02): see :func:`attn_lessons.exercises._core.too_coarse`.
 """
 
 from __future__ import annotations
@@ -24,15 +30,18 @@ from scipy import stats
 
 from ._core import (
     Feedback,
+    Forbidden,
     _as_number,
     _Refused,
     as_bool,
     call,
+    call_watched,
     correct,
     not_yet,
     safe_repr,
     safe_str,
     tolerance,
+    too_coarse,
 )
 
 __all__ = ["check_difference_is_clear", "check_mean_std", "check_welch"]
@@ -54,6 +63,9 @@ _WORDS = {2: "two", 3: "three"}
 
 def _numbers(got: Any, count: int, what: str) -> list[float]:
     """``count`` real numbers out of a tuple/list/array answer, or :class:`_Refused`."""
+    if isinstance(got, dict):
+        raise _Refused(f"{what} returned a dict ({safe_repr(got)}): return the {_WORDS[count]} "
+                       "numbers themselves, as a tuple, in the order asked for.")
     if isinstance(got, (str, bytes)) or not hasattr(got, "__len__"):
         raise _Refused(f"{what} should return {_WORDS[count]} numbers, got {safe_repr(got)}.")
     try:
@@ -72,6 +84,14 @@ def _numbers(got: Any, count: int, what: str) -> list[float]:
 def _close(value: float, dtype: Any, want: float, rel: float = 1e-6) -> bool:
     atol, rtol = tolerance(dtype, 1e-12, rel)
     return math.isfinite(value) and math.isclose(value, want, rel_tol=rtol, abs_tol=atol)
+
+
+def _coarse(answer: list[tuple[float, Any]], want: tuple[float, ...], what: str) -> str | None:
+    """The hint of :func:`too_coarse` for the first number whose dtype cannot hold it."""
+    for (_, dtype), w in zip(answer, want, strict=True):
+        if (hint := too_coarse(dtype, w, what)) is not None:
+            return hint
+    return None
 
 
 # --- mean and sample standard deviation -----------------------------------------------------------
@@ -109,6 +129,9 @@ _MEAN_STD_MISTAKES: list[tuple[Callable[[list[float]], tuple[float, float]], str
     (lambda v: (statistics.fmean(v), statistics.fmean([abs(x - statistics.fmean(v)) for x in v])),
      "that is the mean absolute deviation; the standard deviation is the square root of the "
      "mean squared deviation (divided by n - 1)."),
+    (lambda v: (statistics.stdev(v), statistics.fmean(v)),
+     "the two numbers are in the wrong order: return (mean, std). (torch.std_mean returns "
+     "(std, mean).)"),
 ]
 
 
@@ -125,10 +148,13 @@ def check_mean_std(fn: Any) -> Feedback:
         if got is None:
             return not_yet("mean_std returned None: does it end with `return mean, std`?")
         try:
-            (mean, mean_dtype), (std, std_dtype) = _numbers(got, 2, "mean_std")
+            answer = _numbers(got, 2, "mean_std")
         except _Refused as refused:
             return not_yet(f"{refused} Return the pair (mean, std).")
+        (mean, mean_dtype), (std, std_dtype) = answer
         want_mean, want_std = _mean_std(values)
+        if (coarse := _coarse(answer, (want_mean, want_std), "mean_std")) is not None:
+            return not_yet(coarse)
         if _close(mean, mean_dtype, want_mean) and _close(std, std_dtype, want_std):
             candidates = [(m, h) for m, h in candidates
                           if all(math.isclose(x, y, rel_tol=1e-9)
@@ -184,6 +210,19 @@ _DIFF_CASES = [
     # a network that sometimes fails to train: a huge spread, so s²/n is no longer tiny and a
     # forgotten square root shows
     ([0.10, 0.50, 0.90], [0.25, 0.65, 1.00]),
+    # Near the boundary, where a standard error a few per cent too large or too small flips the
+    # verdict (|Δ| / 2 SE = 1.10, 1.27, 1.04 and 0.96): the cases above leave every rule whose SE
+    # is within 16 % of the right one undetected; with these, the band is 0.96 to 1.04.
+    # Clear by the rule, not with s²/(n - 1) in the SE (Bessel applied twice), nor with 3 SE:
+    ([0.70, 0.72, 0.74], [0.736, 0.756, 0.776]),
+    # Clear by the rule and by the sum of the two SEs (±2 SE bars that do not overlap), not by 3 SE:
+    ([0.60, 0.64, 0.68, 0.62, 0.66], [0.674, 0.676, 0.678, 0.675, 0.677]),
+    ([0.60, 0.62, 0.64, 0.61, 0.63], [0.6394, 0.6294, 0.6444, 0.6344, 0.6314]),
+    ([0.71, 0.74, 0.69, 0.73], [0.7379, 0.7439, 0.7309, 0.7469, 0.7349, 0.7409]),
+    # Ten seeds each, equal spreads s, |Δ| = 1.6 s: clear by the rule and by the sum of the SEs,
+    # not by whether the mean ± s bars overlap (|Δ| > s_a + s_b); with n = 4 those two coincide.
+    ([0.61, 0.63, 0.65, 0.62, 0.64, 0.60, 0.66, 0.615, 0.645, 0.635],
+     [0.64, 0.66, 0.68, 0.65, 0.67, 0.63, 0.69, 0.645, 0.675, 0.665]),
 ]
 
 _DIFF_MISTAKES: list[tuple[Callable[[list[float], list[float]], bool], str]] = [
@@ -217,6 +256,25 @@ _DIFF_MISTAKES: list[tuple[Callable[[list[float], list[float]], bool], str]] = [
     (lambda a, b: bool(stats.ttest_ind(a, b, equal_var=False).pvalue < 0.05),
      "that is Welch's test at p < 0.05, the chapter's real criterion; this exercise asks for "
      "the rule of thumb |Δ| > 2 SE, whose answers differ from Welch's for few seeds."),
+    (lambda a, b: _delta(a, b) > 2 * (statistics.stdev(a) / math.sqrt(len(a))
+                                      + statistics.stdev(b) / math.sqrt(len(b))),
+     "you compared |Δ| with 2 (SE_a + SE_b), which is asking whether the two means' ±2 SE error "
+     "bars overlap: standard errors do not add, their squares do. The standard error of the "
+     "difference is sqrt(s_a²/n_a + s_b²/n_b), smaller than SE_a + SE_b."),
+    (lambda a, b: _delta(a, b) > statistics.stdev(a) + statistics.stdev(b),
+     "you asked whether the mean ± s bars of the two variants overlap (as the chapter's figures "
+     "draw them): that compares |Δ| with s_a + s_b, the spread of single seeds. The rule "
+     "compares it with twice the standard error of the difference, "
+     "2 sqrt(s_a²/n_a + s_b²/n_b)."),
+    (lambda a, b: _delta(a, b) > 2 * math.sqrt(
+        ((len(a) - 1) * statistics.variance(a) + (len(b) - 1) * statistics.variance(b))
+        / (len(a) + len(b) - 2) * (1 / len(a) + 1 / len(b))),
+     "that is Student's pooled standard error, sqrt(s_p² (1/n_a + 1/n_b)), which assumes the two "
+     "variances are equal. The rule keeps them apart: sqrt(s_a²/n_a + s_b²/n_b)."),
+    (lambda a, b: _delta(a, b) > 2 * math.sqrt(statistics.variance(a) / (len(a) - 1)
+                                               + statistics.variance(b) / (len(b) - 1)),
+     "you divided each sample variance by n - 1: s² already contains its n - 1 (Bessel's "
+     "correction, once); the standard error of a mean divides s² by n."),
 ]
 
 
@@ -332,13 +390,27 @@ _WELCH_MISTAKES = [
 ]
 
 
+#: The prompt allows SciPy for the tail only: these compute the whole test for the reader.
+_WELCH_FORBIDDEN = [
+    Forbidden("compute t, the Welch–Satterthwaite df and p from the formulas above, and use "
+              "scipy.stats.t.sf for the tail only.",
+              python_functions=((stats.ttest_ind, "scipy.stats.ttest_ind"),
+                                (stats.ttest_ind_from_stats, "scipy.stats.ttest_ind_from_stats"))),
+]
+
+
 def check_welch(fn: Any) -> Feedback:
-    """Check ``fn(a, b) -> (t, df, p)`` against ``scipy.stats.ttest_ind(a, b, equal_var=False)``."""
+    """Check ``fn(a, b) -> (t, df, p)`` against ``scipy.stats.ttest_ind(a, b, equal_var=False)``,
+    computed by the reader from the formulas (an answer that calls ``ttest_ind`` is refused)."""
     if (missing := _missing(fn, "welch")) is not None:
         return missing
     candidates = list(_WELCH_MISTAKES)
     for i, (a, b) in enumerate(_WELCH_CASES, start=1):
-        got, error = call(fn, (list(a), list(b)))
+        got, error, watch = call_watched(fn, (list(a), list(b)), _WELCH_FORBIDDEN)
+        if watch.seen is not None:
+            rule, name = watch.seen
+            return not_yet(f"welch calls {name}, which this exercise asks you to do without: "
+                           f"{rule.hint}")
         if error is not None:
             return not_yet(f"welch raised {type(error).__name__}: {safe_str(error)} (on test "
                            f"case {i}).")
@@ -349,6 +421,8 @@ def check_welch(fn: Any) -> Feedback:
         except _Refused as refused:
             return not_yet(f"{refused} Return the triple (t, df, p).")
         want = _welch(a, b)
+        if (coarse := _coarse(answer, want, "welch")) is not None:
+            return not_yet(coarse)
 
         def same(values, answer=answer):
             return all(_close(v, d, w, rel=1e-4) for (v, d), w in zip(answer, values,

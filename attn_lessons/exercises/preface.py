@@ -4,7 +4,8 @@ The notebook computes ``softmax(keys @ query) @ values`` for one query. The exer
 to a batch of queries, one per row of ``queries``: the reader must decide along which axis the
 softmax normalises (over the keys, for each query) and keep the rows in order. This is the
 matrix form softmax(Q K^T) V of Vaswani et al., "Attention is all you need" (2017), eq. (1),
-without its 1/sqrt(d) scale, which chapter 6 adds.
+without its 1/sqrt(d) scale, which chapter 6 adds. The prompt asks for no Python loop over the
+queries; the checker enforces it by counting the answer's torch calls for one query and for six.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Any
 
 import torch
 
-from ._core import Feedback, check_function
+from ._core import Feedback, Vectorised, check_function
 
 __all__ = ["check_attend", "reference_attend"]
 
@@ -36,6 +37,20 @@ def _cases() -> list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
         values = torch.randn(n, d_v, generator=g, dtype=torch.float64)
         cases.append((queries, keys, values))
     return cases
+
+
+def _loop_probe() -> Vectorised:
+    """One query, then six, against the same keys and values: a vectorised answer makes the same
+    torch calls for both, a loop over the queries makes more for six."""
+    g = torch.Generator().manual_seed(99)
+    keys = torch.randn(5, 4, generator=g, dtype=torch.float64)
+    values = torch.randn(5, 3, generator=g, dtype=torch.float64)
+    queries = torch.randn(6, 4, generator=g, dtype=torch.float64)
+    return Vectorised(
+        (queries[:1], keys, values), (queries, keys, values),
+        "the values are right, but your function makes more torch calls for six queries than for "
+        "one: it loops over the queries. Compute all m × n scores at once, queries @ keys.T, "
+        "and one softmax along the keys.")
 
 
 def _over_queries(queries, keys, values):
@@ -105,5 +120,6 @@ def check_attend(attend: Any) -> Feedback:
             (_weights_only, "you returned the weights, one row per query and one column per key: "
                             "return their averages of the value rows, weights @ values."),
         ],
+        vectorised=_loop_probe(),
         success="your attend() is softmax(queries @ keys.T, dim=1) @ values.",
     )

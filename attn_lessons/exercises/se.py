@@ -71,14 +71,44 @@ def _squeeze_keepdim(u, mask):
     return _squeeze_reference(u, mask)[:, :, None, None]
 
 
-def _padded(b: int, c: int, h: int, w: int, sizes: list[tuple[int, int]], seed: int):
-    """u (B, C, H, W) with garbage in the padding, and mask (B, H, W) of the real top-left parts."""
+def _squeeze_first_mask(u, mask):
+    return _squeeze_reference(u, mask[:1].expand_as(mask))
+
+
+def _squeeze_top_left_crop(u, mask):
+    # each image cropped to its first h rows and w columns, h and w counted from the mask
+    out = []
+    for i in range(u.shape[0]):
+        h = int(mask[i].any(dim=1).sum())
+        w = int(mask[i].any(dim=0).sum())
+        out.append(u[i, :, :h, :w].mean(dim=(1, 2)))
+    return torch.stack(out)
+
+
+def _padded(b: int, c: int, h: int, w: int, sizes: list[tuple[int, int]], seed: int,
+            corner: str = "top-left"):
+    """u (B, C, H, W) with garbage in the padding, and mask (B, H, W) of the real parts, which sit
+    in the given ``corner`` of each padded image."""
     g = torch.Generator().manual_seed(seed)
     u = torch.randn(b, c, h, w, generator=g, dtype=torch.float64) + 0.5
     mask = torch.zeros(b, h, w, dtype=torch.bool)
     for i, (hi, wi) in enumerate(sizes):
-        mask[i, :hi, :wi] = True
+        rows = slice(0, hi) if corner.startswith("top") else slice(h - hi, h)
+        cols = slice(0, wi) if corner.endswith("left") else slice(w - wi, w)
+        mask[i, rows, cols] = True
         u[i, :, ~mask[i]] += 3.0  # the padding is not zero: a previous layer wrote there
+    return u, mask
+
+
+def _irregular(seed: int):
+    """Two images whose real positions are no rectangle: a ring and a checkerboard."""
+    g = torch.Generator().manual_seed(seed)
+    u = torch.randn(2, 3, 5, 5, generator=g, dtype=torch.float64) + 0.5
+    mask = torch.zeros(2, 5, 5, dtype=torch.bool)
+    mask[0, 1:4, 1:4] = True
+    mask[0, 2, 2] = False                                   # a ring around a padded centre
+    mask[1] = (torch.arange(5)[:, None] + torch.arange(5)[None, :]) % 2 == 0
+    u[~mask[:, None].expand_as(u)] += 3.0
     return u, mask
 
 
@@ -88,10 +118,13 @@ def check_squeeze(fn: Any) -> Feedback:
     ``u`` is (B, C, H, W), ``mask`` a boolean (B, H, W) with at least one True per image.
     """
     cases = [
-        _padded(3, 4, 5, 6, [(5, 6), (2, 3), (4, 1)], seed=1),
+        _padded(3, 4, 5, 6, [(4, 6), (2, 3), (5, 6)], seed=1),
         _padded(2, 3, 4, 4, [(1, 1), (3, 4)], seed=2),
         _padded(1, 5, 3, 7, [(3, 7)], seed=3),
         _padded(4, 2, 6, 5, [(6, 5), (6, 2), (1, 5), (3, 3)], seed=13),
+        # padding at the top and on the left: the real part is the bottom-right corner
+        _padded(2, 3, 5, 4, [(3, 2), (2, 4)], seed=14, corner="bottom-right"),
+        _irregular(seed=15),
     ]
     return check_function(
         fn, _squeeze_reference, cases, what="your squeeze",
@@ -109,6 +142,11 @@ def check_squeeze(fn: Any) -> Feedback:
             (_squeeze_masked_max, "that is a masked global max pooling; SE uses the average."),
             (_squeeze_keepdim, "the values are right but the shape is (B, C, 1, 1): return "
              "shape (B, C)."),
+            (_squeeze_first_mask, "every image used the first image's mask: each image has its "
+             "own, mask[b] for image b (mask[:, None] broadcasts it over the channels)."),
+            (_squeeze_top_left_crop, "you cropped each image to its top-left h × w corner: the "
+             "real positions need not be there (padding may sit at the top or on the left, and a "
+             "mask need not be a rectangle). Average exactly where mask is True."),
         ],
         success="z_c is the mean of channel c over the real positions of its image.",
     )
@@ -258,8 +296,10 @@ def _params_round(channels, reduction, bias):
 def check_se_num_params(fn: Any) -> Feedback:
     """Check ``fn(channels, reduction, bias)``: the number of parameters of an SE block, with
     ``ValueError`` when ``channels // reduction`` is 0."""
+    # C = r and C = 24, r = 16 leave one hidden unit: a block that works, not one to refuse.
     cases = [(64, 16, True), (256, 16, False), (48, 4, True), (1024, 16, True),
-             (100, 16, True), (120, 16, False), (90, 16, False), (8, 16, False)]
+             (100, 16, True), (120, 16, False), (90, 16, False), (16, 16, True), (24, 16, False),
+             (8, 16, False)]
     return check_function(
         fn, _params_reference, cases, what="your se_num_params", atol=0.0, rtol=0.0,
         integer=True,
@@ -281,6 +321,8 @@ def check_se_num_params(fn: Any) -> Feedback:
         ],
         refusal_hint="for C < r, C // r = 0: the block would have no hidden unit and its gate "
         "would be the constant 0.5. Refuse it: raise ValueError (as the library does).",
+        valid_refused_hint="you refused a block that has a hidden unit: for C = r (or C = 24, "
+        "r = 16) C // r = 1, a working block. Refuse only when C // r is 0, that is C < r.",
         success="2·C·C' weights plus C' + C biases, C' = C // r, and no block without a width.",
     )
 

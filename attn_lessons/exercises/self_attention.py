@@ -7,7 +7,7 @@ from typing import Any
 
 import torch
 
-from ._core import Feedback, check_function
+from ._core import Feedback, Vectorised, check_function
 
 __all__ = [
     "check_dot_variance",
@@ -97,8 +97,22 @@ def _mha_cases() -> list[tuple[torch.Tensor, torch.Tensor, torch.Tensor, int]]:
     return cases
 
 
+def _heads_probe() -> Vectorised:
+    """The same q, k, v split into one head and into four: a vectorised answer makes the same torch
+    calls for both, a loop over the heads (or over their chunks) makes more for four."""
+    g = torch.Generator().manual_seed(71)
+    q, k, v = (torch.randn(2, 5, 8, generator=g, dtype=torch.float64) for _ in range(3))
+    return Vectorised(
+        (q, k, v, 1), (q, k, v, 4),
+        "the values are right, but your function makes more torch calls for four heads than for "
+        "one: it loops over the heads (or over their chunks). The prompt asks for no loop: "
+        "reshape to (B, n, h, D/h), transpose to (B, h, n, D/h) and let one batched product "
+        "serve every head.")
+
+
 def check_multi_head_attention(fn: Any) -> Feedback:
-    """Check ``fn(q, k, v, heads)``: h heads of softmax(q_i k_iᵀ / √(D/h)) v_i, concatenated."""
+    """Check ``fn(q, k, v, heads)``: h heads of softmax(q_i k_iᵀ / √(D/h)) v_i, concatenated,
+    computed without a loop over the heads (the prompt's rule, enforced)."""
     return check_function(
         fn,
         reference_multi_head_attention,
@@ -119,6 +133,7 @@ def check_multi_head_attention(fn: Any) -> Feedback:
                                         "weights over the keys should sum to 1 (dim=-1)."),
             (_mha_unscaled, "you forgot the scale: divide each head's scores by √(D/h)."),
         ],
+        vectorised=_heads_probe(),
         success="h heads of width D/h, each scaled by 1/√(D/h), concatenated in order.",
     )
 

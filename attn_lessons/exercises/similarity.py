@@ -1,24 +1,29 @@
 """Checkers for chapter 1 (dot products and similarity).
 
-Each checker runs the reader's function on a few fixed inputs, compares it with the library's
-answer and, when the output matches a typical mistake, says which one. None of them raises.
+Each checker runs the reader's function on a few fixed inputs, compares it with an independent
+computation and, when the output matches a typical mistake, says which one. None of them raises.
+The references are written here with plain tensor operations, never with the
+:mod:`attn_lessons.similarity` functions that the chapter's lab imports: a reader who calls a
+library function the lab has in scope does not thereby solve an exercise.
+
+Where a prompt rules out a tool (``torch.logsumexp`` and ``log_softmax`` for the stable
+log-softmax, autograd for the Jacobian), the checker enforces it while the reader's function runs.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+import scipy.special
 import torch
 
-from attn_lessons import similarity
-
-from ._core import Feedback, check_function
+from ._core import Feedback, Forbidden, autograd_forbidden, check_function
 
 __all__ = [
-    "check_cosine_similarity",
     "check_log_softmax_jacobian",
     "check_masked_attention",
     "check_masked_gram",
+    "check_most_similar",
     "check_stable_log_softmax",
 ]
 
@@ -28,61 +33,124 @@ def _fixed(*shape: int, seed: int, scale: float = 1.0) -> torch.Tensor:
     return scale * torch.randn(*shape, generator=g, dtype=torch.float64)
 
 
-# --- cosine similarity -----------------------------------------------------------------------
+# --- the most similar other row (a transfer: cosine, all pairs at once, a batch, oneself out) --
+#
+# x is (B, n, d), n >= 2, no zero row; the answer is the (B, n) index tensor whose entry (b, i) is
+# the j != i with the largest cosine similarity cos(x_bi, x_bj). The samples are built so that each
+# plausible slip shows: a long row that wins every dot product, rows whose cosines with all the
+# others are negative (a diagonal set to 0 instead of -inf then picks the row itself), and rows of
+# different lengths where the nearest row in Euclidean distance is not the most similar one
+# (exercise 1.3). With a batch, torch's fill_diagonal_ and .T no longer apply as they do to one
+# matrix: the diagonal is masked with a broadcast identity.
 
 
-def _cos_reference(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    return similarity.cosine_similarity(a, b)
+def _unit_rows(x: torch.Tensor) -> torch.Tensor:
+    return x / torch.linalg.vector_norm(x, dim=-1, keepdim=True)  # (B, n, d) / (B, n, 1)
 
 
-def _cos_no_normalisation(a, b):
-    return (a * b).sum(-1)
+def _all_cosines(x: torch.Tensor) -> torch.Tensor:
+    u = _unit_rows(x)
+    return u @ u.transpose(-2, -1)                       # (B, n, d) @ (B, d, n) -> (B, n, n)
 
 
-def _cos_one_norm(a, b):
-    return (a * b).sum(-1) / a.norm(dim=-1)
+def _diagonal(x: torch.Tensor) -> torch.Tensor:
+    return torch.eye(x.shape[-2], dtype=torch.bool)      # (n, n), broadcast over the batch
 
 
-def _cos_squared_norms(a, b):
-    return (a * b).sum(-1) / (a.norm(dim=-1) ** 2 * b.norm(dim=-1) ** 2)
+def _most_similar_reference(x: torch.Tensor) -> torch.Tensor:
+    cos = _all_cosines(x).masked_fill(_diagonal(x), float("-inf"))  # a row is not its neighbour
+    return cos.argmax(dim=-1)                            # (B, n, n) -> (B, n)
 
 
-def _cos_global_norms(a, b):
-    return (a * b).sum(-1) / (a.norm() * b.norm())
+def _ms_self_included(x):
+    return _all_cosines(x).argmax(dim=-1)
 
 
-def _cos_distance(a, b):
-    return 1 - similarity.cosine_similarity(a, b)
+def _ms_diagonal_zero(x):
+    return _all_cosines(x).masked_fill(_diagonal(x), 0.0).argmax(dim=-1)
 
 
-def _cos_first_dim(a, b):
-    return (a * b).sum(0) / (a.norm(dim=0) * b.norm(dim=0))
+def _ms_dot_product(x):
+    return (x @ x.transpose(-2, -1)).masked_fill(_diagonal(x), float("-inf")).argmax(dim=-1)
 
 
-def check_cosine_similarity(fn: Any) -> Feedback:
-    """Check ``fn(a, b)``: the cosine similarity of ``(..., d)`` tensors over the last dim."""
-    cases = [
-        (torch.tensor([3.0, 4.0], dtype=torch.float64),
-         torch.tensor([4.0, 3.0], dtype=torch.float64)),
-        (_fixed(5, 8, seed=1, scale=3.0), _fixed(5, 8, seed=2)),
-        (_fixed(2, 3, 4, seed=3), _fixed(2, 3, 4, seed=4, scale=0.2)),
-        (_fixed(3, 3, seed=16, scale=5.0), _fixed(3, 3, seed=17, scale=0.1)),
+def _ms_euclidean(x):
+    return torch.cdist(x, x).masked_fill(_diagonal(x), float("inf")).argmin(dim=-1)
+
+
+def _ms_least_similar(x):
+    return _all_cosines(x).masked_fill(_diagonal(x), float("inf")).argmin(dim=-1)
+
+
+def _ms_column_norms(x):
+    u = x / torch.linalg.vector_norm(x, dim=-2, keepdim=True)
+    return (u @ u.transpose(-2, -1)).masked_fill(_diagonal(x), float("-inf")).argmax(dim=-1)
+
+
+def _ms_values(x):
+    return _all_cosines(x).masked_fill(_diagonal(x), float("-inf")).amax(dim=-1)
+
+
+def _ms_flattened_batch(x):
+    # one (B n) x (B n) matrix: a row may pick a row of another sample
+    flat = x.reshape(-1, x.shape[-1])[None]
+    return _most_similar_reference(flat).reshape(x.shape[:-1]) % x.shape[-2]
+
+
+def _ms_diagnose(args, got, error):
+    text = str(error) if error is not None else ""
+    if error is not None and ("equal length" in text or "fill_diagonal" in text):
+        return ("fill_diagonal_ fills the diagonal of one square matrix; a batch of them, shape "
+                "(B, n, n), is not one. Mask the diagonal with torch.eye(n, dtype=torch.bool), "
+                "which broadcasts over the batch.")
+    if error is not None and ("batch2" in text or "mat2" in text):
+        return ("the product of the (B, n, d) rows with their transpose failed: transpose each "
+                "sample's matrix with x.transpose(-2, -1) (or x.mT), to (B, d, n). On a batch, x.T "
+                "reverses every dimension, giving (d, n, B).")
+    return None
+
+
+def _most_similar_cases() -> list[tuple[torch.Tensor]]:
+    f64 = torch.float64
+    long_row = torch.tensor([[1.0, 0.0], [10.0, 6.0], [0.95, 0.3], [0.0, 1.0]], dtype=f64)
+    all_negative = torch.tensor([[1.0, 0.0], [-0.6, 0.8], [-0.4, -0.9]], dtype=f64)
+    lengths = torch.tensor([[1.0, 0.0], [0.5, 0.5], [5.0, 1.0]], dtype=f64)
+    scaled = _fixed(4, 2, seed=22) * torch.tensor([[1.0], [8.0], [0.5], [3.0]], dtype=f64)
+    return [
+        (torch.stack([long_row, scaled]),),                          # (2, 4, 2)
+        (torch.stack([lengths, all_negative]),),                     # (2, 3, 2)
+        (_fixed(1, 7, 5, seed=21) * torch.arange(1, 8, dtype=f64)[:, None],),
+        (_fixed(3, 2, 3, seed=23),),                                 # n = 2: the other row
     ]
+
+
+def check_most_similar(fn: Any) -> Feedback:
+    """Check ``fn(x) -> index`` for ``x`` (B, n, d): entry (b, i) is the other row j != i of sample
+    b with the largest cosine similarity to row i, shape (B, n)."""
     return check_function(
-        fn, _cos_reference, cases, what="your cosine_similarity",
+        fn, _most_similar_reference, _most_similar_cases(), what="your most_similar",
+        atol=0.0, rtol=0.0,
         wrong_functions=[
-            (_cos_no_normalisation, "that is the plain dot product a·b: divide by both norms "
-             "‖a‖ ‖b‖ so that the result lies in [-1, 1]."),
-            (_cos_one_norm, "you divided by ‖a‖ only (that is the projection of b on a): "
-             "divide by ‖b‖ as well."),
-            (_cos_squared_norms, "divide by the norms ‖a‖ ‖b‖, not by their squares."),
-            (_cos_global_norms, "you divided by the norms of the whole tensors; each pair of "
-             "vectors is normalised by its own lengths: norm(dim=-1)."),
-            (_cos_distance, "that is the cosine distance 1 − cos θ; return cos θ itself."),
-            (_cos_first_dim, "the vectors run along the last dimension: sum and take norms "
-             "over dim=-1, not dim=0."),
+            (_ms_self_included, "every row is most similar to itself (cosine 1): exclude the "
+             "diagonal before taking the arg-max."),
+            (_ms_dot_product, "that ranks by the dot product, where a long row wins against "
+             "every other: divide each row by its length first, so that only directions count."),
+            (_ms_euclidean, "that is the nearest row in Euclidean distance; it ranks like the "
+             "cosine only when every row has length 1 (exercise 1.3). Normalise the rows first."),
+            (_ms_column_norms, "each row (a vector) is divided by its own length: "
+             "norm(dim=-1), not the length of each column."),
+            (_ms_least_similar, "that is the least similar row: take the arg-max of the "
+             "cosines, not the arg-min."),
+            (_ms_diagonal_zero, "setting the diagonal to 0 does not exclude it: when a row's "
+             "cosines with all the others are negative, 0 is still the largest and the row picks "
+             "itself. Set the diagonal to -inf."),
+            (_ms_values, "those are the largest cosines; return the index j of the most similar "
+             "row (argmax, not amax)."),
+            (_ms_flattened_batch, "the samples of the batch are separate sets: compare the rows "
+             "of one sample only with each other, (B, n, n) cosines, not all B·n rows at once."),
         ],
-        success="cosine similarity ignores lengths and keeps only the angle.",
+        diagnose=_ms_diagnose,
+        success="each vector's most similar other vector, set by set.",
     )
 
 
@@ -178,11 +246,13 @@ def check_masked_gram(fn: Any) -> Feedback:
     )
 
 
-# --- the softmax (the reference the log-softmax's tempting copy takes the log of) -----------
+# --- the stable softmax (what the log-softmax's tempting copy takes the log of) ----------------
 
 
-def _softmax_reference(scores, temperature):
-    return similarity.softmax(scores, dim=-1, temperature=temperature)
+def _stable_softmax(scores, temperature):
+    t = scores / temperature
+    e = torch.exp(t - t.amax(dim=-1, keepdim=True))
+    return e / e.sum(dim=-1, keepdim=True)
 
 
 # --- stable log-softmax (the notebook's exercise: a transfer of the stable softmax) ----------
@@ -197,7 +267,7 @@ def _log_softmax_reference(scores, temperature):
 
 
 def _log_of_stable_softmax(scores, temperature):
-    return torch.log(_softmax_reference(scores, temperature))
+    return torch.log(_stable_softmax(scores, temperature))
 
 
 def _log_softmax_naive(scores, temperature):
@@ -223,12 +293,43 @@ def _log_softmax_global_max(scores, temperature):
     return t - m - torch.log(torch.exp(t - m).sum(dim=-1, keepdim=True))
 
 
+def _log_softmax_clamped_max(scores, temperature):
+    t = scores / temperature
+    m = t.amax(dim=-1, keepdim=True).clamp_min(0.0)
+    return t - m - torch.log(torch.exp(t - m).sum(dim=-1, keepdim=True))
+
+
+def _log_softmax_median_shift(scores, temperature):
+    t = scores / temperature
+    m = t.median(dim=-1, keepdim=True).values
+    return t - m - torch.log(torch.exp(t - m).sum(dim=-1, keepdim=True))
+
+
+def _log_softmax_mean_shift(scores, temperature):
+    t = scores / temperature
+    m = t.mean(dim=-1, keepdim=True)
+    return t - m - torch.log(torch.exp(t - m).sum(dim=-1, keepdim=True))
+
+
 def _log_softmax_no_temperature(scores, temperature):
     return torch.log_softmax(scores, dim=-1)
 
 
 def _log_softmax_wrong_dim(scores, temperature):
     return torch.log_softmax(scores / temperature, dim=0)
+
+
+def _log_softmax_dim1(scores, temperature):
+    return torch.log_softmax(scores / temperature, dim=1)
+
+
+def _log_softmax_diagnose(args, got, error):
+    scores = args[0]
+    if isinstance(error, IndexError) and scores.ndim == 1:
+        return ("your function fails on a single row of scores, shape (n,): work over the last "
+                "dimension, dim=-1 (with keepdim=True), which exists for any number of "
+                "dimensions; dim=1 does not exist for a 1-D row.")
+    return None
 
 
 def _log_softmax_cases() -> list[tuple[torch.Tensor, float]]:
@@ -241,19 +342,38 @@ def _log_softmax_cases() -> list[tuple[torch.Tensor, float]]:
         (torch.tensor([[0.0, 400.0, 800.0]], dtype=f64), 1.0),
         # large scores close together: exp(s) overflows
         (torch.tensor([[800.0, 801.0, 802.0]], dtype=f64), 1.0),
+        # two rows far below 0: max(m, 0) underflows the first, the global max the second
+        (torch.tensor([[-1000.0, -1001.0], [-1800.0, -1801.0]], dtype=f64), 1.0),
         # rows at very different levels: the global max underflows the lower row
         (torch.tensor([[0.0, 1.0, 2.0], [-1500.0, -1501.0, -1502.0]], dtype=f64), 1.0),
         # a temperature below 1 on large scores
         (torch.tensor([[1000.0, 999.0, 998.0], [3.0, 1.0, 2.0]], dtype=f64), 0.25),
+        # the median (0) is no safe shift: exp(1000) overflows
+        (torch.tensor([[0.0, 0.0, 1000.0]], dtype=f64), 1.0),
         # float32: exp overflows at 89 and the weight exp(-300) underflows
         (torch.tensor([[150.0, 149.0, -150.0]], dtype=torch.float32), 1.0),
+        # a batch of attention scores (B, m, n): normalise over the keys, the last dimension
+        (_fixed(2, 3, 4, seed=9, scale=300.0), 2.0),
+        # a single row, shape (n,): the prompt's own scores
+        (torch.tensor([0.0, 400.0, 800.0], dtype=f64), 1.0),
     ]
+
+
+#: The prompt asks for the log-sum-exp trick by hand: these compute it for the reader.
+_LOG_SOFTMAX_FORBIDDEN = [
+    Forbidden("build it from the row maximum m with torch.exp and torch.log, as the prompt asks: "
+              "(s - m) / T - log sum exp((s - m) / T).",
+              torch_functions=("logsumexp", "log_softmax", "_log_softmax", "special_logsumexp",
+                               "special_log_softmax"),
+              python_functions=((scipy.special.logsumexp, "scipy.special.logsumexp"),
+                                (scipy.special.log_softmax, "scipy.special.log_softmax"))),
+]
 
 
 def check_stable_log_softmax(fn: Any) -> Feedback:
     """Check ``fn(scores, temperature)``: log softmax(scores / T) over the last dim, stable and
-    finite for any finite scores (the log-sum-exp trick, e.g. Goodfellow et al., Deep Learning,
-    section 4.1)."""
+    finite for any finite scores of any number of dimensions (the log-sum-exp trick, e.g.
+    Goodfellow et al., Deep Learning, section 4.1), without ``logsumexp`` or ``log_softmax``."""
     return check_function(
         fn, _log_softmax_reference, _log_softmax_cases(), what="your log-softmax",
         wrong_functions=[
@@ -261,6 +381,9 @@ def check_stable_log_softmax(fn: Any) -> Feedback:
              "log sum_k exp((s_k - m) / T), not only the maximum m / T."),
             (_log_softmax_no_temperature, "the temperature is ignored: divide the scores by it."),
             (_log_softmax_wrong_dim, "normalise each row (dim=-1), not down the columns."),
+            (_log_softmax_dim1, "normalise over the last dimension, dim=-1: dim=1 is the last one "
+             "only for 2-D scores, and on a (B, m, n) batch of attention scores it runs over the "
+             "queries."),
             (_log_of_stable_softmax, "the log of the softmax is -inf wherever a weight underflows "
              "to 0, although its log is a finite number (here -800): never form the weights. "
              "Compute (s - m) / T - log sum exp((s - m) / T) directly."),
@@ -270,7 +393,17 @@ def check_stable_log_softmax(fn: Any) -> Feedback:
              "the m that you subtracted inside, so every row is off by its maximum m / T."),
             (_log_softmax_global_max, "you subtracted the maximum of the whole tensor: a row far "
              "below it underflows to log 0 = -inf. Use each row's own maximum."),
+            (_log_softmax_clamped_max, "you shifted by max(m, 0), the row maximum clamped at 0: a "
+             "row whose scores all lie far below 0 then underflows to log 0 = -inf. Shift each "
+             "row by its own maximum, whatever its sign."),
+            (_log_softmax_median_shift, "only the row maximum makes every exponent <= 0: shifted "
+             "by the median, exp(1000) still overflows. Subtract the maximum."),
+            (_log_softmax_mean_shift, "only the row maximum makes every exponent <= 0: shifted by "
+             "the mean, the largest exponent can still overflow (in float32 above 88). Subtract "
+             "the maximum."),
         ],
+        diagnose=_log_softmax_diagnose,
+        forbidden=_LOG_SOFTMAX_FORBIDDEN,
         success="finite and exact: (s - m) / T minus the stable log-sum-exp, never log(0).",
     )
 
@@ -417,14 +550,19 @@ def _log_jacobian_cases() -> list[tuple[torch.Tensor]]:
         (torch.tensor([1.0, 2.0, 3.0], dtype=torch.float64),),
         (_fixed(5, seed=19, scale=2.0),),
         (torch.tensor([0.0, 0.0], dtype=torch.float64),),
+        (torch.tensor([2.0, -1.0, 0.5, 0.0], dtype=torch.float32),),
     ]
 
 
 def check_log_softmax_jacobian(fn: Any) -> Feedback:
     """Check ``fn(scores) -> J`` with ``J[i, j] = ∂ log p_i/∂s_j`` for ``p = softmax(scores)`` and
-    ``scores`` of shape (n,), against autograd's Jacobian of ``torch.log_softmax``."""
+    ``scores`` of shape (n,), against autograd's Jacobian of ``torch.log_softmax``. The reader's
+    function must not use autograd itself (the prompt asks for J by hand)."""
     return check_function(
         fn, _log_jacobian_reference, _log_jacobian_cases(), what="your log_softmax_jacobian",
+        forbidden=[autograd_forbidden("derive J on paper from log p_i = s_i - log sum_k e^{s_k} "
+                                      "and build it from p with tensor operations; the checker "
+                                      "runs autograd itself to compare.")],
         wrong_functions=[
             (_logjac_softmax_jacobian, "that is the Jacobian of p itself, diag(p) - p pᵀ; the log "
              "divides row i by p_i: ∂ log p_i/∂s_j = (∂p_i/∂s_j) / p_i."),
