@@ -51,8 +51,6 @@ PENDING = {
     "the reference of check_cbam_num_params",
     "ch5_coordatt/coordatt_lab.ipynb": "issue 26 (chapter 5 rewrite): the lab imports "
     "coordatt_num_params, the reference of check_num_params (exercise 3)",
-    "ch7_networks/measuring_effects.ipynb": "issue 26 (chapter 7 rewrite): the notebook imports "
-    "attn_lessons.train.mean_std, which passes check_mean_std",
 }
 
 
