@@ -234,7 +234,7 @@ _WIDTHS_JS = """() => {
     const number = box.querySelector('.eqno');
     const name = (number && number.textContent.trim()) || box.id || `display maths ${i + 1}`;
     if (!jax) return {name, rendered: false};
-    const j = jax.getBoundingClientRect();
+    const j = jax.getBoundingClientRect(), b = box.getBoundingClientRect();
     const svg = jax.querySelector('svg');
     const s = svg ? svg.getBoundingClientRect() : j;
     const n = number && number.getBoundingClientRect();
@@ -244,7 +244,8 @@ _WIDTHS_JS = """() => {
             box_scroll: box.scrollWidth, box_client: box.clientWidth,
             box_overflow: getComputedStyle(box).overflowX,
             cut_at_start: s.left < j.left - 1,
-            covered_by_number: !!n && n.width > 0 && n.left < j.right - 1 && n.right > j.left + 1};
+            covered_by_number: !!n && n.width > 0 && n.left < j.right - 1 && n.right > j.left + 1,
+            off_screen: b.right > root.clientWidth + 1 || (!!n && n.right > b.right + 1)};
   });
   const inline = [...document.querySelectorAll('span.math')].filter(m => {
       const svg = m.querySelector('mjx-container svg');
@@ -261,6 +262,10 @@ _WIDTHS_JS = """() => {
     .map(t => ({head: t.textContent.trim().slice(0, 40), width: scroller(t).scrollWidth,
                 client: scroller(t).clientWidth,
                 overflow: getComputedStyle(scroller(t)).overflowX}));
+  const tablesOffScreen = [...document.querySelectorAll('article table')]
+    .filter(t => t.getClientRects().length
+                 && scroller(t).getBoundingClientRect().right > root.clientWidth + 1)
+    .map(t => t.textContent.trim().slice(0, 40));
   const unclipped = el => {
     for (let a = el.parentElement; a && a !== document.body; a = a.parentElement)
       if (getComputedStyle(a).overflowX !== 'visible') return false;
@@ -271,7 +276,7 @@ _WIDTHS_JS = """() => {
                   > root.clientWidth + 1 && unclipped(el))
     .slice(0, 5).map(el => `${el.tagName.toLowerCase()}.${[...el.classList].join('.')}`);
   return {document: root.scrollWidth, viewport: root.clientWidth, equations, inline, tables,
-          wide};
+          tables_off_screen: tablesOffScreen, wide};
 }"""
 
 # The Chinese page's furniture: the text outside the article (sidebars, header, footer) less the
@@ -408,7 +413,11 @@ def _furniture_and_widths(page, page_name: str, result: Visit) -> None:
     result.widths[WIDE] = page.evaluate(_WIDTHS_JS)
     result.toggles["wide"] = _hides_and_shows_the_sidebar(page)
     page.set_viewport_size({"width": PHONE, "height": 844})
-    page.wait_for_timeout(100)  # the themes' resize handlers
+    # Once the sidebars have moved off the screen, the page is laid out as if it had been opened
+    # at this width: a second resize event has every script measure the settled layout.
+    page.wait_for_timeout(300)
+    page.evaluate("window.dispatchEvent(new Event('resize'))")
+    page.wait_for_timeout(100)
     result.widths[PHONE] = page.evaluate(_WIDTHS_JS)
     result.toggles.update(_toggles(page, page_name))
 
@@ -803,6 +812,8 @@ def _equation_faults(widths: dict, *, must_fit: bool) -> list[str]:
             faults.append(f"{e['name']}: its start is cut off (cannot be scrolled to)")
         if e["covered_by_number"]:
             faults.append(f"{e['name']}: the equation number is drawn over it")
+        if e["off_screen"]:
+            faults.append(f"{e['name']}: it or its number runs off the screen")
     for m in widths["inline"]:
         if must_fit or m["overflow"] not in ("auto", "scroll"):
             faults.append(f"inline maths {m['text']!r}: {m['width']} px drawn in {m['client']} px "
@@ -811,6 +822,7 @@ def _equation_faults(widths: dict, *, must_fit: bool) -> list[str]:
         if must_fit or t["overflow"] not in ("auto", "scroll"):
             faults.append(f"table {t['head']!r}: {t['width']} px in {t['client']} px "
                           f"(overflow-x {t['overflow']})")
+    faults += [f"table {head!r}: runs off the screen" for head in widths["tables_off_screen"]]
     return faults
 
 

@@ -30,8 +30,9 @@
     }
     const a = article.getBoundingClientRect();
     const s = sidebar.getBoundingClientRect();
-    if (s.width === 0 || s.left < a.right - 1) {
-      return 0; // the sidebar is not beside the article (narrow layouts)
+    if (s.width === 0 || s.left < a.right - 1
+        || s.right > document.documentElement.clientWidth + 1) {
+      return 0; // not beside the article on the screen (narrow layouts keep it off-screen)
     }
     const articlePadding = parseFloat(getComputedStyle(article).paddingRight) || 0;
     const sidebarPadding = parseFloat(getComputedStyle(sidebar).paddingRight) || 0;
