@@ -3,9 +3,13 @@
 Each page is loaded once (from 127.0.0.1, with every request to any other host blocked and
 recorded) and what the reader would meet is collected: console errors, failed requests, the
 rendered mathematics, the images, the exercise solutions (collapsed until clicked), the launch
-buttons and the links. The tests below then judge one aspect each, so a failure names both the
-page and what is wrong with it. A full-page screenshot of every chapter page is written to
-`_build/screenshots/` for review.
+buttons and the links; then, on the same page, the issue and edit buttons, the width of every
+display equation, formula and table and of the page at 1280 px, the table-of-contents toggle at
+1280 px, and, after narrowing the page to a phone's 390 px, the widths again and both sidebar
+toggles; on a Chinese page, the furniture's strings and any Chinese set in italics. The tests
+below then judge one aspect each, so a failure names both the page and what is wrong with it. A
+full-page screenshot of every chapter page is written to `_build/screenshots/` for review, and
+one page of each edition at 390 px with its table of contents open (phone-sidebar__*.png).
 """
 
 from __future__ import annotations
