@@ -13,14 +13,16 @@ zh_CN) only, this extension:
   page's catalogue: sphinx-external-toc inserts the toctrees (transform priority 100) after
   Sphinx's Locale transform (20) has translated the page, so the captions were left in English;
 - translates the strings that the themes and extensions write without a catalogue: the search
-  field's placeholder, the launch buttons' tooltips, the sidebar toggles' tooltips (templates
-  ``templates/toggle-*-sidebar.html``), myst-nb's "Show code cell source" summaries, and
-  sphinx-togglebutton's hints;
+  field's placeholder, the launch and download buttons' tooltips, the sidebar toggles' tooltips
+  and the navigation's label (templates ``templates/toggle-*-sidebar.html``,
+  ``templates/sbt-sidebar-nav.html``), myst-nb's "Show code cell source" summaries and their
+  label, and sphinx-togglebutton's hints and buttons' label;
 - writes "作者：" without the space the theme's template puts after it (``templates/author.html``);
 - sets emphasis in Chinese upright with emphasis dots (着重号) instead of the browser's synthetic
   italics, which CJK fonts do not have: a post-transform marks each emphasis that holds Chinese
   characters (class ``cjk``), and ``static/chinese_typography.css`` styles it. Emphasis in Latin
-  script (a paper's title in the references) keeps its italics.
+  script (a paper's title in the references) keeps its italics; caption numbers ("图 5.1"), which
+  Sphinx sets in italics, are set upright.
 
 The footer's licence line is the Chinese edition's own ``extra_footer`` (scripts/build_zh.py).
 tests/browser/test_pages.py looks for English furniture on every Chinese page;
