@@ -34,6 +34,19 @@ SITE_FOLDER = BUILD / "html" / LANGUAGE
 CACHE = BUILD / ".jupyter_cache"
 LOCALE = ROOT / "book" / "locale"
 STRICT = ["-W", "-n", "--keep-going"]
+#: What an edition says in its own language on every page, outside the catalogues: the footer's
+#: licence line (``html.extra_footer`` of _config.yml, the same licences and links) and the author
+#: line. The themes' strings are translated by book/_ext/chinese_furniture.py.
+EDITION_FURNITURE = {
+    LANGUAGE: {
+        "config": {"author": "Attention, Derived 的贡献者"},
+        "extra_footer": (
+            '<p>文字与插图：<a href="https://creativecommons.org/licenses/by/4.0/deed.zh-hans">'
+            "CC BY 4.0</a>。代码（<code>attn_lessons</code> 库、笔记本中的代码、脚本与测试）："
+            "MIT。详见代码仓库中的 LICENSE 文件与 THIRD_PARTY_NOTICES.md。</p>\n"
+        ),
+    },
+}
 
 
 def _jupyter_book() -> str:
@@ -58,6 +71,10 @@ def edition_config(target: Path, *, language: str | None = None, execute: str | 
         # notebooks' links to the book point there.
         html = config.setdefault("html", {})
         html["baseurl"] = html.get("baseurl", "").rstrip("/") + f"/{language}/"
+        # The edition's own footer (the licence line) and author line, in its language.
+        if language in EDITION_FURNITURE:
+            config.update(EDITION_FURNITURE[language]["config"])
+            html["extra_footer"] = EDITION_FURNITURE[language]["extra_footer"]
     execute_section = config.setdefault("execute", {})
     if execute is not None:
         execute_section["execute_notebooks"] = execute

@@ -11,10 +11,18 @@ solution's title is made.
 
 The titles hold plain text only (no maths or code: tests/test_translations.py's catalogue check
 would see a lost span), so the raw text is the subtitle's text.
+
+In the Chinese edition the headers then take the Chinese form (:class:`ChineseExerciseHeaders`):
+"练习 2.1（标题）" with full-width parentheses and no space before them, where sphinx-exercise
+writes "练习 2.1  (标题)", and a solution's header "练习 2.1 的解答" (the words of the reader
+notebooks and of the collapsed solution cells) instead of "解答 练习 2.1 (标题)".
 """
 
 from __future__ import annotations
 
+import re
+
+from language_switch import is_chinese
 from sphinx.application import Sphinx
 from sphinx.transforms import SphinxTransform
 from sphinx.transforms.post_transforms import SphinxPostTransform
@@ -88,7 +96,76 @@ class ExtractableExerciseTitles(SphinxPostTransform):
             title.replace_self(nodes.container("", *subtitles))
 
 
+def _full_width_parentheses(title) -> None:
+    """sphinx-exercise's " (" and ")" around a subtitle become "（" and "）"."""
+    from docutils import nodes
+
+    texts = [child for child in title.children if isinstance(child, nodes.Text)]
+    opening = next((t for t in texts if t.astext() == " ("), None)
+    closing = next((t for t in reversed(texts) if t.astext() == ")"), None)
+    if opening is None or closing is None:
+        return
+    title.replace(opening, nodes.Text("（"))
+    title.replace(closing, nodes.Text("）"))
+
+
+class ChineseExerciseHeaders(SphinxPostTransform):
+    """The Chinese edition's exercise and solution headers in Chinese form.
+
+    Runs after sphinx-exercise has made the titles (ResolveTitlesInExercises, priority 20, and
+    ResolveTitlesInSolutions, 21). The space that Sphinx writes after a caption number
+    ("练习 2.1 ") is taken out before a full-width parenthesis by :func:`_caption_number_space`.
+    """
+
+    default_priority = 22
+    formats = ("html",)
+
+    def run(self, **kwargs) -> None:
+        from docutils import nodes
+        from sphinx_exercise.nodes import exercise_enumerable_node, exercise_node, solution_node
+
+        if not is_chinese(self.config.language):
+            return
+        for node in self.document.findall(
+            lambda n: isinstance(n, (exercise_node, exercise_enumerable_node))
+        ):
+            if node.children and isinstance(node.children[0], nodes.title):
+                _full_width_parentheses(node.children[0])
+        for node in self.document.findall(solution_node):
+            title = node.children[0] if node.children else None
+            if not isinstance(title, nodes.title):
+                continue
+            reference = next((c for c in title.children if isinstance(c, nodes.reference)), None)
+            if reference is None:
+                continue
+            # "解答" + reference(" 练习 2.1", " (", subtitle, ")") becomes
+            # reference("练习 2.1") + " 的解答"
+            words = reference.children[0].astext().strip() if reference.children else ""
+            if re.search(r"\d", words):
+                reference.children = [nodes.Text(words)]
+            else:  # an unnumbered exercise is named by its title: "练习（标题）的解答"
+                _full_width_parentheses(reference)
+                first = reference.children[0]
+                reference.replace(first, nodes.Text(first.astext().strip()))
+            title.children = [reference]
+            reference.parent = title
+            title += nodes.Text(" 的解答" if re.search(r"\d", words) else "的解答")
+            node["title"] = title.astext()
+
+
+_CAPTION_NUMBER_SPACE = re.compile(r'(<span class="caption-number">[^<]*?) (</span>)(?=（)')
+
+
+def _caption_number_space(app: Sphinx, pagename, templatename, context, doctree) -> None:
+    """No space between "练习 2.1" and its full-width parenthesis (Sphinx adds one after every
+    caption number)."""
+    if is_chinese(app.config.language) and "body" in context:
+        context["body"] = _CAPTION_NUMBER_SPACE.sub(r"\1\2", context["body"])
+
+
 def setup(app: Sphinx) -> dict:
+    app.add_post_transform(ChineseExerciseHeaders)
+    app.connect("html-page-context", _caption_number_space)
     app.add_transform(TranslatableExerciseTitles)
     app.add_transform(TranslatedExercisesInTheRegistry)
     app.add_post_transform(ExtractableExerciseTitles)

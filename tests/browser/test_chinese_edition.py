@@ -244,16 +244,21 @@ _ADMONITION_TITLE = re.compile(r'<p class="admonition-title">(.*?)</p>', re.S)
 
 @pytest.mark.parametrize("page", BOOK_PAGES)
 def test_exercise_and_solution_titles_are_in_chinese(page):
-    """Each exercise's title, and each solution's quote of it, comes from the catalogue.
+    """Each exercise's title, and each solution's header, in Chinese and in Chinese form.
 
     sphinx-exercise keeps its titles out of gettext's reach; book/_ext/exercise_titles.py brings
-    them in. An English title left on a Chinese page reads "练习 2.2 (Gates that compete)".
+    them in, and writes the headers as a Chinese book does: "练习 2.1（标题）" (full-width
+    parentheses, no space before them), "练习 2.1 的解答". An English title left on a Chinese page
+    reads "练习 2.2（Gates that compete）".
     """
     html = (html_dir() / ZH / page).read_text(encoding="utf-8")
     titles = [" ".join(re.sub(r"<[^>]+>", "", t).split()) for t in _ADMONITION_TITLE.findall(html)]
-    exercises = [t for t in titles if t.startswith(("练习", "解答")) and "(" in t]
-    english = [t for t in exercises if not CJK.search(t.split("(", 1)[1])]
+    exercises = [t for t in titles if t.startswith(("练习", "解答"))]
+    english = [t for t in exercises if "（" in t and not CJK.search(t.split("（", 1)[1])]
     assert not english, f"{page}: titles not translated: {english}"
+    form = re.compile(r"练习( \d+\.\d+)?（\S.*）(的解答)?|练习 \d+\.\d+( 的解答)?")
+    wrong = [t for t in exercises if not form.fullmatch(t) or " (" in t or "  " in t]
+    assert not wrong, f"{page}: headers not in Chinese form: {wrong}"
 
 
 def test_the_chinese_doctrees_are_no_larger_than_the_english():

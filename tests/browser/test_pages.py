@@ -3,9 +3,13 @@
 Each page is loaded once (from 127.0.0.1, with every request to any other host blocked and
 recorded) and what the reader would meet is collected: console errors, failed requests, the
 rendered mathematics, the images, the exercise solutions (collapsed until clicked), the launch
-buttons and the links. The tests below then judge one aspect each, so a failure names both the
-page and what is wrong with it. A full-page screenshot of every chapter page is written to
-`_build/screenshots/` for review.
+buttons and the links; then, on the same page, the issue and edit buttons, the width of every
+display equation, formula and table and of the page at 1280 px, the table-of-contents toggle at
+1280 px, and, after narrowing the page to a phone's 390 px, the widths again and both sidebar
+toggles; on a Chinese page, the furniture's strings and any Chinese set in italics. The tests
+below then judge one aspect each, so a failure names both the page and what is wrong with it. A
+full-page screenshot of every chapter page is written to `_build/screenshots/` for review, and
+one page of each edition at 390 px with its table of contents open (phone-sidebar__*.png).
 """
 
 from __future__ import annotations
@@ -122,6 +126,16 @@ class Visit:
     answers_visible: list[str] = field(default_factory=list)
     hrefs: list[str] = field(default_factory=list)
     final_url: str = ""
+    #: The theme's "open an issue" and "suggest an edit" buttons: {label: {href, title, text}}.
+    feedback: dict = field(default_factory=dict)
+    #: Widths measured at WIDE and at PHONE: {width: {document, viewport, equations, inline}}.
+    widths: dict = field(default_factory=dict)
+    #: At PHONE: {"primary"/"secondary": {opened, closed_by_backdrop}}, or None for a toggle the
+    #: page does not show; at WIDE: {"wide": {hidden, shown_again}} for the table of contents.
+    toggles: dict = field(default_factory=dict)
+    #: On a Chinese page: the page's language, furniture strings with English words in them, and
+    #: Chinese text set in italics.
+    chinese: dict = field(default_factory=dict)
 
 
 # Runs in the page: what the maths became, and every image.
@@ -202,6 +216,233 @@ def _screenshot_path(page: str) -> Path:
     return html_dir().parent / "screenshots" / name
 
 
+# --------------------------------------------------------------------------------------------
+# Page furniture and widths (measured on the page already loaded, after its solutions are open)
+# --------------------------------------------------------------------------------------------
+
+#: The desktop width every page is loaded at, and the phone width it is then narrowed to.
+WIDE, PHONE = 1280, 390
+#: The Chinese edition's folder, and one page of each edition photographed at PHONE with its
+#: table of contents open (_build/screenshots/phone-sidebar__*.png).
+ZH = "zh_CN/"
+PHONE_SHOTS = {"book/ch2_se/se.html", f"{ZH}book/ch2_se/se.html"}
+#: Chinese pages made by a template alone, all furniture (the proof index lists labels).
+TEMPLATE_PAGES = {f"{ZH}search.html", f"{ZH}genindex.html"}
+
+_FEEDBACK_JS = """() => Object.fromEntries(
+  ['source-issues-button', 'source-edit-button'].map(label => {
+    const a = document.querySelector(`a.btn-${label}`);
+    // Bootstrap moves a tooltip's title to data-bs-original-title.
+    return [label, a && {href: a.href, text: a.textContent.trim(),
+                         title: a.getAttribute('title')
+                                || a.getAttribute('data-bs-original-title') || ''}];
+  }))"""
+
+# Every display equation (MathJax's container inside Sphinx's div.math): how wide it is, how much
+# of it shows, whether what does not show can be scrolled to, whether its start is cut off (a
+# centred equation overflowing to the left) and whether its number covers it. Every inline formula
+# drawn wider than its box where the box does not scroll, every table wider than its container, and
+# the elements that stick out of the page, if any (none is inside a box that clips or scrolls).
+_WIDTHS_JS = """() => {
+  const root = document.documentElement;
+  const equations = [...document.querySelectorAll('div.math')].map((box, i) => {
+    const jax = box.querySelector('mjx-container');
+    const number = box.querySelector('.eqno');
+    const name = (number && number.textContent.trim()) || box.id || `display maths ${i + 1}`;
+    if (!jax) return {name, rendered: false};
+    const j = jax.getBoundingClientRect(), b = box.getBoundingClientRect();
+    const svg = jax.querySelector('svg');
+    const s = svg ? svg.getBoundingClientRect() : j;
+    const n = number && number.getBoundingClientRect();
+    return {name, rendered: true, shown: j.width > 0,
+            scroll: jax.scrollWidth, client: jax.clientWidth,
+            overflow: getComputedStyle(jax).overflowX,
+            box_scroll: box.scrollWidth, box_client: box.clientWidth,
+            box_overflow: getComputedStyle(box).overflowX,
+            cut_at_start: s.left < j.left - 1,
+            covered_by_number: !!n && n.width > 0 && n.left < j.right - 1 && n.right > j.left + 1,
+            off_screen: b.right > root.clientWidth + 1 || (!!n && n.right > b.right + 1)};
+  });
+  const inline = [...document.querySelectorAll('span.math')].filter(m => {
+      const svg = m.querySelector('mjx-container svg');
+      return svg && m.getClientRects().length
+             && svg.getBoundingClientRect().width > m.clientWidth + 1;
+    }).map(m => ({text: m.textContent.trim().slice(0, 50), overflow: getComputedStyle(m).overflowX,
+                  width: Math.round(m.querySelector('svg').getBoundingClientRect().width),
+                  client: m.clientWidth}));
+  const scroller = t => ['auto', 'scroll'].includes(getComputedStyle(t).overflowX)
+    ? t : t.parentElement;  // a table that scrolls itself, or its container
+  const tables = [...document.querySelectorAll('article table')]
+    .filter(t => t.getClientRects().length && scroller(t).scrollWidth
+                 > scroller(t).clientWidth + 1)
+    .map(t => ({head: t.textContent.trim().slice(0, 40), width: scroller(t).scrollWidth,
+                client: scroller(t).clientWidth,
+                overflow: getComputedStyle(scroller(t)).overflowX}));
+  const tablesOffScreen = [...document.querySelectorAll('article table')]
+    .filter(t => t.getClientRects().length
+                 && scroller(t).getBoundingClientRect().right > root.clientWidth + 1)
+    .map(t => t.textContent.trim().slice(0, 40));
+  const unclipped = el => {
+    for (let a = el.parentElement; a && a !== document.body; a = a.parentElement)
+      if (getComputedStyle(a).overflowX !== 'visible') return false;
+    return true;
+  };
+  const wide = root.scrollWidth <= root.clientWidth ? [] : [...document.querySelectorAll('body *')]
+    .filter(el => el.getClientRects().length && el.getBoundingClientRect().right
+                  > root.clientWidth + 1 && unclipped(el))
+    .slice(0, 5).map(el => `${el.tagName.toLowerCase()}.${[...el.classList].join('.')}`);
+  return {document: root.scrollWidth, viewport: root.clientWidth, equations, inline, tables,
+          tables_off_screen: tablesOffScreen, wide};
+}"""
+
+# The Chinese page's furniture: the text outside the article (sidebars, header, footer) less the
+# page titles, section titles and the "English" link, or the whole page where the page is made by
+# a template (search, index); the collapsed cells' summaries; the tooltips, labels and placeholders
+# of the furniture (outside the article, and its buttons, summaries and heading links inside).
+# Then every run of Chinese text drawn in italics.
+_CHINESE_JS = r"""whole => {
+  const cjk = /[\u3400-\u4dbf\u4e00-\u9fff]/;
+  // (page and section titles: the navigation's links, the page's contents, the print-only
+  // title and contents in .onlyprint; the search's results)
+  const skip = 'script, style, noscript, code, pre, mjx-container, .language-switch, '
+    + 'nav.bd-docs-nav a, .bd-toc-nav, nav.page-toc, .prev-next-title, .bd-breadcrumbs, '
+    + '.onlyprint, #search-results, dialog:not([open]) *';
+  const strings = new Set();
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    const el = node.parentElement, text = node.textContent.trim();
+    if (!text || el.closest(skip)) continue;
+    if (whole || !el.closest('article.bd-article') || el.closest('details.hide > summary'))
+      strings.add(text);
+  }
+  const inArticle = 'a.headerlink, button, summary, .btn, [data-tooltip], [data-toggle-hint]';
+  const names = ['title', 'data-bs-original-title', 'aria-label', 'placeholder', 'data-tooltip',
+                 'data-toggle-hint'];  // (Bootstrap moves a tooltip's title to the second)
+  for (const el of document.body.querySelectorAll(names.map(n => `[${n}]`).join(', '))) {
+    if (el.closest('script, mjx-container, .language-switch, .onlyprint')) continue;
+    if (!whole && el.closest('article.bd-article') && !el.matches(inArticle)) continue;
+    for (const name of names)
+      if (el.getAttribute(name)) strings.add(el.getAttribute(name).trim());
+  }
+  const italic = [];
+  const texts = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  for (let node = texts.nextNode(); node; node = texts.nextNode()) {
+    const el = node.parentElement;
+    if (!cjk.test(node.textContent) || !el.getClientRects().length) continue;
+    if (getComputedStyle(el).fontStyle !== 'normal')
+      italic.push(node.textContent.trim().slice(0, 40));
+  }
+  return {lang: document.documentElement.lang, strings: [...strings], italic};
+}"""
+
+#: Latin-script words a Chinese page's furniture may show: names (the book's, the services', the
+#: licences', the files'), file types, key names, the maths that sits in captions.
+FURNITURE_NAMES = {
+    "Attention", "Derived", "GitHub", "Colab", "Binder", "JupyterHub", "PDF", "pdf", "ipynb", "md",
+    "MIT", "CC", "BY", "LICENSE", "THIRD_PARTY_NOTICES", "attn_lessons", "JavaScript", "Ctrl",
+    "Sphinx", "Jupyter", "Book",
+}
+_LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z_]*[A-Za-z]")
+
+
+def english_in(strings: list[str]) -> list[str]:
+    """The strings among `strings` that hold a Latin-script word not in FURNITURE_NAMES.
+
+    >>> english_in(["作者：Attention, Derived 的贡献者", "Toggle primary sidebar", "打印为 PDF"])
+    ['Toggle primary sidebar']
+    """
+    return [s for s in strings if set(_LATIN_WORD.findall(s)) - FURNITURE_NAMES]
+
+
+# Clicks a sidebar toggle from the page (as a tap would: the button's click handlers run) and
+# reports whether its dialog opened, and where the dialog is (the backdrop is beside it). Returns
+# null when the page shows no such toggle and has no such sidebar.
+_OPEN_JS = """async kind => {
+  const frame = () => new Promise(resolve => requestAnimationFrame(() => resolve()));
+  const dialog = document.getElementById(`pst-${kind}-sidebar-modal`);
+  const sidebar = document.getElementById(`pst-${kind}-sidebar`);
+  const button = [...document.querySelectorAll(`button.${kind}-toggle`)]
+    .find(b => b.checkVisibility() && b.getClientRects().length);
+  if (!button) return sidebar && sidebar.textContent.trim() ? {opened: false, button: false}
+                                                           : null;
+  button.click();
+  await frame();
+  const r = dialog ? dialog.getBoundingClientRect() : null;
+  return {opened: !!dialog && dialog.open, left: r && r.left, right: r && r.right};
+}"""
+_IS_OPEN_JS = "kind => document.getElementById(`pst-${kind}-sidebar-modal`).open"
+
+
+def _open_and_close(page, kind: str) -> dict | None:
+    """A sidebar toggle opens its dialog, and a tap on the backdrop beside it closes it (the
+    dialog is modal: the toggle itself is behind the backdrop while it is open)."""
+    opened = page.evaluate(_OPEN_JS, kind)
+    if opened is None or not opened["opened"]:
+        return opened
+    # In the middle of the wider strip of backdrop beside the dialog.
+    width = page.viewport_size["width"]
+    left, right = opened["left"], width - opened["right"]
+    page.mouse.click(left / 2 if left > right else width - right / 2,
+                     page.viewport_size["height"] / 2)
+    return {"opened": True, "closed_by_backdrop": not page.evaluate(_IS_OPEN_JS, kind)}
+
+
+def _toggles(page, page_name: str) -> dict:
+    """At PHONE: the visible primary and secondary sidebar toggles open and close their sidebars."""
+    states = {kind: _open_and_close(page, kind) for kind in ("primary", "secondary")}
+    if page_name in PHONE_SHOTS and (states["primary"] or {}).get("opened"):
+        page.evaluate(_OPEN_JS, "primary")
+        page.wait_for_timeout(300)  # the dialog's transition, for the picture
+        shot = _screenshot_path(page_name)
+        shot = shot.with_name(f"phone-sidebar__{shot.name}")
+        shot.parent.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(shot))
+        page.keyboard.press("Escape")
+    return states
+
+
+# At WIDE: the visible table-of-contents toggle hides the sidebar, and a second click shows it.
+_HIDE_AND_SHOW_JS = """async () => {
+  const frame = () => new Promise(resolve => requestAnimationFrame(() => resolve()));
+  const sidebar = document.getElementById('pst-primary-sidebar');
+  const shown = () => sidebar.checkVisibility()
+                      && !sidebar.classList.contains('pst-sidebar-hidden');
+  const button = [...document.querySelectorAll('button.primary-toggle')]
+    .find(b => b.checkVisibility() && b.getClientRects().length);
+  if (!button || !sidebar || !shown()) return {hidden: false, shown_again: false};
+  button.click();
+  await frame();
+  const hidden = !shown();
+  button.click();
+  await frame();
+  return {hidden, shown_again: shown()};
+}"""
+
+# After a change of width: once the themes' transitions have ended (the sidebars moving off the
+# screen), a second resize event has every script measure the settled layout, as if the page had
+# been opened at this width.
+_SETTLE_JS = """async () => {
+  const frame = () => new Promise(resolve => requestAnimationFrame(() => resolve()));
+  await frame();
+  await Promise.all(document.getAnimations().map(a => a.finished.catch(() => null)));
+  window.dispatchEvent(new Event('resize'));
+  await frame();
+  await frame();
+}"""
+
+
+def _furniture_and_widths(page, page_name: str, result: Visit) -> None:
+    result.feedback = page.evaluate(_FEEDBACK_JS)
+    if page_name.startswith(ZH):
+        result.chinese = page.evaluate(_CHINESE_JS, page_name in TEMPLATE_PAGES)
+    result.widths[WIDE] = page.evaluate(_WIDTHS_JS)
+    result.toggles["wide"] = page.evaluate(_HIDE_AND_SHOW_JS)
+    page.set_viewport_size({"width": PHONE, "height": 844})
+    page.evaluate(_SETTLE_JS)
+    result.widths[PHONE] = page.evaluate(_WIDTHS_JS)
+    result.toggles.update(_toggles(page, page_name))
+
+
 @pytest.fixture(scope="session")
 def visit(browser, server):
     """visit(page) -> Visit, each page loaded once per session."""
@@ -258,6 +499,7 @@ def visit(browser, server):
         result.hidden_cells = _hidden_cell_states(page)
         if result.solutions or result.hidden_cells:
             page.wait_for_timeout(500)  # let anything a click asked for arrive, or fail, here
+        _furniture_and_widths(page, page_name, result)  # last: it narrows the page to PHONE
         page.close()
         visits[page_name] = result
         return result
@@ -542,3 +784,126 @@ def test_one_chapter_page_captured_in_each_mode(browser, server, mode):
             assert page_background > 200, f"the light page is not light ({page_background:.0f})"
     finally:
         context.close()
+
+
+# --------------------------------------------------------------------------------------------
+# A way back from every page; the page at 1280 px and on a phone; the Chinese page's furniture
+# (measured in the visit above, after the page's solutions were opened)
+# --------------------------------------------------------------------------------------------
+
+CJK = re.compile("[\u3400-\u4dbf\u4e00-\u9fff]")
+CHINESE_PAGES = [p for p in PAGES if p.startswith(ZH)]
+
+
+def _catalogue_of(page: str) -> str:
+    """The repository path of a Chinese page's translation catalogue."""
+    return f"book/locale/zh_CN/LC_MESSAGES/{page.removeprefix(ZH).removesuffix('.html')}.po"
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_every_page_offers_an_issue_and_a_page_with_a_source_an_edit(visit, page):
+    """"Open an issue" on every page, naming the page (and so the edition); "suggest an edit" on
+    every page made from a source: the English source, or the Chinese page's catalogue."""
+    repository = config()["repository"]["url"].rstrip("/")
+    branch = config()["repository"].get("branch", "main")
+    buttons = visit(page).feedback
+    issue, edit = buttons.get("source-issues-button"), buttons.get("source-edit-button")
+    assert issue, "no 'open an issue' button"
+    assert issue["href"].startswith(f"{repository}/issues/new?"), issue["href"]
+    title = urllib.parse.parse_qs(urllib.parse.urlparse(issue["href"]).query)["title"][0]
+    assert f"/{page}" in title, f"the issue's title does not name the page: {title!r}"
+    labels = [issue["text"], issue["title"]]
+    if page.removeprefix(ZH).startswith("book/"):
+        assert edit, "no 'suggest an edit' button"
+        if page.startswith(ZH):
+            path = _catalogue_of(page)
+        else:
+            path = str(source_of(page).relative_to(ROOT))
+        assert edit["href"] == f"{repository}/edit/{branch}/{path}"
+        assert (ROOT / path).is_file(), f"the edit link opens {path}, which does not exist"
+        labels += [edit["text"], edit["title"]]
+    if page.startswith(ZH):
+        assert all(CJK.search(label) for label in labels), labels
+        assert not english_in(labels), labels
+    else:
+        assert issue["text"] == "Open issue" and (edit is None or edit["text"] == "Suggest edit")
+
+
+def _equation_faults(widths: dict, *, must_fit: bool) -> list[str]:
+    faults = []
+    for e in widths["equations"]:
+        if not e["rendered"]:
+            continue  # test_mathematics_renders_from_the_local_bundle names it
+        if not e["shown"]:
+            faults.append(f"{e['name']}: not displayed, so not measured")
+            continue
+        if must_fit and e["scroll"] > e["client"] + 1:
+            faults.append(f"{e['name']}: {e['scroll']} px wide in {e['client']} px")
+        if e["scroll"] > e["client"] + 1 and e["overflow"] not in ("auto", "scroll"):
+            faults.append(f"{e['name']}: {e['scroll'] - e['client']} px cut off "
+                          f"(overflow-x {e['overflow']}, not scrollable)")
+        if e["box_scroll"] > e["box_client"] + 1 and e["box_overflow"] not in ("auto", "scroll"):
+            faults.append(f"{e['name']}: its box cuts {e['box_scroll'] - e['box_client']} px off")
+        if e["cut_at_start"]:
+            faults.append(f"{e['name']}: its start is cut off (cannot be scrolled to)")
+        if e["covered_by_number"]:
+            faults.append(f"{e['name']}: the equation number is drawn over it")
+        if e["off_screen"]:
+            faults.append(f"{e['name']}: it or its number runs off the screen")
+    for m in widths["inline"]:
+        if must_fit or m["overflow"] not in ("auto", "scroll"):
+            faults.append(f"inline maths {m['text']!r}: {m['width']} px drawn in {m['client']} px "
+                          f"(overflow-x {m['overflow']})")
+    for t in widths["tables"]:
+        if must_fit or t["overflow"] not in ("auto", "scroll"):
+            faults.append(f"table {t['head']!r}: {t['width']} px in {t['client']} px "
+                          f"(overflow-x {t['overflow']})")
+    faults += [f"table {head!r}: runs off the screen" for head in widths["tables_off_screen"]]
+    return faults
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_every_display_equation_fits_at_1280_px(visit, page):
+    """No equation, formula or table clipped or scrolled on a laptop: each fits, an equation
+    beside its number (one wider than the column takes the margin: book/_ext/phone_layout.py)."""
+    widths = visit(page).widths[WIDE]
+    faults = _equation_faults(widths, must_fit=True)
+    assert not faults, "\n".join(faults)
+    assert widths["document"] <= widths["viewport"], widths["wide"]
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_on_a_phone_equations_scroll_and_the_page_does_not(visit, page):
+    """At 390 px: an equation, formula or table wider than the screen scrolls inside its box
+    (never clipped, an equation's number beside it), and nothing makes the page wider."""
+    widths = visit(page).widths[PHONE]
+    faults = _equation_faults(widths, must_fit=False)
+    assert not faults, "\n".join(faults)
+    assert widths["document"] <= widths["viewport"], (
+        f"the page is {widths['document']} px wide at {widths['viewport']} px: "
+        f"wider elements {widths['wide']}")
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_on_a_phone_the_sidebar_toggles_open_and_close_the_sidebars(visit, page):
+    """The visible toggles work (book/_ext/static/sidebar_toggles.js: pydata-sphinx-theme#2451),
+    at 390 px (the sidebars open as dialogs) and, for the table of contents, at 1280 px."""
+    toggles = dict(visit(page).toggles)
+    wide = toggles.pop("wide")
+    assert toggles.get("primary") is not None, "no table-of-contents toggle at 390 px"
+    works = {"opened": True, "closed_by_backdrop": True}
+    broken = {kind: state for kind, state in toggles.items()
+              if state is not None and state != works}
+    assert not broken, broken
+    assert wide == {"hidden": True, "shown_again": True}, f"at {WIDE} px: {wide}"
+
+
+@pytest.mark.parametrize("page", CHINESE_PAGES)
+def test_a_chinese_page_has_no_english_furniture_and_no_italic_chinese(visit, page):
+    """Theme strings, tooltips, sidebar captions, footer, cell summaries: Chinese (names aside);
+    no Chinese text in synthetic italics (emphasis takes dots: book/_ext/chinese_furniture.py)."""
+    seen = visit(page).chinese
+    assert seen["lang"] == "zh-CN"
+    english = english_in(seen["strings"])
+    assert not english, f"English on the Chinese page: {english}"
+    assert not seen["italic"], f"Chinese text in italics: {seen['italic'][:8]}"

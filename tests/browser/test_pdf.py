@@ -98,8 +98,9 @@ def title_of(source: Path) -> str:
 
 
 LANGUAGE = {edition.name: edition.language for edition in EDITIONS}
-#: What the Chinese edition's text says where the English says "Solution to Exercise".
-SOLUTION_LABEL = {"en": "Solution to Exercise", "zh_CN": "解答 练习"}
+#: What the Chinese edition's text says where the English says "Solution to Exercise"
+#: ("练习 2.1 的解答": book/_ext/exercise_titles.py).
+SOLUTION_LABEL = {"en": "Solution to Exercise", "zh_CN": "的解答"}
 CJK = re.compile("[\u3400-\u4dbf\u4e00-\u9fff]")
 
 
