@@ -9,12 +9,17 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 # Sphinx warnings are errors; nitpicky catches broken references; keep going to list them all.
 BOOK_FLAGS := -W -n --keep-going
+# Each stage of `make test` runs through scripts/stage_times.py, which records its wall and CPU
+# time when ATTN_TIMINGS names a file (make test sets it) and otherwise only runs the command.
+TIMED := $(BIN)/python scripts/stage_times.py run
 
-.PHONY: help setup book catalogues notebooks test lint nbval pytest browser browser-pages browser-figures browser-rest student bench module-bench pdf check-clean clean checkpoints results
+.PHONY: help setup book catalogues notebooks test test-stages lint nbval nbval-cached pytest browser browser-pages browser-figures browser-rest student bench module-bench pdf check-clean clean checkpoints results
 
 help:
 	@echo "make book     build the HTML book into _build/html, English and Chinese (zh_CN/)"
-	@echo "make test     ruff, pytest, nbval on every notebook, the strict book build, the PDF, browser tests"
+	@echo "make test     ruff, pytest, the strict book build, nbval's checks on its notebooks, the PDF, browser tests"
+	@echo "              (prints the time of each stage at the end; kept in _build/timings.json)"
+	@echo "make nbval    every notebook executed under nbval (no book build needed)"
 	@echo "              (the PDF and the browser tests need Debian's chromium: skipped without it, except in CI)"
 	@echo "make catalogues  update the Chinese catalogues (book/locale) after an English edit"
 	@echo "make notebooks  rebuild the book and refresh notebooks/ (what Colab, Binder, download open)"
@@ -38,10 +43,13 @@ setup: $(STAMP)
 
 # Two editions from one source: the English book, then the Chinese one (scripts/build_zh.py: the
 # same sources in language zh_CN, from book/locale; it reuses the English build's execution cache)
-# into _build/html/zh_CN/, beside the English site. Both builds are strict.
+# into _build/html/zh_CN/, beside the English site. Both builds are strict. First every notebook
+# of _toc.yml not yet in the execution cache is executed into it, two at a time
+# (scripts/execute_notebooks.py, as the build would execute it), so the builds execute nothing.
 book: $(STAMP)
-	$(BIN)/jupyter-book build . $(BOOK_FLAGS)
-	$(BIN)/python scripts/build_zh.py
+	$(TIMED) "execute notebooks" -- $(BIN)/python scripts/execute_notebooks.py
+	$(TIMED) "book (English)" -- $(BIN)/jupyter-book build . $(BOOK_FLAGS)
+	$(TIMED) "book (Chinese)" -- $(BIN)/python scripts/build_zh.py
 	@echo "The book is built: open $(CURDIR)/_build/html/index.html (Chinese: _build/html/zh_CN/index.html)"
 
 # The Chinese catalogues after an English edit: re-extract the messages and update
@@ -62,14 +70,22 @@ notebooks: book
 	@echo "notebooks/ refreshed from the build: commit it"
 
 lint: $(STAMP)
-	$(BIN)/ruff check .
+	$(TIMED) lint -- $(BIN)/ruff check .
 
 pytest: $(STAMP)
-	$(BIN)/python -m pytest tests
+	$(TIMED) pytest -- $(BIN)/python -m pytest tests
 
+# Every notebook executed in a fresh kernel under nbval (for instructors; it needs no book build).
 nbval: $(STAMP)
-	$(BIN)/python -m pytest --nbval-lax --nbval-current-env --nbval-cell-timeout=300 \
-		-p no:cacheprovider book
+	$(TIMED) nbval -- $(BIN)/python -m pytest --nbval-lax --nbval-current-env \
+		--nbval-cell-timeout=300 -p no:cacheprovider book
+
+# nbval's checks on the book build's one execution of each notebook (book/conftest.py): a cell
+# that raised fails, a cell tagged nbval-check-output fails when its output differs. make test
+# runs this after `make book` instead of executing every notebook a second time.
+nbval-cached: $(STAMP)
+	$(TIMED) "nbval (from the build)" -- $(BIN)/python -m pytest --nbval-lax \
+		--nbval-from-cache=_build/.jupyter_cache -p no:cacheprovider book
 
 # After the build: every page in headless Chromium (Debian's chromium package), and the student
 # edition executed from its own folders (tests/browser; `pytest tests` leaves that folder out).
@@ -86,13 +102,14 @@ browser: $(STAMP)
 		browser-pages browser-figures browser-rest
 
 browser-pages:
-	$(BROWSER_PYTEST) $(BROWSER_PAGES)
+	$(TIMED) "browser: pages" -- $(BROWSER_PYTEST) $(BROWSER_PAGES)
 
 browser-figures:
-	$(BROWSER_PYTEST) $(BROWSER_FIGURES)
+	$(TIMED) "browser: figures" -- $(BROWSER_PYTEST) $(BROWSER_FIGURES)
 
 browser-rest:
-	$(BROWSER_PYTEST) tests/browser $(foreach f,$(BROWSER_PAGES) $(BROWSER_FIGURES),--ignore=$(f))
+	$(TIMED) "browser: rest" -- \
+		$(BROWSER_PYTEST) tests/browser $(foreach f,$(BROWSER_PAGES) $(BROWSER_FIGURES),--ignore=$(f))
 
 student: $(STAMP)
 	$(BIN)/python scripts/make_student.py
@@ -125,10 +142,24 @@ module-bench: $(STAMP)
 # browser stage skips its tests there; where the variable CI is set both fail instead.
 PDF_FLAGS :=
 pdf: $(STAMP)
-	$(BIN)/python scripts/make_pdf.py $(PDF_FLAGS)
+	$(TIMED) pdf -- $(BIN)/python scripts/make_pdf.py $(PDF_FLAGS)
 
-test: lint pytest nbval book pdf browser
-test: PDF_FLAGS := --skip-without-chromium
+# make test: the stages below, each timed (scripts/stage_times.py); at the end, failed or not, the
+# time of every stage is printed and kept in _build/timings.json, and make test exits with the
+# status of the stages. The library's tests (one process, mostly one core) run beside the book
+# build (the notebooks' one execution, two at a time, then the two editions); nbval's checks then
+# read that execution; then the PDF and the browser stage.
+TIMINGS := $(CURDIR)/_build/timings.jsonl
+test: $(STAMP)
+	@mkdir -p _build && ATTN_TIMINGS=$(TIMINGS) $(BIN)/python scripts/stage_times.py start
+	@status=0; ATTN_TIMINGS=$(TIMINGS) $(MAKE) --no-print-directory test-stages || status=$$?; \
+		ATTN_TIMINGS=$(TIMINGS) $(BIN)/python scripts/stage_times.py report; exit $$status
+
+test-stages: lint
+	@$(MAKE) --no-print-directory -j2 --output-sync=target pytest book
+	@$(MAKE) --no-print-directory nbval-cached
+	@$(MAKE) --no-print-directory pdf PDF_FLAGS=--skip-without-chromium
+	@$(MAKE) --no-print-directory browser
 
 clean:
 	rm -rf _build

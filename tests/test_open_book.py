@@ -225,6 +225,26 @@ def test_workflow_make_targets_exist():
     assert used and used <= targets, f"unknown make targets: {used - targets}"
 
 
+def _test_stages() -> list[str]:
+    """The make targets `make test` runs, in order (its recipe's `test-stages` target)."""
+    makefile = _read("Makefile")
+    rule = re.search(r"^test-stages:(.*)\n((?:\t.*\n)+)", makefile, re.MULTILINE)
+    targets = rule[1].split()
+    for line in rule[2].splitlines():
+        targets += [w for w in line.split() if re.fullmatch(r"[a-z][\w-]*", w)
+                    and w not in {"make", "$(MAKE)"}]
+    return targets
+
+
 def test_make_test_prints_the_book_before_the_browser_stage():
-    line = re.search(r"^test:(.*)$", _read("Makefile"), re.MULTILINE)[1].split()
-    assert line.index("book") < line.index("pdf") < line.index("browser")
+    stages = _test_stages()
+    assert stages.index("book") < stages.index("pdf") < stages.index("browser")
+
+
+def test_make_test_runs_every_stage_and_checks_the_notebooks_after_their_execution():
+    stages = _test_stages()
+    assert {"lint", "pytest", "book", "nbval-cached", "pdf", "browser"} <= set(stages)
+    assert stages.index("book") < stages.index("nbval-cached")
+    recipe = re.search(r"^test:.*\n((?:\t.*\n)+)", _read("Makefile"), re.MULTILINE)[1]
+    # the breakdown is printed whether the stages passed or not, and their status is kept
+    assert "stage_times.py report; exit $$status" in recipe

@@ -1,0 +1,151 @@
+"""Execute the book's notebooks into the build's execution cache, several at a time.
+
+``make book`` runs this before ``jupyter-book build``: every notebook listed in ``_toc.yml`` that
+the cache (``_build/.jupyter_cache``, jupyter-cache) does not yet hold for its current code is
+executed, as myst-nb would execute it in the build (``execute_notebooks: cache``: the same
+``jupyter_cache`` call, in the notebook's folder, with ``_config.yml``'s ``execute.timeout`` and
+``allow_errors``), but ``--jobs`` at a time instead of one after the other, and stored in the
+cache. The English build, the Chinese build (scripts/build_zh.py), the single-page builds of
+``make pdf`` and ``make test``'s output checks (``book/conftest.py``, ``--nbval-from-cache``)
+then read each notebook's one execution from there.
+
+A notebook that fails is reported with its traceback and is not cached, and the script exits
+with status 1 (the build would execute it again and fail on it too). With two or more jobs each
+kernel gets ``cores // jobs`` threads (``OMP_NUM_THREADS``), so that the kernels do not fight
+over the cores; ``--jobs 1`` leaves the thread count alone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+CACHE = ROOT / "_build" / ".jupyter_cache"  # build_zh.CACHE, the build's execution_cache_path
+
+
+def toc_notebooks(toc: Path = ROOT / "_toc.yml") -> list[Path]:
+    """The notebooks (``.ipynb``) among the documents of the table of contents, in its order."""
+    names: list[str] = []
+
+    def walk(node) -> None:
+        if isinstance(node, dict):
+            for key in ("root", "file"):
+                if isinstance(node.get(key), str):
+                    names.append(node[key])
+            for value in node.values():
+                if isinstance(value, (list, dict)):
+                    walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(yaml.safe_load(toc.read_text(encoding="utf-8")))
+    found = []
+    for name in names:
+        path = ROOT / name
+        path = path if path.suffix == ".ipynb" else path.with_name(path.name + ".ipynb")
+        if path.is_file() and path not in found:
+            found.append(path)
+    return found
+
+
+def execution_settings(config: Path = ROOT / "_config.yml") -> dict:
+    """The build's execution settings (jupyter-book's ``execute`` section)."""
+    execute = yaml.safe_load(config.read_text(encoding="utf-8")).get("execute", {}) or {}
+    if execute.get("execute_notebooks", "cache") != "cache":
+        raise SystemExit("execute_notebooks.py: _config.yml's execute.execute_notebooks is not "
+                         "'cache': the build would not read what this script executes")
+    if execute.get("run_in_temp"):
+        raise SystemExit("execute_notebooks.py: execute.run_in_temp is not supported")
+    return {"timeout": execute.get("timeout", 30),
+            "allow_errors": bool(execute.get("allow_errors"))}
+
+
+def read_notebook(path: Path):
+    """The notebook as myst-nb reads it for the build (its cache matches on this)."""
+    from myst_nb.core.read import standard_nb_read
+
+    return standard_nb_read(path.read_text(encoding="utf-8"))
+
+
+def _execute(path: str, timeout: int, allow_errors: bool, threads: int | None):
+    """In a worker process: execute one notebook in its folder; returns picklable results."""
+    if threads is not None:
+        for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+            os.environ[name] = str(threads)  # the kernel inherits the worker's environment
+    from jupyter_cache.executors.utils import single_nb_execution
+
+    notebook = read_notebook(Path(path))
+    result = single_nb_execution(notebook, cwd=str(Path(path).parent), timeout=timeout,
+                                 allow_errors=allow_errors, meta_override=True)
+    error = None if result.err is None else f"{type(result.err).__name__}: {result.err}"
+    return result.nb, result.time, error, result.exc_string
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("notebooks", nargs="*", type=Path,
+                        help="notebooks to execute (default: every notebook of _toc.yml)")
+    parser.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1),
+                        help="notebooks executed at the same time (default: 2, or 1 on one core)")
+    parser.add_argument("--cache", type=Path, default=CACHE)
+    args = parser.parse_args(argv)
+
+    from jupyter_cache import get_cache
+    from jupyter_cache.base import CacheBundleIn
+
+    settings = execution_settings()
+    cache = get_cache(str(args.cache))
+    notebooks = [p.resolve() for p in args.notebooks] or toc_notebooks()
+    todo = []
+    for path in notebooks:
+        try:
+            cache.match_cache_notebook(read_notebook(path))
+        except KeyError:
+            todo.append(path)
+    where = args.cache.relative_to(ROOT) if args.cache.is_relative_to(ROOT) else args.cache
+    print(f"execute_notebooks: {len(notebooks) - len(todo)} of {len(notebooks)} notebooks "
+          f"already in {where}; executing {len(todo)}, {args.jobs} at a time", flush=True)
+    if not todo:
+        return 0
+    jobs = max(1, min(args.jobs, len(todo)))
+    threads = max(1, (os.cpu_count() or 1) // jobs) if jobs > 1 else None
+    failed = []
+    start = time.perf_counter()
+    # The largest first, a rough guess at the longest, so that the last to start is a short one.
+    todo.sort(key=lambda p: p.stat().st_size, reverse=True)
+    with ProcessPoolExecutor(max_workers=jobs) as pool:
+        futures = {path: pool.submit(_execute, str(path), settings["timeout"],
+                                     settings["allow_errors"], threads) for path in todo}
+        for path, future in futures.items():
+            name = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
+            try:
+                notebook, seconds, error, trace = future.result()
+            except Exception as exc:  # the worker itself failed (not a cell)
+                notebook, seconds, error, trace = None, 0.0, f"{type(exc).__name__}: {exc}", ""
+            if error is not None:
+                failed.append(name)
+                print(f"execute_notebooks: {name} FAILED: {error}\n{trace or ''}", flush=True)
+                continue
+            record = cache.add_nb_to_project(str(path))
+            cache.cache_notebook_bundle(
+                CacheBundleIn(notebook, record.uri, data={"execution_seconds": seconds}),
+                check_validity=False, overwrite=True)
+            print(f"execute_notebooks: {name} executed in {seconds:.1f} s", flush=True)
+    print(f"execute_notebooks: {len(todo) - len(failed)} executed in "
+          f"{time.perf_counter() - start:.1f} s ({jobs} at a time)", flush=True)
+    if failed:
+        print("execute_notebooks: failed: " + ", ".join(map(str, failed)), file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
