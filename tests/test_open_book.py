@@ -202,6 +202,23 @@ def test_ci_runs_the_test_command_on_pull_requests():
     assert "make test" in _read(".ci/run")
 
 
+def test_ci_tests_the_library_and_reader_notebooks_on_the_pinned_and_the_newest_python():
+    """The platform job: Python 3.11 with constraints.txt, and Debian's newest Python with the
+    newest of everything (no constraints), each running the library's tests and every reader
+    notebook."""
+    job = _workflow("ci.yml")["jobs"]["platforms"]
+    entries = job["strategy"]["matrix"]["include"]
+    assert job["strategy"].get("fail-fast") is False
+    commands = _runs(job)
+    assert "${{ matrix.pins }}" in commands and '".[book,dev]"' in commands
+    assert "-m pytest tests" in commands
+    assert "scripts/run_reader_notebooks.py notebooks" in commands
+    pins = {entry["debian"]: entry["pins"] for entry in entries}
+    assert pins["bookworm"] == "--constraint constraints.txt"  # Python 3.11, as make test
+    assert pins["trixie"] == ""  # Python 3.13, the newest torch and everything else
+    assert (ROOT / "scripts" / "run_reader_notebooks.py").is_file()
+
+
 def test_pages_builds_with_make_and_publishes_the_html():
     pages = _workflow("pages.yml")
     build = pages["jobs"]["build"]

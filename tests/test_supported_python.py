@@ -3,8 +3,9 @@
 - **One supported Python.** pyproject.toml's ``requires-python`` is the one place the oldest
   Python is set; the Makefile refuses an older one through scripts/check_python.py, which reads it;
   the README (both languages), CONTRIBUTING.md and the preface (its page and its Chinese
-  translation) name that version and no other; ruff checks the code for that version; Binder's
-  environment and the CI containers' Python are not older.
+  translation) name that version, and no other except a version CI tests; ruff checks the code for
+  that version; Binder's environment and the CI containers' Python are not older, and CI tests
+  the oldest.
 - **`make test` without chromium** behaves as the README says: the PDF is printed (``make pdf``
   needs chromium) only where Debian's chromium is installed; within `make test` a machine without
   it skips the printing, and where the variable CI is set it fails.
@@ -72,6 +73,38 @@ def test_check_python_refuses_an_older_python_and_accepts_the_minimum():
     assert done.returncode == 0, done.stderr  # the interpreter running these tests is supported
 
 
+#: The Python of each Debian release a workflow may run in (its python3 package).
+DEBIAN_PYTHON = {"bookworm": (3, 11), "trixie": (3, 13)}
+
+
+def ci_containers() -> list[tuple[str, str]]:
+    """(workflow, container image) of every job, a matrix job once per matrix entry."""
+    import yaml
+
+    images = []
+    for workflow in sorted((ROOT / ".github" / "workflows").glob("*.yml")):
+        for job in yaml.safe_load(workflow.read_text(encoding="utf-8"))["jobs"].values():
+            container = job.get("container")
+            if container is None:
+                continue
+            entries = job.get("strategy", {}).get("matrix", {}).get("include", []) or [{}]
+            for entry in entries:
+                image = re.sub(r"\$\{\{\s*matrix\.(\w+)\s*\}\}",
+                               lambda m, entry=entry: str(entry[m[1]]), str(container))
+                images.append((workflow.name, image))
+    return images
+
+
+def _tested_pythons() -> set[tuple[int, int]]:
+    versions = set()
+    for workflow, image in ci_containers():
+        release = image.removeprefix("debian:")
+        assert image.startswith("debian:") and release in DEBIAN_PYTHON, (
+            f"{workflow}: container {image}, not a Debian release of DEBIAN_PYTHON")
+        versions.add(DEBIAN_PYTHON[release])
+    return versions
+
+
 @pytest.mark.parametrize("name", DOCUMENTS)
 def test_every_document_names_the_minimum_and_no_other(name):
     text = (ROOT / name).read_text(encoding="utf-8")
@@ -82,7 +115,9 @@ def test_every_document_names_the_minimum_and_no_other(name):
             text = "\n".join(m.string for m in read_po(handle) if m.id)
     named = re.findall(r"Python (3\.\d+)", text)
     assert named, f"{name} does not say which Python to use"
-    assert set(named) == {TEXT}, f"{name} names Python {sorted(set(named))}, pyproject {TEXT}"
+    allowed = {TEXT} | {f"{major}.{minor}" for major, minor in _tested_pythons()}
+    assert TEXT in named and set(named) <= allowed, (
+        f"{name} names Python {sorted(set(named))}: pyproject's {TEXT}, or one CI tests")
 
 
 def test_ruff_binder_and_ci_agree():
@@ -90,10 +125,8 @@ def test_ruff_binder_and_ci_agree():
     binder = re.search(r"^\s*-\s*python=(\d+)\.(\d+)", (ROOT / "environment.yml").read_text(),
                        re.M)
     assert binder and (int(binder[1]), int(binder[2])) >= MINIMUM
-    for workflow in (ROOT / ".github" / "workflows").glob("*.yml"):
-        for image in re.findall(r"container:\s*(\S+)", workflow.read_text()):
-            assert image == "debian:bookworm", f"{workflow.name}: {image} (bookworm has 3.11)"
-    assert MINIMUM <= (3, 11), "debian:bookworm, the CI container, has Python 3.11"
+    tested = _tested_pythons()
+    assert min(tested) == MINIMUM, f"CI tests Python {sorted(tested)}, the oldest is {MINIMUM}"
 
 
 # ---------------------------------------------------------------- make test without chromium
