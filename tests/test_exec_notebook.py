@@ -66,3 +66,32 @@ def test_gpu_check_script_parses_and_refuses_to_run_without_cuda(tmp_path):
                           env={"PATH": "/usr/bin:/bin", "PYTHON": sys.executable}, timeout=120)
     assert proc.returncode == 2 and "no CUDA device" in proc.stderr
     assert (tmp_path / "machine.txt").is_file()
+
+
+def _gpu_check(*args):
+    return subprocess.run(["bash", str(ROOT / "scripts" / "gpu_check.sh"), *args],
+                          capture_output=True, text=True, timeout=120,
+                          env={"PATH": "/usr/bin:/bin", "PYTHON": sys.executable})
+
+
+def test_gpu_check_parts_cover_every_notebook_once_within_the_budget():
+    """`gpu_check.sh list`: each notebook of book/ in exactly one part, at most 240 s each."""
+    import re
+
+    proc = _gpu_check("list")
+    assert proc.returncode == 0, proc.stderr
+    parts = re.findall(r"^(notebooks\d+)\s+(\d+) notebooks, (\d+) s", proc.stdout, re.M)
+    listed = re.findall(r"^\s+(book/\S+\.ipynb) \(", proc.stdout, re.M)
+    book = sorted(str(p.relative_to(ROOT)) for p in BOOK.rglob("*.ipynb")
+                  if not any(part.startswith((".", "_")) for part in p.relative_to(ROOT).parts))
+    assert parts and sorted(listed) == book and len(listed) == len(set(listed))
+    assert sum(int(n) for _, n, _ in parts) == len(book)
+    assert all(int(seconds) <= 240 or int(n) == 1 for _, n, seconds in parts)
+    assert proc.stdout.splitlines()[0].startswith("tests ") and "\nbench " in proc.stdout
+
+
+def test_gpu_check_refuses_an_unknown_part():
+    proc = _gpu_check("notebooks99")
+    assert proc.returncode == 2 and "no part notebooks99" in proc.stderr
+    proc = _gpu_check("tset")
+    assert proc.returncode == 2 and "no part tset" in proc.stderr
