@@ -13,7 +13,7 @@ BOOK_FLAGS := -W -n --keep-going
 # time when ATTN_TIMINGS names a file (make test sets it) and otherwise only runs the command.
 TIMED := $(BIN)/python scripts/stage_times.py run
 
-.PHONY: help setup book catalogues notebooks test test-stages lint nbval nbval-cached pytest browser browser-pages browser-figures browser-rest student bench module-bench pdf check-clean clean checkpoints results
+.PHONY: help setup book catalogues notebooks test test-stages lint nbval nbval-cached pytest browser browser-pages browser-figures browser-student browser-rest student bench module-bench pdf check-clean clean checkpoints results
 
 help:
 	@echo "make book     build the HTML book into _build/html, English and Chinese (zh_CN/)"
@@ -89,17 +89,19 @@ nbval-cached: $(STAMP)
 
 # After the build: every page in headless Chromium (Debian's chromium package), and the student
 # edition executed from its own folders (tests/browser; `pytest tests` leaves that folder out).
-# Three pytest processes at once, because a browser test mostly waits for Chromium (one process
-# keeps a core less than half busy): the pages, the interactive figures, and the rest (the Chinese
-# edition, the PDF, the reader notebooks, the student edition). A new file in tests/browser runs
-# with the rest. Each process prints its report when it ends; any failure fails the stage.
+# Four pytest processes at once, because a browser test mostly waits for Chromium (one process
+# keeps a core less than half busy): the pages, the interactive figures, the student edition
+# (its notebooks executed, two at a time), and the rest (the Chinese edition, the PDF, the reader
+# notebooks). A new file in tests/browser runs with the rest. Each process prints its report when
+# it ends (and its time, within make test); any failure fails the stage.
 BROWSER_PAGES   := tests/browser/test_pages.py
 BROWSER_FIGURES := tests/browser/test_interactive.py tests/browser/test_interactive_b.py
+BROWSER_STUDENT := tests/browser/test_student_edition.py
 BROWSER_PYTEST  := $(BIN)/python -m pytest -p no:cacheprovider
 
 browser: $(STAMP)
-	@$(MAKE) --no-print-directory -j3 --output-sync=target \
-		browser-pages browser-figures browser-rest
+	@$(MAKE) --no-print-directory -j4 --output-sync=target \
+		browser-pages browser-figures browser-student browser-rest
 
 browser-pages:
 	$(TIMED) "browser: pages" -- $(BROWSER_PYTEST) $(BROWSER_PAGES)
@@ -107,9 +109,12 @@ browser-pages:
 browser-figures:
 	$(TIMED) "browser: figures" -- $(BROWSER_PYTEST) $(BROWSER_FIGURES)
 
+browser-student:
+	$(TIMED) "browser: student edition" -- $(BROWSER_PYTEST) $(BROWSER_STUDENT)
+
 browser-rest:
-	$(TIMED) "browser: rest" -- \
-		$(BROWSER_PYTEST) tests/browser $(foreach f,$(BROWSER_PAGES) $(BROWSER_FIGURES),--ignore=$(f))
+	$(TIMED) "browser: rest" -- $(BROWSER_PYTEST) tests/browser \
+		$(foreach f,$(BROWSER_PAGES) $(BROWSER_FIGURES) $(BROWSER_STUDENT),--ignore=$(f))
 
 student: $(STAMP)
 	$(BIN)/python scripts/make_student.py

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,16 @@ ROOT = Path(__file__).resolve().parent.parent
 BOOK = ROOT / "book"
 
 DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+
+# One CPU thread per test process. The tests' tensors are small: with torch's default of one
+# thread per core, its threads mostly spin waiting for each other, and on a shared or busy
+# machine far more so (measured on the 2-core machine under load: test_insert.py's 91 insertion
+# cases took 95 CPU-seconds with two threads and 7 with one). `make test` also runs this suite
+# beside the notebooks' execution, which needs the other core. ATTN_TEST_THREADS overrides it;
+# the scripts and notebooks a test starts inherit it through OMP_NUM_THREADS.
+THREADS = os.environ.get("ATTN_TEST_THREADS", "1")
+torch.set_num_threads(int(THREADS))
+os.environ.setdefault("OMP_NUM_THREADS", THREADS)
 
 
 @pytest.fixture(params=DEVICES)

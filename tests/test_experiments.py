@@ -213,10 +213,14 @@ def test_the_write_is_atomic(written, tmp_path, monkeypatch):
 
 
 def test_the_run_restores_the_callers_thread_count(tmp_path):
-    threads = torch.get_num_threads()
-    run_experiment(Experiment(**design(seeds=(0, 1), note="two seeds: a test")),
-                   out=tmp_path / "r.json", progress=False)
-    assert torch.get_num_threads() == threads
+    before = torch.get_num_threads()
+    torch.set_num_threads(3)  # not the run's own 1 (nor the suite's): a run that forgot is caught
+    try:
+        run_experiment(Experiment(**design(seeds=(0, 1), note="two seeds: a test")),
+                       out=tmp_path / "r.json", progress=False)
+        assert torch.get_num_threads() == 3
+    finally:
+        torch.set_num_threads(before)
 
 
 # --- the schema ---------------------------------------------------------------------------------
