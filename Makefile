@@ -46,10 +46,12 @@ setup: $(STAMP)
 # into _build/html/zh_CN/, beside the English site. Both builds are strict. First every notebook
 # of _toc.yml not yet in the execution cache is executed into it, two at a time
 # (scripts/execute_notebooks.py, as the build would execute it), so the builds execute nothing.
+# The builds compute the interactive figures' data with torch on one thread (small tensors: a
+# second thread costs more CPU than it saves, and make test runs pytest beside the build).
 book: $(STAMP)
 	$(TIMED) "execute notebooks" -- $(BIN)/python scripts/execute_notebooks.py
-	$(TIMED) "book (English)" -- $(BIN)/jupyter-book build . $(BOOK_FLAGS)
-	$(TIMED) "book (Chinese)" -- $(BIN)/python scripts/build_zh.py
+	$(TIMED) "book (English)" -- env OMP_NUM_THREADS=1 $(BIN)/jupyter-book build . $(BOOK_FLAGS)
+	$(TIMED) "book (Chinese)" -- env OMP_NUM_THREADS=1 $(BIN)/python scripts/build_zh.py
 	@echo "The book is built: open $(CURDIR)/_build/html/index.html (Chinese: _build/html/zh_CN/index.html)"
 
 # The Chinese catalogues after an English edit: re-extract the messages and update
