@@ -79,13 +79,17 @@ def _from_cache(config, items):
         if getattr(item, "cell", None) is None:
             continue
         parent = item.parent
-        if parent not in files:
+        first = parent not in files
+        if first:
             parent.setup = lambda: None  # no kernel: nothing is executed
             files[parent] = _cached_code_cells(str(item.path), cache_dir)
         cells = files[parent]
-        executed = cells if isinstance(cells, str) else (
-            cells[item.cell_num] if item.cell_num < len(cells)
-            else f"{item.path}: the cached execution has fewer code cells than the notebook")
+        if isinstance(cells, str):  # the whole reason on the notebook's first cell only
+            executed = cells if first else f"no cached execution of {item.path} (first cell)"
+        elif item.cell_num < len(cells):
+            executed = cells[item.cell_num]
+        else:
+            executed = f"{item.path}: the cached execution has fewer code cells than the notebook"
         item.runtest = functools.partial(_runtest_from_cache, item, executed)
 
 
