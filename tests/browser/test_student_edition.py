@@ -15,8 +15,8 @@ thread each). The tests then check that
 The last point is checked in the same kernels, after the notebooks ran, rather than by executing
 the full notebooks once more: a student notebook is its book notebook less the solution cells, so
 it makes every import the book notebook makes, from a folder outside the repository (which a book
-notebook, run from `book/`, would not show). nbval and the book build already execute the full
-notebooks.
+notebook, run from `book/`, would not show). The book build already executes the full notebooks
+(once: nbval's checks in `make test` read that execution).
 """
 
 from __future__ import annotations
