@@ -6,6 +6,7 @@ gettext builders), so these tests need no book build.
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 import sys
@@ -29,9 +30,20 @@ def test_every_figure_has_data_a_fallback_and_a_script():
     assert not missing, f"figures without book/_ext/static/interactive/NAME.js: {missing}"
 
 
+_COMPUTED: dict[str, dict] = {}
+
+
+def _figure_data(name: str) -> dict:
+    """``interactive.figure_data(name)``, computed once for the two tests below (some figures
+    train or measure networks: seconds each); each test gets its own copy."""
+    if name not in _COMPUTED:
+        _COMPUTED[name] = interactive.figure_data(name)
+    return copy.deepcopy(_COMPUTED[name])
+
+
 @pytest.mark.parametrize("name", sorted(interactive.FIGURES))
 def test_figure_data_is_small_finite_json(name):
-    data = interactive.figure_data(name)
+    data = _figure_data(name)
     text = interactive.to_json(data)
     assert json.loads(text) == data
     assert len(text.encode()) <= interactive.MAX_DATA_BYTES
@@ -40,7 +52,7 @@ def test_figure_data_is_small_finite_json(name):
 
 @pytest.mark.parametrize("name", sorted(interactive.FIGURES))
 def test_fallback_is_a_png(name, tmp_path):
-    path = interactive.draw_fallback(name, interactive.figure_data(name), tmp_path / "f.png")
+    path = interactive.draw_fallback(name, _figure_data(name), tmp_path / "f.png")
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
