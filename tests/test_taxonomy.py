@@ -54,7 +54,7 @@ def test_the_survey_lists_what_its_companion_list_lists():
                 "simam": "channel_spatial"}
     listed = {p.kind: p.category for p in taxonomy.PLACEMENTS if p.source == "survey"}
     assert listed == expected
-    # Published after the survey, or not in its list: placed by this book.
+    # Not in its list (Shuffle Attention) or published after it (EMA, ELA): placed by this book.
     assert {p.kind for p in taxonomy.PLACEMENTS if p.source == "book"} == {"shuffle", "ema", "ela"}
 
 
