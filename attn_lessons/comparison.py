@@ -11,7 +11,7 @@ Three kinds of column, each computed, never typed:
   elementwise pass ``x * 2`` over the same tensor, the yardstick of :mod:`attn_lessons.bench`
   (chapter 7's cost page explains why), at the same three widths. ``python -m
   attn_lessons.comparison --json PATH`` measures it and writes a result file with its provenance;
-  the book's page reads the committed one (``book/field_guide/results/module_times.json``);
+  the book's page reads the committed one (``book/guide/results/module_times.json``);
 * **what the module can and cannot see** (:data:`VIEWS`): what the gate is computed from and what
   is invisible to it, and where the module sits in the taxonomy of Guo et al. (2022, "Attention
   mechanisms in computer vision: a survey", arXiv:2111.07624), whose categories are channel,

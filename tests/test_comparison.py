@@ -31,7 +31,7 @@ from attn_lessons.triplet import triplet_macs, triplet_num_params
 
 KINDS = ALL_ATTENTION_KINDS[1:]
 RESULT_FILE = (Path(__file__).resolve().parent.parent
-               / "book/field_guide/results/module_times.json")
+               / "book/guide/results/module_times.json")
 
 # Each module's closed-form parameter count at the table's options (independent of the counter).
 PARAMS = {
