@@ -57,6 +57,7 @@ __all__ = [
     "markdown_table",
     "measure_times",
     "table_options",
+    "views_table",
 ]
 
 #: The channel counts of the table's columns.
@@ -263,26 +264,39 @@ def _fmt_int(n: int) -> str:
 
 def markdown_table(
     costs: list[CostRow], ratios: dict[str, dict[str, float]] | None = None,
-    channels: tuple[int, ...] = TABLE_CHANNELS,
+    channels: tuple[int, ...] = TABLE_CHANNELS, views: bool = True,
 ) -> str:
-    """The comparison table as Markdown: cost and time columns per width, then the views."""
-    head = ["module", "taxonomy (Guo et al.)"]
+    """The comparison table as Markdown: cost (and, given ``ratios``, time) columns per width,
+    then, with ``views``, the taxonomy and what the module sees and cannot see."""
+    head = ["module"]
     head += [f"params C={c}" for c in channels]
     head += [f"MACs C={c}" for c in channels]
     if ratios is not None:
         head += [f"time / x*2 C={c}" for c in channels]
-    head += ["sees", "cannot see"]
+    if views:
+        head += ["taxonomy (Guo et al.)", "sees", "cannot see"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for row in costs:
         view = VIEWS[row.kind]
-        place = view.taxonomy + ("" if view.in_survey else " (not in the survey)")
-        cells = [view.label, place]
+        cells = [view.label]
         cells += [_fmt_int(p) for p in row.params]
         cells += [_fmt_int(m) for m in row.macs]
         if ratios is not None:
             cells += [f"{ratios[str(c)][row.kind]:.1f}" for c in channels]
-        cells += [view.sees, view.cannot_see]
+        if views:
+            place = view.taxonomy + ("" if view.in_survey else " (placed by mechanism)")
+            cells += [place, view.sees, view.cannot_see]
         lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def views_table(kinds: tuple[str, ...] = ALL_ATTENTION_KINDS[1:]) -> str:
+    """What each kind sees and cannot see, and its place in the taxonomy, as Markdown."""
+    lines = ["| module | taxonomy (Guo et al.) | sees | cannot see |", "|---|---|---|---|"]
+    for kind in kinds:
+        view = VIEWS[kind]
+        place = view.taxonomy + ("" if view.in_survey else " (placed by mechanism)")
+        lines.append(f"| {view.label} | {place} | {view.sees} | {view.cannot_see} |")
     return "\n".join(lines)
 
 

@@ -128,16 +128,19 @@ def test_meta_counts_equal_a_real_run(rows, kind):
     assert count_flops(m, x).macs == row.macs[0]
 
 
-def test_markdown_table_has_every_kind_and_regular_rows(rows):
+def test_markdown_tables_have_every_kind_and_regular_rows(rows):
     ratios = {str(c): {k: 1.0 + i for i, k in enumerate(KINDS)} for c in (64, 256, 512)}
-    for table, columns in ((comparison.markdown_table(rows), 2 + 6 + 2),
-                           (comparison.markdown_table(rows, ratios), 2 + 9 + 2)):
+    for table, columns in ((comparison.markdown_table(rows), 1 + 6 + 3),
+                           (comparison.markdown_table(rows, ratios), 1 + 9 + 3),
+                           (comparison.markdown_table(rows, ratios, views=False), 1 + 9),
+                           (comparison.views_table(), 4)):
         lines = table.splitlines()
         assert len(lines) == 2 + len(KINDS)
         assert all(line.count("|") == columns + 1 for line in lines)
         for kind in KINDS:
             assert any(line.startswith(f"| {comparison.VIEWS[kind].label} |") for line in lines)
-    assert "(not in the survey)" in comparison.markdown_table(rows)
+    assert "| 3.0 |" in comparison.markdown_table(rows, ratios)  # CBAM's made-up ratio, shown
+    assert comparison.views_table().count("(placed by mechanism)") == 3
 
 
 def test_measure_times_structure():
