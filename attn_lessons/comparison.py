@@ -13,15 +13,8 @@ Three kinds of column, each computed, never typed:
   attn_lessons.comparison --json PATH`` measures it and writes a result file with its provenance;
   the book's page reads the committed one (``book/guide/results/module_times.json``);
 * **what the module can and cannot see** (:data:`VIEWS`): what the gate is computed from and what
-  is invisible to it, and where the module sits in the taxonomy of Guo et al. (2022, "Attention
-  mechanisms in computer vision: a survey", arXiv:2111.07624), whose categories are channel,
-  spatial, temporal, branch, channel & spatial, and spatial & temporal attention. The survey's
-  own list (MenghaoGuo/Awesome-Vision-Attentions at commit
-  005a9bdfdd2d3b7e4b655ee4b62869086b486299, ``README.md``) places SE and ECA under channel
-  attention, the non-local block and GCNet under spatial attention, SK under branch attention,
-  and CBAM, BAM, Triplet Attention, Coordinate Attention and SimAM under channel & spatial
-  attention. Shuffle Attention is not in that list, and EMA (2023) and ELA (2024) came after the
-  survey: for those three the entry says so and places them by their mechanism.
+  is invisible to it; and its place in the taxonomy of Guo et al. (2022), taken from
+  :mod:`attn_lessons.taxonomy` (the map page's data), so the two pages cannot disagree.
 """
 
 from __future__ import annotations
@@ -44,11 +37,11 @@ from ._validation import check_int
 from .bench import _time_interleaved, _Times2, machine_info
 from .cost import count_flops, count_parameters
 from .factory import ALL_ATTENTION_KINDS, make_attention
+from .taxonomy import CATEGORIES, SOURCES, placement
 
 __all__ = [
     "TABLE_CHANNELS",
     "TABLE_SIZE",
-    "TAXONOMY",
     "VIEWS",
     "CostRow",
     "ModuleView",
@@ -57,6 +50,7 @@ __all__ = [
     "markdown_table",
     "measure_times",
     "table_options",
+    "taxonomy_cell",
     "views_table",
 ]
 
@@ -67,23 +61,11 @@ TABLE_SIZE: tuple[int, int] = (32, 32)
 #: Batch size of the timed tensor (chapter 7's module benchmark uses the same (8, C, 32, 32)).
 TIME_BATCH = 8
 
-#: Guo et al.'s (2022) categories, as the survey names them.
-TAXONOMY: tuple[str, ...] = (
-    "channel", "spatial", "temporal", "branch", "channel & spatial", "spatial & temporal",
-)
-
-
 @dataclass(frozen=True)
 class ModuleView:
-    """What one kind's gate is computed from, what it cannot see, and its place in the taxonomy.
-
-    ``taxonomy`` is one of :data:`TAXONOMY` (or ``""`` for the baseline); ``in_survey`` says
-    whether Guo et al.'s list names the module itself (``False``: placed here by its mechanism).
-    """
+    """A kind's short label, what its gate is computed from and what it cannot see."""
 
     label: str
-    taxonomy: str
-    in_survey: bool
     sees: str
     cannot_see: str
 
@@ -91,77 +73,85 @@ class ModuleView:
 #: One entry per kind of :data:`attn_lessons.factory.ALL_ATTENTION_KINDS`, in that order.
 VIEWS: dict[str, ModuleView] = {
     "none": ModuleView(
-        "none", "", False,
+        "none",
         "nothing: the baseline without attention",
         "everything"),
     "se": ModuleView(
-        "SE", "channel", True,
+        "SE",
         "each channel's mean over the whole map, all channels mixed through a bottleneck",
         "where anything is (one gate value per channel), any statistic but the mean"),
     "eca": ModuleView(
-        "ECA", "channel", True,
+        "ECA",
         "each channel's mean over the whole map, and those of the k nearest channels",
         "where anything is; channels farther than (k - 1)/2 in index"),
     "cbam": ModuleView(
-        "CBAM", "channel & spatial", True,
+        "CBAM",
         "channel gate: each channel's mean and maximum, all channels mixed; spatial gate: the "
         "mean and maximum over channels in a 7 x 7 window",
         "in the spatial gate, which channel is active (only their mean and maximum) and "
         "anything beyond 7 x 7"),
     "coordatt": ModuleView(
-        "CoordAtt", "channel & spatial", True,
+        "CoordAtt",
         "each channel's row means and column means, all channels mixed through a bottleneck",
         "a pattern that is not a product of a row profile and a column profile (e.g. a "
         "diagonal)"),
     "self_attention": ModuleView(
-        "SelfAttention2d", "spatial", True,
+        "SelfAttention2d",
         "every position compared with every other, from all channels",
         "where a position is (no position encoding: permuting the positions permutes the "
         "output)"),
     "simam": ModuleView(
-        "SimAM", "channel & spatial", True,
+        "SimAM",
         "each activation's squared distance from its channel's mean, in units of the channel's "
         "variance",
         "other channels, and neighbours (only its own channel's mean and variance); it learns "
         "nothing"),
     "gc": ModuleView(
-        "GC", "spatial", True,
+        "GC",
         "one attention-weighted average of all positions, all channels mixed through a "
         "bottleneck",
         "where it adds (the same vector at every position); a context that depends on the "
         "query position"),
     "sk": ModuleView(
-        "SK", "branch", True,
+        "SK",
         "the channel means of the sum of a 3 x 3 and a 5 x 5 (dilated) convolution branch",
         "where anything is (one softmax weight per channel and branch)"),
     "bam": ModuleView(
-        "BAM", "channel & spatial", True,
+        "BAM",
         "channel branch: each channel's mean, channels mixed; spatial branch: a 1 x 1 reduction "
         "seen through two dilated 3 x 3 convolutions (17 x 17 receptive field)",
         "channel maxima; anything beyond 17 x 17 in the spatial branch"),
     "triplet": ModuleView(
-        "Triplet", "channel & spatial", True,
+        "Triplet",
         "the maximum and mean along one axis at a time (C, H or W), each plane through a 7 x 7 "
         "convolution",
         "anything beyond 7 steps along any axis; channels are neighbours only by their index"),
     "shuffle": ModuleView(
-        "Shuffle", "channel & spatial", False,
+        "Shuffle",
         "one half of each group: each channel's mean; the other half: each activation against "
         "its channel's mean and spread",
         "other channels (no mixing; only the next layer after the shuffle mixes them) and "
         "neighbours"),
     "ema": ModuleView(
-        "EMA", "channel & spatial", False,
+        "EMA",
         "within each group of channels: row and column means, a 3 x 3 neighbourhood, and the "
         "group's channel means weighting both branches",
         "other groups; a channel apart from its group (one spatial gate per group)"),
     "ela": ModuleView(
-        "ELA", "channel & spatial", False,
+        "ELA",
         "each channel's row and column means, through a 1-D convolution over k = 7 neighbouring "
         "rows or columns",
         "other channels (only GroupNorm's statistics are shared) and a pattern that is not a "
         "product of a row and a column profile"),
 }
+
+
+def taxonomy_cell(kind: str) -> str:
+    """The kind's class in Guo et al.'s taxonomy, and who placed it there, for a table cell."""
+    if kind == "none":
+        return ""
+    entry = placement(kind)
+    return f"{CATEGORIES[entry.category][0]} ({SOURCES[entry.source][0]})"
 
 
 def table_options(kind: str, channels: int) -> dict[str, Any]:
@@ -284,8 +274,7 @@ def markdown_table(
         if ratios is not None:
             cells += [f"{ratios[str(c)][row.kind]:.1f}" for c in channels]
         if views:
-            place = view.taxonomy + ("" if view.in_survey else " (placed by mechanism)")
-            cells += [place, view.sees, view.cannot_see]
+            cells += [taxonomy_cell(row.kind), view.sees, view.cannot_see]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -295,8 +284,7 @@ def views_table(kinds: tuple[str, ...] = ALL_ATTENTION_KINDS[1:]) -> str:
     lines = ["| module | taxonomy (Guo et al.) | sees | cannot see |", "|---|---|---|---|"]
     for kind in kinds:
         view = VIEWS[kind]
-        place = view.taxonomy + ("" if view.in_survey else " (placed by mechanism)")
-        lines.append(f"| {view.label} | {place} | {view.sees} | {view.cannot_see} |")
+        lines.append(f"| {view.label} | {taxonomy_cell(kind)} | {view.sees} | {view.cannot_see} |")
     return "\n".join(lines)
 
 

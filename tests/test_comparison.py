@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from attn_lessons import comparison
+from attn_lessons import comparison, taxonomy
 from attn_lessons.bam import bam_num_params
 from attn_lessons.cbam import cbam_num_params
 from attn_lessons.coordatt import coordatt_num_params
@@ -67,24 +67,16 @@ def test_every_kind_has_a_view_and_nothing_else():
     for kind, view in comparison.VIEWS.items():
         assert view.sees.strip() and view.cannot_see.strip(), kind
         assert "|" not in view.sees + view.cannot_see + view.label, kind  # table cells
-        if kind == "none":
-            assert view.taxonomy == "" and not view.in_survey
-        else:
-            assert view.taxonomy in comparison.TAXONOMY, kind
 
 
-def test_taxonomy_follows_the_surveys_list():
-    # MenghaoGuo/Awesome-Vision-Attentions@005a9bd, README.md: the survey's own list.
-    expected = {
-        "se": "channel", "eca": "channel", "self_attention": "spatial", "gc": "spatial",
-        "sk": "branch", "cbam": "channel & spatial", "bam": "channel & spatial",
-        "triplet": "channel & spatial", "coordatt": "channel & spatial",
-        "simam": "channel & spatial",
-    }
-    for kind, place in expected.items():
-        assert comparison.VIEWS[kind].taxonomy == place and comparison.VIEWS[kind].in_survey
-    for kind in ("shuffle", "ema", "ela"):  # not in the survey: placed by mechanism
-        assert not comparison.VIEWS[kind].in_survey
+def test_taxonomy_cells_come_from_the_maps_data():
+    assert comparison.taxonomy_cell("none") == ""
+    assert comparison.taxonomy_cell("se") == "Channel attention (listed by the survey)"
+    assert comparison.taxonomy_cell("sk") == "Branch attention (listed by the survey)"
+    assert comparison.taxonomy_cell("ela") == "Channel & spatial attention (placed by this book)"
+    for kind in KINDS:
+        entry = taxonomy.placement(kind)
+        assert comparison.taxonomy_cell(kind).startswith(taxonomy.CATEGORIES[entry.category][0])
 
 
 def test_table_options_only_where_the_default_cannot_fit():
@@ -140,7 +132,7 @@ def test_markdown_tables_have_every_kind_and_regular_rows(rows):
         for kind in KINDS:
             assert any(line.startswith(f"| {comparison.VIEWS[kind].label} |") for line in lines)
     assert "| 3.0 |" in comparison.markdown_table(rows, ratios)  # CBAM's made-up ratio, shown
-    assert comparison.views_table().count("(placed by mechanism)") == 3
+    assert comparison.views_table().count("(placed by this book)") == 3
 
 
 def test_measure_times_structure():
