@@ -19,8 +19,9 @@ that class (MenghaoGuo/Awesome-Vision-Attentions at commit
 005a9bdfdd2d3b7e4b655ee4b62869086b486299, ``README.md``, the list the survey points to: SE and
 ECA under channel attention; the non-local block and GCNet under spatial attention; SKNet under
 branch attention; CBAM, BAM, Triplet Attention, Coordinate Attention and SimAM under channel &
-spatial attention); ``"book"`` when the paper is not in that list (Shuffle Attention, 2021; EMA,
-2023; ELA, 2024, after the survey) and this book placed it by the survey's own definitions.
+spatial attention); ``"book"`` when the paper is not in that list (Shuffle Attention, January
+2021, is missing from it; EMA, 2023, and ELA, 2024, came after the survey) and this book placed
+it by the survey's own definitions.
 """
 
 from __future__ import annotations

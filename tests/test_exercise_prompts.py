@@ -167,7 +167,7 @@ def test_reader_notebooks_show_the_chapters_numbers(language, docname):
     assert len(reader) == len(source), REFRESH
     text = "\n".join(_text(c) for c in reader if c["cell_type"] == "markdown")
     labels = [label for label, _ in rn.exercises_in(_markdown(docname))]
-    shown = re.findall(r"\*\*\[" + word + r" (\d+\.\d+)\]\([^)]*#([\w-]+)\)\*\*", text)
+    shown = re.findall(r"\*\*\[" + word + r" ((?:\d+|[A-Z])\.\d+)\]\([^)]*#([\w-]+)\)\*\*", text)
     assert shown == [(numbers[label], label) for label in labels], REFRESH
     last = None
     for index, (s, r) in enumerate(zip(source, reader, strict=True)):

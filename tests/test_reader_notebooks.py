@@ -457,8 +457,8 @@ def test_solutions_are_shown_as_collapsed_markdown_and_never_run(docname):
         assert _text(s).strip() not in code, "a solution is still an executable code cell"
     summaries = [re.search(r"<summary>(.*?)</summary>", _text(r))[1] for _, r in solutions]
     lang = "zh" if docname.startswith("zh_CN/") else "en"
-    numbered = re.compile(r"^Solution to Exercise \d+\.\d+$" if lang == "en"
-                          else r"^练习 \d+\.\d+ 的解答$")
+    numbered = re.compile(r"^Solution to Exercise (?:\d+|[A-Z])\.\d+$" if lang == "en"
+                          else r"^练习 (?:\d+|[A-Z])\.\d+ 的解答$")
     for summary in summaries:
         assert numbered.match(summary) or summary == rn.WORDS[lang]["solution_unnumbered"], \
             summary

@@ -54,7 +54,7 @@ def test_the_survey_lists_what_its_companion_list_lists():
                 "simam": "channel_spatial"}
     listed = {p.kind: p.category for p in taxonomy.PLACEMENTS if p.source == "survey"}
     assert listed == expected
-    # Published after the survey, or not in its list: placed by this book.
+    # Not in its list (Shuffle Attention) or published after it (EMA, ELA): placed by this book.
     assert {p.kind for p in taxonomy.PLACEMENTS if p.source == "book"} == {"shuffle", "ema", "ela"}
 
 
@@ -81,3 +81,30 @@ def test_the_chinese_texts_follow_the_translation_rules(kind):
              taxonomy.CATEGORIES[p.category], taxonomy.SOURCES[p.source]]
     for english, chinese in pairs:
         assert ct.check_message(english, chinese, avoid) == [], (english, chinese)
+
+
+@pytest.mark.parametrize("language, expected", [
+    ("en", ["Branch attention", "Selective Kernel (SK)", "listed by the survey",
+            "placed by this book", "Pools"]),
+    ("zh_CN", ["分支注意力", "选择性卷积核（SK）", "综述所列", "本书归类", "池化"]),
+])
+def test_the_map_pages_tables_render_in_each_edition(tmp_path, language, expected):
+    """book/_ext/field_map.py in a minimal Sphinx project: both tables, in the edition's language,
+    a row per module; a module whose page is missing is shown without a link."""
+    from sphinx.application import Sphinx
+
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "conf.py").write_text(
+        f"import sys\nsys.path.insert(0, {str(ROOT / 'book' / '_ext')!r})\n"
+        f"extensions = ['field_map']\nlanguage = {language!r}\n", encoding="utf-8")
+    (src / "index.rst").write_text("Map\n===\n\n.. field-map-classes::\n\n.. field-map::\n",
+                                   encoding="utf-8")
+    app = Sphinx(str(src), str(src), str(tmp_path / "out"), str(tmp_path / "doctrees"), "html",
+                 status=None, warning=None, freshenv=True)
+    app.build()
+    page = (tmp_path / "out" / "index.html").read_text(encoding="utf-8")
+    for text in expected:
+        assert text in page, text
+    assert page.count("<tr") == 2 + len(taxonomy.CATEGORIES) + len(KINDS)
+    assert 'href="book/' not in page  # no page of the book exists in this project
