@@ -31,6 +31,8 @@ by the same factory (:data:`~attn_lessons.factory.FIELD_GUIDE_KINDS`):
 - :mod:`attn_lessons.shuffle`: Shuffle Attention, grouped channel and spatial gates, channel shuffle
 - :mod:`attn_lessons.ema`: Efficient Multi-scale Attention (not an exponential moving average)
 - :mod:`attn_lessons.ela`: Efficient Local Attention, Coordinate Attention without the bottleneck
+
+and :mod:`~attn_lessons.comparison`, the guide's table of every kind: cost, time, what it sees.
 """
 
 from .bam import BAM, bam_num_params
