@@ -77,6 +77,7 @@ __all__ = [
     "WidthChannelGate",
     "ledger_entry",
     "ledger_param_counts",
+    "ledger_rows",
     "matches_library",
     "timm_make_divisible",
 ]
@@ -628,3 +629,27 @@ def matches_library(entry: LedgerEntry, channels: int, seed: int = 0) -> bool:
     x = torch.randn(2, channels, 5, 4, generator=g, dtype=torch.float64)
     with torch.no_grad():
         return bool(torch.allclose(variant(x), library(x), rtol=0.0, atol=1e-12))
+
+
+def ledger_rows(widths: Iterable[int] = LEDGER_WIDTHS) -> list[dict[str, Any]]:
+    """The ledger as table rows, for a page to render: one dict per entry, in :data:`LEDGER` order.
+
+    Keys: ``mechanism``, ``variant``, ``source`` (``str`` of the :class:`Source`), ``change``,
+    ``params`` (``{C: count}`` counted on the built modules, :func:`ledger_param_counts`),
+    ``library`` (the configuration as code, or ``None``) and ``equals_library`` (``{C: bool}``
+    from :func:`matches_library`, so "exact at 64, 256, 512 but not in general" is visible).
+    """
+    widths = _check_widths(widths)
+    counts = ledger_param_counts(widths)
+    return [
+        {
+            "mechanism": e.mechanism,
+            "variant": e.variant,
+            "source": str(e.source),
+            "change": e.change,
+            "params": counts[(e.mechanism, e.variant)],
+            "library": e.library_call(),
+            "equals_library": {c: matches_library(e, c) for c in widths},
+        }
+        for e in LEDGER
+    ]

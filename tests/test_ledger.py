@@ -26,6 +26,7 @@ from attn_lessons.ledger import (
     WidthChannelGate,
     ledger_entry,
     ledger_param_counts,
+    ledger_rows,
     matches_library,
     timm_make_divisible,
 )
@@ -362,6 +363,18 @@ def test_exactness_claims(entry: LedgerEntry):
         return
     assert all(matches_library(entry, c) for c in LEDGER_WIDTHS)
     assert matches_library(entry, 200) == entry.exact
+
+
+def test_rows_for_the_page():
+    rows = ledger_rows((64, 200))
+    assert [(r["mechanism"], r["variant"]) for r in rows] == [(e.mechanism, e.variant)
+                                                              for e in LEDGER]
+    timm_se = rows[[e.variant for e in LEDGER].index("timm SEModule")]
+    assert timm_se["equals_library"] == {64: True, 200: False}
+    assert timm_se["params"] == {64: 1096, 200: 2 * 200 * 16 + 16 + 200}
+    assert timm_se["source"].startswith("huggingface/pytorch-image-models@aa4b5850c1")
+    with pytest.raises(TypeError, match="widths"):
+        ledger_rows(64)
 
 
 def test_library_call_text():
