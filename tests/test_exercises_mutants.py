@@ -852,7 +852,7 @@ H_SWISH_GRAD = dict(
         (lambda t: torch.vmap(torch.func.grad(F.hardswish))(t.flatten()).reshape(t.shape),
          "asks you to do without"),
         (lambda t: torch.clamp(t + 3, 0, 6) / 6, "that is h-sigmoid"),
-        (lambda t: torch.where(t.abs() < 3, t / 6, 0 * t), "add ReLU6(x + 3)/6 itself"),
+        (lambda t: torch.where(t.abs() < 3, t / 6, 0 * t), "add ReLU6(t + 3)/6 itself"),
         (lambda t: (2 * t + 3) / 6, "middle piece only"),
         (lambda t: torch.sigmoid(t) * (1 + t * (1 - torch.sigmoid(t))), "smooth swish"),
         (lambda t: torch.where(t.abs() < 3, (2 * t + 3) / 6, 0 * t), "slope is 1, not 0"),

@@ -152,7 +152,7 @@ def _hsg_cases() -> list[tuple[torch.Tensor]]:
 
 
 def check_h_swish_grad(h_swish_grad: Any) -> Feedback:
-    """Check ``h_swish_grad(x)``: the derivative of x · ReLU6(x + 3) / 6, entry by entry, derived
+    """Check ``h_swish_grad(t)``: the derivative of t · ReLU6(t + 3) / 6, entry by entry, derived
     by hand (the prompt's "without autograd" is enforced)."""
     return check_function(
         h_swish_grad,
@@ -163,22 +163,22 @@ def check_h_swish_grad(h_swish_grad: Any) -> Feedback:
                                       "with torch.where or masks; the checker runs autograd "
                                       "itself to compare.")],
         wrong_functions=[
-            (_hsg_h_sigmoid, "that is h-sigmoid, ReLU6(x + 3)/6, one of the two terms of the "
-                             "product rule: add x times the slope of ReLU6(x + 3)/6."),
-            (_hsg_second_term_only, "that is only x · (ReLU6(x + 3)/6)′, one of the two terms "
-                                    "of the product rule: add ReLU6(x + 3)/6 itself."),
-            (_hsg_middle_everywhere, "(2x + 3)/6 is the slope of the middle piece only: below "
-                                     "-3 h-swish is 0 (slope 0), above 3 it is x (slope 1)."),
-            (_hsg_swish, "that is the derivative of the smooth swish x·σ(x); h-swish is "
-                         "piecewise: 0, then (2x + 3)/6, then 1."),
-            (_hsg_flat_above, "above 3, h-swish is x itself, so its slope is 1, not 0 (ReLU6 "
+            (_hsg_h_sigmoid, "that is h-sigmoid, ReLU6(t + 3)/6, one of the two terms of the "
+                             "product rule: add t times the slope of ReLU6(t + 3)/6."),
+            (_hsg_second_term_only, "that is only t · (ReLU6(t + 3)/6)′, one of the two terms "
+                                    "of the product rule: add ReLU6(t + 3)/6 itself."),
+            (_hsg_middle_everywhere, "(2t + 3)/6 is the slope of the middle piece only: below "
+                                     "-3 h-swish is 0 (slope 0), above 3 it is t (slope 1)."),
+            (_hsg_swish, "that is the derivative of the smooth swish t·σ(t); h-swish is "
+                         "piecewise: 0, then (2t + 3)/6, then 1."),
+            (_hsg_flat_above, "above 3, h-swish is t itself, so its slope is 1, not 0 (ReLU6 "
                               "is flat there, the product is not)."),
             (_hsg_function_itself, "you returned h-swish itself: the exercise asks for its "
                                    "derivative."),
-            (_hsg_clamped, "clamping (2x + 3)/6 to [0, 1] removes the negative slopes: between "
+            (_hsg_clamped, "clamping (2t + 3)/6 to [0, 1] removes the negative slopes: between "
                            "-3 and -1.5 h-swish decreases, so h′ < 0 there."),
         ],
-        success="h′ = 0, then (2x + 3)/6, then 1: as autograd finds, with jumps at ±3.",
+        success="h′(t) = 0, then (2t + 3)/6, then 1: as autograd finds, with jumps at ±3.",
     )
 
 
