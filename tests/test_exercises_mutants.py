@@ -31,7 +31,6 @@ import torch
 import torch.nn.functional as F
 from scipy import stats
 
-from attn_lessons.cbam import cbam_num_params
 from attn_lessons.exercises import cbam, coordatt, eca, networks, preface, se, self_attention
 from attn_lessons.exercises import similarity as sim
 from attn_lessons.stats import welch
@@ -720,73 +719,70 @@ CHANNEL_GATE = dict(
     ],
 )
 
-def _gate_1d_in_place(x, w):
-    pooled = torch.cat([x.mean(1, keepdim=True), x.amax(1, keepdim=True)], 1)
-    x.zero_()  # the reader's function may overwrite its inputs
-    return F.conv1d(pooled, w, padding=w.shape[-1] // 2).sigmoid_()
+def _gate_back(f, w, slope=lambda g: g * (1 - g), to_avg=None, to_max="winner", flip=True,
+               swap=False):
+    """d(sum g^s)/dF written out by hand, with one step changeable (the mutants below)."""
+    k = w.shape[-1]
+    p = torch.stack([f.mean(1), f.max(1).values], 1)                       # (B, 2, H, W)
+    g = torch.sigmoid(F.conv2d(p, w, padding=k // 2))                      # (B, 1, H, W)
+    kernel = w.flip(-2, -1) if flip else w
+    back = F.conv2d(slope(g), kernel.transpose(0, 1), padding=k // 2)      # (B, 2, H, W)
+    back = back.flip(1) if swap else back
+    c = f.shape[1]
+    avg = back[:, :1] / c if to_avg is None else back[:, :1] * to_avg
+    if to_max == "winner":
+        mx = torch.zeros_like(f).scatter(1, f.argmax(1, keepdim=True), back[:, 1:])
+    elif to_max == "all":
+        mx = back[:, 1:].expand_as(f)
+    elif to_max == "share":
+        mx = back[:, 1:].expand_as(f) / c
+    else:
+        mx = 0 * f
+    return avg + mx
 
 
-def _gate_1d_by_loop(x, w):
-    p = torch.cat([x.mean(1, keepdim=True), x.max(1, keepdim=True).values], 1)   # (B, 2, L)
-    k, length = w.shape[-1], x.shape[-1]
-    padded = F.pad(p, (k // 2, k // 2))
-    out = torch.stack([(padded[:, :, i:i + k] * w[0]).sum((1, 2)) for i in range(length)], -1)
-    return torch.sigmoid(out)[:, None]
+def _gate_back_by_autograd(f, w):
+    x = f.clone().requires_grad_(True)
+    p = torch.cat([x.mean(1, keepdim=True), x.amax(1, keepdim=True)], 1)
+    (g,) = torch.autograd.grad(torch.sigmoid(F.conv2d(p, w, padding=w.shape[-1] // 2)).sum(), x)
+    return g
 
 
-def _pool_1d(x, first=None, second=None):
-    a = x.mean(1, keepdim=True) if first is None else first(x)
-    b = x.amax(1, keepdim=True) if second is None else second(x)
-    return torch.cat([a, b], 1)
+def _gate_back_by_backward(f, w):
+    x = f.clone().requires_grad_(True)
+    p = torch.cat([x.mean(1, keepdim=True), x.amax(1, keepdim=True)], 1)
+    torch.sigmoid(F.conv2d(p, w, padding=w.shape[-1] // 2)).sum().backward()
+    return x.grad
 
 
-SPATIAL_GATE_1D = dict(
+def _gate_back_in_place(f, w):
+    k = w.shape[-1]
+    p = torch.cat([f.mean(1, keepdim=True), f.amax(1, keepdim=True)], 1)
+    g = F.conv2d(p, w, padding=k // 2).sigmoid_()
+    back = F.conv_transpose2d(g.mul_(1 - g), w, padding=k // 2)
+    winner = f == f.amax(1, keepdim=True)
+    f.zero_()  # the reader's function may overwrite its input
+    return f.add_(back[:, :1] / winner.shape[1]).add_(back[:, 1:] * winner)
+
+
+SPATIAL_GATE_GRAD = dict(
     wrong=[
-        (lambda x, w: torch.sigmoid(F.conv1d(_pool_1d(x).flip(1), w, padding=w.shape[-1] // 2)),
-         "[max; avg]"),
-        (lambda x, w: torch.sigmoid(F.conv1d(_pool_1d(x, first=lambda t: t.sum(1, keepdim=True)),
-                                             w, padding=w.shape[-1] // 2)), "not the sum"),
-        (lambda x, w: torch.sigmoid(F.conv1d(_pool_1d(x), w, padding=3)), "fits k = 7 only"),
-        (lambda x, w: torch.sigmoid(F.conv1d(_pool_1d(x), w)), "L - k + 1"),
-        (_np(lambda x, w: 1 / (1 + np.exp(-np.stack([
-            sum(np.convolve(p[c], w[0, c], mode="same") for c in range(2)) for p in
-            np.concatenate([x.mean(1, keepdims=True), x.max(1, keepdims=True)], 1)])[:, None]))),
-         "np.convolve flips w"),
-        (lambda x, w: F.conv1d(_pool_1d(x), w, padding=w.shape[-1] // 2), "sigmoid is missing"),
-        (lambda x, w: x * torch.sigmoid(F.conv1d(_pool_1d(x), w, padding=w.shape[-1] // 2)),
-         "not the signal scaled"),
-        (lambda x, w: torch.sigmoid(F.conv1d(_pool_1d(x, second=lambda t: t.amin(1, keepdim=True)),
-                                             w, padding=w.shape[-1] // 2)), "not the minimum"),
+        # right values, but the prompt says "without autograd"
+        (_gate_back_by_autograd, "asks you to do without"),
+        (_gate_back_by_backward, "asks you to do without"),
+        (lambda f, w: _gate_back(f, w, flip=False), "kernel flipped"),
+        (lambda f, w: _gate_back(f, w, slope=lambda g: g), "g(1 − g)"),
+        (lambda f, w: _gate_back(f, w, to_avg=1.0), "1/C of its gradient"),
+        (lambda f, w: _gate_back(f, w, to_max="all"), "not to every channel"),
+        (lambda f, w: _gate_back(f, w, to_max="share"), "not a mean"),
+        (lambda f, w: _gate_back(f, w, to_max="none"), "max map is missing"),
+        (lambda f, w: _gate_back(f, w, to_avg=0.0), "mean map is missing"),
+        (lambda f, w: _gate_back(f, w, swap=True), "swapped"),
     ],
     right=[
-        _gate_1d_in_place,
-        _gate_1d_by_loop,
-        _np(lambda x, w: 1 / (1 + np.exp(-np.stack([
-            sum(np.correlate(np.pad(p[c], w.shape[-1] // 2), w[0, c], mode="valid")
-                for c in range(2)) for p in
-            np.concatenate([x.mean(1, keepdims=True), x.max(1, keepdims=True)], 1)])[:, None]))),
-        lambda x, w: torch.sigmoid(F.conv2d(_pool_1d(x.float())[:, :, None], w.float()[:, :, None],
-                                            padding=(0, w.shape[-1] // 2)))[:, :, 0],
-    ],
-)
-
-CBAM_PARAMS = dict(
-    wrong=[
-        (lambda c, r, k: _raise_if_zero(c, r + 1) and cbam_num_params(c, r, k),
-         "refused an MLP that has a hidden unit"),
-        (lambda c, r, k: 2 * c * _raise_if_zero(c, r) + k * k, "2 k^2 weights"),
-        (lambda c, r, k: 4 * c * _raise_if_zero(c, r) + 2 * k * k, "count its weights once"),
-        (lambda c, r, k: 2 * c * _raise_if_zero(c, r) + 2 * k * k + _raise_if_zero(c, r) + c,
-         "without biases"),
-        (lambda c, r, k: 2 * c * (c / r) + 2 * k * k, "whole number"),
-        (lambda c, r, k: 2 * c * -(-c // r) + 2 * k * k, "rounds down"),
-        (lambda c, r, k: 2 * c * round(c / r) + 2 * k * k, "rounds down"),
-        (lambda c, r, k: 2 * c * _raise_if_zero(c, r) + 2 * k, "not k"),
-        (lambda c, r, k: 2 * c * (c // r) + 2 * k * k, "raise ValueError"),
-    ],
-    right=[
-        lambda c, r, k: 2 * c * _raise_if_zero(c, r) + 2 * k**2,
-        lambda c, r, k: np.int64(2) * c * _raise_if_zero(c, r) + np.int64(2) * k * k,
+        _gate_back,
+        _gate_back_in_place,
+        lambda f, w: _gate_back(f.float(), w.float()),
     ],
 )
 
@@ -856,7 +852,7 @@ H_SWISH_GRAD = dict(
         (lambda t: torch.vmap(torch.func.grad(F.hardswish))(t.flatten()).reshape(t.shape),
          "asks you to do without"),
         (lambda t: torch.clamp(t + 3, 0, 6) / 6, "that is h-sigmoid"),
-        (lambda t: torch.where(t.abs() < 3, t / 6, 0 * t), "add ReLU6(x + 3)/6 itself"),
+        (lambda t: torch.where(t.abs() < 3, t / 6, 0 * t), "add ReLU6(t + 3)/6 itself"),
         (lambda t: (2 * t + 3) / 6, "middle piece only"),
         (lambda t: torch.sigmoid(t) * (1 + t * (1 - torch.sigmoid(t))), "smooth swish"),
         (lambda t: torch.where(t.abs() < 3, (2 * t + 3) / 6, 0 * t), "slope is 1, not 0"),
@@ -871,19 +867,62 @@ H_SWISH_GRAD = dict(
     ],
 )
 
-CA_PARAMS = dict(
+def _crossing(s, q, m0, bias=True, bn=2, floor_holds=None, sign=1.0):
+    """The crossover written from the two counts; each keyword a slip (the mutants below)."""
+    if 3 * s >= 2 * q:
+        raise ValueError("SE is cheaper again at large widths")
+    lin_se = (1 + 1 / s) if bias else 0.0
+    # while the floor holds: (2/s) C^2 + (lin_se - 3 m0 - 2) C - (1 + bn) m0 = 0
+    a, b = 2 / s, lin_se - 3 * m0 - (2 if bias else 0)
+    c = -((1 + bn) * m0 if bias else bn * m0)
+    first = (-b + sign * math.sqrt(b * b - 4 * a * c)) / (2 * a)
+    if floor_holds is True or (floor_holds is None and first <= m0 * q):
+        return first
+    # beyond it: C [(2/s - 3/q) C + lin_se - (1 + bn)/q - 2] = 0
+    return -(lin_se - ((1 + bn) / q if bias else bn / q) - (2 if bias else 0)) / (2 / s - 3 / q)
+
+
+def _crossing_never_refused(s, q, m0):
+    if 3 * s >= 2 * q:
+        b = 3 * m0 + 1 - 1 / s
+        return s / 4 * (b + math.sqrt(b * b + 24 * m0 / s))
+    return _crossing(s, q, m0)
+
+
+def _crossing_refused_wrong_way(s, q, m0):
+    if q < 2 * s:  # should be 3s >= 2q
+        raise ValueError("no crossover")
+    return _crossing(s, q, m0)
+
+
+def _crossing_by_scan(s, q, m0):
+    if 3 * s >= 2 * q:
+        raise ValueError("no crossover")
+    c = np.linspace(1e-3, 20_000, 2_000_001)
+    m = np.maximum(m0, c / q)
+    d = (2 * c * c / s + c / s + c) - (3 * c * m + 3 * m + 2 * c)
+    i = np.flatnonzero(d <= 0)[-1]
+    return float(c[i] - d[i] * (c[i + 1] - c[i]) / (d[i + 1] - d[i]))  # linear interpolation
+
+
+CROSSOVER = dict(
     wrong=[
-        (lambda c, r: 3 * c * max(8, c // r) + max(8, c // r) + 2 * c, "BatchNorm has learnable"),
-        (lambda c, r: 3 * c * max(8, c // r) + 2 * max(8, c // r), "have biases"),
-        (lambda c, r: 3 * c * (c // r) + 3 * (c // r) + 2 * c, "check C = 16"),
-        (lambda c, r: 2 * c * max(8, c // r) + 3 * max(8, c // r) + c, "two output convolutions"),
-        (lambda c, r: 3 * c * min(8, c // r) + 3 * min(8, c // r) + 2 * c, "floor, not a cap"),
-        (lambda c, r: 3 * c * max(8, c // r) + 5 * max(8, c // r) + 2 * c, "buffers"),
-        (lambda c, r: 3 * c * max(8, c / r) + 3 * max(8, c / r) + 2 * c, "whole number"),
+        (lambda s, q, m0: _crossing(s, q, m0, floor_holds=True), "floor is active"),
+        (lambda s, q, m0: _crossing(s, q, m0, floor_holds=False), "without the floor"),
+        (lambda s, q, m0: float(m0 * q), "stops mattering"),
+        (lambda s, q, m0: _crossing(s, q, m0, bias=False), "have biases"),
+        (lambda s, q, m0: _crossing(s, q, m0, bn=0), "BatchNorm"),
+        (lambda s, q, m0: _crossing(s, q, m0, sign=-1.0), "negative root"),
+        # no refusal: "no crossover" answered with infinity, or with the floor's root anyway
+        (lambda s, q, m0: math.inf if 3 * s >= 2 * q else _crossing(s, q, m0), "Raise ValueError"),
+        (_crossing_never_refused, "Raise ValueError"),
+        # refusing where a crossover exists (the inequality the wrong way round)
+        (_crossing_refused_wrong_way, "refused a case"),
     ],
     right=[
-        lambda c, r: (lambda m: m * (3 * c + 3) + 2 * c)(max(8, c // r)),
-        lambda c, r: np.int32(3) * c * max(8, c // r) + 3 * max(8, c // r) + 2 * c,
+        _crossing,
+        _crossing_by_scan,
+        lambda s, q, m0: np.float32(_crossing(s, q, m0)),
     ],
 )
 
@@ -1157,11 +1196,10 @@ CATALOGUE = {
     "eca.check_eca_toeplitz_dilated": (eca.check_eca_toeplitz_dilated, TOEPLITZ_DILATED),
     "eca.check_eca_gate_circular": (eca.check_eca_gate_circular, ECA_GATE_CIRCULAR),
     "cbam.check_channel_gate": (cbam.check_channel_gate, CHANNEL_GATE),
-    "cbam.check_spatial_gate_1d": (cbam.check_spatial_gate_1d, SPATIAL_GATE_1D),
-    "cbam.check_cbam_num_params": (cbam.check_cbam_num_params, CBAM_PARAMS),
+    "cbam.check_spatial_gate_grad": (cbam.check_spatial_gate_grad, SPATIAL_GATE_GRAD),
     "coordatt.check_coordinate_pool_3d": (coordatt.check_coordinate_pool_3d, COORD_POOL_3D),
     "coordatt.check_h_swish_grad": (coordatt.check_h_swish_grad, H_SWISH_GRAD),
-    "coordatt.check_num_params": (coordatt.check_num_params, CA_PARAMS),
+    "coordatt.check_crossover_width": (coordatt.check_crossover_width, CROSSOVER),
     "self_attention.check_multi_head_attention": (self_attention.check_multi_head_attention,
                                                   MULTI_HEAD),
     "self_attention.check_local_causal_mask": (self_attention.check_local_causal_mask,
