@@ -45,8 +45,6 @@ LIBRARY_SOLUTIONS = {
 #: Notebooks that other branches of issue 26 are rewriting, and that still import a solution.
 #: Each mark is strict: once the notebook is fixed the test passes, the mark fails, and it must go.
 PENDING = {
-    "ch2_se/se_lab.ipynb": "issue 26 (chapter 2 rewrite): the lab imports se_num_params, the "
-    "reference of check_se_num_params (exercise 3)",
 }
 
 

@@ -389,13 +389,83 @@ SE_PARAMS = dict(
     ],
 )
 
-DEAD_UNIT_GATE = dict(
+
+def _se_logits(z, a, b1, b, b2):
+    return torch.relu(z @ a.T + b1) @ b.T + b2
+
+
+def _se_grad(z, a, b1, b, b2, g, relu_grad=None, sig_grad=None, scale=1.0, swap=False):
+    pre = z @ a.T + b1                                   # (B, C')
+    s = torch.sigmoid(torch.relu(pre) @ b.T + b2)        # (B, C)
+    dlogit = g * (s * (1 - s) if sig_grad is None else sig_grad(s))
+    on = (pre > 0).to(z.dtype) if relu_grad is None else relu_grad(z, a, pre)
+    if swap:
+        return ((dlogit @ a.T) * on) @ b.T * scale
+    return ((dlogit @ b) * on) @ a * scale
+
+
+def _se_grad_in_place(z, a, b1, b, b2, g):
+    pre = torch.addmm(b1, z, a.T)
+    s = torch.relu(pre) @ b.T + b2
+    s.sigmoid_()
+    g = g * s
+    g.mul_(1 - s)                                        # dL/dlogit, in place
+    dh = g @ b
+    dh[pre <= 0] = 0                                     # the ReLU's switch
+    return dh @ a
+
+
+def _se_grad_einsum(z, a, b1, b, b2, g):
+    pre = torch.einsum("bc,hc->bh", z, a) + b1
+    s = torch.sigmoid(torch.einsum("bh,ch->bc", pre.clamp(min=0), b) + b2)
+    on = torch.heaviside(pre, torch.zeros((), dtype=pre.dtype))   # ReLU'(0) = 0
+    jac = torch.einsum("bc,ch,bh,hk->bck", s * (1 - s), b, on, a)
+    return torch.einsum("bc,bck->bk", g, jac)           # g^T J, one Jacobian per image
+
+
+def _se_grad_numpy(z, a, b1, b, b2, g):
+    pre = z @ a.T + b1
+    s = 1 / (1 + np.exp(-(np.maximum(pre, 0) @ b.T + b2)))
+    return ((g * s * (1 - s)) @ b * (pre > 0)) @ a
+
+
+def _se_grad_autograd(z, a, b1, b, b2, g):
+    z = z.clone().requires_grad_(True)
+    (torch.sigmoid(_se_logits(z, a, b1, b, b2)) * g).sum().backward()
+    return z.grad
+
+
+SE_GATE_GRAD = dict(
     wrong=[
-        (0, "σ(0), not 0"), (1.0, "1/2 at zero"), (0.25, "slope σ′(0)"),
-        (1 / (1 + math.exp(-1)), "pre-activation is 0"), (1 / 24, "softmax over the 24"),
-        (torch.tensor([0.5, 0.5]), "single number"),
+        (lambda *x: _se_grad(*x, relu_grad=lambda z, a, pre: torch.ones_like(pre)),
+         "only through the hidden units that are on"),
+        (lambda *x: _se_grad(*x, relu_grad=lambda z, a, pre: (z @ a.T > 0).to(z.dtype)),
+         "bias included"),
+        (lambda *x: _se_grad(*x, relu_grad=lambda z, a, pre: (pre >= 0).to(z.dtype)),
+         "ReLU'(0) = 0"),
+        (lambda *x: _se_grad(*x, sig_grad=lambda s: torch.ones_like(s)), "through the sigmoid"),
+        (lambda *x: _se_grad(*x, sig_grad=lambda s: s), "not s."),
+        (lambda *x: _se_grad(*x, sig_grad=lambda s: torch.sigmoid(s) * torch.sigmoid(-s)),
+         "at the gate s"),
+        (lambda *x: _se_grad(*x, swap=True), "transposes in the wrong places"),
+        (lambda z, a, b1, b, b2, g: _se_grad(z, a, b1, b, b2, g, scale=1 / z.shape[0]),
+         "not divided by the batch size"),
+        (lambda z, a, b1, b, b2, g: _se_grad(z, a, b1, b, b2, torch.ones_like(g)),
+         "gradient of sum(s)"),
+        # right values, but the prompt says "by hand (an answer that uses autograd is refused)"
+        (_se_grad_autograd, "asks you to do without"),
+        (lambda z, a, b1, b, b2, g: torch.func.vjp(
+            lambda v: torch.sigmoid(_se_logits(v, a, b1, b, b2)), z)[1](g)[0],
+         "asks you to do without"),
     ],
-    right=[0.5, torch.tensor(0.5), np.float32(0.5), torch.sigmoid(torch.zeros(()))],
+    right=[
+        _se_grad,
+        _se_grad_in_place,
+        _se_grad_einsum,
+        _np(_se_grad_numpy),
+        lambda z, a, b1, b, b2, g: _se_grad(z.float(), a.float(), b1.float(), b.float(),
+                                            b2.float(), g.float()),
+    ],
 )
 
 
@@ -1090,6 +1160,55 @@ WELCH = dict(
 )
 
 
+def _eq_power(theta, sd, n, band, alpha, z=None, se=None, both=True, inner=True, clip=True):
+    se = sd / math.sqrt(n) if se is None else se
+    z = stats.norm.ppf(1 - alpha / 2) if z is None else z
+    hw = z * se if inner else 0.0
+    p = stats.norm.cdf((band - hw - theta) / se) - (stats.norm.cdf((hw - band - theta) / se)
+                                                    if both else 0.0)
+    return max(p, 0.0) if clip else p
+
+
+def _eq_power_erf(theta, sd, n, band, alpha):
+    phi = lambda x: 0.5 * (1 + math.erf(x / math.sqrt(2)))  # noqa: E731
+    se = sd / math.sqrt(n)
+    hw = statistics.NormalDist().inv_cdf(1 - alpha / 2) * se
+    if band <= hw:
+        return 0.0                      # no interval of this width fits inside the band
+    return phi((band - hw - theta) / se) - phi((-band + hw - theta) / se)
+
+
+def _eq_power_symmetric(theta, sd, n, band, alpha):
+    # P(-band + hw < mean < band - hw) for mean ~ N(theta, se), written with survival functions
+    se = sd / np.sqrt(n)
+    hw = stats.norm.isf(alpha / 2) * se
+    return float(np.clip(stats.norm.sf((hw - band - theta) / se)
+                         - stats.norm.sf((band - hw - theta) / se), 0, 1))
+
+
+EQUIVALENCE_POWER = dict(
+    wrong=[
+        (lambda *a: _eq_power(*a, clip=False), "probability is 0"),
+        (lambda t, s, n, d, al: _eq_power(t, s, n, d, al, z=stats.norm.ppf(1 - al)),
+         "not 1 − α."),
+        (lambda *a: _eq_power(*a, both=False), "at both ends"),
+        (lambda *a: _eq_power(*a, inner=False), "the whole interval inside"),
+        (lambda t, s, n, d, al: _eq_power(t, s, n, d, al, se=s), "σ/√n, not σ."),
+        (lambda t, s, n, d, al: _eq_power(t, s, n, d, al, se=s / n), "not σ/n"),
+        (lambda t, s, n, d, al: _eq_power(t, s, n, d, al, se=s * math.sqrt(2 / n)),
+         "no factor √2"),
+        (lambda t, s, n, d, al: _eq_power(0.0, s, n, d, al), "centred on the true effect"),
+        (lambda *a: 1 - _eq_power(*a), "*not* calling"),
+    ],
+    right=[
+        _eq_power,
+        _eq_power_erf,
+        _eq_power_symmetric,
+        lambda *a: np.float32(_eq_power(*a)),
+    ],
+)
+
+
 def _lsm(s, t, dim=-1, shift=None):
     """log softmax(s / t) by the log-sum-exp trick; ``shift`` replaces the row maximum."""
     u = s / t
@@ -1190,7 +1309,7 @@ CATALOGUE = {
     "se.check_squeeze": (se.check_squeeze, SQUEEZE),
     "se.check_se_channels_last": (se.check_se_channels_last, SE_CHANNELS_LAST),
     "se.check_se_num_params": (se.check_se_num_params, SE_PARAMS),
-    "se.check_dead_unit_gate": (se.check_dead_unit_gate, DEAD_UNIT_GATE),
+    "se.check_se_gate_grad": (se.check_se_gate_grad, SE_GATE_GRAD),
     "eca.check_eca_channel_range": (eca.check_eca_channel_range, ECA_RANGE),
     "eca.check_eca_kernel_grad": (eca.check_eca_kernel_grad, ECA_GRAD),
     "eca.check_eca_toeplitz_dilated": (eca.check_eca_toeplitz_dilated, TOEPLITZ_DILATED),
@@ -1208,6 +1327,7 @@ CATALOGUE = {
     "networks.check_mean_std": (networks.check_mean_std, MEAN_STD),
     "networks.check_difference_is_clear": (networks.check_difference_is_clear, DIFFERENCE),
     "networks.check_welch": (networks.check_welch, WELCH),
+    "networks.check_equivalence_power": (networks.check_equivalence_power, EQUIVALENCE_POWER),
 }
 
 WRONG = [pytest.param(checker, answer, hint, id=f"{name}-{i}")
