@@ -1001,6 +1001,22 @@ ATTENTION_FROM_CHUNKS = dict(
 )
 
 
+DOT_VARIANCE = dict(
+    wrong=[
+        (lambda d, a, b: math.sqrt(d * a * b), "standard deviation"),
+        (lambda d, a, b: d * (a + b), "not the sum"),
+        (lambda d, a, b: a * b, "variances add up"),
+        (lambda d, a, b: d * d * a * b, "not d_k²"),
+        (lambda d, a, b: math.sqrt(d) * a * b, "mixes the two"),
+    ],
+    right=[
+        lambda d, a, b: float(np.float32(d) * np.float32(a) * np.float32(b)),
+        lambda d, a, b: torch.tensor(d * a * b),
+        lambda d, a, b: sum(a * b for _ in range(d)),
+    ],
+)
+
+
 # --- chapter 7 ------------------------------------------------------------------------------------
 
 MEAN_STD = dict(
@@ -1231,6 +1247,7 @@ CATALOGUE = {
                                                   MULTI_HEAD),
     "self_attention.check_local_causal_mask": (self_attention.check_local_causal_mask,
                                                 LOCAL_CAUSAL_MASK),
+    "self_attention.check_dot_variance": (self_attention.check_dot_variance, DOT_VARIANCE),
     "self_attention.check_attention_from_chunks": (self_attention.check_attention_from_chunks,
                                                    ATTENTION_FROM_CHUNKS),
     "networks.check_mean_std": (networks.check_mean_std, MEAN_STD),

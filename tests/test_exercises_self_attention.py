@@ -8,6 +8,7 @@ import torch
 from attn_lessons.exercises import self_attention as ex
 from attn_lessons.exercises.self_attention import (
     check_attention_from_chunks,
+    check_dot_variance,
     check_local_causal_mask,
 )
 from attn_lessons.self_attention import scaled_dot_product_attention
@@ -20,6 +21,8 @@ from attn_lessons.self_attention import scaled_dot_product_attention
         (check_local_causal_mask, lambda n, w: torch.ones(n, n, dtype=torch.bool).tril()
          & ~torch.ones(n, n, dtype=torch.bool).tril(-w)),
         (check_attention_from_chunks, ex.reference_attention_from_chunks),
+        (check_dot_variance, ex.reference_dot_variance),
+        (check_dot_variance, lambda d, a, b: float(d * a * b)),
     ],
 )
 def test_accepts_right_answers(checker, right):
@@ -36,6 +39,9 @@ def test_accepts_right_answers(checker, right):
         (check_local_causal_mask, ex._window_inverted, "True = blocked"),
         (check_local_causal_mask, ex._window_ignored, "plain causal mask"),
         (check_local_causal_mask, ex._window_plus_one, "one key too many"),
+        (check_dot_variance, ex._std_not_var, "standard deviation"),
+        (check_dot_variance, ex._sum_of_variances, "product of their variances"),
+        (check_dot_variance, ex._forgot_d, "variances add up"),
         (check_attention_from_chunks, ex._chunks_not_rescaled, "mixes different units"),
         (check_attention_from_chunks, ex._chunks_averaged, "equal average"),
         (check_attention_from_chunks, ex._chunks_sum_rescaled_not_o, "but not the numerators"),

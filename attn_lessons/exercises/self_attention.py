@@ -11,6 +11,7 @@ from ._core import Feedback, Vectorised, check_function
 
 __all__ = [
     "check_attention_from_chunks",
+    "check_dot_variance",
     "check_local_causal_mask",
     "check_multi_head_attention",
 ]
@@ -392,4 +393,53 @@ def check_attention_from_chunks(fn: Any) -> Feedback:
         ],
         success="m = max_c m_c, l = sum_c e^(m_c - m) l_c, o = sum_c e^(m_c - m) o_c, output "
                 "o / l, and 0 where no chunk has a key: the summaries merge exactly.",
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Exercise: the variance of a dot product. The lab no longer asks it (the page states its answer);
+# the checker stays, a public name of the library, for readers' notebooks that call it.
+def reference_dot_variance(d_k: int, var_q: float, var_k: float) -> float:
+    """Var(q·k) for independent zero-mean entries: d_k · Var(q_i) · Var(k_i)."""
+    return d_k * var_q * var_k
+
+
+def _std_not_var(d_k, var_q, var_k):
+    return math.sqrt(d_k * var_q * var_k)
+
+
+def _sum_of_variances(d_k, var_q, var_k):
+    return d_k * (var_q + var_k)
+
+
+def _forgot_d(d_k, var_q, var_k):
+    return var_q * var_k
+
+
+def _d_squared(d_k, var_q, var_k):
+    return d_k**2 * var_q * var_k
+
+
+def _sqrt_d(d_k, var_q, var_k):
+    return math.sqrt(d_k) * var_q * var_k
+
+
+def check_dot_variance(dot_variance: Any) -> Feedback:
+    """Check ``dot_variance(d_k, var_q, var_k)`` = d_k · var_q · var_k."""
+    return check_function(
+        dot_variance,
+        reference_dot_variance,
+        [(3, 4.0, 3.0), (64, 1.0, 1.0), (16, 2.0, 0.5)],
+        what="dot_variance",
+        wrong_functions=[
+            (_std_not_var, "that is the standard deviation; the question asks for the variance."),
+            (_sum_of_variances, "the variance of a product of independent zero-mean variables "
+                                "is the product of their variances, not the sum."),
+            (_forgot_d, "q·k is a sum of d_k independent terms: their variances add up."),
+            (_d_squared, "the variances of d_k independent terms add up to d_k times one of "
+                         "them, not d_k²: variances add, standard deviations do not."),
+            (_sqrt_d, "√d_k · Var(q_i) Var(k_i) mixes the two: √d_k is the standard deviation "
+                      "of q·k for unit variances; the variance is d_k · Var(q_i) · Var(k_i)."),
+        ],
+        success="Var(q·k) = d_k · Var(q_i) · Var(k_i).",
     )
