@@ -74,10 +74,12 @@ class Target:
 WORDS = {
     "en": {"chapter": "Chapter {number} ({title})", "section": "Section {number} ({title})",
            "chapter_bare": "Chapter {number}", "section_bare": "Section {number}",
+           "guide": "Field guide {number} ({title})", "guide_bare": "Field guide {number}",
            "exercise": "Exercise", "solution": "Solution to {what}", "title": "{head} ({title})",
            "solution_unnumbered": "Solution"},
     "zh": {"chapter": "第 {number} 章（{title}）", "section": "第 {number} 节（{title}）",
            "chapter_bare": "第 {number} 章", "section_bare": "第 {number} 节",
+           "guide": "实用指南 {number}（{title}）", "guide_bare": "实用指南 {number}",
            "exercise": "练习", "solution": "{what} 的解答", "title": "{head}（{title}）",
            "solution_unnumbered": "解答"},
 }
@@ -224,6 +226,8 @@ class _Converter:
     def _titled(self, target: Target) -> str:
         if target.number and target.kind == "section":
             word = "chapter" if "." not in target.number else "section"
+            if word == "chapter" and target.number.isalpha():
+                word = "guide"  # the field guide's pages are lettered (A, B, ...), not chapters
             if target.title:
                 return self.r.words[word].format(number=target.number, title=target.title)
             return self.r.words[f"{word}_bare"].format(number=target.number)
