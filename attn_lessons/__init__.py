@@ -7,8 +7,8 @@ One module per mechanism, each named for it and opening with its paper and equat
 - :mod:`attn_lessons.eca`: Efficient Channel Attention and its kernel-size rule (chapter 3)
 - :mod:`attn_lessons.cbam`: channel and spatial gates, CBAM (chapter 4)
 - :mod:`attn_lessons.coordatt`: Coordinate Attention (chapter 5)
-- :mod:`attn_lessons.self_attention`: scaled dot-product, multi-head and 2-D self-attention
-  (chapter 6)
+- :mod:`attn_lessons.self_attention`: scaled dot-product, multi-head, cross- and 2-D attention
+  (chapter 6), and :mod:`attn_lessons.patches`: images as patch tokens (chapter 6)
 
 and, for chapter 7: :mod:`~attn_lessons.factory` (a module from a name), :mod:`~attn_lessons.cost`
 (parameters and FLOPs), :mod:`~attn_lessons.small_cnn`, :mod:`~attn_lessons.resnet`,

@@ -1029,6 +1029,87 @@ LOCAL_CAUSAL_MASK = dict(
     ],
 )
 
+def _merge_two(a, b):
+    """Two online-softmax states merged into one (the associative step of a tree reduction)."""
+    (ma, la, oa), (mb, lb, ob) = a, b
+    m = torch.maximum(ma, mb)
+    fin = torch.where(torch.isfinite(m), m, torch.zeros_like(m))
+    fa, fb = torch.exp(ma - fin), torch.exp(mb - fin)
+    return m, fa * la + fb * lb, fa[:, None] * oa + fb[:, None] * ob
+
+
+def _chunks_pairwise(parts):
+    state = parts[0]
+    for nxt in parts[1:]:
+        state = _merge_two(state, nxt)
+    _, ell, o = state
+    return torch.nan_to_num(o / ell[:, None])
+
+
+def _chunks_lse(parts):  # each chunk as a log-sum-exp L_c = m_c + log l_c and an output o_c / l_c
+    lse = torch.stack([m + torch.log(ell) for m, ell, _ in parts])          # (chunks, n)
+    outs = torch.stack([o / ell[:, None] for _, ell, o in parts])           # (chunks, n, d_v)
+    total = torch.logsumexp(lse, dim=0)                                     # (n,)
+    w = torch.exp(lse - total).nan_to_num()                                 # each chunk's share
+    return (w[..., None] * outs.nan_to_num()).sum(0)
+
+
+def _chunks_float32(parts):
+    m = torch.stack([p[0] for p in parts]).float()
+    ell = torch.stack([p[1] for p in parts]).float()
+    o = torch.stack([p[2] for p in parts]).float()
+    top = m.amax(0).clamp_min(torch.finfo(torch.float32).min)               # -inf -> a finite m
+    f = torch.exp(m - top)
+    den = (f * ell).sum(0)
+    return (f[..., None] * o).sum(0) / torch.where(den > 0, den, 1.0)[:, None]
+
+
+def _chunks_stack(parts):
+    return (torch.stack([p[i] for p in parts]) for i in range(3))
+
+
+ATTENTION_FROM_CHUNKS = dict(
+    wrong=[
+        (lambda parts: sum(o for _, _, o in parts) / sum(ell for _, ell, _ in parts)[:, None],
+         "mixes different units"),
+        (lambda parts: torch.stack([o / ell[:, None] for _, ell, o in parts]).mean(0),
+         "equal average"),
+        (lambda parts: (lambda m, ell, o: (torch.exp(m - m.amax(0))[..., None] * o).sum(0)
+                        / ell.sum(0)[:, None])(*_chunks_stack(parts)),
+         "but not the denominators"),
+        (lambda parts: (lambda m, ell, o: o.sum(0)
+                        / (torch.exp(m - m.amax(0)) * ell).sum(0)[:, None])(*_chunks_stack(parts)),
+         "but not the numerators"),
+        (lambda parts: (lambda m, ell, o: (torch.exp(m.amax(0) - m)[..., None] * o).sum(0)
+                        / (torch.exp(m.amax(0) - m) * ell).sum(0)[:, None])(*_chunks_stack(parts)),
+         "upside down"),
+        (lambda parts: (lambda m, ell, o: (torch.exp(m - m.amax(0))[..., None] * o).sum(0))(
+            *_chunks_stack(parts)), "unnormalised sum"),
+        (lambda parts: (lambda m, ell, o: (torch.exp(m)[..., None] * o).sum(0)
+                        / (torch.exp(m) * ell).sum(0)[:, None])(*_chunks_stack(parts)),
+         "overflows once a score passes"),
+        (lambda parts: (lambda m, ell, o: (lambda f: (f[..., None] * o).sum(0)
+                                           / (f * ell).sum(0)[:, None])(
+            torch.exp(m - m.nan_to_num(neginf=0.0).max())))(*_chunks_stack(parts)),
+         "underflows to 0"),
+        (lambda parts: (lambda m, ell, o: (lambda f: (f[..., None] * o).sum(0)
+                                           / (f * ell).sum(0)[:, None])(
+            torch.exp(m - m.nan_to_num(neginf=0.0).mean(0))))(*_chunks_stack(parts)),
+         "mean of the m_c"),
+        # the right merge, without a guard for a query that has no key in any chunk
+        (lambda parts: (lambda s: s[2] / s[1][:, None])(
+            __import__("functools").reduce(
+                lambda a, b: (torch.maximum(a[0], b[0]),
+                              torch.exp(a[0] - torch.maximum(a[0], b[0])) * a[1]
+                              + torch.exp(b[0] - torch.maximum(a[0], b[0])) * b[1],
+                              torch.exp(a[0] - torch.maximum(a[0], b[0]))[:, None] * a[2]
+                              + torch.exp(b[0] - torch.maximum(a[0], b[0]))[:, None] * b[2]),
+                parts)), "output 0"),
+    ],
+    right=[_chunks_pairwise, _chunks_lse, _chunks_float32],
+)
+
+
 DOT_VARIANCE = dict(
     wrong=[
         (lambda d, a, b: math.sqrt(d * a * b), "standard deviation"),
@@ -1324,6 +1405,8 @@ CATALOGUE = {
     "self_attention.check_local_causal_mask": (self_attention.check_local_causal_mask,
                                                 LOCAL_CAUSAL_MASK),
     "self_attention.check_dot_variance": (self_attention.check_dot_variance, DOT_VARIANCE),
+    "self_attention.check_attention_from_chunks": (self_attention.check_attention_from_chunks,
+                                                   ATTENTION_FROM_CHUNKS),
     "networks.check_mean_std": (networks.check_mean_std, MEAN_STD),
     "networks.check_difference_is_clear": (networks.check_difference_is_clear, DIFFERENCE),
     "networks.check_welch": (networks.check_welch, WELCH),
