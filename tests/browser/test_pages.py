@@ -989,6 +989,8 @@ def test_figure_text_is_at_least_9_px(visit, page, width, server, book_html):
     faults = []
     for figure in visit(page).figure_text[width]:
         name = f"{figure['kind']} {figure['src'].removeprefix(server)}"
+        if figure.get("alt"):
+            name += f" ({figure['alt']}...)"
         try:
             px = _shown_text_px(figure, server, book_html)
         except LookupError as error:
