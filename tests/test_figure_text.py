@@ -284,3 +284,50 @@ def test_image_text_sizes_of_png_files(tmp_path):
     assert figure_text.image_text_sizes(tmp_path / "rec.png") == (300.0, 12.5)
     (tmp_path / "d.svg").write_bytes(_svg())
     assert figure_text.image_text_sizes(tmp_path / "d.svg") == (400, 10)
+
+
+def test_the_build_wraps_each_image_whose_text_it_knows(tmp_path):
+    """doctree-resolved: an image with a known smallest text gets a box with its smallest width;
+    an image without a record, one without text and a non-HTML build are left alone."""
+    from docutils import nodes
+    from docutils.frontend import get_default_settings
+    from docutils.utils import new_document
+
+    fig, _ = plt.subplots(figsize=(6, 2))
+    png = _png(fig)  # 600 px wide
+    plt.close(fig)
+    (tmp_path / "rec.png").write_bytes(record_text_size(png, 12.0))
+    (tmp_path / "none.png").write_bytes(png)
+    (tmp_path / "blank.png").write_bytes(record_text_size(png, None))
+    (tmp_path / "d.svg").write_bytes(_svg())  # 400 wide, smallest 10
+
+    def doctree():
+        document = new_document("test", get_default_settings())
+        for name in ("rec.png", "none.png", "blank.png", "d.svg", "missing.png"):
+            figure = nodes.figure()
+            figure += nodes.image(uri=name, candidates={"*": name})
+            document += figure
+        return document
+
+    app = SimpleNamespace(srcdir=str(tmp_path), builder=SimpleNamespace(format="html"))
+    document = doctree()
+    figure_text._wrap_images(app, document, "test")
+    boxes = {box[0]["uri"]: box for box in document.findall(figure_text.figure_text_box)}
+    assert sorted(boxes) == ["d.svg", "rec.png"]
+    assert boxes["rec.png"]["min_width"] == 450  # 600 * 9 / 12
+    assert boxes["d.svg"]["min_width"] == 360  # 400 * 9 / 10
+    assert all(isinstance(box.parent, nodes.figure) for box in boxes.values())
+    figure_text._wrap_images(app, document, "test")  # a second pass wraps nothing twice
+    assert len(list(document.findall(figure_text.figure_text_box))) == 2
+
+    translator = SimpleNamespace(body=[])
+    figure_text._visit_box(translator, boxes["rec.png"])
+    figure_text._depart_box(translator, boxes["rec.png"])
+    assert translator.body == [
+        '<div class="book-figure-text" style="--book-figure-min-width: 450px" '
+        'data-smallest-text-px="12.00" data-natural-width="600">', "</div>"]
+
+    latex = SimpleNamespace(srcdir=str(tmp_path), builder=SimpleNamespace(format="latex"))
+    untouched = doctree()
+    figure_text._wrap_images(latex, untouched, "test")
+    assert not list(untouched.findall(figure_text.figure_text_box))
