@@ -795,6 +795,17 @@ def _figure_pages() -> list[str]:
                          re.DOTALL)]
 
 
+# The part of an image on the screen, in the viewport's coordinates: the image's box, cut at the
+# edges of the box that scrolls it, if any.
+_SHOWN_PART_JS = """img => {
+  const r = img.getBoundingClientRect();
+  const scroller = img.closest('.book-figure-text');
+  const b = scroller ? scroller.getBoundingClientRect() : r;
+  const x = Math.max(r.left, b.left), y = Math.max(r.top, b.top);
+  return {x, y, width: Math.min(r.right, b.right) - x, height: Math.min(r.bottom, b.bottom) - y};
+}"""
+
+
 @pytest.mark.parametrize("page", _figure_pages())
 def test_figures_keep_a_light_background_in_dark_mode(dark_page, page):
     """Each figure, as the reader sees it on the dark page, still has a light background."""
@@ -808,14 +819,13 @@ def test_figures_keep_a_light_background_in_dark_mode(dark_page, page):
         for i, image in enumerate(images):
             if not image.is_visible():  # an interactive figure's picture, hidden while it is live
                 continue
-            # A figure wider than the column shows in a box that scrolls: what shows of it.
-            shown = image.evaluate_handle(
-                "img => img.closest('.book-figure-text') || img").as_element()
-            shown.scroll_into_view_if_needed()
-            box = shown.bounding_box()
-            if not box or box["width"] < 8 or box["height"] < 8:
+            image.scroll_into_view_if_needed()
+            # What shows of the figure: a figure wider than the column is cut at the edge of the
+            # box it scrolls in (book/_ext/figure_text.py).
+            box = image.evaluate(_SHOWN_PART_JS)
+            if box["width"] < 8 or box["height"] < 8:
                 continue
-            ring = float(np.median(_border(_luminance(shown.screenshot()))))
+            ring = float(np.median(_border(_luminance(tab.screenshot(clip=box)))))
             if ring < LIGHT:
                 dark.append(f"image {i} ({image.get_attribute('src')}): background luminance "
                             f"{ring:.0f} < {LIGHT}")
