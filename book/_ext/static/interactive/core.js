@@ -69,7 +69,8 @@
   /* Figure text never under MIN_TEXT_PX on the screen, as for the book's other figures
    * (book/_ext/figure_text.py): each drawing keeps the width at which its smallest text is that
    * size (its text is sized in the drawing's units, interactive.css), and its box scrolls where
-   * the column is narrower (a phone). */
+   * the column is narrower. The width is a CSS variable that interactive.css applies on narrow
+   * screens only (a phone), so a desktop column keeps the whole drawing in view. */
   var MIN_TEXT_PX = 9;
   function keepTextReadable(stage) {
     stage.querySelectorAll("svg.attn-svg").forEach(function (root) {
@@ -80,7 +81,7 @@
       });
       var width = root.viewBox.baseVal ? root.viewBox.baseVal.width : 0;
       if (isFinite(smallest) && width > 0) {
-        root.style.minWidth = Math.ceil(width * MIN_TEXT_PX / smallest) + "px";
+        root.style.setProperty("--attn-min-width", Math.ceil(width * MIN_TEXT_PX / smallest) + "px");
       }
     });
   }
