@@ -43,6 +43,7 @@ import re
 from docutils import nodes
 from language_switch import is_chinese
 from sphinx.application import Sphinx
+from sphinx.errors import NoUri
 from sphinx.transforms.post_transforms import SphinxPostTransform
 
 CJK = re.compile("[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
@@ -227,7 +228,7 @@ class ChineseCrossReferences(SphinxPostTransform):
         for docname in self.env.found_docs:
             try:
                 uris[builder.get_relative_uri(here, docname)] = docname
-            except Exception:  # noqa: BLE001 - a builder without addresses for some pages
+            except NoUri:  # a builder without an address for this page
                 continue
         return uris
 
@@ -235,6 +236,8 @@ class ChineseCrossReferences(SphinxPostTransform):
         if "refid" in reference:
             return self.env.docname, reference["refid"]
         uri = reference.get("refuri", "")
+        if uri in docs:  # a page (singlehtml writes "#document-<docname>")
+            return docs[uri], ""
         path, _, anchor = uri.rpartition("#") if "#" in uri else (uri, "", "")
         if path == "" and uri.startswith("#"):
             return self.env.docname, anchor
