@@ -64,6 +64,13 @@ $$ c = d $$ (eq-two)
 ## 小节标题
 
 由 {eq}`eq-two` 可知。SE 的激励 {eq}`eq-one`。均值（{eq}`eq-one`）。{eq}`eq-two` 给出。
+池化（{eq}`eq-one`，{eq}`eq-two`）。
+
+```{figure} pic.png
+:name: fig-two
+
+门控 $g$（{eq}`eq-one`），见 {ref}`ch2-two`。
+```
 
 ```{figure} pic.png
 :name: fig-one
@@ -102,6 +109,10 @@ $$ c = d $$ (eq-two)
 第 1 章（{ref}`ch1-sub`）解释了区间。
 
 通道注意力（{ref}`ch1-one` 与 {ref}`ch2-two`）决定强调什么。
+
+{ref}`ch2-two`（SE）、第 1 章（点积）。
+
+CBAM 的空间门控（{ref}`ch1-one`，{eq}`eq-one`）保留了位置。
 
 见 {ref}`guide-simam` 与 {ref}`guide-map`。
 
@@ -206,6 +217,8 @@ def test_inside_parentheses_the_number_alone(built):
     paragraphs = _zh(built, "ch2")
     assert "挤压-激励（第 2 章）用一个数。" in paragraphs
     assert "通道注意力（第 1 章与第 2 章）决定强调什么。" in paragraphs, "no space between CJK"
+    assert "第 2 章（SE）、第 1 章（点积）。" in paragraphs, "no title before a parenthesis"
+    assert "CBAM 的空间门控（第 1 章，式 (1.1)）保留了位置。" in paragraphs
 
 
 def test_a_title_after_its_chapter_is_kept(built):
@@ -227,8 +240,14 @@ def test_a_reference_with_its_own_text_is_left_alone(built):
 
 def test_equations_figures_and_exercises(built):
     paragraphs = _zh(built, "ch1/one")
-    assert "由式 (1.2) 可知。SE 的激励 (1.1)。均值（式 (1.1)）。式 (1.2) 给出。" in paragraphs
-    assert "图 1.1 展示了一个图。" in paragraphs, "a space between the number and Chinese"
+    assert ("由式 (1.2) 可知。SE 的激励 (1.1)。均值（式 (1.1)）。式 (1.2) 给出。 "
+            "池化（式 (1.1)，(1.2)）。") in paragraphs, "式 once for a list of equations"
+    figure = built["zh_CN", True]["ch1/one"].partition('id="fig-two"')[2]
+    caption = re.search(r'<span class="caption-text">(.*?)</span><a class="headerlink"', figure,
+                        re.S)
+    assert _paragraphs(f"<p>{caption.group(1)}</p>") == [
+        "门控 \\(g\\)（式 (1.1)），见第 2 章（挤压-激励）。"], "a caption's references too"
+    assert "图 1.2 展示了一个图。" in paragraphs, "a space between the number and Chinese"
     assert "（练习 1.1）。" in paragraphs, "练习 written twice"
 
 
@@ -289,6 +308,7 @@ def test_the_spacing_rule(left, right, expected):
 @pytest.mark.parametrize("before, needed", [
     ("", True), ("可知。", True), ("均值（", True), ("由 ", True), ("利用", True),
     ("SE 的激励 ", False), ("式 ", False), ("公式", False), ("(2.1) 和 ", False),
+    ("（第 4 章，", True), ("（式 (5.2)，", False), ("门控，", False),
 ])
 def test_when_an_equation_needs_the_word(before, needed):
     assert cr.equation_needs_word(before) is needed

@@ -17,23 +17,26 @@ as they are), the post-transforms here rewrite the resolved references:
   “第一个注意力：依赖于输入的加权平均”, which sets it off from the sentence;
 - inside full-width parentheses the number alone, "挤压-激励（第 2 章）", since a title there would
   nest a second pair of parentheses (and the text before the parentheses usually names the
-  subject already); where the text just before already says the target's chapter
-  ("第 2 章（{ref}`ch2-reading-an-effect`）") the title is kept as it is;
+  subject already); so too right before one: "第 2 章（SE）、第 3 章（ECA）"; where the text
+  just before already says the target's chapter ("第 2 章（{ref}`ch2-reading-an-effect`）") the
+  title is kept as it is;
 - an equation: "式 (2.3)": the word 式 is put before the number where the reference stands for the
-  equation itself (at the start of a clause, inside parentheses, after 由/用/根据/见/即 ...), not
-  where it is a gloss after a noun ("SE 的激励 (2.2)", the form Chinese textbooks use too);
+  equation itself (at the start of a clause, inside parentheses, after 由/用/根据/见/即 ...; once
+  for a list of equations: "（式 (5.2)，(5.3)）"), not where it is a gloss after a noun
+  ("SE 的激励 (2.2)", the form Chinese textbooks use too);
 - an exercise: "练习 5.1" as sphinx-exercise writes it; a 练习 the translator wrote before it
   (which made "练习 练习 5.1") is taken out;
 - a figure: "图 3.1" as Sphinx writes it;
+- references in a figure's caption are treated like those in a paragraph;
 - spacing at both ends of each of these references follows the translation checker's rule
   (scripts/check_translations.py): one space between Chinese and Latin letters or digits, none
   between Chinese characters, none next to full-width punctuation;
 - a citation: "Hu 等 [2018]" and "[Hu 等, 2018]" for "Hu *et al.*", "Hu 和 Shen" for "Hu and
   Shen"; the link and its title (the full reference) are kept.
 
-A reference written with its own text (``{ref}`第 7 章 <ch7-networks>```) is left alone: only a
-reference whose text is the target's title is rewritten. tests/test_chinese_references.py builds
-a small project in both languages.
+A reference written with its own text (``{ref}`第 7 章 <ch7-networks>```) keeps it (only its
+spacing is set): only a reference whose text is the target's title is rewritten.
+tests/test_chinese_references.py builds a small project in both languages.
 """
 
 from __future__ import annotations
@@ -54,6 +57,9 @@ EQUATION_VERBS = ("由", "用", "利用", "根据", "依据", "按照", "据", "
                   "这是", "对应", "代入", "满足", "得回", "针对", "将", "从")
 #: What may end the text before an equation reference that starts a clause.
 CLAUSE_STARTS = ("（", "。", "；", "：", "！", "？")
+
+#: The elements whose references are read inside a sentence (a figure's caption included).
+PROSE = (nodes.paragraph, nodes.caption, nodes.term, nodes.line)
 
 FORMS = {
     "chapter": "第 {number} 章（{title}）", "chapter_bare": "第 {number} 章",
@@ -133,6 +139,9 @@ def equation_needs_word(before: str) -> bool:
         return False
     if not text or text.endswith(CLAUSE_STARTS):
         return True
+    if text.endswith(("，", "、")) and inside_parentheses(text):
+        # "（第 4 章，式 (4.2)）", but "（式 (5.2)，(5.3)）": a list of equations says 式 once
+        return not text[:-1].rstrip().endswith(")")
     return text.endswith(EQUATION_VERBS)
 
 
@@ -141,12 +150,18 @@ def _text_before(node: nodes.Node) -> str:
     enclosing paragraph)."""
     parts = []
     current = node
-    while current.parent is not None and not isinstance(current, nodes.paragraph):
+    while current.parent is not None and not isinstance(current, PROSE):
         parent = current.parent
         index = parent.index(current)
         parts.append("".join(child.astext() for child in parent.children[:index]))
         current = parent
     return "".join(reversed(parts))
+
+
+def _text_after(node: nodes.Node) -> str:
+    """The text of the paragraph right after `node` (its following siblings)."""
+    parent = node.parent
+    return "".join(child.astext() for child in parent.children[parent.index(node) + 1:])
 
 
 def _set_text(node: nodes.Text, text: str) -> nodes.Text:
@@ -213,7 +228,7 @@ class ChineseCrossReferences(SphinxPostTransform):
         for reference in list(self.document.findall(nodes.reference)):
             if not reference.get("internal") or reference.parent is None:
                 continue
-            if not isinstance(reference.parent, nodes.paragraph) or isinstance(
+            if not isinstance(reference.parent, PROSE) or isinstance(
                     reference.parent, _not_prose()):
                 continue
             if _in_citation(reference):
@@ -310,7 +325,8 @@ class ChineseCrossReferences(SphinxPostTransform):
         if number and re.search(rf"第\s*{re.escape(str(number[0]))}\s*章\s*（?\s*$", before):
             _space_around(reference)
             return  # the text before already names the chapter: the title completes it
-        compact = number is not None and inside_parentheses(before)
+        compact = number is not None and (inside_parentheses(before)
+                                          or _text_after(reference).lstrip().startswith("（"))
         _replace_text(reference, reference_text(number, title, compact=compact))
         if number is not None:
             _drop_following_noun(reference)

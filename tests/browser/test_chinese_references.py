@@ -3,9 +3,9 @@
 Read from the built HTML (no browser needed), on every Chinese page of the book:
 
 - no reference to a chapter or a field-guide page shows only that page's title, in the middle
-  of a sentence ("……真实网络中的注意力 中在 clutter 任务上……"): it reads "第 7 章（真实网络中的注意力）"
-  or, inside parentheses, "第 7 章" (a title right after the text "第 N 章（" is allowed: the
-  translator named the chapter);
+  of a sentence ("……真实网络中的注意力 中在 clutter 任务上……"): it reads
+  "第 7 章（真实网络中的注意力）" or, inside parentheses, "第 7 章" (a title right after the text
+  "第 N 章（" is allowed: the translator named the chapter);
 - no space between a Chinese character and a reference that starts or ends with one, and one
   space between a reference that ends in a digit ("图 1.2") and the Chinese after it;
 - no "练习 练习 5.1", and citations say "等", not "et al." (outside the link's title, which is the
