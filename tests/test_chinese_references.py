@@ -145,8 +145,9 @@ def _png() -> bytes:
             + chunk(b"IDAT", zlib.compress(b"\x00\xff\xff\xff")) + chunk(b"IEND", b""))
 
 
-def _build(tmp: Path, language: str, with_extension: bool) -> dict[str, str]:
-    """The body text of each page of the project built in `language`: {page: html}."""
+def _build(tmp: Path, language: str, with_extension: bool, builder: str = "html") -> dict[str, str]:
+    """The body text of each page of the project built in `language`: {page: html} (the
+    single-page builder: {"index": html})."""
     import sphinx.locale
     from sphinx.application import Sphinx
 
@@ -170,7 +171,7 @@ def _build(tmp: Path, language: str, with_extension: bool) -> dict[str, str]:
     saved = dict(sphinx.locale.translators)
     warnings = StringIO()
     try:
-        app = Sphinx(str(src), str(src), str(tmp / "out"), str(tmp / "doctrees"), "html",
+        app = Sphinx(str(src), str(src), str(tmp / "out"), str(tmp / "doctrees"), builder,
                      status=StringIO(), warning=warnings, freshenv=True)
         app.build()
     finally:
@@ -182,6 +183,8 @@ def _build(tmp: Path, language: str, with_extension: bool) -> dict[str, str]:
                 if "WARNING" in line and "is already registered" not in line]
     assert not problems, problems
     pages = {}
+    if builder == "singlehtml":
+        return {"index": (tmp / "out" / "index.html").read_text(encoding="utf-8")}
     for name in PAGES:
         html = (tmp / "out" / name.replace(".md", ".html")).read_text(encoding="utf-8")
         body = html[html.index('<div class="body"'):html.index('<div class="sphinxsidebar"')]
@@ -276,6 +279,16 @@ def test_the_english_pages_are_unchanged(built):
         assert built["en", True][page] == built["en", False][page], page
     assert "见 Hu et al. [2018] 与 [Hu et al., 2018]，以及 Alpha and Beta [2019]。" in _paragraphs(
         built["en", True]["ch1/one"])
+
+
+def test_the_single_page_build_of_the_printed_book_too(tmp_path):
+    """make pdf prints the single-page build, where every page's references are resolved from
+    the root page (a reference within its own page included)."""
+    paragraphs = _paragraphs(_build(tmp_path, "zh_CN", True, "singlehtml")["index"])
+    for expected in ("这里的比较就是第 1 章（点积）中的点积。", "挤压-激励（第 2 章）用一个数。",
+                     "见实用指南 B（SimAM：无参数注意力）与实用指南 A（地图）。",
+                     "一个 notebook 第 1.3 节（实验：点积）用五分钟展示。"):
+        assert expected in paragraphs, expected
 
 
 # --- the rules --------------------------------------------------------------------------------

@@ -316,6 +316,12 @@ class ChineseCrossReferences(SphinxPostTransform):
         if docname not in self.env.titles:
             return
         entry = self._sections(docname).get(anchor)
+        if entry is None and "refid" in reference:
+            # The single-page build resolves every page's references from the root page: a
+            # reference to an anchor of its own page is an id of another page there.
+            labels = self.env.domaindata["std"]["labels"]
+            docname = next((doc for doc, labelid, _ in labels.values() if labelid == anchor), "")
+            entry = self._sections(docname).get(anchor) if docname in self.env.titles else None
         if entry is None:
             return
         number, title = entry
