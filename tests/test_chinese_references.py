@@ -118,6 +118,8 @@ CBAM 的空间门控（{ref}`ch1-one`，{eq}`eq-one`）保留了位置。
 
 {ref}`第 1 章 <ch1-one>`保持不变。
 
+模块名：{doc}`挤压-激励 <ch2>`、{ref}`点积 <ch1-one>`。
+
 见 {doc}`preface`。
 """,
     "guide/map.md": "(guide-map)=\n# 地图\n\n地图。\n",
@@ -239,6 +241,7 @@ def test_a_section_page_and_an_unnumbered_page(built):
 
 def test_a_reference_with_its_own_text_is_left_alone(built):
     assert "第 1 章保持不变。" in _zh(built, "ch2")
+    assert "模块名：挤压-激励、点积。" in _zh(built, "ch2"), "even a title written as the text"
 
 
 def test_equations_figures_and_exercises(built):

@@ -45,8 +45,8 @@ import re
 
 from docutils import nodes
 from language_switch import is_chinese
+from sphinx import addnodes
 from sphinx.application import Sphinx
-from sphinx.errors import NoUri
 from sphinx.transforms.post_transforms import SphinxPostTransform
 
 CJK = re.compile("[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
@@ -192,7 +192,7 @@ def _space_around(reference: nodes.reference) -> None:
             _set_text(after, wanted + stripped)
 
 
-def _drop_following_noun(reference: nodes.reference) -> None:
+def _drop_following_noun(reference: nodes.Element) -> None:
     """"第 1.1 节（标题）一节": the 一节 (or 一章) the translator wrote after a title goes."""
     parent = reference.parent
     index = parent.index(reference)
@@ -203,19 +203,93 @@ def _drop_following_noun(reference: nodes.reference) -> None:
             _set_text(parent[index + 1], after[match.end():])
 
 
-def _replace_text(reference: nodes.reference, text: str) -> None:
-    """The reference's text becomes `text`, keeping its inner inline (and its classes)."""
-    inner = reference.children[0] if len(reference.children) == 1 else None
-    if isinstance(inner, nodes.inline):
-        inner.children = []
-        inner += nodes.Text(text)
-    else:
-        reference.children = []
-        reference += nodes.Text(text)
+def _in_prose(node: nodes.Node) -> bool:
+    return isinstance(node.parent, PROSE) and not isinstance(node.parent, _not_prose())
+
+
+class _Sections:
+    """Each section id of a page -> (its number or None, its title); the page's top section also
+    under "" (read from the environment once per page and transform)."""
+
+    def __init__(self, env):
+        self.env = env
+        self.pages: dict[str, dict[str, tuple[tuple | None, str]]] = {}
+
+    def get(self, docname: str, anchor: str) -> tuple[tuple | None, str] | None:
+        if docname not in self.env.titles:
+            return None
+        if docname not in self.pages:
+            numbers = self.env.toc_secnumbers.get(docname, {})
+            found: dict[str, tuple[tuple | None, str]] = {}
+            doctree = self.env.get_doctree(docname)
+            for position, section in enumerate(doctree.findall(nodes.section)):
+                if not (section.children and isinstance(section[0], nodes.title)):
+                    continue
+                if position == 0:
+                    number = numbers.get("")
+                    found[""] = (tuple(number) if number else None, section[0].astext())
+                else:
+                    number = next((numbers[f"#{i}"] for i in section["ids"]
+                                   if numbers.get(f"#{i}")), None)
+                for node_id in section["ids"]:
+                    found[node_id] = (tuple(number) if number else None, section[0].astext())
+            self.pages[docname] = found
+        return self.pages[docname].get(anchor)
+
+
+class ChineseSectionReferences(SphinxPostTransform):
+    """A ``{ref}`` or ``{doc}`` to a page or section written the Chinese way.
+
+    Runs before Sphinx resolves the references (ReferencesResolver, priority 10): a reference
+    that would show its target's title is given the Chinese text as its own explicit text, which
+    the resolver then links as usual. A reference written with its own text is not touched (the
+    field guide's map writes "CBAM" and "坐标注意力" as the names of modules, not of pages).
+    """
+
+    default_priority = 5
+    formats = ("html",)
+
+    def run(self, **kwargs) -> None:
+        if not is_chinese(self.config.language):
+            return
+        from sphinx.util import docname_join
+        from sphinx.util.nodes import clean_astext
+
+        sections = _Sections(self.env)
+        labels = self.env.domaindata["std"]["labels"]
+        for node in list(self.document.findall(addnodes.pending_xref)):
+            if node.get("refdomain") != "std" or node.get("refexplicit") or not _in_prose(node):
+                continue
+            if node.get("reftype") == "ref" and node["reftarget"] in labels:
+                docname, anchor, title = labels[node["reftarget"]]
+            elif node.get("reftype") == "doc":
+                docname = docname_join(node.get("refdoc", self.env.docname), node["reftarget"])
+                if docname not in self.env.titles:
+                    continue
+                anchor, title = "", clean_astext(self.env.titles[docname])
+            else:
+                continue
+            entry = sections.get(docname, anchor)
+            if entry is None:  # not a section (an exercise, a figure ...)
+                continue
+            number = entry[0]
+            before = _text_before(node)
+            if number and re.search(rf"第\s*{re.escape(str(number[0]))}\s*章\s*（?\s*$", before):
+                continue  # the text before already names the chapter: the title completes it
+            compact = number is not None and (inside_parentheses(before) or
+                                              _text_after(node).lstrip().startswith("（"))
+            text = reference_text(number, title, compact=compact)
+            classes = node[0].get("classes", []) if len(node) and isinstance(
+                node[0], nodes.Element) else []
+            node.children = []
+            node += nodes.inline(text, text, classes=classes)
+            node["refexplicit"] = True
+            if number is not None:
+                _drop_following_noun(node)
 
 
 class ChineseCrossReferences(SphinxPostTransform):
-    """Chapters, guide pages, sections, equations, exercises and figures named the Chinese way."""
+    """Equations, exercises, figures: the Chinese words; and the spacing around references."""
 
     default_priority = 30  # after the references are resolved (10) and sphinx-exercise (20, 21)
     formats = ("html",)
@@ -223,126 +297,38 @@ class ChineseCrossReferences(SphinxPostTransform):
     def run(self, **kwargs) -> None:
         if not is_chinese(self.config.language):
             return
-        docs = self._uris()
-        self._cache: dict[str, dict] = {}
         for reference in list(self.document.findall(nodes.reference)):
-            if not reference.get("internal") or reference.parent is None:
-                continue
-            if not isinstance(reference.parent, PROSE) or isinstance(
-                    reference.parent, _not_prose()):
-                continue
-            if _in_citation(reference):
-                continue
-            self._rewrite(reference, docs)
+            if reference.get("internal") and _in_prose(reference) and not _in_citation(
+                    reference):
+                self._rewrite(reference)
 
-    def _uris(self) -> dict[str, str]:
-        """Each page's address as written in a reference from this page -> its docname."""
-        builder = self.app.builder
-        here = self.env.docname
-        uris = {}
-        for docname in self.env.found_docs:
-            try:
-                uris[builder.get_relative_uri(here, docname)] = docname
-            except NoUri:  # a builder without an address for this page
-                continue
-        return uris
-
-    def _target(self, reference: nodes.reference, docs: dict[str, str]) -> tuple[str, str] | None:
-        if "refid" in reference:
-            return self.env.docname, reference["refid"]
-        uri = reference.get("refuri", "")
-        if uri in docs:  # a page (singlehtml writes "#document-<docname>")
-            return docs[uri], ""
-        path, _, anchor = uri.rpartition("#") if "#" in uri else (uri, "", "")
-        if path == "" and uri.startswith("#"):
-            return self.env.docname, anchor
-        docname = docs.get(path)
-        if docname is None:
-            return None
-        return docname, anchor
-
-    def _rewrite(self, reference: nodes.reference, docs: dict[str, str]) -> None:
+    def _rewrite(self, reference: nodes.reference) -> None:
         text = reference.astext()
         classes = set()
         for inner in reference.findall(nodes.inline):
             classes.update(inner.get("classes", []))
-        target = self._target(reference, docs)
-        before = _text_before(reference)
-        if target is not None and ({"std-ref", "std-doc", "doc"} & classes):
-            self._section(reference, text, *target, before)
-        elif target is not None and target[1].startswith("equation-") and re.fullmatch(
-                r"\(\S+\)", text):
-            if equation_needs_word(before):
-                parent = reference.parent
-                index = parent.index(reference)
-                previous = parent[index - 1] if index > 0 else None
+        target = reference.get("refid") or reference.get("refuri", "").rpartition("#")[2]
+        parent = reference.parent
+        index = parent.index(reference)
+        previous = parent[index - 1] if index > 0 else None
+        if {"std-ref", "std-doc", "doc"} & classes:
+            pass  # written by ChineseSectionReferences, or the translator's own text
+        elif target.startswith("equation-") and re.fullmatch(r"\(\S+\)", text):
+            if equation_needs_word(_text_before(reference)):
                 if isinstance(previous, nodes.Text):
                     _set_text(previous, previous.astext().rstrip(" ") + "式")
                 else:
                     parent.insert(index, nodes.Text("式"))
         elif text.startswith("练习"):
-            parent = reference.parent
-            index = parent.index(reference)
-            previous = parent[index - 1] if index > 0 else None
             if isinstance(previous, nodes.Text) and previous.astext().rstrip().endswith("练习"):
                 _set_text(previous, previous.astext().rstrip()[:-2])
         elif not re.match(r"(图|表|命题|定理|引理|定义|推论|证明|代码)", text):
             return
         _space_around(reference)
 
-    def _sections(self, docname: str) -> dict[str, tuple[tuple | None, str]]:
-        """Each section id of a page -> (its number or None, its title); the page's top section
-        also under ""."""
-        if docname not in self._cache:
-            numbers = self.env.toc_secnumbers.get(docname, {})
-            found: dict[str, tuple[tuple | None, str]] = {}
-            doctree = self.env.get_doctree(docname)
-            for position, section in enumerate(doctree.findall(nodes.section)):
-                if not (section.children and isinstance(section[0], nodes.title)):
-                    continue
-                title = section[0].astext()
-                if position == 0:
-                    number = numbers.get("")
-                    found[""] = (tuple(number) if number else None, title)
-                else:
-                    number = next((numbers[f"#{i}"] for i in section["ids"]
-                                   if numbers.get(f"#{i}")), None)
-                for node_id in section["ids"]:
-                    found[node_id] = (tuple(number) if number else None, title)
-            self._cache[docname] = found
-        return self._cache[docname]
-
-    def _section(self, reference, text: str, docname: str, anchor: str, before: str) -> None:
-        if docname not in self.env.titles:
-            return
-        entry = self._sections(docname).get(anchor)
-        if entry is None and "refid" in reference:
-            # The single-page build resolves every page's references from the root page: a
-            # reference to an anchor of its own page is an id of another page there.
-            labels = self.env.domaindata["std"]["labels"]
-            docname = next((doc for doc, labelid, _ in labels.values() if labelid == anchor), "")
-            entry = self._sections(docname).get(anchor) if docname in self.env.titles else None
-        if entry is None:
-            return
-        number, title = entry
-        if text.strip() != title.strip():
-            _space_around(reference)
-            return  # a reference with its own text
-        if number and re.search(rf"第\s*{re.escape(str(number[0]))}\s*章\s*（?\s*$", before):
-            _space_around(reference)
-            return  # the text before already names the chapter: the title completes it
-        compact = number is not None and (inside_parentheses(before)
-                                          or _text_after(reference).lstrip().startswith("（"))
-        _replace_text(reference, reference_text(number, title, compact=compact))
-        if number is not None:
-            _drop_following_noun(reference)
-        _space_around(reference)
-
 
 def _not_prose() -> tuple:
     """Paragraph kinds whose references are not prose (the toctree's, the sidebar's)."""
-    from sphinx import addnodes
-
     return (addnodes.compact_paragraph,)
 
 
@@ -377,6 +363,7 @@ class ChineseCitations(SphinxPostTransform):
 
 
 def setup(app: Sphinx) -> dict:
+    app.add_post_transform(ChineseSectionReferences)
     app.add_post_transform(ChineseCrossReferences)
     app.add_post_transform(ChineseCitations)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
