@@ -28,7 +28,7 @@ HEADINGS = {
     "zh": ("版本", "改动", "C = {c}", "库中的配置", "来源"),
 }
 TITLES = {
-    "SE": ("Squeeze-and-Excitation", "SE（挤压与激励）"),
+    "SE": ("Squeeze-and-Excitation", "挤压-激励（SE）"),
     "ECA": ("ECA", "ECA"),
     "CBAM": ("CBAM", "CBAM"),
     "CoordAtt": ("Coordinate Attention", "坐标注意力"),
