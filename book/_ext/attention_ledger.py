@@ -24,8 +24,8 @@ ROOT = Path(__file__).resolve().parent.parent.parent
 SOURCE = ROOT / "attn_lessons" / "ledger.py"
 
 HEADINGS = {
-    "en": ("Version", "What it changes", "C = {c}", "Library configuration", "Source"),
-    "zh": ("版本", "改动", "C = {c}", "库中的配置", "来源"),
+    "en": ("Version", "What it changes", "Parameters, C = {c}", "Library configuration", "Source"),
+    "zh": ("版本", "改动", "参数量，C = {c}", "库中的配置", "来源"),
 }
 TITLES = {
     "SE": ("Squeeze-and-Excitation", "挤压-激励（SE）"),
