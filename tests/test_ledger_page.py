@@ -34,3 +34,13 @@ def test_the_page_uses_the_directive_and_the_extension_is_loaded():
     assert "```{attention-ledger}" in page
     config = (ROOT / "_config.yml").read_text(encoding="utf-8")
     assert "attention_ledger: book/_ext" in config
+
+
+def test_the_chinese_source_keeps_repository_commit_file_and_lines():
+    for entry in LEDGER:
+        zh, en = EXT._source(entry.source, 1), EXT._source(entry.source, 0)
+        assert en == str(entry.source)
+        for part in (entry.source.repository, entry.source.path, entry.source.lines):
+            assert part in zh
+        if entry.source.commit is not None:
+            assert entry.source.commit[:10] in zh and "行" in zh

@@ -105,6 +105,13 @@ def _cell(*children: nodes.Node) -> nodes.entry:
     return nodes.entry("", nodes.paragraph("", "", *children))
 
 
+def _source(source, lang: int) -> str:
+    """``str(source)`` (repository@commit, file, lines), with the words in the page's language."""
+    if not lang or source.commit is None:
+        return str(source)
+    return f"{source.repository}@{source.commit[:10]}，{source.path}，第 {source.lines} 行"
+
+
 def _equality(row: dict, exact: bool, lang: int) -> list[nodes.Node]:
     if row["library"] is None:
         return [nodes.Text(EQUALITY["none"][lang])]
@@ -112,7 +119,8 @@ def _equality(row: dict, exact: bool, lang: int) -> list[nodes.Node]:
     if exact:
         note = EQUALITY["exact"][lang]
     else:
-        note = EQUALITY["some"][lang].format(widths=", ".join(str(c) for c in equal))
+        note = EQUALITY["some"][lang].format(widths=("、" if lang else ", ").join(
+            str(c) for c in equal))
     return [nodes.literal("", row["library"]), nodes.Text(f" ({note})" if not lang
                                                            else f"（{note}）")]
 
@@ -150,7 +158,7 @@ class AttentionLedger(SphinxDirective):
                 cells = [[nodes.Text(variant)], [nodes.Text(change)],
                          *([nodes.Text(f"{row['params'][c]:,}")] for c in widths),
                          _equality(row, entry.exact, lang),
-                         [nodes.Text(row["source"])]]
+                         [nodes.Text(_source(entry.source, lang))]]
                 body += nodes.row("", *(_cell(*c) for c in cells))
             group += body
             out += [title, table]
