@@ -131,6 +131,7 @@ class AttentionLedger(SphinxDirective):
 
     def run(self) -> list[nodes.Node]:
         self.env.note_dependency(str(SOURCE))
+        self.env.note_dependency(__file__)  # the Chinese texts live here
         led = _ledger()
         lang = 1 if (self.config.language or "en").startswith("zh") else 0
         heads = HEADINGS["zh" if lang else "en"]
