@@ -32,6 +32,7 @@ import torch.nn.functional as F
 from scipy import stats
 
 from attn_lessons.exercises import cbam, coordatt, eca, networks, preface, se, self_attention
+from attn_lessons.exercises import insert as ins
 from attn_lessons.exercises import similarity as sim
 from attn_lessons.stats import welch
 
@@ -1379,6 +1380,26 @@ MULTI_HEAD = dict(
 )
 
 
+# --- chapter 8: the identity blend, written independently of the checker's own mistakes ---------
+
+BLEND = dict(
+    wrong=[
+        (lambda u, a, alpha: alpha * a, "At alpha = 0 your output is 0"),
+        (lambda u, a, alpha: u + alpha * a, "not alpha times A(u)"),
+        (lambda u, a, alpha: torch.lerp(a, u, torch.as_tensor(alpha)), "swapped"),
+        (lambda u, a, alpha: u - alpha * (a - u), "sign of the change is reversed"),
+        (lambda u, a, alpha: a.clone(), "ignores alpha"),
+        (lambda u, a, alpha: u.clone(), "ignores the attention"),
+        (lambda u, a, alpha: (u + alpha * a) / (1 + alpha), "normalised average"),
+    ],
+    right=[
+        lambda u, a, alpha: torch.lerp(u, a, torch.as_tensor(alpha, dtype=u.dtype)),
+        _np(lambda u, a, alpha: (1 - float(alpha)) * u + float(alpha) * a),
+        lambda u, a, alpha: u.add_(a.sub(u).mul_(alpha)),  # in place, on the reader's own copy
+    ],
+)
+
+
 CATALOGUE = {
     "preface.check_attend": (preface.check_attend, ATTEND),
     "similarity.check_most_similar": (sim.check_most_similar, MOST_SIMILAR),
@@ -1411,6 +1432,7 @@ CATALOGUE = {
     "networks.check_difference_is_clear": (networks.check_difference_is_clear, DIFFERENCE),
     "networks.check_welch": (networks.check_welch, WELCH),
     "networks.check_equivalence_power": (networks.check_equivalence_power, EQUIVALENCE_POWER),
+    "insert.check_blend": (ins.check_blend, BLEND),
 }
 
 WRONG = [pytest.param(checker, answer, hint, id=f"{name}-{i}")
