@@ -7,8 +7,8 @@ One module per mechanism, each named for it and opening with its paper and equat
 - :mod:`attn_lessons.eca`: Efficient Channel Attention and its kernel-size rule (chapter 3)
 - :mod:`attn_lessons.cbam`: channel and spatial gates, CBAM (chapter 4)
 - :mod:`attn_lessons.coordatt`: Coordinate Attention (chapter 5)
-- :mod:`attn_lessons.self_attention`: scaled dot-product, multi-head and 2-D self-attention
-  (chapter 6)
+- :mod:`attn_lessons.self_attention`: scaled dot-product, multi-head, cross- and 2-D attention
+  (chapter 6), and :mod:`attn_lessons.patches`: images as patch tokens (chapter 6)
 
 and, for chapter 7: :mod:`~attn_lessons.factory` (a module from a name), :mod:`~attn_lessons.cost`
 (parameters and FLOPs), :mod:`~attn_lessons.small_cnn`, :mod:`~attn_lessons.resnet`,
@@ -19,6 +19,8 @@ existing network, and its old weights loaded). The checkers of the book's exerci
 :mod:`attn_lessons.exercises`. The experiments behind the book's comparisons are declared in
 :mod:`attn_lessons.experiments` (their result files in ``attn_lessons/results``) and analysed with
 :mod:`attn_lessons.stats`.
+:mod:`~attn_lessons.ledger` records SE, ECA, CBAM and Coordinate Attention as popular code writes
+them, each reproduced and tested (chapter 8's paper-versus-popular-code ledger).
 
 The field guide (the part after chapter 7) adds one module per mechanism in the same style, built
 by the same factory (:data:`~attn_lessons.factory.FIELD_GUIDE_KINDS`):
@@ -31,6 +33,8 @@ by the same factory (:data:`~attn_lessons.factory.FIELD_GUIDE_KINDS`):
 - :mod:`attn_lessons.shuffle`: Shuffle Attention, grouped channel and spatial gates, channel shuffle
 - :mod:`attn_lessons.ema`: Efficient Multi-scale Attention (not an exponential moving average)
 - :mod:`attn_lessons.ela`: Efficient Local Attention, Coordinate Attention without the bottleneck
+
+and :mod:`~attn_lessons.comparison`, the guide's table of every kind: cost, time, what it sees.
 """
 
 from .bam import BAM, bam_num_params

@@ -165,9 +165,10 @@ def reduced_width(channels: int, reduction: int, min_width: int = 1) -> int:
     """Width of a bottleneck: ``max(min_width, channels // reduction)``, never 0.
 
     With the default ``min_width=1`` a reduction larger than the channel count is refused,
-    because ``channels // reduction`` would be 0 and the gate would be the constant
-    ``sigmoid(0) = 0.5`` for every input. A ``min_width > 1`` is the documented floor some
-    libraries use instead (e.g. 8 in Coordinate Attention).
+    because ``channels // reduction`` would be 0 and the gate would not depend on the input: the
+    constant ``sigmoid(b_2)`` of the second layer's bias (``sigmoid(0) = 0.5`` without biases, and
+    at PyTorch's initialisation, where that bias starts at 0). A ``min_width > 1`` is the
+    documented floor some libraries use instead (e.g. 8 in Coordinate Attention).
     """
     channels = check_int("channels", channels)
     reduction = check_int("reduction", reduction)
@@ -176,7 +177,8 @@ def reduced_width(channels: int, reduction: int, min_width: int = 1) -> int:
     if width < 1 and min_width <= 1:
         raise ValueError(
             f"reduction={reduction} is larger than channels={channels}: channels // reduction "
-            f"would be 0 and the gate a constant 0.5. Use reduction <= {channels}, or set "
+            f"would be 0 and the gate would ignore the input (sigmoid of the second layer's bias, "
+            f"0.5 without biases). Use reduction <= {channels}, or set "
             f"min_width to floor the hidden width"
         )
     return max(min_width, width)

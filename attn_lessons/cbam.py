@@ -1,25 +1,29 @@
 r"""Convolutional Block Attention Module, CBAM (Woo, Park, Lee, Kweon; ECCV 2018; arXiv:1807.06521).
 
-For a feature map :math:`F \in \mathbb{R}^{C \times H \times W}`:
+For a feature map :math:`F \in \mathbb{R}^{C \times H \times W}`, in the book's notation (the
+paper writes the gates :math:`M_c, M_s` and the MLP's weights :math:`W_0, W_1`; the book numbers
+them in the order they are applied, as chapter 2 does):
 
 .. math::
 
-    M_c(F) &= \sigma\bigl(W_1 \delta(W_0 F^{c}_{avg}) + W_1 \delta(W_0 F^{c}_{max})\bigr)
-        && \text{(channel gate, } M_c \in \mathbb{R}^{C \times 1 \times 1}) \\
-    M_s(F) &= \sigma\bigl(f^{k \times k}([\,F^{s}_{avg};\, F^{s}_{max}\,])\bigr)
-        && \text{(spatial gate, } M_s \in \mathbb{R}^{1 \times H \times W}) \\
-    F' &= M_c(F) \otimes F, \qquad F'' = M_s(F') \otimes F'
+    g^c(F) &= \sigma\bigl(W_2 \delta(W_1 F^{c}_{avg}) + W_2 \delta(W_1 F^{c}_{max})\bigr)
+        && \text{(channel gate, } g^c \in \mathbb{R}^{C \times 1 \times 1}) \\
+    g^s(F) &= \sigma\bigl(f^{k \times k}([\,F^{s}_{avg};\, F^{s}_{max}\,])\bigr)
+        && \text{(spatial gate, } g^s \in \mathbb{R}^{1 \times H \times W}) \\
+    F' &= g^c(F) \otimes F, \qquad F'' = g^s(F') \otimes F'
         && \text{(channel first, the paper's order)}
 
 :math:`F^{c}_{avg}, F^{c}_{max} \in \mathbb{R}^{C}` pool each channel over H and W;
 :math:`F^{s}_{avg}, F^{s}_{max} \in \mathbb{R}^{1 \times H \times W}` pool each pixel over the
-channels. :math:`W_0 \in \mathbb{R}^{C/r \times C}` and :math:`W_1 \in \mathbb{R}^{C \times C/r}`
-form one MLP shared by both descriptors, :math:`\delta` is the ReLU, :math:`\sigma` the sigmoid,
+channels. :math:`W_1 \in \mathbb{R}^{\lfloor C/r \rfloor \times C}` and
+:math:`W_2 \in \mathbb{R}^{C \times \lfloor C/r \rfloor}` form one MLP shared by both descriptors,
+:math:`\delta` is the ReLU, :math:`\sigma` the sigmoid,
 :math:`f^{k \times k}` a convolution from 2 channels to 1 with "same" padding :math:`(k-1)/2`
 (so :math:`k` must be odd; the paper uses 7). :math:`\otimes` multiplies with broadcasting:
-:math:`M_c` is copied over the H x W positions, :math:`M_s` over the C channels.
+:math:`g^c` is copied over the H x W positions, :math:`g^s` over the C channels.
 
-Parameters (paper's version, no biases): :math:`2C^2/r + 2k^2`; 32,866 for C = 512, r = 16, k = 7.
+Parameters (paper's version, no biases): :math:`2C\lfloor C/r \rfloor + 2k^2`; 32,866 for C = 512,
+r = 16, k = 7.
 
 Paper versus popular code
 -------------------------
@@ -116,7 +120,7 @@ def _check_pooling(pooling: object) -> tuple[str, ...]:
 
 
 class ChannelGate(nn.Module):
-    r"""CBAM's channel attention :math:`M_c(F)`: one shared MLP over pooled descriptors, summed.
+    r"""CBAM's channel attention :math:`g^c(F)`: one shared MLP over pooled descriptors, summed.
 
     Args:
         channels: number of channels :math:`C`.
@@ -127,8 +131,8 @@ class ChannelGate(nn.Module):
         min_width: floor on the hidden width :math:`\max(\text{min\_width}, C // r)`; with the
             default 1 a reduction larger than ``channels`` raises ``ValueError``.
 
-    Submodules ``fc1`` (:math:`W_0`), ``act`` (ReLU), ``fc2`` (:math:`W_1`), ``gate`` (sigmoid);
-    a hook on ``gate`` sees :math:`M_c` as (B, C). ``forward`` returns :math:`M_c(F) \otimes F`.
+    Submodules ``fc1`` (:math:`W_1`), ``act`` (ReLU), ``fc2`` (:math:`W_2`), ``gate`` (sigmoid);
+    a hook on ``gate`` sees :math:`g^c` as (B, C). ``forward`` returns :math:`g^c(F) \otimes F`.
     """
 
     def __init__(
@@ -145,9 +149,9 @@ class ChannelGate(nn.Module):
         self.bias = check_bool("bias", bias)
         self.pooling = _check_pooling(pooling)
         self.hidden = reduced_width(self.channels, self.reduction, min_width)
-        self.fc1 = nn.Linear(self.channels, self.hidden, bias=bias)  # W_0: (C/r, C)
+        self.fc1 = nn.Linear(self.channels, self.hidden, bias=bias)  # W_1: (C // r, C)
         self.act = nn.ReLU()
-        self.fc2 = nn.Linear(self.hidden, self.channels, bias=bias)  # W_1: (C, C/r)
+        self.fc2 = nn.Linear(self.hidden, self.channels, bias=bias)  # W_2: (C, C // r)
         self.gate = nn.Sigmoid()
 
     def mlp(self, z: torch.Tensor) -> torch.Tensor:
@@ -155,7 +159,7 @@ class ChannelGate(nn.Module):
         return self.fc2(self.act(self.fc1(z)))  # (B, C) -> (B, C/r) -> (B, C)
 
     def gate_values(self, x: torch.Tensor) -> torch.Tensor:
-        """:math:`M_c(F)` of shape (B, C) for a feature map of shape (B, C, H, W)."""
+        """:math:`g^c(F)` of shape (B, C) for a feature map of shape (B, C, H, W)."""
         x = check_feature_map(x, self.channels)
         logits = 0
         for name in self.pooling:
@@ -178,7 +182,7 @@ class ChannelGate(nn.Module):
 
 
 class SpatialGate(nn.Module):
-    r"""CBAM's spatial attention :math:`M_s(F)`: channel-wise mean and max, a k x k conv, sigmoid.
+    r"""CBAM's spatial attention :math:`g^s(F)`: channel-wise mean and max, a k x k conv, sigmoid.
 
     Args:
         kernel_size: odd size :math:`k` of the convolution (paper: 7). Padding :math:`(k-1)/2`
@@ -194,8 +198,8 @@ class SpatialGate(nn.Module):
             PyTorch's default 0.1. Only read when ``batch_norm=True``.
 
     Submodules ``conv`` (``nn.Conv2d(2, 1, k, padding=k // 2)``), ``norm`` (BatchNorm or
-    ``nn.Identity``) and ``gate`` (sigmoid); a hook on ``gate`` sees :math:`M_s` as (B, 1, H, W).
-    ``forward`` returns :math:`M_s(F) \otimes F`. Works for any channel count.
+    ``nn.Identity``) and ``gate`` (sigmoid); a hook on ``gate`` sees :math:`g^s` as (B, 1, H, W).
+    ``forward`` returns :math:`g^s(F) \otimes F`. Works for any channel count.
     """
 
     def __init__(
@@ -226,7 +230,7 @@ class SpatialGate(nn.Module):
         return torch.cat(pair, dim=1)  # 2 x (B, 1, H, W) -> (B, 2, H, W)
 
     def gate_values(self, x: torch.Tensor) -> torch.Tensor:
-        """:math:`M_s(F)` of shape (B, 1, H, W)."""
+        """:math:`g^s(F)` of shape (B, 1, H, W)."""
         return self.gate(self.norm(self.conv(self.pooled(x))))  # (B, 2, H, W) -> (B, 1, H, W)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -249,13 +253,13 @@ class CBAM(nn.Module):
             :class:`SpatialGate` (``spatial_bias`` is its ``bias``).
         order: how the gates are composed:
 
-            * ``"channel_first"`` (paper): :math:`F' = M_c(F) \otimes F`,
-              :math:`F'' = M_s(F') \otimes F'`;
-            * ``"spatial_first"``: :math:`F' = M_s(F) \otimes F`,
-              :math:`F'' = M_c(F') \otimes F'`;
+            * ``"channel_first"`` (paper): :math:`F' = g^c(F) \otimes F`,
+              :math:`F'' = g^s(F') \otimes F'`;
+            * ``"spatial_first"``: :math:`F' = g^s(F) \otimes F`,
+              :math:`F'' = g^c(F') \otimes F'`;
             * ``"parallel"``: both gates computed from the same input and both applied to it,
-              :math:`F'' = M_c(F) \otimes M_s(F) \otimes F`, i.e. each element :math:`F_{c,i,j}`
-              is multiplied by :math:`M_c(F)_c \, M_s(F)_{i,j}` (a product of the two sigmoids,
+              :math:`F'' = g^c(F) \otimes g^s(F) \otimes F`, i.e. each element :math:`F_{c,i,j}`
+              is multiplied by :math:`g^c(F)_c \, g^s(F)_{i,j}` (a product of the two sigmoids,
               not BAM's sigmoid of a sum).
 
     Submodules ``channel`` and ``spatial``; their gates are ``channel.gate`` and
@@ -327,8 +331,9 @@ def cbam_num_params(
 ) -> int:
     r"""Learnable parameters of :class:`CBAM`, in closed form (independent of ``order``).
 
-    Paper's version: :math:`2C^2/r + 2k^2` (32,866 for C = 512, r = 16, k = 7). The official
-    code's options (``bias=True, batch_norm=True``) add :math:`C/r + C + 2` (33,412 there).
+    Paper's version: :math:`2C\lfloor C/r \rfloor + 2k^2` (32,866 for C = 512, r = 16, k = 7).
+    The official code's options (``bias=True, batch_norm=True``) add
+    :math:`\lfloor C/r \rfloor + C + 2` (33,412 there).
     """
     return channel_gate_num_params(channels, reduction, bias, min_width) + spatial_gate_num_params(
         kernel_size, spatial_bias, batch_norm

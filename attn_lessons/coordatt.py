@@ -32,7 +32,7 @@ a_w * a_h``. Differences, all deliberate:
   product with the input to make sense, so this class takes ``channels`` only;
 * ``bias=False`` is offered: the first convolution's bias is redundant before BatchNorm (which
   subtracts the mean); the default keeps the authors' biases so weights can be copied across;
-* ``min_width`` (8 in the paper) is an argument, and the width never rounds to zero.
+* ``min_width`` (8 in the authors' code) is an argument, and the width never rounds to zero.
 
 Many blog and detector-repository copies replace h-swish by ReLU, or use ``max(16, ...)``; this
 changes the module (see chapter 5 of the book).
@@ -77,7 +77,7 @@ class CoordAtt(nn.Module):
     Args:
         channels: number of channels C of the input (and output).
         reduction: r in :math:`m = \max(\text{min\_width}, C // r)`; the paper uses 32.
-        min_width: floor on the hidden width m; the paper and its code use 8.
+        min_width: floor on the hidden width m; the authors' code uses 8.
         bias: biases on the three 1x1 convolutions (the authors' code has them).
 
     Submodules: ``conv1`` (C -> m), ``bn1``, ``act`` (h-swish), ``conv_h`` and ``conv_w``

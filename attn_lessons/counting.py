@@ -1,10 +1,15 @@
 r"""MAC counters applying thop's and fvcore's documented counting rules, without either package.
 
-Chapter 4 explains why three tools report three different "FLOPs" for one CBAM block. Both
-third-party tools are unmaintained, so instead of depending on them this module re-implements the
-part of their rules that matters here, and the tests (``tests/test_counting.py``) check every rule
-against its hand formula. Both counters count **multiply-accumulates (MACs)**, one per
-multiply-add, not 2 FLOPs per MAC as ``torch.utils.flop_counter.FlopCounterMode`` does.
+Chapter 4 explains why three tools report three different "FLOPs" for one CBAM block. The book
+installs neither third-party tool, so this module implements the part of their documented rules
+that matters here, and the tests (``tests/test_counting.py``) check every rule against its hand
+formula, and against the real packages where they are installed (skipped otherwise). The rules
+are thop's as in its original project (Lyken17/pytorch-OpCounter, thop 0.1.1) and fvcore's as in
+fvcore 0.1.5. thop is maintained today by Ultralytics as ``ultralytics-thop``, whose rules have
+since changed in places (a lookup that follows subclasses rather than the exact type, average
+pooling charged by the windows it reads, more module types counted); none of these changes the
+counts of the CBAM modules of chapter 4. Both counters count **multiply-accumulates (MACs)**, one
+per multiply-add, not 2 FLOPs per MAC as ``torch.utils.flop_counter.FlopCounterMode`` does.
 
 :func:`count_thop_style` follows thop (Lyken17/pytorch-OpCounter, ``thop/profile.py``,
 ``thop/vision/basic_hooks.py`` and ``thop/vision/calc_func.py``): a forward hook on every *leaf

@@ -26,9 +26,11 @@ The kernel size follows from the channel count. The paper assumes :math:`C = \ph
 where :math:`|t|_{\text{odd}}` is "the nearest odd number to t". The code listing in the paper
 computes ``t = int(abs((log(C, 2) + b) / gamma))`` and then ``k = t if t % 2 else t + 1``.
 For :math:`t \ge 0` that is :math:`2 \lfloor t/2 \rfloor + 1`: the nearest odd number with a tie
-(t an even integer) resolved *upwards*. With :math:`\gamma = 2, b = 1` the tie happens when
-:math:`\log_2 C` is odd, e.g. :math:`C = 128`, where :math:`t = (7 + 1)/2 = 4` exactly and the
-code gives 5 (3 is just as near).
+(t an even integer) resolved *upwards*. With :math:`\gamma = 2, b = 1` a tie needs
+:math:`t = (\log_2 C + 1)/2` to be an even integer, that is :math:`\log_2 C \equiv 3 \pmod 4`
+(C = 8, 128, 2048, ...): at :math:`C = 128`, :math:`t = (7 + 1)/2 = 4` exactly and the code gives
+5 (3 is just as near). An odd :math:`\log_2 C` alone is not enough: C = 32 or 512 give an odd
+:math:`t` and no tie.
 
 Kernel-size rules (argument ``rule`` of :func:`eca_kernel_size`)
 ----------------------------------------------------------------

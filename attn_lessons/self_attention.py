@@ -14,7 +14,8 @@ For a sequence of n tokens :math:`X \in \mathbb{R}^{n \times d}`:
 
 with :math:`W_q, W_k \in \mathbb{R}^{d \times d_k}` and :math:`W_v \in \mathbb{R}^{d \times d_v}`.
 Multi-head attention runs h such attentions on slices of width d / h side by side and mixes their
-concatenated outputs with :math:`W_o`.
+concatenated outputs with :math:`W_o`. Cross-attention (:class:`MultiHeadCrossAttention`) takes the
+queries from one set of tokens and the keys and values from another.
 
 Masks follow ``torch.nn.functional.scaled_dot_product_attention``: a boolean mask is ``True``
 where a query *may* attend to a key; a float mask is *added* to the scores (``-inf`` forbids).
@@ -52,9 +53,11 @@ from ._validation import (
 )
 
 __all__ = [
+    "MultiHeadCrossAttention",
     "MultiHeadSelfAttention",
     "SelfAttention",
     "SelfAttention2d",
+    "multi_head_cross_attention_num_params",
     "multi_head_self_attention_num_params",
     "scaled_dot_product_attention",
     "self_attention2d_num_params",
@@ -336,8 +339,10 @@ def _check_heads(num_heads: object, **widths: int) -> int:
 class MultiHeadSelfAttention(nn.Module):
     r"""Multi-head self-attention with ``nn.MultiheadAttention``'s weight layout.
 
-    ``in_proj`` is one ``nn.Linear(dim, 3 dim)`` whose weight rows are ``[W_q; W_k; W_v]`` (as
-    ``in_proj_weight``), ``out_proj`` is ``nn.Linear(dim, dim)`` (as ``out_proj``), so
+    ``in_proj`` is one ``nn.Linear(dim, 3 dim)`` whose weight is ``[W_qᵀ; W_kᵀ; W_vᵀ]`` (the
+    transposes stacked, since ``nn.Linear`` stores (out, in) and the chapter writes
+    :math:`W_q \in \mathbb{R}^{d \times d}` acting as :math:`X W_q`; as ``in_proj_weight``),
+    ``out_proj`` is ``nn.Linear(dim, dim)`` (as ``out_proj``), so
     :meth:`from_torch` / :meth:`load_from_torch` / :meth:`to_torch` copy weights both ways.
     Head i uses the slice ``[i d/h, (i+1) d/h)`` of each projection and scale
     :math:`1/\sqrt{d/h}`.
@@ -440,6 +445,110 @@ def multi_head_self_attention_num_params(dim: int, num_heads: int = 1, bias: boo
     return 4 * dim * dim + (4 * dim if bias else 0)
 
 
+class MultiHeadCrossAttention(nn.Module):
+    r"""Multi-head cross-attention: queries from one set of tokens, keys and values from another.
+
+    .. math::
+
+        Q = X W_q, \quad K = Y W_k, \quad V = Y W_v, \qquad
+        \mathrm{CA}(X, Y) = [\mathrm{head}_1, \dots, \mathrm{head}_h] W_o
+
+    for ``x`` (B, L, dim), the tokens that ask, and ``context`` (B, S, context_dim), the tokens
+    that answer; output (B, L, dim), one row per query, whatever S. The weights (B, h, L, S)
+    are rectangular; each row is a distribution over the S context tokens. Permuting the context
+    tokens leaves the output unchanged; permuting the queries permutes the output rows.
+
+    The weight layout is ``nn.MultiheadAttention``'s with ``kdim = vdim = context_dim``
+    (``q_proj_weight``, ``k_proj_weight``, ``v_proj_weight``, one ``in_proj_bias``,
+    ``out_proj``): :meth:`from_torch` copies one, including one whose context width equals
+    ``dim`` (then PyTorch stores the three input projections stacked in ``in_proj_weight``).
+    ``mask`` (True = may attend, or additive float) has shape (L, S), (B, L, S) or (B, h, L, S);
+    ``key_mask`` (B, S), boolean, ``True`` where a context token may be attended.
+    """
+
+    def __init__(self, dim: int, context_dim: int | None = None, num_heads: int = 1,
+                 bias: bool = True) -> None:
+        super().__init__()
+        self.dim = check_int("dim", dim)
+        self.context_dim = self.dim if context_dim is None else check_int("context_dim",
+                                                                            context_dim)
+        self.num_heads = _check_heads(num_heads, dim=self.dim)
+        self.bias = check_bool("bias", bias)
+        self.q_proj = nn.Linear(self.dim, self.dim, bias=bias)
+        self.k_proj = nn.Linear(self.context_dim, self.dim, bias=bias)
+        self.v_proj = nn.Linear(self.context_dim, self.dim, bias=bias)
+        self.out_proj = nn.Linear(self.dim, self.dim, bias=bias)
+
+    def forward(
+        self,
+        x: torch.Tensor,
+        context: torch.Tensor,
+        mask: torch.Tensor | None = None,
+        return_weights: bool = False,
+        key_mask: torch.Tensor | None = None,
+    ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+        x = _check_tokens(x, self.dim)
+        context = check_tensor("context", context, ndim=3)
+        if context.shape[-1] != self.context_dim:
+            raise ValueError(
+                f"context has feature size {context.shape[-1]} but the module was built for "
+                f"context_dim={self.context_dim} (shape {tuple(context.shape)})"
+            )
+        if context.shape[0] != x.shape[0]:
+            raise ValueError(f"x and context must have the same batch size, got x "
+                             f"{tuple(x.shape)} and context {tuple(context.shape)}")
+        b, n_q, _ = x.shape
+        n_k = context.shape[1]
+        mask = _with_key_mask(mask, key_mask, b, n_q, n_k, heads=True)
+        q = _split_heads(self.q_proj(x), self.num_heads)        # (B, L, dim) -> (B, h, L, dim/h)
+        k = _split_heads(self.k_proj(context), self.num_heads)  # (B, S, c) -> (B, h, S, dim/h)
+        v = _split_heads(self.v_proj(context), self.num_heads)  # (B, S, c) -> (B, h, S, dim/h)
+        out, weights = _attend(q, k, v, mask, False, return_weights)  # weights (B, h, L, S)
+        out = self.out_proj(_merge_heads(out))                  # (B, h, L, dim/h) -> (B, L, dim)
+        return (out, weights) if return_weights else out
+
+    @classmethod
+    @torch.no_grad()
+    def from_torch(cls, mha: nn.MultiheadAttention) -> MultiHeadCrossAttention:
+        """A new module holding a copy of ``mha``'s weights (``kdim`` must equal ``vdim``)."""
+        if not isinstance(mha, nn.MultiheadAttention):
+            raise TypeError(f"mha must be an nn.MultiheadAttention, got {type(mha).__name__}")
+        if mha.kdim != mha.vdim or mha.bias_k is not None:
+            raise ValueError(f"only nn.MultiheadAttention with kdim = vdim and no add_bias_kv "
+                             f"can be copied, got kdim={mha.kdim}, vdim={mha.vdim}")
+        has_bias = mha.in_proj_bias is not None
+        module = cls(mha.embed_dim, mha.kdim, mha.num_heads, bias=has_bias)
+        if mha._qkv_same_embed_dim:
+            wq, wk, wv = mha.in_proj_weight.chunk(3)            # (3 dim, dim) -> 3 x (dim, dim)
+        else:
+            wq, wk, wv = mha.q_proj_weight, mha.k_proj_weight, mha.v_proj_weight
+        module = module.to(wq.device, wq.dtype)
+        for proj, weight in ((module.q_proj, wq), (module.k_proj, wk), (module.v_proj, wv)):
+            proj.weight.copy_(weight)
+        module.out_proj.weight.copy_(mha.out_proj.weight)
+        if has_bias:
+            for proj, b in zip((module.q_proj, module.k_proj, module.v_proj),
+                               mha.in_proj_bias.chunk(3), strict=True):
+                proj.bias.copy_(b)
+            module.out_proj.bias.copy_(mha.out_proj.bias)
+        return module
+
+    def extra_repr(self) -> str:
+        return (f"dim={self.dim}, context_dim={self.context_dim}, num_heads={self.num_heads}, "
+                f"bias={self.bias}")
+
+
+def multi_head_cross_attention_num_params(dim: int, context_dim: int | None = None,
+                                          num_heads: int = 1, bias: bool = True) -> int:
+    """Parameters of :class:`MultiHeadCrossAttention`: ``2 dim² + 2 dim · context_dim`` weights
+    (+ ``4 dim`` biases), independent of the number of heads."""
+    dim = check_int("dim", dim)
+    context_dim = dim if context_dim is None else check_int("context_dim", context_dim)
+    _check_heads(num_heads, dim=dim)
+    bias = check_bool("bias", bias)
+    return 2 * dim * dim + 2 * dim * context_dim + (4 * dim if bias else 0)
+
+
 class SelfAttention2d(nn.Module):
     r"""Self-attention over the H·W positions of a feature map (non-local style).
 
@@ -465,9 +574,12 @@ class SelfAttention2d(nn.Module):
     leave every score unchanged, and the scale ``1/sqrt(dim_k / h)`` is passed explicitly.
 
     Differences from the non-local block's embedded-Gaussian form: the scores are scaled by
-    :math:`1/\sqrt{d_k / h}` as in the Transformer (the non-local block uses
-    :math:`\theta(x_i)^\top \phi(x_j)` unscaled), values keep all C channels (the non-local block
-    halves them and :math:`W_o` restores C), and heads are offered.
+    :math:`1/\sqrt{d_k / h}` as in the Transformer (the paper's equation writes
+    :math:`\theta(x_i)^\top \phi(x_j)` unscaled, but the authors' released code,
+    facebookresearch/video-nonlocal-net, scales by ``dim_inner ** -0.5`` under its default
+    ``NONLOCAL.USE_SCALE = True``, so the two agree), values keep all C channels (the non-local
+    block halves them and :math:`W_o` restores C), keys and values are computed at every position
+    (the released code max-pools them by 2 first, ``USE_MAXPOOL``), and heads are offered.
     """
 
     def __init__(

@@ -4,11 +4,22 @@ All functions take tensors captured by :func:`attn_lessons.small_cnn.capture` (o
 are moved to the CPU here) and return a matplotlib ``Figure``, so a notebook can show it and a test
 can inspect it. A heat map is always brought to the input's size by bilinear upsampling and scaled
 to [0, 1] per image, so maps from blocks of different resolution can be laid side by side.
+
+Figure text on a phone: a PNG figure is shown scaled to the page's column, so its text shrinks with
+it. :func:`book_style`, inside IPython, makes every PNG a notebook shows record the size of its
+smallest text, in pixels of the PNG, in a text chunk of the file (:data:`TEXT_SIZE_KEY`);
+the book's build (``book/_ext/figure_text.py``) reads it and never shows the figure smaller than
+the width at which that text is 9 px.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import base64
+import math
+import struct
+import zlib
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 
 import matplotlib.pyplot as plt
 import torch
@@ -35,11 +46,175 @@ BOOK_RC = {
 
 
 def book_style() -> None:
-    """Apply :data:`BOOK_RC` to matplotlib's defaults (for a notebook's own figures).
+    """Apply :data:`BOOK_RC` to matplotlib's defaults (for a notebook's own figures), and, inside
+    IPython, record in every PNG figure the notebook shows the size of its smallest text.
 
-    The functions of this module draw in this style already (inside ``plt.rc_context``).
+    The functions of this module draw in this style already (inside ``plt.rc_context``). The book's
+    build calls this in every notebook's kernel before the first cell (``book/_ext/figure_text.py``
+    names ``book/_ext/figure_text_startup.py`` in ``PYTHONSTARTUP``), so no notebook calls it
+    itself. Outside IPython only the style is applied.
     """
     plt.rcParams.update(BOOK_RC)
+    try:
+        from IPython import get_ipython
+    except ImportError:  # plain Python: no display formatter to extend
+        return
+    shell = get_ipython()
+    if shell is not None and hasattr(shell, "display_formatter"):
+        record_text_size_in_shown_figures(shell)
+
+
+# ------------------------------------------------------------------------------------------------
+# The smallest text of a figure, recorded in its PNG
+# ------------------------------------------------------------------------------------------------
+
+#: Keyword of the PNG text chunk (``tEXt``) holding a figure's smallest text size, in pixels of
+#: the PNG (``"12.50"``), or ``"none"`` for a figure without text.
+TEXT_SIZE_KEY = "attn_lessons smallest text px"
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def smallest_text_points(fig: Figure) -> float | None:
+    """The font size, in points, of the smallest text that drawing ``fig`` puts on the canvas.
+
+    The figure is drawn once more on a renderer that notes the font of every non-empty string it
+    is asked to draw (titles, labels, tick labels, legends, annotations, mathtext), so only text
+    that is really drawn counts: not the tick labels of an axis turned off, not an invisible
+    artist. ``None`` when the figure draws no text.
+    """
+    from matplotlib.backends.backend_agg import RendererAgg
+
+    if not isinstance(fig, Figure):
+        raise TypeError(f"fig must be a matplotlib Figure, got {type(fig).__name__}")
+    sizes: list[float] = []
+
+    class _NotingRenderer(RendererAgg):
+        def draw_text(self, gc, x, y, s, prop, angle, ismath=False, mtext=None):
+            if str(s).strip():
+                sizes.append(prop.get_size_in_points())
+
+        def draw_tex(self, gc, x, y, s, prop, angle, *, mtext=None):
+            if str(s).strip():
+                sizes.append(prop.get_size_in_points())
+
+    width, height = fig.bbox.size  # pixels at the figure's dpi
+    fig.draw(_NotingRenderer(max(1, math.ceil(width)), max(1, math.ceil(height)), fig.dpi))
+    return min(sizes, default=None)
+
+
+def _png_chunks(png: bytes) -> list[tuple[bytes, bytes]]:
+    """``[(type, data), ...]`` of a PNG file's bytes (ValueError when they are not a PNG)."""
+    if not isinstance(png, bytes | bytearray) or not png.startswith(_PNG_SIGNATURE):
+        raise ValueError(f"not a PNG file (it starts with {bytes(png[:8])!r})")
+    chunks, at = [], len(_PNG_SIGNATURE)
+    while at + 8 <= len(png):
+        length, kind = struct.unpack(">I4s", png[at:at + 8])
+        chunks.append((kind, bytes(png[at + 8:at + 8 + length])))
+        at += 12 + length  # length, type, data, CRC
+        if kind == b"IEND":
+            break
+    if not chunks or chunks[0][0] != b"IHDR":
+        raise ValueError("not a PNG file: its first chunk is not IHDR")
+    return chunks
+
+
+def _chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+
+def png_dpi(png: bytes) -> float | None:
+    """The resolution a PNG declares (its ``pHYs`` chunk, in dots per inch), or ``None``."""
+    for kind, data in _png_chunks(png):
+        if kind == b"pHYs" and len(data) == 9 and data[8] == 1:  # unit 1: per metre
+            return struct.unpack(">I", data[:4])[0] * 0.0254
+    return None
+
+
+def record_text_size(png: bytes, px: float | None) -> bytes:
+    """``png`` with a ``tEXt`` chunk :data:`TEXT_SIZE_KEY` saying ``px`` (``None``: no text).
+
+    An earlier record is replaced; the image itself is unchanged.
+    """
+    if px is not None and not (isinstance(px, int | float) and math.isfinite(px) and px > 0):
+        raise ValueError(f"px must be a positive number of pixels or None, got {px!r}")
+    chunks = [(k, d) for k, d in _png_chunks(png)
+              if not (k == b"tEXt" and d.split(b"\0", 1)[0] == TEXT_SIZE_KEY.encode("latin-1"))]
+    value = "none" if px is None else f"{px:.2f}"
+    record = (b"tEXt", TEXT_SIZE_KEY.encode("latin-1") + b"\0" + value.encode("ascii"))
+    chunks.insert(1, record)  # right after IHDR
+    return _PNG_SIGNATURE + b"".join(_chunk(k, d) for k, d in chunks)
+
+
+def recorded_text_size(png: bytes | str | Path) -> float | None:
+    """The smallest text size recorded in a PNG (bytes or a path), in pixels of the PNG.
+
+    ``math.inf`` for a figure recorded as having no text; ``None`` when nothing is recorded (a
+    PNG drawn without :func:`book_style`).
+    """
+    if isinstance(png, str | Path):
+        png = Path(png).read_bytes()
+    key = TEXT_SIZE_KEY.encode("latin-1") + b"\0"
+    for kind, data in _png_chunks(png):
+        if kind == b"tEXt" and data.startswith(key):
+            value = data[len(key):].decode("ascii")
+            return math.inf if value == "none" else float(value)
+    return None
+
+
+def figure_png_with_text_size(fig: Figure, png: bytes) -> bytes:
+    """``png``, a picture of ``fig``, with the size of ``fig``'s smallest text recorded in it.
+
+    The size in pixels is the size in points at the resolution the PNG declares (the dpi it was
+    saved at), or at the figure's dpi when it declares none.
+    """
+    points = smallest_text_points(fig)
+    dpi = png_dpi(png) or fig.dpi
+    return record_text_size(png, None if points is None else points * dpi / 72)
+
+
+def _recording(formatter: Callable) -> Callable:
+    """An IPython PNG formatter for figures that records the text size in what ``formatter``
+    returns (PNG bytes, or base64 text as matplotlib-inline returns it)."""
+
+    def record(fig):
+        shown = formatter(fig)
+        if shown is None:
+            return shown
+        if isinstance(shown, str):
+            png = base64.b64decode(shown)
+            return base64.b64encode(figure_png_with_text_size(fig, png)).decode("ascii")
+        return figure_png_with_text_size(fig, bytes(shown))
+
+    record.records_text_size = True
+    return record
+
+
+def record_text_size_in_shown_figures(shell) -> None:
+    """Make the PNG of every figure ``shell`` (IPython) shows record its smallest text size.
+
+    The shell's PNG formatter for figures is wrapped. matplotlib's inline backend installs its own
+    formatter when it is loaded, which pyplot does lazily (usually in the middle of a notebook's
+    first plotting cell, whose ``plt.show()`` would then bypass the wrapping): the backend is
+    loaded here first. The wrapping is checked again after every execution, should a cell
+    install another formatter (``%config InlineBackend.figure_formats``).
+    """
+    import matplotlib
+
+    plt.switch_backend(matplotlib.get_backend())  # loaded now, if pyplot had not loaded it yet
+    png = shell.display_formatter.formatters["image/png"]
+
+    def wrap(*_args) -> None:
+        try:
+            current = png.lookup_by_type(Figure)
+        except KeyError:
+            return
+        if not getattr(current, "records_text_size", False):
+            png.for_type(Figure, _recording(current))
+
+    wrap()
+    if not getattr(shell, "_attn_records_text_size", False):
+        shell.events.register("post_execute", wrap)
+        shell._attn_records_text_size = True
 
 
 def _normalise(m: torch.Tensor) -> torch.Tensor:

@@ -14,8 +14,9 @@ Every message is checked against its English source:
   ASCII parentheses around or next to Chinese text), no space around full-width punctuation;
 - spacing, one rule: one space between a Chinese character and an adjacent Latin letter, digit,
   maths, code or role that renders as Latin text ({eq}, {cite}, {glue:text}); none next to
-  full-width punctuation; cross-references ({ref}, {doc}, {numref}) render as the target's
-  (Chinese) title and take no space;
+  full-width punctuation; cross-references ({ref}, {doc}, {numref}) take no space in the
+  catalogue: the Chinese build names them ("第 2 章（标题）", "式 (2.3)") and sets their spacing
+  itself (book/_ext/chinese_references.py);
 - emphasis renders: no ``*`` is left over once the message is parsed as Markdown (in Chinese a
   closing ``**`` between a full-width mark and a Chinese character does not close: write
   ``**标签**：``, not ``**标签：**``);

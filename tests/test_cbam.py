@@ -7,6 +7,7 @@ import torch
 import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from torch import nn
 
 from attn_lessons.cbam import (
     CBAM,
@@ -303,3 +304,12 @@ def test_bad_forward_input():
         module(torch.randn(2, 12, 4, 4))
     with pytest.raises(TypeError, match="torch.Tensor"):
         SpatialGate()([[1.0]])
+
+
+def test_the_ultralytics_layout_count_on_the_page():
+    """The page's count for Ultralytics' CBAM (C = 512, k = 7), built from plain layers: average
+    pooling only, one C x C 1x1 convolution with bias, a bias-free 7x7 convolution from 2 maps."""
+    c, k = 512, 7
+    layers = [nn.Conv2d(c, c, 1, bias=True), nn.Conv2d(2, 1, k, padding=k // 2, bias=False)]
+    assert sum(p.numel() for m in layers for p in m.parameters()) == 262_754
+    assert sum(p.numel() for p in layers[0].parameters()) == 262_656

@@ -7,6 +7,7 @@ import torch
 import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from torch import nn
 
 from attn_lessons.coordatt import CoordAtt, HSwish, coordatt_num_params, h_swish
 
@@ -195,3 +196,41 @@ def test_cuda_matches_cpu():
     m = randomise(CoordAtt(16)).eval()
     x = torch.randn(2, 16, 7, 3)
     torch.testing.assert_close(m.cuda()(x.cuda()).cpu(), m.cpu()(x), atol=1e-5, rtol=1e-4)
+
+
+def test_training_mode_batchnorm_shares_the_mean_and_pools_the_variances():
+    """The answer of the page's exercise ex-ca-train-mode: in training mode the row positions and
+    the column positions of a batch have the same mean in every hidden channel, so the module's
+    BatchNorm subtracts the row-only mean and divides by the pooled variance
+    (H v_h + W v_w)/(H + W)."""
+    torch.manual_seed(3)
+    module = CoordAtt(16, reduction=4, min_width=4).double().train()
+    x = torch.randn(5, 16, 6, 9, dtype=torch.float64)
+    h, w = x.shape[2], x.shape[3]
+    z_h = x.mean(dim=3, keepdim=True)                       # (B, C, H, 1)
+    z_w = x.mean(dim=2, keepdim=True).transpose(2, 3)       # (B, C, W, 1)
+    u_h, u_w = module.conv1(z_h), module.conv1(z_w)         # (B, m, H, 1), (B, m, W, 1)
+    mean_h, mean_w = u_h.mean(dim=(0, 2, 3)), u_w.mean(dim=(0, 2, 3))
+    torch.testing.assert_close(mean_h, mean_w)
+    v_h = u_h.var(dim=(0, 2, 3), unbiased=False)
+    v_w = u_w.var(dim=(0, 2, 3), unbiased=False)
+    pooled = torch.cat([u_h, u_w], dim=2).var(dim=(0, 2, 3), unbiased=False)
+    torch.testing.assert_close(pooled, (h * v_h + w * v_w) / (h + w))
+    # and the module's f^h is the row values normalised with that mean and the pooled variance
+    bn = module.bn1
+    expected = h_swish(bn.weight[:, None, None] * (u_h - mean_h[:, None, None])
+                       / torch.sqrt(pooled[:, None, None] + bn.eps) + bn.bias[:, None, None])
+    joint = h_swish(bn(torch.cat([u_h, u_w], dim=2)))[:, :, :h]
+    torch.testing.assert_close(joint, expected)
+
+
+def test_the_pages_other_implementations_counts():
+    """The counts the page quotes for timm's CoordAttn (no biases, 24 hidden channels at C = 512)
+    and the authors' layout, built from plain layers."""
+    c = 512
+    hidden = max(8, int(c / 16 * 2 / 3 + 4) // 8 * 8)  # timm's make_divisible(C/24, 8)
+    assert hidden == 24
+    timm_like = [nn.Conv2d(c, hidden, 1, bias=False), nn.BatchNorm2d(hidden),
+                 nn.Conv2d(hidden, c, 1, bias=False), nn.Conv2d(hidden, c, 1, bias=False)]
+    assert sum(p.numel() for m in timm_like for p in m.parameters()) == 36_912
+    assert sum(p.numel() for p in CoordAtt(c).parameters()) == 25_648

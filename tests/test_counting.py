@@ -139,3 +139,36 @@ def test_opcount_add_accumulates():
     count.add("conv", 4)
     count.add("linear", 1)
     assert count.total == 8 and count.by_rule == {"conv": 7, "linear": 1}
+
+
+class _PooledByModule(nn.Module):
+    """A CBAM channel gate written as blog code writes it: an nn.AdaptiveAvgPool2d module."""
+
+    def __init__(self, c: int, r: int) -> None:
+        super().__init__()
+        self.avg = nn.AdaptiveAvgPool2d(1)
+        self.fc = nn.Sequential(nn.Conv2d(c, c // r, 1, bias=False), nn.ReLU(),
+                                nn.Conv2d(c // r, c, 1, bias=False))
+
+    def forward(self, x):
+        return torch.sigmoid(self.fc(self.avg(x))) * x
+
+
+def test_the_real_thop_agrees_where_installed():
+    """Against the real package when it is installed (the book's environment installs neither
+    thop nor fvcore, so this is skipped there): same totals as the library's implementation."""
+    thop = pytest.importorskip("thop")
+    for model in (CBAM(64, reduction=8, kernel_size=3), _PooledByModule(64, 8)):
+        x = torch.randn(1, 64, 7, 7)
+        macs, _ = thop.profile(model, inputs=(x,), verbose=False)
+        assert int(macs) == count_thop_style(model, x).total
+
+
+def test_the_real_fvcore_agrees_where_installed():
+    """As above, for fvcore's FlopCountAnalysis (operator counts, also MACs)."""
+    fvcore_nn = pytest.importorskip("fvcore.nn")
+    for model in (CBAM(64, reduction=8, kernel_size=3), _PooledByModule(64, 8)):
+        x = torch.randn(1, 64, 7, 7)
+        analysis = fvcore_nn.FlopCountAnalysis(model, x)
+        analysis.unsupported_ops_warnings(False).uncalled_modules_warnings(False)
+        assert int(analysis.total()) == count_fvcore_style(model, x).total

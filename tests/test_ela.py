@@ -14,13 +14,17 @@ from hypothesis import strategies as st
 from attn_lessons.cost import count_flops
 from attn_lessons.ela import ELA, ela_macs, ela_num_params
 from attn_lessons.factory import make_attention
-from attn_lessons.mobilenetv2 import MobileNetV2, mobilenetv2_attention_channels
-from attn_lessons.neck import YoloTinyNeck
-from attn_lessons.resnet import ResNet50, resnet50_attention_channels
 from attn_lessons.small_cnn import SmallCNN, capture
 
-RESNET50_PLAIN, MOBILENETV2_PLAIN = 25_557_032, 3_504_872  # tests/test_networks.py
-NECK_PLAIN = 2_426_878  # tests/test_neck.py
+from ._module_checks import (
+    added_by,
+    book_networks_add,
+    cuda_matches_cpu,
+    refused_everywhere,
+    refuses_bad_maps,
+    trains_in_small_cnn,
+)
+
 TIMM = {"shared": False, "norm_groups": 1, "activation": "silu"}  # EfficientLocalAttn's defaults
 
 
@@ -245,12 +249,7 @@ def test_timms_silu_keeps_each_gate_above_sigmoid_of_silus_minimum():
     ],
 )
 def test_bad_arguments(kwargs, error, match):
-    with pytest.raises(error, match=match):
-        ELA(**kwargs)
-    with pytest.raises(error, match=match):
-        make_attention("ela", **kwargs)
-    with pytest.raises(error, match=match):
-        ela_num_params(**kwargs)
+    refused_everywhere(ELA, "ela", kwargs, error, match, ela_num_params)
 
 
 def test_bad_activation_and_input():
@@ -258,14 +257,8 @@ def test_bad_activation_and_input():
                        match=r"activation must be one of \['none', 'silu'\], got 'relu'"):
         ELA(16, activation="relu")
     m = ELA(16)
-    with pytest.raises(ValueError, match="4-D feature map"):
-        m(torch.randn(16, 5, 5))
-    with pytest.raises(ValueError, match="has 8 channels but the module was built for 16"):
-        m(torch.randn(2, 8, 5, 5))
-    with pytest.raises(TypeError, match="floating-point"):
-        m(torch.ones(2, 16, 5, 5, dtype=torch.long))
-    with pytest.raises(ValueError, match=r"x has H = 0 and W = 0 \(shape \(2, 16, 0, 0\)\)"):
-        m(torch.randn(2, 16, 0, 0))
+    refuses_bad_maps(m, 16, [(torch.randn(2, 16, 0, 0), ValueError,
+                              r"x has H = 0 and W = 0 \(shape \(2, 16, 0, 0\)\)")])
     with pytest.raises(ValueError, match="kernel_size must be a positive odd integer, got 0"):
         ela_macs(16, 4, 4, 0)
     # GroupNorm refuses a group that holds a single value: one image, one row, one channel a group.
@@ -278,10 +271,7 @@ def test_bad_activation_and_input():
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
 def test_cuda_matches_cpu():
-    torch.manual_seed(0)
-    m = ELA(16)
-    x = torch.randn(2, 16, 7, 5)
-    torch.testing.assert_close(m.cuda()(x.cuda()).cpu(), m.cpu()(x), atol=1e-5, rtol=1e-4)
+    cuda_matches_cpu(ELA(16), 16)
 
 # --- the factory and every network of the book ---------------------------------------------------
 
@@ -289,25 +279,7 @@ def test_factory_and_networks_accept_ela():
     assert type(make_attention("ela", 32)) is ELA
     with pytest.raises(ValueError, match="channels=8 must be divisible by norm_groups=16"):
         SmallCNN(3, 5, (8, 16, 32), "ela")
-    torch.manual_seed(0)
-    cnn = SmallCNN(3, 5, (8, 16, 32), "ela", norm_groups=8)
-    x = torch.randn(2, 3, 12, 12)
-    cnn(x).logsumexp(dim=1).sum().backward()
-    for name, p in cnn.named_parameters():
-        assert p.grad is not None and torch.isfinite(p.grad).all() and p.grad.abs().sum() > 0, name
+    cnn, x = trains_in_small_cnn("ela", norm_groups=8)
     seen = capture(cnn, x)
     assert seen["block0.gate_h"].shape == (2, 8, 12) and seen["block2.gate_w"].shape == (2, 32, 3)
-    with torch.device("meta"):  # shapes only: no memory for the weights, no arithmetic
-        resnet = ResNet50("ela").eval()
-        mobile = MobileNetV2("ela").eval()
-        assert resnet(torch.empty(1, 3, 64, 64)).shape == (1, 1000)
-        assert mobile(torch.empty(1, 3, 64, 64)).shape == (1, 1000)
-    added = sum(ela_num_params(c) for c in resnet50_attention_channels())
-    assert sum(p.numel() for p in resnet.parameters()) == RESNET50_PLAIN + added
-    added = sum(ela_num_params(c) for c in mobilenetv2_attention_channels("depthwise"))
-    assert sum(p.numel() for p in mobile.parameters()) == MOBILENETV2_PLAIN + added
-    neck = YoloTinyNeck("ela", num_classes=2, num_anchors=1).eval()
-    coarse, fine = neck(torch.randn(1, 256, 8, 6), torch.randn(1, 512, 4, 3))
-    assert coarse.shape == (1, 7, 4, 3) and fine.shape == (1, 7, 8, 6)
-    assert sum(p.numel() for p in YoloTinyNeck("ela").parameters()) == NECK_PLAIN + sum(
-        ela_num_params(c) for c in (256, 512, 128))
+    book_networks_add("ela", *added_by(ela_num_params))

@@ -12,13 +12,16 @@ import torch.nn.functional as F
 from attn_lessons.cost import count_flops
 from attn_lessons.ema import EMA, ema_macs, ema_num_params
 from attn_lessons.factory import make_attention
-from attn_lessons.mobilenetv2 import MobileNetV2, mobilenetv2_attention_channels
-from attn_lessons.neck import YoloTinyNeck
-from attn_lessons.resnet import ResNet50, resnet50_attention_channels
 from attn_lessons.small_cnn import SmallCNN, capture
 
-RESNET50_PLAIN, MOBILENETV2_PLAIN = 25_557_032, 3_504_872  # tests/test_networks.py
-NECK_PLAIN = 2_426_878  # tests/test_neck.py
+from ._module_checks import (
+    added_by,
+    book_networks_add,
+    cuda_matches_cpu,
+    refused_everywhere,
+    refuses_bad_maps,
+    trains_in_small_cnn,
+)
 
 # The authors' module: YOLOonMe/EMA-attention-module at commit
 # afc37ecf52454c03421a86105fc5c16eb4ea1ad3, file EMA_attention_module, class EMA (lines 4-31).
@@ -162,24 +165,13 @@ def test_not_a_moving_average_no_state_no_mixing_across_the_batch():
     ],
 )
 def test_bad_arguments(kwargs, error, match):
-    with pytest.raises(error, match=match):
-        EMA(**kwargs)
-    with pytest.raises(error, match=match):
-        make_attention("ema", **kwargs)
-    with pytest.raises(error, match=match):
-        ema_num_params(**kwargs)
+    refused_everywhere(EMA, "ema", kwargs, error, match, ema_num_params)
 
 
 def test_bad_input():
     m = EMA(16, groups=4)
-    with pytest.raises(ValueError, match="4-D feature map"):
-        m(torch.randn(16, 5, 5))
-    with pytest.raises(ValueError, match="has 8 channels but the module was built for 16"):
-        m(torch.randn(2, 8, 5, 5))
-    with pytest.raises(TypeError, match="floating-point"):
-        m(torch.ones(2, 16, 5, 5, dtype=torch.long))
-    with pytest.raises(ValueError, match=r"x has W = 0 \(shape \(2, 16, 5, 0\)\)"):
-        m(torch.randn(2, 16, 5, 0))
+    refuses_bad_maps(m, 16, [(torch.randn(2, 16, 5, 0), ValueError,
+                              r"x has W = 0 \(shape \(2, 16, 5, 0\)\)")])
     with pytest.raises(ValueError, match="height must be a positive integer, got -1"):
         ema_macs(16, -1, 4, 4)
 
@@ -187,10 +179,7 @@ def test_bad_input():
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
 def test_cuda_matches_cpu():
-    torch.manual_seed(0)
-    m = EMA(16, groups=4)
-    x = torch.randn(2, 16, 7, 5)
-    torch.testing.assert_close(m.cuda()(x.cuda()).cpu(), m.cpu()(x), atol=1e-5, rtol=1e-4)
+    cuda_matches_cpu(EMA(16, groups=4), 16)
 
 # --- the factory and every network of the book ---------------------------------------------------
 
@@ -198,24 +187,7 @@ def test_factory_and_networks_accept_ema():
     assert type(make_attention("ema", 64)) is EMA
     with pytest.raises(ValueError, match="channels=8 must be divisible by groups=32"):
         SmallCNN(3, 5, (8, 16, 32), "ema")
-    torch.manual_seed(0)
-    cnn = SmallCNN(3, 5, (8, 16, 32), "ema", groups=4)
-    x = torch.randn(2, 3, 12, 12)
-    cnn(x).logsumexp(dim=1).sum().backward()
-    for name, p in cnn.named_parameters():
-        assert p.grad is not None and torch.isfinite(p.grad).all() and p.grad.abs().sum() > 0, name
+    cnn, x = trains_in_small_cnn("ema", groups=4)
     assert capture(cnn, x)["block0.gate"].shape == (2 * 4, 1, 12, 12)
-    with torch.device("meta"):  # shapes only: no memory for the weights, no arithmetic
-        resnet = ResNet50("ema").eval()
-        mobile = MobileNetV2("ema", {"groups": 16}).eval()
-        assert resnet(torch.empty(1, 3, 64, 64)).shape == (1, 1000)
-        assert mobile(torch.empty(1, 3, 64, 64)).shape == (1, 1000)
-    added = sum(ema_num_params(c) for c in resnet50_attention_channels())
-    assert sum(p.numel() for p in resnet.parameters()) == RESNET50_PLAIN + added
-    added = sum(ema_num_params(c, 16) for c in mobilenetv2_attention_channels("depthwise"))
-    assert sum(p.numel() for p in mobile.parameters()) == MOBILENETV2_PLAIN + added
-    neck = YoloTinyNeck("ema", num_classes=2, num_anchors=1).eval()
-    coarse, fine = neck(torch.randn(1, 256, 8, 6), torch.randn(1, 512, 4, 3))
-    assert coarse.shape == (1, 7, 4, 3) and fine.shape == (1, 7, 8, 6)
-    assert sum(p.numel() for p in YoloTinyNeck("ema").parameters()) == NECK_PLAIN + sum(
-        ema_num_params(c) for c in (256, 512, 128))
+    book_networks_add("ema", *added_by(ema_num_params, {"groups": 16}),
+                      mobile_options={"groups": 16})

@@ -45,12 +45,6 @@ LIBRARY_SOLUTIONS = {
 #: Notebooks that other branches of issue 26 are rewriting, and that still import a solution.
 #: Each mark is strict: once the notebook is fixed the test passes, the mark fails, and it must go.
 PENDING = {
-    "ch2_se/se_lab.ipynb": "issue 26 (chapter 2 rewrite): the lab imports se_num_params, the "
-    "reference of check_se_num_params (exercise 3)",
-    "ch4_cbam/cbam_lab.ipynb": "issue 26 (chapter 4 rewrite): the lab imports cbam_num_params, "
-    "the reference of check_cbam_num_params",
-    "ch5_coordatt/coordatt_lab.ipynb": "issue 26 (chapter 5 rewrite): the lab imports "
-    "coordatt_num_params, the reference of check_num_params (exercise 3)",
 }
 
 

@@ -33,16 +33,27 @@ READER = ROOT / rn.REPO_FOLDER
 REFRESH = "run `make notebooks` to regenerate notebooks/ from the book build"
 
 
-def _toc() -> list[tuple[int | None, list[str]]]:
-    """(chapter number or None, the chapter's files in order) for every toc chapter."""
+def _toc() -> list[tuple[str | None, list[str]]]:
+    """(chapter number or None, the chapter's files in order) for every toc chapter.
+
+    Numbered parts continue one count (``use_multitoc_numbering``), except a part with
+    ``restart_numbering`` and ``style: alphaupper``, the field guide, whose pages are lettered
+    A, B, ... like appendices (sphinx-external-toc's styles)."""
     toc = yaml.safe_load((ROOT / "_toc.yml").read_text(encoding="utf-8"))
     chapters, number = [], 0
     for part in toc["parts"]:
+        letters = part.get("style", "numerical") == "alphaupper"
+        assert part.get("style", "numerical") in ("numerical", "alphaupper"), part.get("style")
+        assert not letters or part.get("restart_numbering"), "a lettered part starts at A"
+        letter = 0
         for chapter in part["chapters"]:
             files = [chapter["file"], *(s["file"] for s in chapter.get("sections", []))]
-            if part.get("numbered"):
+            if part.get("numbered") and letters:
+                letter += 1
+                chapters.append((chr(ord("A") + letter - 1), files))
+            elif part.get("numbered"):
                 number += 1
-                chapters.append((number, files))
+                chapters.append((str(number), files))
             else:
                 chapters.append((None, files))
     return chapters
@@ -156,7 +167,7 @@ def test_reader_notebooks_show_the_chapters_numbers(language, docname):
     assert len(reader) == len(source), REFRESH
     text = "\n".join(_text(c) for c in reader if c["cell_type"] == "markdown")
     labels = [label for label, _ in rn.exercises_in(_markdown(docname))]
-    shown = re.findall(r"\*\*\[" + word + r" (\d+\.\d+)\]\([^)]*#([\w-]+)\)\*\*", text)
+    shown = re.findall(r"\*\*\[" + word + r" ((?:\d+|[A-Z])\.\d+)\]\([^)]*#([\w-]+)\)\*\*", text)
     assert shown == [(numbers[label], label) for label in labels], REFRESH
     last = None
     for index, (s, r) in enumerate(zip(source, reader, strict=True)):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from attn_lessons.cbam import ChannelGate, SpatialGate, cbam_num_params
+from attn_lessons.cbam import ChannelGate, SpatialGate
 from attn_lessons.exercises import cbam as ex
 
 
@@ -38,42 +38,44 @@ def test_channel_gate_checker():
         assert not verdict and hint in str(verdict), (wrong.__name__, str(verdict))
 
 
-def test_spatial_gate_1d_checker():
-    """The library's 2-D SpatialGate on a one-row image, kernel middle row = the 1-D kernel."""
+def test_spatial_gate_grad_checker():
+    """The library's SpatialGate, differentiated by autograd, passes; each modelled mistake gets
+    its hint."""
 
-    def with_library(x, w):
-        k = w.shape[-1]
-        gate = SpatialGate(kernel_size=k).double()
+    def with_library(f, w):
+        gate = SpatialGate(kernel_size=w.shape[-1]).double()
         with torch.no_grad():
-            gate.conv.weight.normal_()         # rows other than the middle one see only padding
-            gate.conv.weight[:, :, k // 2] = w
-            return gate.gate_values(x[:, :, None, :])[:, :, 0]   # (B, C, 1, L) -> (B, 1, L)
+            gate.conv.weight.copy_(w)
+        x = f.detach().clone().requires_grad_(True)
+        gate.gate_values(x).sum().backward()
+        return x.grad
 
-    assert ex.check_spatial_gate_1d(with_library)
+    assert ex.check_spatial_gate_grad(ex._sgg_reference_by_hand)
+    # autograd gives the right values, but the prompt rules it out
+    verdict = ex.check_spatial_gate_grad(with_library)
+    assert not verdict and "backward()" in str(verdict), str(verdict)
     for wrong, hint in [
-        (ex._g1_max_first, "official code's order"),
-        (ex._g1_sum_not_mean, "not the sum"),
-        (ex._g1_padding_three, "k // 2"),
-        (ex._g1_flipped, "cross-correlation"),
+        (ex._sgg_not_flipped, "kernel flipped"),
+        (ex._sgg_gate_as_slope, "g(1 − g)"),
+        (ex._sgg_no_mean_scale, "1/C of its gradient"),
+        (ex._sgg_max_to_all, "not to every channel"),
+        (ex._sgg_max_shared, "not a mean"),
+        (ex._sgg_no_max, "max map is missing"),
+        (ex._sgg_no_avg, "mean map is missing"),
+        (ex._sgg_planes_swapped, "swapped"),
     ]:
-        verdict = ex.check_spatial_gate_1d(wrong)
+        verdict = ex.check_spatial_gate_grad(wrong)
         assert not verdict and hint in str(verdict), (wrong.__name__, str(verdict))
 
 
-def test_num_params_checker():
-    assert ex.check_cbam_num_params(lambda c, r, k: cbam_num_params(c, r, k))
-    for wrong, hint in [
-        (ex._one_plane, "two maps"),
-        (ex._two_mlps, "shared"),
-        (ex._with_biases, "without biases"),
-    ]:
-        verdict = ex.check_cbam_num_params(wrong)
-        assert not verdict and hint in str(verdict), (wrong.__name__, str(verdict))
+def test_the_gradient_cases_have_no_ties_in_the_maximum():
+    # a tie would make the max's gradient a convention: the cases must not contain one
+    for f, _ in ex._sgg_cases():
+        top2 = f.topk(2, dim=1).values
+        assert (top2[:, 0] - top2[:, 1]).min() > 1e-6
 
 
-@pytest.mark.parametrize(
-    "checker", [ex.check_channel_gate, ex.check_spatial_gate_1d, ex.check_cbam_num_params]
-)
+@pytest.mark.parametrize("checker", [ex.check_channel_gate, ex.check_spatial_gate_grad])
 @pytest.mark.parametrize(
     "answer", [None, "cbam", ..., _wrong_shape, _raises, lambda *a: None, 3]
 )

@@ -31,8 +31,8 @@ import torch
 import torch.nn.functional as F
 from scipy import stats
 
-from attn_lessons.cbam import cbam_num_params
 from attn_lessons.exercises import cbam, coordatt, eca, networks, preface, se, self_attention
+from attn_lessons.exercises import insert as ins
 from attn_lessons.exercises import similarity as sim
 from attn_lessons.stats import welch
 
@@ -390,13 +390,83 @@ SE_PARAMS = dict(
     ],
 )
 
-DEAD_UNIT_GATE = dict(
+
+def _se_logits(z, a, b1, b, b2):
+    return torch.relu(z @ a.T + b1) @ b.T + b2
+
+
+def _se_grad(z, a, b1, b, b2, g, relu_grad=None, sig_grad=None, scale=1.0, swap=False):
+    pre = z @ a.T + b1                                   # (B, C')
+    s = torch.sigmoid(torch.relu(pre) @ b.T + b2)        # (B, C)
+    dlogit = g * (s * (1 - s) if sig_grad is None else sig_grad(s))
+    on = (pre > 0).to(z.dtype) if relu_grad is None else relu_grad(z, a, pre)
+    if swap:
+        return ((dlogit @ a.T) * on) @ b.T * scale
+    return ((dlogit @ b) * on) @ a * scale
+
+
+def _se_grad_in_place(z, a, b1, b, b2, g):
+    pre = torch.addmm(b1, z, a.T)
+    s = torch.relu(pre) @ b.T + b2
+    s.sigmoid_()
+    g = g * s
+    g.mul_(1 - s)                                        # dL/dlogit, in place
+    dh = g @ b
+    dh[pre <= 0] = 0                                     # the ReLU's switch
+    return dh @ a
+
+
+def _se_grad_einsum(z, a, b1, b, b2, g):
+    pre = torch.einsum("bc,hc->bh", z, a) + b1
+    s = torch.sigmoid(torch.einsum("bh,ch->bc", pre.clamp(min=0), b) + b2)
+    on = torch.heaviside(pre, torch.zeros((), dtype=pre.dtype))   # ReLU'(0) = 0
+    jac = torch.einsum("bc,ch,bh,hk->bck", s * (1 - s), b, on, a)
+    return torch.einsum("bc,bck->bk", g, jac)           # g^T J, one Jacobian per image
+
+
+def _se_grad_numpy(z, a, b1, b, b2, g):
+    pre = z @ a.T + b1
+    s = 1 / (1 + np.exp(-(np.maximum(pre, 0) @ b.T + b2)))
+    return ((g * s * (1 - s)) @ b * (pre > 0)) @ a
+
+
+def _se_grad_autograd(z, a, b1, b, b2, g):
+    z = z.clone().requires_grad_(True)
+    (torch.sigmoid(_se_logits(z, a, b1, b, b2)) * g).sum().backward()
+    return z.grad
+
+
+SE_GATE_GRAD = dict(
     wrong=[
-        (0, "σ(0), not 0"), (1.0, "1/2 at zero"), (0.25, "slope σ′(0)"),
-        (1 / (1 + math.exp(-1)), "pre-activation is 0"), (1 / 24, "softmax over the 24"),
-        (torch.tensor([0.5, 0.5]), "single number"),
+        (lambda *x: _se_grad(*x, relu_grad=lambda z, a, pre: torch.ones_like(pre)),
+         "only through the hidden units that are on"),
+        (lambda *x: _se_grad(*x, relu_grad=lambda z, a, pre: (z @ a.T > 0).to(z.dtype)),
+         "bias included"),
+        (lambda *x: _se_grad(*x, relu_grad=lambda z, a, pre: (pre >= 0).to(z.dtype)),
+         "ReLU'(0) = 0"),
+        (lambda *x: _se_grad(*x, sig_grad=lambda s: torch.ones_like(s)), "through the sigmoid"),
+        (lambda *x: _se_grad(*x, sig_grad=lambda s: s), "not s."),
+        (lambda *x: _se_grad(*x, sig_grad=lambda s: torch.sigmoid(s) * torch.sigmoid(-s)),
+         "at the gate s"),
+        (lambda *x: _se_grad(*x, swap=True), "transposes in the wrong places"),
+        (lambda z, a, b1, b, b2, g: _se_grad(z, a, b1, b, b2, g, scale=1 / z.shape[0]),
+         "not divided by the batch size"),
+        (lambda z, a, b1, b, b2, g: _se_grad(z, a, b1, b, b2, torch.ones_like(g)),
+         "gradient of sum(s)"),
+        # right values, but the prompt says "by hand (an answer that uses autograd is refused)"
+        (_se_grad_autograd, "asks you to do without"),
+        (lambda z, a, b1, b, b2, g: torch.func.vjp(
+            lambda v: torch.sigmoid(_se_logits(v, a, b1, b, b2)), z)[1](g)[0],
+         "asks you to do without"),
     ],
-    right=[0.5, torch.tensor(0.5), np.float32(0.5), torch.sigmoid(torch.zeros(()))],
+    right=[
+        _se_grad,
+        _se_grad_in_place,
+        _se_grad_einsum,
+        _np(_se_grad_numpy),
+        lambda z, a, b1, b, b2, g: _se_grad(z.float(), a.float(), b1.float(), b.float(),
+                                            b2.float(), g.float()),
+    ],
 )
 
 
@@ -720,73 +790,70 @@ CHANNEL_GATE = dict(
     ],
 )
 
-def _gate_1d_in_place(x, w):
-    pooled = torch.cat([x.mean(1, keepdim=True), x.amax(1, keepdim=True)], 1)
-    x.zero_()  # the reader's function may overwrite its inputs
-    return F.conv1d(pooled, w, padding=w.shape[-1] // 2).sigmoid_()
+def _gate_back(f, w, slope=lambda g: g * (1 - g), to_avg=None, to_max="winner", flip=True,
+               swap=False):
+    """d(sum g^s)/dF written out by hand, with one step changeable (the mutants below)."""
+    k = w.shape[-1]
+    p = torch.stack([f.mean(1), f.max(1).values], 1)                       # (B, 2, H, W)
+    g = torch.sigmoid(F.conv2d(p, w, padding=k // 2))                      # (B, 1, H, W)
+    kernel = w.flip(-2, -1) if flip else w
+    back = F.conv2d(slope(g), kernel.transpose(0, 1), padding=k // 2)      # (B, 2, H, W)
+    back = back.flip(1) if swap else back
+    c = f.shape[1]
+    avg = back[:, :1] / c if to_avg is None else back[:, :1] * to_avg
+    if to_max == "winner":
+        mx = torch.zeros_like(f).scatter(1, f.argmax(1, keepdim=True), back[:, 1:])
+    elif to_max == "all":
+        mx = back[:, 1:].expand_as(f)
+    elif to_max == "share":
+        mx = back[:, 1:].expand_as(f) / c
+    else:
+        mx = 0 * f
+    return avg + mx
 
 
-def _gate_1d_by_loop(x, w):
-    p = torch.cat([x.mean(1, keepdim=True), x.max(1, keepdim=True).values], 1)   # (B, 2, L)
-    k, length = w.shape[-1], x.shape[-1]
-    padded = F.pad(p, (k // 2, k // 2))
-    out = torch.stack([(padded[:, :, i:i + k] * w[0]).sum((1, 2)) for i in range(length)], -1)
-    return torch.sigmoid(out)[:, None]
+def _gate_back_by_autograd(f, w):
+    x = f.clone().requires_grad_(True)
+    p = torch.cat([x.mean(1, keepdim=True), x.amax(1, keepdim=True)], 1)
+    (g,) = torch.autograd.grad(torch.sigmoid(F.conv2d(p, w, padding=w.shape[-1] // 2)).sum(), x)
+    return g
 
 
-def _pool_1d(x, first=None, second=None):
-    a = x.mean(1, keepdim=True) if first is None else first(x)
-    b = x.amax(1, keepdim=True) if second is None else second(x)
-    return torch.cat([a, b], 1)
+def _gate_back_by_backward(f, w):
+    x = f.clone().requires_grad_(True)
+    p = torch.cat([x.mean(1, keepdim=True), x.amax(1, keepdim=True)], 1)
+    torch.sigmoid(F.conv2d(p, w, padding=w.shape[-1] // 2)).sum().backward()
+    return x.grad
 
 
-SPATIAL_GATE_1D = dict(
+def _gate_back_in_place(f, w):
+    k = w.shape[-1]
+    p = torch.cat([f.mean(1, keepdim=True), f.amax(1, keepdim=True)], 1)
+    g = F.conv2d(p, w, padding=k // 2).sigmoid_()
+    back = F.conv_transpose2d(g.mul_(1 - g), w, padding=k // 2)
+    winner = f == f.amax(1, keepdim=True)
+    f.zero_()  # the reader's function may overwrite its input
+    return f.add_(back[:, :1] / winner.shape[1]).add_(back[:, 1:] * winner)
+
+
+SPATIAL_GATE_GRAD = dict(
     wrong=[
-        (lambda x, w: torch.sigmoid(F.conv1d(_pool_1d(x).flip(1), w, padding=w.shape[-1] // 2)),
-         "[max; avg]"),
-        (lambda x, w: torch.sigmoid(F.conv1d(_pool_1d(x, first=lambda t: t.sum(1, keepdim=True)),
-                                             w, padding=w.shape[-1] // 2)), "not the sum"),
-        (lambda x, w: torch.sigmoid(F.conv1d(_pool_1d(x), w, padding=3)), "fits k = 7 only"),
-        (lambda x, w: torch.sigmoid(F.conv1d(_pool_1d(x), w)), "L - k + 1"),
-        (_np(lambda x, w: 1 / (1 + np.exp(-np.stack([
-            sum(np.convolve(p[c], w[0, c], mode="same") for c in range(2)) for p in
-            np.concatenate([x.mean(1, keepdims=True), x.max(1, keepdims=True)], 1)])[:, None]))),
-         "np.convolve flips w"),
-        (lambda x, w: F.conv1d(_pool_1d(x), w, padding=w.shape[-1] // 2), "sigmoid is missing"),
-        (lambda x, w: x * torch.sigmoid(F.conv1d(_pool_1d(x), w, padding=w.shape[-1] // 2)),
-         "not the signal scaled"),
-        (lambda x, w: torch.sigmoid(F.conv1d(_pool_1d(x, second=lambda t: t.amin(1, keepdim=True)),
-                                             w, padding=w.shape[-1] // 2)), "not the minimum"),
+        # right values, but the prompt says "without autograd"
+        (_gate_back_by_autograd, "asks you to do without"),
+        (_gate_back_by_backward, "asks you to do without"),
+        (lambda f, w: _gate_back(f, w, flip=False), "kernel flipped"),
+        (lambda f, w: _gate_back(f, w, slope=lambda g: g), "g(1 − g)"),
+        (lambda f, w: _gate_back(f, w, to_avg=1.0), "1/C of its gradient"),
+        (lambda f, w: _gate_back(f, w, to_max="all"), "not to every channel"),
+        (lambda f, w: _gate_back(f, w, to_max="share"), "not a mean"),
+        (lambda f, w: _gate_back(f, w, to_max="none"), "max map is missing"),
+        (lambda f, w: _gate_back(f, w, to_avg=0.0), "mean map is missing"),
+        (lambda f, w: _gate_back(f, w, swap=True), "swapped"),
     ],
     right=[
-        _gate_1d_in_place,
-        _gate_1d_by_loop,
-        _np(lambda x, w: 1 / (1 + np.exp(-np.stack([
-            sum(np.correlate(np.pad(p[c], w.shape[-1] // 2), w[0, c], mode="valid")
-                for c in range(2)) for p in
-            np.concatenate([x.mean(1, keepdims=True), x.max(1, keepdims=True)], 1)])[:, None]))),
-        lambda x, w: torch.sigmoid(F.conv2d(_pool_1d(x.float())[:, :, None], w.float()[:, :, None],
-                                            padding=(0, w.shape[-1] // 2)))[:, :, 0],
-    ],
-)
-
-CBAM_PARAMS = dict(
-    wrong=[
-        (lambda c, r, k: _raise_if_zero(c, r + 1) and cbam_num_params(c, r, k),
-         "refused an MLP that has a hidden unit"),
-        (lambda c, r, k: 2 * c * _raise_if_zero(c, r) + k * k, "2 k^2 weights"),
-        (lambda c, r, k: 4 * c * _raise_if_zero(c, r) + 2 * k * k, "count its weights once"),
-        (lambda c, r, k: 2 * c * _raise_if_zero(c, r) + 2 * k * k + _raise_if_zero(c, r) + c,
-         "without biases"),
-        (lambda c, r, k: 2 * c * (c / r) + 2 * k * k, "whole number"),
-        (lambda c, r, k: 2 * c * -(-c // r) + 2 * k * k, "rounds down"),
-        (lambda c, r, k: 2 * c * round(c / r) + 2 * k * k, "rounds down"),
-        (lambda c, r, k: 2 * c * _raise_if_zero(c, r) + 2 * k, "not k"),
-        (lambda c, r, k: 2 * c * (c // r) + 2 * k * k, "raise ValueError"),
-    ],
-    right=[
-        lambda c, r, k: 2 * c * _raise_if_zero(c, r) + 2 * k**2,
-        lambda c, r, k: np.int64(2) * c * _raise_if_zero(c, r) + np.int64(2) * k * k,
+        _gate_back,
+        _gate_back_in_place,
+        lambda f, w: _gate_back(f.float(), w.float()),
     ],
 )
 
@@ -856,7 +923,7 @@ H_SWISH_GRAD = dict(
         (lambda t: torch.vmap(torch.func.grad(F.hardswish))(t.flatten()).reshape(t.shape),
          "asks you to do without"),
         (lambda t: torch.clamp(t + 3, 0, 6) / 6, "that is h-sigmoid"),
-        (lambda t: torch.where(t.abs() < 3, t / 6, 0 * t), "add ReLU6(x + 3)/6 itself"),
+        (lambda t: torch.where(t.abs() < 3, t / 6, 0 * t), "add ReLU6(t + 3)/6 itself"),
         (lambda t: (2 * t + 3) / 6, "middle piece only"),
         (lambda t: torch.sigmoid(t) * (1 + t * (1 - torch.sigmoid(t))), "smooth swish"),
         (lambda t: torch.where(t.abs() < 3, (2 * t + 3) / 6, 0 * t), "slope is 1, not 0"),
@@ -871,19 +938,62 @@ H_SWISH_GRAD = dict(
     ],
 )
 
-CA_PARAMS = dict(
+def _crossing(s, q, m0, bias=True, bn=2, floor_holds=None, sign=1.0):
+    """The crossover written from the two counts; each keyword a slip (the mutants below)."""
+    if 3 * s >= 2 * q:
+        raise ValueError("SE is cheaper again at large widths")
+    lin_se = (1 + 1 / s) if bias else 0.0
+    # while the floor holds: (2/s) C^2 + (lin_se - 3 m0 - 2) C - (1 + bn) m0 = 0
+    a, b = 2 / s, lin_se - 3 * m0 - (2 if bias else 0)
+    c = -((1 + bn) * m0 if bias else bn * m0)
+    first = (-b + sign * math.sqrt(b * b - 4 * a * c)) / (2 * a)
+    if floor_holds is True or (floor_holds is None and first <= m0 * q):
+        return first
+    # beyond it: C [(2/s - 3/q) C + lin_se - (1 + bn)/q - 2] = 0
+    return -(lin_se - ((1 + bn) / q if bias else bn / q) - (2 if bias else 0)) / (2 / s - 3 / q)
+
+
+def _crossing_never_refused(s, q, m0):
+    if 3 * s >= 2 * q:
+        b = 3 * m0 + 1 - 1 / s
+        return s / 4 * (b + math.sqrt(b * b + 24 * m0 / s))
+    return _crossing(s, q, m0)
+
+
+def _crossing_refused_wrong_way(s, q, m0):
+    if q < 2 * s:  # should be 3s >= 2q
+        raise ValueError("no crossover")
+    return _crossing(s, q, m0)
+
+
+def _crossing_by_scan(s, q, m0):
+    if 3 * s >= 2 * q:
+        raise ValueError("no crossover")
+    c = np.linspace(1e-3, 20_000, 2_000_001)
+    m = np.maximum(m0, c / q)
+    d = (2 * c * c / s + c / s + c) - (3 * c * m + 3 * m + 2 * c)
+    i = np.flatnonzero(d <= 0)[-1]
+    return float(c[i] - d[i] * (c[i + 1] - c[i]) / (d[i + 1] - d[i]))  # linear interpolation
+
+
+CROSSOVER = dict(
     wrong=[
-        (lambda c, r: 3 * c * max(8, c // r) + max(8, c // r) + 2 * c, "BatchNorm has learnable"),
-        (lambda c, r: 3 * c * max(8, c // r) + 2 * max(8, c // r), "have biases"),
-        (lambda c, r: 3 * c * (c // r) + 3 * (c // r) + 2 * c, "check C = 16"),
-        (lambda c, r: 2 * c * max(8, c // r) + 3 * max(8, c // r) + c, "two output convolutions"),
-        (lambda c, r: 3 * c * min(8, c // r) + 3 * min(8, c // r) + 2 * c, "floor, not a cap"),
-        (lambda c, r: 3 * c * max(8, c // r) + 5 * max(8, c // r) + 2 * c, "buffers"),
-        (lambda c, r: 3 * c * max(8, c / r) + 3 * max(8, c / r) + 2 * c, "whole number"),
+        (lambda s, q, m0: _crossing(s, q, m0, floor_holds=True), "floor is active"),
+        (lambda s, q, m0: _crossing(s, q, m0, floor_holds=False), "without the floor"),
+        (lambda s, q, m0: float(m0 * q), "stops mattering"),
+        (lambda s, q, m0: _crossing(s, q, m0, bias=False), "have biases"),
+        (lambda s, q, m0: _crossing(s, q, m0, bn=0), "BatchNorm"),
+        (lambda s, q, m0: _crossing(s, q, m0, sign=-1.0), "negative root"),
+        # no refusal: "no crossover" answered with infinity, or with the floor's root anyway
+        (lambda s, q, m0: math.inf if 3 * s >= 2 * q else _crossing(s, q, m0), "Raise ValueError"),
+        (_crossing_never_refused, "Raise ValueError"),
+        # refusing where a crossover exists (the inequality the wrong way round)
+        (_crossing_refused_wrong_way, "refused a case"),
     ],
     right=[
-        lambda c, r: (lambda m: m * (3 * c + 3) + 2 * c)(max(8, c // r)),
-        lambda c, r: np.int32(3) * c * max(8, c // r) + 3 * max(8, c // r) + 2 * c,
+        _crossing,
+        _crossing_by_scan,
+        lambda s, q, m0: np.float32(_crossing(s, q, m0)),
     ],
 )
 
@@ -919,6 +1029,87 @@ LOCAL_CAUSAL_MASK = dict(
         lambda n, w: torch.tensor([[0 <= i - j < w for j in range(n)] for i in range(n)]),
     ],
 )
+
+def _merge_two(a, b):
+    """Two online-softmax states merged into one (the associative step of a tree reduction)."""
+    (ma, la, oa), (mb, lb, ob) = a, b
+    m = torch.maximum(ma, mb)
+    fin = torch.where(torch.isfinite(m), m, torch.zeros_like(m))
+    fa, fb = torch.exp(ma - fin), torch.exp(mb - fin)
+    return m, fa * la + fb * lb, fa[:, None] * oa + fb[:, None] * ob
+
+
+def _chunks_pairwise(parts):
+    state = parts[0]
+    for nxt in parts[1:]:
+        state = _merge_two(state, nxt)
+    _, ell, o = state
+    return torch.nan_to_num(o / ell[:, None])
+
+
+def _chunks_lse(parts):  # each chunk as a log-sum-exp L_c = m_c + log l_c and an output o_c / l_c
+    lse = torch.stack([m + torch.log(ell) for m, ell, _ in parts])          # (chunks, n)
+    outs = torch.stack([o / ell[:, None] for _, ell, o in parts])           # (chunks, n, d_v)
+    total = torch.logsumexp(lse, dim=0)                                     # (n,)
+    w = torch.exp(lse - total).nan_to_num()                                 # each chunk's share
+    return (w[..., None] * outs.nan_to_num()).sum(0)
+
+
+def _chunks_float32(parts):
+    m = torch.stack([p[0] for p in parts]).float()
+    ell = torch.stack([p[1] for p in parts]).float()
+    o = torch.stack([p[2] for p in parts]).float()
+    top = m.amax(0).clamp_min(torch.finfo(torch.float32).min)               # -inf -> a finite m
+    f = torch.exp(m - top)
+    den = (f * ell).sum(0)
+    return (f[..., None] * o).sum(0) / torch.where(den > 0, den, 1.0)[:, None]
+
+
+def _chunks_stack(parts):
+    return (torch.stack([p[i] for p in parts]) for i in range(3))
+
+
+ATTENTION_FROM_CHUNKS = dict(
+    wrong=[
+        (lambda parts: sum(o for _, _, o in parts) / sum(ell for _, ell, _ in parts)[:, None],
+         "mixes different units"),
+        (lambda parts: torch.stack([o / ell[:, None] for _, ell, o in parts]).mean(0),
+         "equal average"),
+        (lambda parts: (lambda m, ell, o: (torch.exp(m - m.amax(0))[..., None] * o).sum(0)
+                        / ell.sum(0)[:, None])(*_chunks_stack(parts)),
+         "but not the denominators"),
+        (lambda parts: (lambda m, ell, o: o.sum(0)
+                        / (torch.exp(m - m.amax(0)) * ell).sum(0)[:, None])(*_chunks_stack(parts)),
+         "but not the numerators"),
+        (lambda parts: (lambda m, ell, o: (torch.exp(m.amax(0) - m)[..., None] * o).sum(0)
+                        / (torch.exp(m.amax(0) - m) * ell).sum(0)[:, None])(*_chunks_stack(parts)),
+         "upside down"),
+        (lambda parts: (lambda m, ell, o: (torch.exp(m - m.amax(0))[..., None] * o).sum(0))(
+            *_chunks_stack(parts)), "unnormalised sum"),
+        (lambda parts: (lambda m, ell, o: (torch.exp(m)[..., None] * o).sum(0)
+                        / (torch.exp(m) * ell).sum(0)[:, None])(*_chunks_stack(parts)),
+         "overflows once a score passes"),
+        (lambda parts: (lambda m, ell, o: (lambda f: (f[..., None] * o).sum(0)
+                                           / (f * ell).sum(0)[:, None])(
+            torch.exp(m - m.nan_to_num(neginf=0.0).max())))(*_chunks_stack(parts)),
+         "underflows to 0"),
+        (lambda parts: (lambda m, ell, o: (lambda f: (f[..., None] * o).sum(0)
+                                           / (f * ell).sum(0)[:, None])(
+            torch.exp(m - m.nan_to_num(neginf=0.0).mean(0))))(*_chunks_stack(parts)),
+         "mean of the m_c"),
+        # the right merge, without a guard for a query that has no key in any chunk
+        (lambda parts: (lambda s: s[2] / s[1][:, None])(
+            __import__("functools").reduce(
+                lambda a, b: (torch.maximum(a[0], b[0]),
+                              torch.exp(a[0] - torch.maximum(a[0], b[0])) * a[1]
+                              + torch.exp(b[0] - torch.maximum(a[0], b[0])) * b[1],
+                              torch.exp(a[0] - torch.maximum(a[0], b[0]))[:, None] * a[2]
+                              + torch.exp(b[0] - torch.maximum(a[0], b[0]))[:, None] * b[2]),
+                parts)), "output 0"),
+    ],
+    right=[_chunks_pairwise, _chunks_lse, _chunks_float32],
+)
+
 
 DOT_VARIANCE = dict(
     wrong=[
@@ -1051,6 +1242,55 @@ WELCH = dict(
 )
 
 
+def _eq_power(theta, sd, n, band, alpha, z=None, se=None, both=True, inner=True, clip=True):
+    se = sd / math.sqrt(n) if se is None else se
+    z = stats.norm.ppf(1 - alpha / 2) if z is None else z
+    hw = z * se if inner else 0.0
+    p = stats.norm.cdf((band - hw - theta) / se) - (stats.norm.cdf((hw - band - theta) / se)
+                                                    if both else 0.0)
+    return max(p, 0.0) if clip else p
+
+
+def _eq_power_erf(theta, sd, n, band, alpha):
+    phi = lambda x: 0.5 * (1 + math.erf(x / math.sqrt(2)))  # noqa: E731
+    se = sd / math.sqrt(n)
+    hw = statistics.NormalDist().inv_cdf(1 - alpha / 2) * se
+    if band <= hw:
+        return 0.0                      # no interval of this width fits inside the band
+    return phi((band - hw - theta) / se) - phi((-band + hw - theta) / se)
+
+
+def _eq_power_symmetric(theta, sd, n, band, alpha):
+    # P(-band + hw < mean < band - hw) for mean ~ N(theta, se), written with survival functions
+    se = sd / np.sqrt(n)
+    hw = stats.norm.isf(alpha / 2) * se
+    return float(np.clip(stats.norm.sf((hw - band - theta) / se)
+                         - stats.norm.sf((band - hw - theta) / se), 0, 1))
+
+
+EQUIVALENCE_POWER = dict(
+    wrong=[
+        (lambda *a: _eq_power(*a, clip=False), "probability is 0"),
+        (lambda t, s, n, d, al: _eq_power(t, s, n, d, al, z=stats.norm.ppf(1 - al)),
+         "not 1 − α."),
+        (lambda *a: _eq_power(*a, both=False), "at both ends"),
+        (lambda *a: _eq_power(*a, inner=False), "the whole interval inside"),
+        (lambda t, s, n, d, al: _eq_power(t, s, n, d, al, se=s), "σ/√n, not σ."),
+        (lambda t, s, n, d, al: _eq_power(t, s, n, d, al, se=s / n), "not σ/n"),
+        (lambda t, s, n, d, al: _eq_power(t, s, n, d, al, se=s * math.sqrt(2 / n)),
+         "no factor √2"),
+        (lambda t, s, n, d, al: _eq_power(0.0, s, n, d, al), "centred on the true effect"),
+        (lambda *a: 1 - _eq_power(*a), "*not* calling"),
+    ],
+    right=[
+        _eq_power,
+        _eq_power_erf,
+        _eq_power_symmetric,
+        lambda *a: np.float32(_eq_power(*a)),
+    ],
+)
+
+
 def _lsm(s, t, dim=-1, shift=None):
     """log softmax(s / t) by the log-sum-exp trick; ``shift`` replaces the row maximum."""
     u = s / t
@@ -1140,6 +1380,26 @@ MULTI_HEAD = dict(
 )
 
 
+# --- chapter 8: the identity blend, written independently of the checker's own mistakes ---------
+
+BLEND = dict(
+    wrong=[
+        (lambda u, a, alpha: alpha * a, "At alpha = 0 your output is 0"),
+        (lambda u, a, alpha: u + alpha * a, "not alpha times A(u)"),
+        (lambda u, a, alpha: torch.lerp(a, u, torch.as_tensor(alpha)), "swapped"),
+        (lambda u, a, alpha: u - alpha * (a - u), "sign of the change is reversed"),
+        (lambda u, a, alpha: a.clone(), "ignores alpha"),
+        (lambda u, a, alpha: u.clone(), "ignores the attention"),
+        (lambda u, a, alpha: (u + alpha * a) / (1 + alpha), "normalised average"),
+    ],
+    right=[
+        lambda u, a, alpha: torch.lerp(u, a, torch.as_tensor(alpha, dtype=u.dtype)),
+        _np(lambda u, a, alpha: (1 - float(alpha)) * u + float(alpha) * a),
+        lambda u, a, alpha: u.add_(a.sub(u).mul_(alpha)),  # in place, on the reader's own copy
+    ],
+)
+
+
 CATALOGUE = {
     "preface.check_attend": (preface.check_attend, ATTEND),
     "similarity.check_most_similar": (sim.check_most_similar, MOST_SIMILAR),
@@ -1151,25 +1411,28 @@ CATALOGUE = {
     "se.check_squeeze": (se.check_squeeze, SQUEEZE),
     "se.check_se_channels_last": (se.check_se_channels_last, SE_CHANNELS_LAST),
     "se.check_se_num_params": (se.check_se_num_params, SE_PARAMS),
-    "se.check_dead_unit_gate": (se.check_dead_unit_gate, DEAD_UNIT_GATE),
+    "se.check_se_gate_grad": (se.check_se_gate_grad, SE_GATE_GRAD),
     "eca.check_eca_channel_range": (eca.check_eca_channel_range, ECA_RANGE),
     "eca.check_eca_kernel_grad": (eca.check_eca_kernel_grad, ECA_GRAD),
     "eca.check_eca_toeplitz_dilated": (eca.check_eca_toeplitz_dilated, TOEPLITZ_DILATED),
     "eca.check_eca_gate_circular": (eca.check_eca_gate_circular, ECA_GATE_CIRCULAR),
     "cbam.check_channel_gate": (cbam.check_channel_gate, CHANNEL_GATE),
-    "cbam.check_spatial_gate_1d": (cbam.check_spatial_gate_1d, SPATIAL_GATE_1D),
-    "cbam.check_cbam_num_params": (cbam.check_cbam_num_params, CBAM_PARAMS),
+    "cbam.check_spatial_gate_grad": (cbam.check_spatial_gate_grad, SPATIAL_GATE_GRAD),
     "coordatt.check_coordinate_pool_3d": (coordatt.check_coordinate_pool_3d, COORD_POOL_3D),
     "coordatt.check_h_swish_grad": (coordatt.check_h_swish_grad, H_SWISH_GRAD),
-    "coordatt.check_num_params": (coordatt.check_num_params, CA_PARAMS),
+    "coordatt.check_crossover_width": (coordatt.check_crossover_width, CROSSOVER),
     "self_attention.check_multi_head_attention": (self_attention.check_multi_head_attention,
                                                   MULTI_HEAD),
     "self_attention.check_local_causal_mask": (self_attention.check_local_causal_mask,
                                                 LOCAL_CAUSAL_MASK),
     "self_attention.check_dot_variance": (self_attention.check_dot_variance, DOT_VARIANCE),
+    "self_attention.check_attention_from_chunks": (self_attention.check_attention_from_chunks,
+                                                   ATTENTION_FROM_CHUNKS),
     "networks.check_mean_std": (networks.check_mean_std, MEAN_STD),
     "networks.check_difference_is_clear": (networks.check_difference_is_clear, DIFFERENCE),
     "networks.check_welch": (networks.check_welch, WELCH),
+    "networks.check_equivalence_power": (networks.check_equivalence_power, EQUIVALENCE_POWER),
+    "insert.check_blend": (ins.check_blend, BLEND),
 }
 
 WRONG = [pytest.param(checker, answer, hint, id=f"{name}-{i}")

@@ -102,32 +102,40 @@ def test_typical_mistakes_get_their_hint(checker, wrong, hint):
     assert hint in str(verdict), str(verdict)
 
 
-def test_dead_unit_gate_checker():
-    assert ex.check_dead_unit_gate(0.5).passed
-    assert ex.check_dead_unit_gate(torch.tensor(0.5)).passed
-    assert "σ(0), not 0" in str(ex.check_dead_unit_gate(0))
-    assert "1/2 at zero" in str(ex.check_dead_unit_gate(1.0))
-    assert "softmax over the 24" in str(ex.check_dead_unit_gate(1 / 24))
-    for bad in [None, ..., "0.5", [0.5, 0.5], 0.7]:
-        verdict = ex.check_dead_unit_gate(bad)
+def _gate_grad_by_hand(z, w1, b1, w2, b2, upstream):
+    a = z @ w1.T + b1
+    s = torch.sigmoid(torch.relu(a) @ w2.T + b2)
+    return ((upstream * s * (1 - s)) @ w2 * (a > 0).to(z.dtype)) @ w1
+
+
+def test_gate_grad_checker_accepts_the_chain_rule_and_refuses_autograd():
+    assert ex.check_se_gate_grad(_gate_grad_by_hand).passed
+
+    def by_autograd(z, w1, b1, w2, b2, upstream):
+        z = z.clone().requires_grad_(True)
+        s = torch.sigmoid(torch.relu(z @ w1.T + b1) @ w2.T + b2)
+        (s * upstream).sum().backward()
+        return z.grad
+
+    verdict = ex.check_se_gate_grad(by_autograd)
+    assert not verdict.passed and "do without" in str(verdict), str(verdict)
+    for bad in [None, ..., "grad", lambda *a: None, lambda *a: torch.zeros(3, 8)]:
+        verdict = ex.check_se_gate_grad(bad)
         assert not verdict.passed and str(verdict).startswith("Not yet: ")
 
 
-def test_dead_unit_gate_answer_is_what_blog_code_computes():
-    """Build the blog module by hand (24 // 16 = 1 hidden unit) and feed it descriptors on which
-    its hidden unit is off: every gate is 0.5, and on the others it is not constant."""
-    torch.manual_seed(0)
-    blog = torch.nn.Sequential(
-        torch.nn.Linear(24, 24 // 16, bias=False), torch.nn.ReLU(),
-        torch.nn.Linear(24 // 16, 24, bias=False), torch.nn.Sigmoid(),
-    )
-    z = torch.randn(64, 24)
-    off = (z @ blog[0].weight.T)[:, 0] <= 0
-    assert 0 < int(off.sum()) < 64
-    s = blog(z)
-    torch.testing.assert_close(s[off], torch.full_like(s[off], 0.5))
-    assert not torch.allclose(s[~off], torch.full_like(s[~off], 0.5))
-    assert ex.check_dead_unit_gate(s[off][0, 0].item()).passed
+def test_gate_grad_cases_hold_what_the_prompt_promises():
+    """The cases include one hidden unit (C = 24, r = 16), a batch on which every unit is off
+    (the reference gradient is then exactly 0) and a unit exactly at its kink."""
+    from attn_lessons.exercises.se import _gate_grad, _gate_grad_cases
+
+    cases = _gate_grad_cases()
+    assert any(w1.shape == (1, 24) for _, w1, *_ in cases)
+    off = [c for c in cases if bool(((c[0] @ c[1].T + c[2]) <= 0).all())]
+    assert off and all(torch.equal(_gate_grad(*c), torch.zeros_like(c[0])) for c in off)
+    assert any(bool(((c[0] @ c[1].T + c[2]) == 0).any()) for c in cases)
+    for case in cases:
+        torch.testing.assert_close(_gate_grad_by_hand(*case), _gate_grad(*case))
 
 
 def test_the_review_cases_are_in_the_se_checkers():

@@ -7,6 +7,7 @@ import torch
 
 from attn_lessons.exercises import self_attention as ex
 from attn_lessons.exercises.self_attention import (
+    check_attention_from_chunks,
     check_dot_variance,
     check_local_causal_mask,
 )
@@ -19,6 +20,7 @@ from attn_lessons.self_attention import scaled_dot_product_attention
         (check_local_causal_mask, ex.reference_local_causal_mask),
         (check_local_causal_mask, lambda n, w: torch.ones(n, n, dtype=torch.bool).tril()
          & ~torch.ones(n, n, dtype=torch.bool).tril(-w)),
+        (check_attention_from_chunks, ex.reference_attention_from_chunks),
         (check_dot_variance, ex.reference_dot_variance),
         (check_dot_variance, lambda d, a, b: float(d * a * b)),
     ],
@@ -40,6 +42,16 @@ def test_accepts_right_answers(checker, right):
         (check_dot_variance, ex._std_not_var, "standard deviation"),
         (check_dot_variance, ex._sum_of_variances, "product of their variances"),
         (check_dot_variance, ex._forgot_d, "variances add up"),
+        (check_attention_from_chunks, ex._chunks_not_rescaled, "mixes different units"),
+        (check_attention_from_chunks, ex._chunks_averaged, "equal average"),
+        (check_attention_from_chunks, ex._chunks_sum_rescaled_not_o, "but not the numerators"),
+        (check_attention_from_chunks, ex._chunks_rescaled_o_not_l, "but not the denominators"),
+        (check_attention_from_chunks, ex._chunks_wrong_sign, "upside down"),
+        (check_attention_from_chunks, ex._chunks_not_divided, "unnormalised sum"),
+        (check_attention_from_chunks, ex._chunks_exp_of_max, "overflows once a score passes"),
+        (check_attention_from_chunks, ex._chunks_global_max, "underflows to 0"),
+        (check_attention_from_chunks, ex._chunks_mean_shift, "mean of the m_c"),
+        (check_attention_from_chunks, ex._chunks_no_empty_guard, "output 0"),
     ],
 )
 def test_names_the_modelled_mistake(checker, wrong, hint):
@@ -98,3 +110,37 @@ def test_local_causal_mask_reference_matches_sdpa_with_the_window():
     # the exercise's predict-first case: query 0 sees 1 key, query 5 sees 3, 15 True in all
     m = ex.reference_local_causal_mask(6, 3)
     assert m.sum(1).tolist() == [1, 2, 3, 3, 3, 3] and int(m.sum()) == 15
+
+
+def test_chunk_reference_equals_attention_over_all_keys():
+    """The checker's reference, on its own cases, is the attention over the chunks' keys put
+    together: computed independently, by the library, from the scores and values."""
+    for seed, sizes in ((1, [2, 3]), (2, [4, 1, 3]), (3, [6]), (9, [1, 1, 1, 1])):
+        s, v = ex._scores(3, sum(sizes), 2, seed)
+        (parts,) = ex._chunks(s, v, sizes)
+        weights = torch.softmax(s, dim=-1)
+        torch.testing.assert_close(ex.reference_attention_from_chunks(parts), weights @ v)
+    # shifted chunks: the scores of chunk c raised by shifts[c], and masked keys
+    s, v = ex._scores(4, 9, 3, 7)
+    s[1, :4] = float("-inf")
+    s[3] = float("-inf")
+    shifts = [700.0, 690.0]
+    (parts,) = ex._chunks(s, v, [4, 5], shifts)
+    full = torch.cat([s[:, :4] + shifts[0], s[:, 4:] + shifts[1]], dim=1)
+    out, _ = scaled_dot_product_attention(torch.eye(4, dtype=torch.float64),
+                                          torch.eye(4, dtype=torch.float64)[:1].expand(9, 4), v,
+                                          mask=full, scale=1.0)
+    torch.testing.assert_close(ex.reference_attention_from_chunks(parts), out)
+    assert out[3].abs().max() == 0
+
+
+def test_every_chunk_case_exercises_its_mistake():
+    """Each case the docstring names really is hard for its mistake: the overflow, underflow and
+    empty cases give NaN for the modelled answers and finite values for the reference."""
+    cases = ex.chunk_cases()
+    finite = [bool(ex.reference_attention_from_chunks(*c).isfinite().all()) for c in cases]
+    assert all(finite)
+    assert not ex._chunks_exp_of_max(*cases[3]).isfinite().all()
+    assert not ex._chunks_global_max(*cases[4]).isfinite().all()
+    assert not ex._chunks_mean_shift(*cases[5]).isfinite().all()
+    assert not ex._chunks_no_empty_guard(*cases[6]).isfinite().all()

@@ -477,3 +477,76 @@ def test_analyse_takes_another_family(written):
     assert len(analysis) == 1 and analysis[0].interval_level == 0.95
     assert analysis[0].effect == pytest.approx(
         stats.paired(res.values("t", "gate"), res.values("t", "none")).difference)
+
+
+# --- the larger configuration for a GPU machine and what the chapter modules share ---------------
+
+
+def test_the_gpu_configuration_runs_every_seed_the_power_calculation_asks():
+    from attn_lessons.experiments.design import gpu_configuration
+
+    capped = Experiment(**design(seeds=tuple(range(5, 25)), sd_assumed=0.03,
+                                 note="Budget cap: a test value."))
+    needed = seeds_required(capped)
+    assert needed > 20
+    big = gpu_configuration(capped)
+    assert len(big.seeds) == needed and big.seeds[:20] == capped.seeds  # the book's seeds first
+    assert len(set(big.seeds)) == needed and big.note == ""
+    assert big.settings["device"] == "cuda"
+    assert {k: v for k, v in big.settings.items() if k != "device"} == dict(capped.settings)
+    assert (big.name, big.cells, big.comparisons) == (capped.name, capped.cells, capped.comparisons)
+    sized = Experiment(**design())  # already sized in full: same seeds, only the device changes
+    same = gpu_configuration(sized, "cpu")
+    assert same.seeds == sized.seeds and same.settings["device"] == "cpu"
+    with pytest.raises(ValueError, match="device"):
+        gpu_configuration(sized, "")
+    with pytest.raises(TypeError, match="Experiment"):
+        gpu_configuration("ch7_tasks")
+
+
+def test_the_gpu_configuration_from_the_command_line(tmp_path, capsys):
+    if not torch.cuda.is_available():
+        assert cli.main(["run", "ch6_lookup", "--config", "gpu"]) == 2
+        assert "no CUDA device" in capsys.readouterr().err
+    out = tmp_path / "infra.json"
+    exp = Experiment(**design(seeds=tuple(range(20)), sd_assumed=0.03,
+                              note="Budget cap: a test value."))
+    from attn_lessons.experiments.design import gpu_configuration
+
+    big = gpu_configuration(exp, "cpu")
+    run_experiment(big, out=out, progress=False)
+    loaded = load_results("infra_test", path=out)
+    assert len({run["seed"] for run in loaded.runs}) == seeds_required(exp)
+    assert loaded.design["settings"]["device"] == "cpu"
+
+
+def test_settings_device_names_a_bad_device():
+    from attn_lessons.experiments._common import settings_device
+
+    assert settings_device({}) == torch.device("cpu")
+    assert settings_device({"device": "cpu"}) == torch.device("cpu")
+    with pytest.raises(TypeError, match="device"):
+        settings_device({"device": 0})
+    with pytest.raises(ValueError, match="'gpu0'"):
+        settings_device({"device": "gpu0"})
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="no CUDA"):
+            settings_device({"device": "cuda"})
+
+
+def test_the_shared_training_loop_is_seeded_by_its_seed():
+    from attn_lessons.experiments._common import fit_adam, recalibrate
+
+    def trained(seed):
+        torch.manual_seed(0)
+        net = torch.nn.Sequential(torch.nn.Conv2d(1, 2, 3), torch.nn.BatchNorm2d(2),
+                                  torch.nn.Flatten(), torch.nn.Linear(8, 2))
+        x = torch.randn(40, 1, 4, 4, generator=torch.Generator().manual_seed(1))
+        y = torch.arange(40) % 2
+        fit_adam(net, x, y, epochs=2, batch_size=8, lr=1e-2, seed=seed)
+        recalibrate(net, x, 8)
+        assert not net.training
+        return torch.cat([p.detach().flatten() for p in net.parameters()])
+
+    assert torch.equal(trained(3), trained(3))
+    assert not torch.equal(trained(3), trained(4))  # the seed orders the batches

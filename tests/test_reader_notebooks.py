@@ -71,6 +71,10 @@ class FakeResolver(rn.Resolver):
             "ex-one": rn.Target("book/ch2/lab", "ex-one", "Exercise", "2.5", "exercise"),
             "prop-a": rn.Target("book/ch2/page", "prop-a", "", "2.1", "proposition"),
             "fig-a": rn.Target("book/ch2/page", "fig-a", "", "2.1", "figure"),
+            # The field guide's pages are lettered like appendices (_toc.yml, "Field guide").
+            "guide-simam": rn.Target("book/guide/simam", "", "SimAM", "B", "section"),
+            "sec-simam-cost": rn.Target("book/guide/simam", "sec-simam-cost", "Cost", "B.2",
+                                        "section"),
         }
         return table[label]
 
@@ -105,6 +109,10 @@ PAGE = "https://example.org/book/book/ch2/page.html"
     ("of {ref}`ch2-se`", f"of [Chapter 2 (Squeeze-and-Excitation)]({PAGE})"),
     ("in {ref}`sec-cost`", f"in [Section 2.3 (What it costs)]({PAGE}#sec-cost)"),
     ("{ref}`the cost <sec-cost>`", f"[the cost]({PAGE}#sec-cost)"),
+    ("see {ref}`guide-simam`",
+     "see [Field guide B (SimAM)](https://example.org/book/book/guide/simam.html)"),
+    ("{ref}`sec-simam-cost`",
+     "[Section B.2 (Cost)](https://example.org/book/book/guide/simam.html#sec-simam-cost)"),
     ("{numref}`fig-a`", f"[Figure 2.1]({PAGE}#fig-a)"),
     ("{ref}`ex-one`", "[Exercise 2.5](https://example.org/book/book/ch2/lab.html#ex-one)"),
     ("{numref}`Picture {number} <fig-a>`", f"[Picture 2.1]({PAGE}#fig-a)"),
@@ -449,8 +457,8 @@ def test_solutions_are_shown_as_collapsed_markdown_and_never_run(docname):
         assert _text(s).strip() not in code, "a solution is still an executable code cell"
     summaries = [re.search(r"<summary>(.*?)</summary>", _text(r))[1] for _, r in solutions]
     lang = "zh" if docname.startswith("zh_CN/") else "en"
-    numbered = re.compile(r"^Solution to Exercise \d+\.\d+$" if lang == "en"
-                          else r"^练习 \d+\.\d+ 的解答$")
+    numbered = re.compile(r"^Solution to Exercise (?:\d+|[A-Z])\.\d+$" if lang == "en"
+                          else r"^练习 (?:\d+|[A-Z])\.\d+ 的解答$")
     for summary in summaries:
         assert numbered.match(summary) or summary == rn.WORDS[lang]["solution_unnumbered"], \
             summary

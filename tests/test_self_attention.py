@@ -13,9 +13,11 @@ from hypothesis import strategies as st
 from torch import nn
 
 from attn_lessons.self_attention import (
+    MultiHeadCrossAttention,
     MultiHeadSelfAttention,
     SelfAttention,
     SelfAttention2d,
+    multi_head_cross_attention_num_params,
     multi_head_self_attention_num_params,
     scaled_dot_product_attention,
     self_attention2d_num_params,
@@ -331,3 +333,83 @@ def test_cuda_written_out_equals_fused():
     fused.load_state_dict(m.state_dict())
     x = torch.randn(2, 16, 8, 8, device="cuda")
     torch.testing.assert_close(m(x), fused(x), atol=2e-3, rtol=2e-3)
+
+
+# --- cross-attention ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("dim,context_dim,heads", [(8, 8, 2), (12, 5, 3), (4, 6, 1)])
+@pytest.mark.parametrize("bias", [True, False])
+def test_cross_attention_equals_torch(dim, context_dim, heads, bias):
+    torch.manual_seed(0)
+    mha = nn.MultiheadAttention(dim, heads, bias=bias, kdim=context_dim, vdim=context_dim,
+                                batch_first=True).double()
+    ours = MultiHeadCrossAttention.from_torch(mha)
+    x = torch.randn(2, 5, dim, dtype=torch.float64)
+    ctx = torch.randn(2, 7, context_dim, dtype=torch.float64)
+    expected, expected_w = mha(x, ctx, ctx, average_attn_weights=False)
+    got, w = ours(x, ctx, return_weights=True)
+    torch.testing.assert_close(got, expected)
+    torch.testing.assert_close(w, expected_w)
+    assert w.shape == (2, heads, 5, 7)
+    keep = torch.rand(2, 7, generator=torch.Generator().manual_seed(1)) > 0.3
+    keep[:, 0] = True
+    masked, _ = mha(x, ctx, ctx, key_padding_mask=~keep)
+    torch.testing.assert_close(ours(x, ctx, key_mask=keep), masked)
+    assert sum(p.numel() for p in ours.parameters()) == multi_head_cross_attention_num_params(
+        dim, context_dim, heads, bias)
+
+
+def test_cross_attention_written_out():
+    torch.manual_seed(0)
+    ca = MultiHeadCrossAttention(6, 4, num_heads=1).double()
+    x, ctx = torch.randn(1, 3, 6, dtype=torch.float64), torch.randn(1, 5, 4, dtype=torch.float64)
+    q, k, v = ca.q_proj(x), ca.k_proj(ctx), ca.v_proj(ctx)
+    a = torch.softmax(q @ k.transpose(1, 2) / math.sqrt(6), -1)      # (1, 3, 5)
+    torch.testing.assert_close(ca(x, ctx), ca.out_proj(a @ v))
+
+
+def test_cross_attention_context_order_does_not_matter_query_order_does():
+    torch.manual_seed(0)
+    ca = MultiHeadCrossAttention(8, 3, num_heads=2).double()
+    x, ctx = torch.randn(2, 4, 8, dtype=torch.float64), torch.randn(2, 9, 3, dtype=torch.float64)
+    perm_c, perm_q = torch.randperm(9), torch.randperm(4)
+    torch.testing.assert_close(ca(x, ctx[:, perm_c]), ca(x, ctx))
+    torch.testing.assert_close(ca(x[:, perm_q], ctx), ca(x, ctx)[:, perm_q])
+    # one query at a time gives the same rows: queries do not see each other
+    torch.testing.assert_close(torch.cat([ca(x[:, i:i + 1], ctx) for i in range(4)], 1), ca(x, ctx))
+
+
+def test_cross_attention_same_width_copies_stacked_torch_weights():
+    torch.manual_seed(0)
+    mha = nn.MultiheadAttention(8, 2, batch_first=True)
+    ours = MultiHeadCrossAttention.from_torch(mha)
+    x, ctx = torch.randn(1, 3, 8), torch.randn(1, 6, 8)
+    torch.testing.assert_close(ours(x, ctx), mha(x, ctx, ctx)[0])
+
+
+def test_cross_attention_gradients_and_gradcheck():
+    torch.manual_seed(0)
+    ca = MultiHeadCrossAttention(4, 2, num_heads=2).double()
+    x = torch.randn(1, 3, 4, dtype=torch.float64, requires_grad=True)
+    ctx = torch.randn(1, 5, 2, dtype=torch.float64, requires_grad=True)
+    ca(x, ctx).square().sum().backward()
+    for name, p in ca.named_parameters():
+        assert p.grad is not None and p.grad.abs().sum() > 0, name
+    assert torch.autograd.gradcheck(lambda a, b: ca(a, b), (x, ctx))
+
+
+def test_cross_attention_bad_input():
+    ca = MultiHeadCrossAttention(8, 3, num_heads=2)
+    with pytest.raises(ValueError, match="context_dim=3"):
+        ca(torch.randn(1, 2, 8), torch.randn(1, 4, 5))
+    with pytest.raises(ValueError, match="same batch size"):
+        ca(torch.randn(2, 2, 8), torch.randn(1, 4, 3))
+    with pytest.raises(ValueError, match="built for 8"):
+        ca(torch.randn(1, 2, 7), torch.randn(1, 4, 3))
+    with pytest.raises(ValueError, match="not divisible by num_heads"):
+        MultiHeadCrossAttention(8, 3, num_heads=3)
+    with pytest.raises(TypeError, match="nn.MultiheadAttention"):
+        MultiHeadCrossAttention.from_torch(nn.Linear(2, 2))
+    with pytest.raises(ValueError, match="mask must have shape"):
+        ca(torch.randn(1, 2, 8), torch.randn(1, 4, 3), mask=torch.ones(4, 2, dtype=torch.bool))

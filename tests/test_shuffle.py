@@ -9,9 +9,6 @@ import torch
 
 from attn_lessons.cost import count_flops
 from attn_lessons.factory import make_attention
-from attn_lessons.mobilenetv2 import MobileNetV2, mobilenetv2_attention_channels
-from attn_lessons.neck import YoloTinyNeck
-from attn_lessons.resnet import ResNet50, resnet50_attention_channels
 from attn_lessons.shuffle import (
     ShuffleAttention,
     channel_shuffle,
@@ -20,8 +17,14 @@ from attn_lessons.shuffle import (
 )
 from attn_lessons.small_cnn import SmallCNN
 
-RESNET50_PLAIN, MOBILENETV2_PLAIN = 25_557_032, 3_504_872  # tests/test_networks.py
-NECK_PLAIN = 2_426_878  # tests/test_neck.py
+from ._module_checks import (
+    added_by,
+    book_networks_add,
+    cuda_matches_cpu,
+    refused_everywhere,
+    refuses_bad_maps,
+    trains_in_small_cnn,
+)
 
 # The authors' module: wofmanaf/SA-Net at commit 00a676085e2ad12f3e2053109ece4840de6a5ce1, file
 # models/sa_resnet.py, class sa_layer (lines 14-66). Their parameter names and shapes, c = C/2G:
@@ -195,24 +198,13 @@ def test_channel_half_gate_is_per_channel_and_spatial_half_ignores_scale_and_off
     ],
 )
 def test_bad_arguments(kwargs, error, match):
-    with pytest.raises(error, match=match):
-        ShuffleAttention(**kwargs)
-    with pytest.raises(error, match=match):
-        make_attention("shuffle", **kwargs)
-    with pytest.raises(error, match=match):
-        shuffle_num_params(**kwargs)
+    refused_everywhere(ShuffleAttention, "shuffle", kwargs, error, match, shuffle_num_params)
 
 
 def test_bad_input():
     m = ShuffleAttention(16, groups=2)
-    with pytest.raises(ValueError, match="4-D feature map"):
-        m(torch.randn(16, 5, 5))
-    with pytest.raises(ValueError, match="has 8 channels but the module was built for 16"):
-        m(torch.randn(2, 8, 5, 5))
-    with pytest.raises(TypeError, match="floating-point"):
-        m(torch.ones(2, 16, 5, 5, dtype=torch.long))
-    with pytest.raises(ValueError, match=r"x is an empty batch \(shape \(0, 16, 5, 5\)\)"):
-        m(torch.randn(0, 16, 5, 5))
+    refuses_bad_maps(m, 16, [(torch.randn(0, 16, 5, 5), ValueError,
+                         r"x is an empty batch \(shape \(0, 16, 5, 5\)\)")])
     with pytest.raises(ValueError, match="width must be a positive integer, got 0"):
         shuffle_macs(16, 4, 0, 2)
 
@@ -220,10 +212,7 @@ def test_bad_input():
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
 def test_cuda_matches_cpu():
-    torch.manual_seed(0)
-    m = ShuffleAttention(16, groups=2)
-    x = torch.randn(2, 16, 7, 5)
-    torch.testing.assert_close(m.cuda()(x.cuda()).cpu(), m.cpu()(x), atol=1e-5, rtol=1e-4)
+    cuda_matches_cpu(ShuffleAttention(16, groups=2), 16)
 
 # --- the factory and every network of the book ---------------------------------------------------
 
@@ -232,26 +221,12 @@ def test_factory_and_networks_accept_shuffle():
     # The authors' 64 groups need multiples of 128 channels: the error names a groups that fits.
     with pytest.raises(ValueError, match="channels=8 must be divisible by 2 \\* groups = 128"):
         SmallCNN(3, 5, (8, 16, 32), "shuffle")
-    torch.manual_seed(0)
-    cnn = SmallCNN(3, 5, (8, 16, 32), "shuffle", groups=4)
-    for block in cnn.blocks:  # leave the authors' zeros, so that GroupNorm gets a gradient too
-        torch.nn.init.constant_(block.attention.spatial_weight, 0.5)
-    x = torch.randn(2, 3, 12, 12)
-    cnn(x).logsumexp(dim=1).sum().backward()
-    for name, p in cnn.named_parameters():
-        assert p.grad is not None and torch.isfinite(p.grad).all() and p.grad.abs().sum() > 0, name
-    with torch.device("meta"):  # shapes only: no memory for the weights, no arithmetic
-        resnet = ResNet50("shuffle").eval()  # the authors' placement and their 64 groups
-        mobile = MobileNetV2("shuffle", {"groups": 8}).eval()
-        assert resnet(torch.empty(1, 3, 64, 64)).shape == (1, 1000)
-        assert mobile(torch.empty(1, 3, 64, 64)).shape == (1, 1000)
-    added = sum(shuffle_num_params(c) for c in resnet50_attention_channels())
-    assert added == 708
-    assert sum(p.numel() for p in resnet.parameters()) == RESNET50_PLAIN + added
-    added = sum(shuffle_num_params(c, 8) for c in mobilenetv2_attention_channels("depthwise"))
-    assert sum(p.numel() for p in mobile.parameters()) == MOBILENETV2_PLAIN + added
-    neck = YoloTinyNeck("shuffle", num_classes=2, num_anchors=1).eval()
-    coarse, fine = neck(torch.randn(1, 256, 8, 6), torch.randn(1, 512, 4, 3))
-    assert coarse.shape == (1, 7, 4, 3) and fine.shape == (1, 7, 8, 6)
-    assert sum(p.numel() for p in YoloTinyNeck("shuffle").parameters()) == NECK_PLAIN + sum(
-        shuffle_num_params(c) for c in (256, 512, 128))
+
+    def off_zero(cnn):  # leave the authors' zeros, so that GroupNorm gets a gradient too
+        for block in cnn.blocks:
+            torch.nn.init.constant_(block.attention.spatial_weight, 0.5)
+
+    trains_in_small_cnn("shuffle", prepare=off_zero, groups=4)
+    added = added_by(shuffle_num_params, {"groups": 8})
+    assert added[0] == 708  # the authors' placement in ResNet-50 and their 64 groups
+    book_networks_add("shuffle", *added, mobile_options={"groups": 8})

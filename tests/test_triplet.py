@@ -10,19 +10,25 @@ import torch.nn.functional as F
 
 from attn_lessons.cost import count_flops
 from attn_lessons.factory import make_attention
-from attn_lessons.mobilenetv2 import MobileNetV2, mobilenetv2_attention_channels
-from attn_lessons.neck import YoloTinyNeck
-from attn_lessons.resnet import ResNet50, resnet50_attention_channels
-from attn_lessons.small_cnn import SmallCNN, capture
+from attn_lessons.mobilenetv2 import mobilenetv2_attention_channels
+from attn_lessons.resnet import resnet50_attention_channels
+from attn_lessons.small_cnn import capture
 from attn_lessons.triplet import TripletAttention, triplet_macs, triplet_num_params
+
+from ._module_checks import (
+    NECK_CHANNELS,
+    book_networks_add,
+    cuda_matches_cpu,
+    refused_everywhere,
+    refuses_bad_maps,
+    trains_in_small_cnn,
+)
 
 # The authors' module: landskape-ai/triplet-attention at commit
 # 2cf02fb91196408ac6352f7984a0336aa4f7677a, file triplet_attention.py. Their parameter names:
 # branch.conv.conv.weight (1, 2, k, k), branch.conv.bn.{weight, bias, running_mean, running_var,
 # num_batches_tracked} for branch in cw, hc, hw.
 AUTHORS_MOMENTUM, AUTHORS_EPS = 0.01, 1e-5  # BasicConv, lines 31-35
-RESNET50_PLAIN, MOBILENETV2_PLAIN = 25_557_032, 3_504_872  # tests/test_networks.py
-NECK_PLAIN = 2_426_878  # tests/test_neck.py
 
 
 def authors_state(k: int, spatial: bool, seed: int) -> dict[str, torch.Tensor]:
@@ -197,22 +203,13 @@ def test_each_branch_ignores_the_order_along_the_axis_it_pools():
     ],
 )
 def test_bad_arguments(kwargs, error, match):
-    with pytest.raises(error, match=match):
-        TripletAttention(**kwargs)
-    with pytest.raises(error, match=match):
-        make_attention("triplet", **kwargs)
+    refused_everywhere(TripletAttention, "triplet", kwargs, error, match)
 
 
 def test_bad_input():
     m = TripletAttention(8)
-    with pytest.raises(ValueError, match="4-D feature map"):
-        m(torch.randn(8, 5, 5))
-    with pytest.raises(ValueError, match="has 4 channels but the module was built for 8"):
-        m(torch.randn(2, 4, 5, 5))
-    with pytest.raises(TypeError, match="floating-point"):
-        m(torch.ones(2, 8, 5, 5, dtype=torch.long))
-    with pytest.raises(ValueError, match=r"x has H = 0 \(shape \(2, 8, 0, 5\)\)"):
-        m(torch.randn(2, 8, 0, 5))
+    refuses_bad_maps(m, 8, [(torch.randn(2, 8, 0, 5), ValueError,
+                             r"x has H = 0 \(shape \(2, 8, 0, 5\)\)")])
     with pytest.raises(ValueError, match="Expected more than 1 value per channel"):
         m.train()(torch.randn(1, 8, 1, 1))  # BatchNorm of the hw branch: one value
     assert m.eval()(torch.randn(1, 8, 1, 1)).shape == (1, 8, 1, 1)
@@ -225,35 +222,18 @@ def test_bad_input():
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
 def test_cuda_matches_cpu():
-    torch.manual_seed(0)
-    m = TripletAttention(16).eval()
-    x = torch.randn(2, 16, 7, 5)
-    torch.testing.assert_close(m.cuda()(x.cuda()).cpu(), m.cpu()(x), atol=1e-5, rtol=1e-4)
+    cuda_matches_cpu(TripletAttention(16).eval(), 16)
 
 # --- the factory and every network of the book ---------------------------------------------------
 
 def test_factory_and_networks_accept_triplet():
     assert type(make_attention("triplet", 16)) is TripletAttention
-    torch.manual_seed(0)
-    cnn = SmallCNN(3, 5, (8, 16, 32), "triplet")
-    x = torch.randn(2, 3, 12, 12)
-    cnn(x).logsumexp(dim=1).sum().backward()
-    assert all(p.grad is not None and torch.isfinite(p.grad).all() for p in cnn.parameters())
+    cnn, x = trains_in_small_cnn("triplet", nonzero=False)
     gates = capture(cnn, x)
     assert gates["block0.hw.gate"].shape == (2, 1, 12, 12)
     assert gates["block2.cw.gate"].shape == (2, 1, 32, 3)
     # The parameter count of a network grows by 300 per attention module, whatever its width.
-    with torch.device("meta"):  # shapes only: no memory for the weights, no arithmetic
-        resnet = ResNet50("triplet").eval()
-        mobile = MobileNetV2("triplet", {"kernel_size": 3}).eval()
-        assert resnet(torch.empty(1, 3, 64, 64)).shape == (1, 1000)
-        assert mobile(torch.empty(1, 3, 64, 64)).shape == (1, 1000)
-    added = 300 * len(resnet50_attention_channels())
-    assert sum(p.numel() for p in resnet.parameters()) == RESNET50_PLAIN + added
-    added = triplet_num_params(3) * len(mobilenetv2_attention_channels("depthwise"))
-    assert sum(p.numel() for p in mobile.parameters()) == MOBILENETV2_PLAIN + added
-    neck = YoloTinyNeck("triplet", num_classes=2, num_anchors=1).eval()
-    coarse, fine = neck(torch.randn(1, 256, 8, 6), torch.randn(1, 512, 4, 3))
-    assert coarse.shape == (1, 7, 4, 3) and fine.shape == (1, 7, 8, 6)
-    assert sum(p.numel() for p in YoloTinyNeck("triplet").parameters()) == NECK_PLAIN + sum(
-        triplet_num_params() for c in (256, 512, 128))
+    assert triplet_num_params() == 300
+    book_networks_add("triplet", 300 * len(resnet50_attention_channels()),
+                      triplet_num_params(3) * len(mobilenetv2_attention_channels("depthwise")),
+                      300 * len(NECK_CHANNELS), mobile_options={"kernel_size": 3})

@@ -7,10 +7,9 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from ..cbam import cbam_num_params
-from ._core import Feedback, check_function
+from ._core import Feedback, autograd_forbidden, check_function
 
-__all__ = ["check_cbam_num_params", "check_channel_gate", "check_spatial_gate_1d"]
+__all__ = ["check_channel_gate", "check_spatial_gate_grad"]
 
 
 # --- channel gate, channels-last ---------------------------------------------------------------
@@ -117,166 +116,126 @@ def check_channel_gate(fn: Any) -> Feedback:
     )
 
 
-# --- the spatial gate of a 1-D signal (a transfer: CBAM's spatial gate on (B, C, L)) ----------
+# --- the gradient of the spatial gate, by hand (a derivation: the chapter never differentiates) --
 #
-# x is (B, C, L) (an audio frame sequence, a time series with C channels); conv_weight (1, 2, k)
-# with k odd, no bias. The gate is sigmoid(conv1d([avg_c x; max_c x], w, padding = k // 2)), one
-# value per position: (B, 1, L).
+# L = sum of g^s(F) over the batch and the positions, g^s = sigmoid(s), s = conv2d(P, w, padding
+# k // 2), P = [mean over channels; max over channels]. Backwards:
+#   dL/ds = g (1 - g)                                   (the sigmoid's slope)
+#   dL/dP = conv_transpose2d(dL/ds, w, padding=k // 2)  (the adjoint of a cross-correlation: a
+#                                                        correlation with the kernel flipped)
+#   dL/dF[c] = dL/dP_avg / C + dL/dP_max * [c is the channel that attains the maximum]
+# The cases draw continuous random maps, so the maximum over channels has no ties.
 
 
-def _gate_1d(x: torch.Tensor, w: torch.Tensor, pooled: torch.Tensor | None = None,
-             padding: int | None = None, gate: Any = torch.sigmoid) -> torch.Tensor:
-    if pooled is None:
-        pooled = torch.cat([x.mean(dim=1, keepdim=True), x.amax(dim=1, keepdim=True)], dim=1)
-    pad = w.shape[-1] // 2 if padding is None else padding
-    return gate(F.conv1d(pooled, w, padding=pad))                 # (B, 2, L) -> (B, 1, L)
+def _grad_parts(f: torch.Tensor, w: torch.Tensor):
+    pooled = torch.cat([f.mean(dim=1, keepdim=True), f.amax(dim=1, keepdim=True)], dim=1)
+    g = torch.sigmoid(F.conv2d(pooled, w, padding=w.shape[-1] // 2))  # (B, 1, H, W)
+    winner = f == f.amax(dim=1, keepdim=True)  # (B, C, H, W): the channel of the maximum
+    return g, winner.to(f.dtype)
 
 
-def _spatial_gate_1d(x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
-    return _gate_1d(x, w)
+def reference_spatial_gate_grad(f: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+    """d(sum of g^s(F))/dF by autograd, in float64 (the checker never trusts the formula it
+    tests)."""
+    x = f.detach().to(torch.float64).requires_grad_(True)
+    pooled = torch.cat([x.mean(dim=1, keepdim=True), x.amax(dim=1, keepdim=True)], dim=1)
+    gate = torch.sigmoid(F.conv2d(pooled, w.to(torch.float64), padding=w.shape[-1] // 2))
+    (grad,) = torch.autograd.grad(gate.sum(), x)
+    return grad.to(f.dtype)
 
 
-def _g1_max_first(x, w):
-    return _gate_1d(x, w, torch.cat([x.amax(dim=1, keepdim=True), x.mean(dim=1, keepdim=True)],
-                                    dim=1))
+def _sgg(f, w, slope=None, back=None, avg_scale=None, max_route="winner", planes=(0, 1)):
+    g, winner = _grad_parts(f, w)
+    c = f.shape[1]
+    d_s = g * (1 - g) if slope is None else slope(g)
+    pad = w.shape[-1] // 2
+    d_p = (F.conv_transpose2d(d_s, w, padding=pad) if back is None else back(d_s, w, pad))
+    d_avg, d_max = d_p[:, planes[0] : planes[0] + 1], d_p[:, planes[1] : planes[1] + 1]
+    route = {"winner": winner, "all": torch.ones_like(f), "share": torch.ones_like(f) / c,
+             "none": torch.zeros_like(f)}[max_route]
+    return d_avg * (1 / c if avg_scale is None else avg_scale) + d_max * route
 
 
-def _g1_sum_not_mean(x, w):
-    return _gate_1d(x, w, torch.cat([x.sum(dim=1, keepdim=True), x.amax(dim=1, keepdim=True)],
-                                    dim=1))
+def _sgg_reference_by_hand(f, w):
+    return _sgg(f, w)
 
 
-def _g1_padding_three(x, w):
-    return _gate_1d(x, w, padding=3)
+def _sgg_not_flipped(f, w):
+    return _sgg(f, w, back=lambda d, k, pad: F.conv2d(d, k.transpose(0, 1), padding=pad))
 
 
-def _g1_no_padding(x, w):
-    return _gate_1d(x, w, padding=0)
+def _sgg_gate_as_slope(f, w):
+    return _sgg(f, w, slope=lambda g: g)
 
 
-def _g1_flipped(x, w):
-    return _gate_1d(x, w.flip(-1))
+def _sgg_no_mean_scale(f, w):
+    return _sgg(f, w, avg_scale=1.0)
 
 
-def _g1_no_sigmoid(x, w):
-    return _gate_1d(x, w, gate=lambda t: t)
+def _sgg_max_to_all(f, w):
+    return _sgg(f, w, max_route="all")
 
 
-def _g1_scaled_signal(x, w):
-    return x * _gate_1d(x, w)
+def _sgg_max_shared(f, w):
+    return _sgg(f, w, max_route="share")
 
 
-def _g1_min(x, w):
-    return _gate_1d(x, w, torch.cat([x.mean(dim=1, keepdim=True), x.amin(dim=1, keepdim=True)],
-                                    dim=1))
+def _sgg_no_max(f, w):
+    return _sgg(f, w, max_route="none")
 
 
-def _gate_1d_cases() -> list[tuple[torch.Tensor, torch.Tensor]]:
-    g = torch.Generator().manual_seed(43)
+def _sgg_no_avg(f, w):
+    return _sgg(f, w, avg_scale=0.0)
+
+
+def _sgg_planes_swapped(f, w):
+    return _sgg(f, w, planes=(1, 0))
+
+
+def _sgg_cases() -> list[tuple[torch.Tensor, torch.Tensor]]:
+    g = torch.Generator().manual_seed(47)
 
     def r(*shape):
         return torch.randn(*shape, generator=g, dtype=torch.float64)
 
-    return [(r(2, 6, 10), r(1, 2, 7)), (r(1, 3, 6), r(1, 2, 3)), (r(2, 4, 4), r(1, 2, 5))]
+    # non-square maps and asymmetric kernels, so that a kernel not flipped or two planes swapped
+    # show; k = 1 last (there a flip changes nothing, the other mistakes still show)
+    return [(r(2, 4, 5, 6), r(1, 2, 3, 3)), (r(1, 3, 7, 4), r(1, 2, 5, 5)),
+            (r(2, 5, 4, 4), r(1, 2, 3, 3)), (r(1, 2, 3, 5), r(1, 2, 1, 1))]
 
 
-def check_spatial_gate_1d(fn: Any) -> Feedback:
-    """Check ``fn(x, conv_weight)``: CBAM's spatial gate for a signal ``x`` (B, C, L), (B, 1, L).
-
-    ``conv_weight`` is (1, 2, k) with k odd; no bias.
-    """
+def check_spatial_gate_grad(fn: Any) -> Feedback:
+    """Check ``fn(f, w)``: the gradient of the sum of CBAM's spatial gate g^s(F) over every
+    position with respect to the feature map ``f`` (B, C, H, W), for a kernel ``w`` (1, 2, k, k),
+    k odd, padding k // 2, no bias, derived by hand (the prompt's "without autograd" is
+    enforced)."""
     return check_function(
         fn,
-        _spatial_gate_1d,
-        _gate_1d_cases(),
-        what="spatial_gate_1d",
+        reference_spatial_gate_grad,
+        _sgg_cases(),
+        what="spatial_gate_grad",
+        forbidden=[autograd_forbidden("derive the three steps back on paper (the sigmoid, the "
+                                      "convolution, the two poolings) and write them with tensor "
+                                      "operations; the checker runs autograd itself to compare.")],
         wrong_functions=[
-            (_g1_max_first, "the paper's order is [avg; max] (average in channel 0); [max; avg] "
-                            "is the official code's order."),
-            (_g1_sum_not_mean, "the first map is the mean over channels, not the sum."),
-            (_g1_padding_three, "padding = 3 fits k = 7 only: use k // 2, so that every kernel "
-                                "size keeps the length L."),
-            (_g1_no_padding, "without padding the convolution shortens the signal to L - k + 1; "
-                             "pad by k // 2 on each side to keep one gate per position."),
-            (_g1_flipped, "the kernel is reversed: F.conv1d (like CBAM's conv) is a "
-                          "cross-correlation, Σ_t w[t] p[i + t - k // 2]; np.convolve flips w."),
-            (_g1_no_sigmoid, "the sigmoid is missing: the gate must lie in (0, 1)."),
-            (_g1_scaled_signal, "return the gate (B, 1, L) itself, not the signal scaled by it."),
-            (_g1_min, "the second map is the maximum over channels (amax), not the minimum."),
+            (_sgg_not_flipped, "the way back through a cross-correlation is a correlation with "
+                               "the kernel flipped in both directions (F.conv_transpose2d with "
+                               "the same weight and padding does exactly that): a tap at "
+                               "offset +t sends the gradient back to offset -t."),
+            (_sgg_gate_as_slope, "the slope of the sigmoid is g(1 − g), not g itself."),
+            (_sgg_no_mean_scale, "the mean over C channels passes 1/C of its gradient to each "
+                                 "channel, not all of it."),
+            (_sgg_max_to_all, "the maximum over channels passes its gradient to the one channel "
+                              "that attains it, not to every channel."),
+            (_sgg_max_shared, "the maximum is not a mean: its whole gradient goes to the channel "
+                              "that attains it, not 1/C to each."),
+            (_sgg_no_max, "the max map is missing: the gate reads [mean; max], and the channel "
+                          "that attains the maximum gets that map's gradient too."),
+            (_sgg_no_avg, "the mean map is missing: every channel gets 1/C of the gradient of "
+                          "the mean map."),
+            (_sgg_planes_swapped, "kernel plane 0 reads the mean map and plane 1 the max map: "
+                                  "their gradients are swapped."),
         ],
-        success="[avg; max] over channels, conv1d with padding k // 2, sigmoid: (B, 1, L).",
-    )
-
-
-# --- parameter count --------------------------------------------------------------------------
-
-
-def _num_params(channels: int, reduction: int, kernel_size: int) -> int:
-    return cbam_num_params(channels, reduction, kernel_size)
-
-
-def _hidden(channels: int, reduction: int) -> int:
-    return max(1, channels // reduction)
-
-
-def _one_plane(channels: int, reduction: int, kernel_size: int) -> int:
-    return 2 * channels * _hidden(channels, reduction) + kernel_size**2
-
-
-def _two_mlps(channels: int, reduction: int, kernel_size: int) -> int:
-    return 4 * channels * _hidden(channels, reduction) + 2 * kernel_size**2
-
-
-def _with_biases(channels: int, reduction: int, kernel_size: int) -> int:
-    hidden = _hidden(channels, reduction)
-    return 2 * channels * hidden + 2 * kernel_size**2 + hidden + channels
-
-
-def _true_division(channels: int, reduction: int, kernel_size: int) -> float:
-    return 2 * channels * (channels / reduction) + 2 * kernel_size**2
-
-
-def _round_width(channels: int, reduction: int, kernel_size: int) -> int:
-    return 2 * channels * max(1, round(channels / reduction)) + 2 * kernel_size**2
-
-
-def _ceil_width(channels: int, reduction: int, kernel_size: int) -> int:
-    return 2 * channels * -(-channels // reduction) + 2 * kernel_size**2
-
-
-def _linear_kernel(channels: int, reduction: int, kernel_size: int) -> int:
-    return 2 * channels * _hidden(channels, reduction) + 2 * kernel_size
-
-
-def check_cbam_num_params(fn: Any) -> Feedback:
-    """Check ``fn(channels, reduction, kernel_size)`` = CBAM's parameters without biases, with
-    ``ValueError`` when ``channels // reduction`` is 0."""
-    return check_function(
-        fn,
-        _num_params,
-        # (16, 16, 7): C = r leaves one hidden unit, a working MLP that must not be refused
-        [(512, 16, 7), (64, 8, 3), (256, 16, 5), (100, 16, 7), (120, 16, 7), (90, 16, 3),
-         (16, 16, 7), (8, 16, 7)],
-        what="cbam_num_params",
-        atol=0,
-        rtol=0,
-        integer=True,
-        wrong_functions=[
-            (_one_plane, "the spatial convolution reads two maps (average and max): its kernel "
-                         "has 2 k^2 weights."),
-            (_two_mlps, "the MLP is shared by the two descriptors: count its weights once."),
-            (_with_biases, "count the paper's version, without biases: 2C·(C // r) + 2k^2."),
-            (_true_division, "C / r is a fraction when r does not divide C; the MLP's hidden "
-                             "width is a whole number of units, C // r."),
-            (_ceil_width, "the hidden width rounds down, C // r (for C = 100, r = 16 it is 6, "
-                          "not 7)."),
-            (_round_width, "the hidden width rounds down, C // r (for C = 120, r = 16 it is 7, "
-                           "not 8)."),
-            (_linear_kernel, "a k × k kernel has k^2 weights per input map, not k."),
-        ],
-        refusal_hint="for C < r, C // r = 0: the channel MLP would have no hidden unit. Refuse "
-        "it: raise ValueError (as the library does).",
-        valid_refused_hint="you refused an MLP that has a hidden unit: for C = r, C // r = 1, a "
-        "working module. Refuse only when C // r is 0, that is C < r.",
-        success="2C·(C // r) + 2k², and no MLP without a hidden unit.",
+        success="σ′ = g(1 − g), back through the flipped kernel, 1/C to every channel from the "
+        "mean, everything from the max to its channel.",
     )

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import torch
 import torch.nn.functional as F
 
-from ..coordatt import coordatt_num_params
 from ._core import Feedback, autograd_forbidden, check_function
 
-__all__ = ["check_coordinate_pool_3d", "check_h_swish_grad", "check_num_params"]
+__all__ = [
+    "check_coordinate_pool_3d",
+    "check_crossover_width",
+    "check_h_swish_grad",
+]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -148,7 +152,7 @@ def _hsg_cases() -> list[tuple[torch.Tensor]]:
 
 
 def check_h_swish_grad(h_swish_grad: Any) -> Feedback:
-    """Check ``h_swish_grad(x)``: the derivative of x · ReLU6(x + 3) / 6, entry by entry, derived
+    """Check ``h_swish_grad(t)``: the derivative of t · ReLU6(t + 3) / 6, entry by entry, derived
     by hand (the prompt's "without autograd" is enforced)."""
     return check_function(
         h_swish_grad,
@@ -159,91 +163,137 @@ def check_h_swish_grad(h_swish_grad: Any) -> Feedback:
                                       "with torch.where or masks; the checker runs autograd "
                                       "itself to compare.")],
         wrong_functions=[
-            (_hsg_h_sigmoid, "that is h-sigmoid, ReLU6(x + 3)/6, one of the two terms of the "
-                             "product rule: add x times the slope of ReLU6(x + 3)/6."),
-            (_hsg_second_term_only, "that is only x · (ReLU6(x + 3)/6)′, one of the two terms "
-                                    "of the product rule: add ReLU6(x + 3)/6 itself."),
-            (_hsg_middle_everywhere, "(2x + 3)/6 is the slope of the middle piece only: below "
-                                     "-3 h-swish is 0 (slope 0), above 3 it is x (slope 1)."),
-            (_hsg_swish, "that is the derivative of the smooth swish x·σ(x); h-swish is "
-                         "piecewise: 0, then (2x + 3)/6, then 1."),
-            (_hsg_flat_above, "above 3, h-swish is x itself, so its slope is 1, not 0 (ReLU6 "
+            (_hsg_h_sigmoid, "that is h-sigmoid, ReLU6(t + 3)/6, one of the two terms of the "
+                             "product rule: add t times the slope of ReLU6(t + 3)/6."),
+            (_hsg_second_term_only, "that is only t · (ReLU6(t + 3)/6)′, one of the two terms "
+                                    "of the product rule: add ReLU6(t + 3)/6 itself."),
+            (_hsg_middle_everywhere, "(2t + 3)/6 is the slope of the middle piece only: below "
+                                     "-3 h-swish is 0 (slope 0), above 3 it is t (slope 1)."),
+            (_hsg_swish, "that is the derivative of the smooth swish t·σ(t); h-swish is "
+                         "piecewise: 0, then (2t + 3)/6, then 1."),
+            (_hsg_flat_above, "above 3, h-swish is t itself, so its slope is 1, not 0 (ReLU6 "
                               "is flat there, the product is not)."),
             (_hsg_function_itself, "you returned h-swish itself: the exercise asks for its "
                                    "derivative."),
-            (_hsg_clamped, "clamping (2x + 3)/6 to [0, 1] removes the negative slopes: between "
+            (_hsg_clamped, "clamping (2t + 3)/6 to [0, 1] removes the negative slopes: between "
                            "-3 and -1.5 h-swish decreases, so h′ < 0 there."),
         ],
-        success="h′ = 0, then (2x + 3)/6, then 1: as autograd finds, with jumps at ±3.",
+        success="h′(t) = 0, then (2t + 3)/6, then 1: as autograd finds, with jumps at ±3.",
     )
 
 
 # ---------------------------------------------------------------------------------------------
-# Exercise: the parameter count in closed form.
-def reference_num_params(channels: int, reduction: int) -> int:
-    """CoordAtt with the paper's min_width = 8 and the authors' biases."""
-    return coordatt_num_params(channels, reduction, min_width=8, bias=True)
+# Exercise: the width from which Coordinate Attention has fewer parameters than SE (a derivation).
+#
+# Model: hidden widths without rounding, C / r; both modules with biases. SE (ratio s):
+#   P_SE(C) = 2C^2/s + C/s + C.
+# Coordinate Attention (ratio q, floor m0), m = max(m0, C/q):
+#   P_CA(C) = 3Cm + 3m + 2C.
+# D(C) = P_SE - P_CA. While the floor holds (C <= m0 q), m = m0 and
+#   D1(C) = (2/s) C^2 - (3 m0 + 1 - 1/s) C - 3 m0,
+# a convex parabola with D1(0) < 0: one positive root C1. Beyond the floor (C > m0 q), m = C/q and
+#   D2(C) = C [(2/s - 3/q) C - (1 + 3/q - 1/s)],
+# positive for large C exactly when 2/s > 3/q (3s < 2q). D1 = D2 at C = m0 q (the counts are
+# continuous there). When 3s < 2q, the width C* from which CA is cheaper at every larger width is
+# C1 if C1 <= m0 q, else the root C2 = (1 + 3/q - 1/s) / (2/s - 3/q) of D2, which then lies beyond
+# m0 q. When 3s >= 2q there is none: the reader raises ValueError.
+def _cross_parts(r_se: float, r_ca: float, floor: float, bias: bool = True, bn: int = 2):
+    s, q, m0 = float(r_se), float(r_ca), float(floor)
+    se_lin = (1 / s + 1) if bias else 0.0            # SE: C/s + C biases
+    ca_const = (1 + bn) * m0 if bias else bn * m0    # CA: m biases + bn*m BatchNorm, at m = m0
+    ca_lin = 3 * m0 + (2 if bias else 0)             # 3 C m0 weights + 2C biases
+    a1, b1, c1 = 2 / s, se_lin - ca_lin, -ca_const   # D1 = a1 C^2 + b1 C + c1
+    c_1 = (-b1 + math.sqrt(b1 * b1 - 4 * a1 * c1)) / (2 * a1)
+    a2 = 2 / s - 3 / q                               # D2 = C (a2 C + b2)
+    b2 = se_lin - ((1 + bn) / q if bias else bn / q) - (2 if bias else 0)
+    return c_1, a2, b2, m0 * q
 
 
-def _no_bn(c, r):
-    m = max(8, c // r)
-    return 3 * c * m + m + 2 * c
+def reference_crossover_width(r_se: float, r_ca: float, floor: float) -> float:
+    """C* from which Coordinate Attention (ratio ``r_ca``, floor ``floor``) has fewer parameters
+    than SE (ratio ``r_se``) at every larger width, both with biases and unrounded hidden widths.
+    Raises ``ValueError`` when there is no such width (3 r_se >= 2 r_ca: beyond the floor CA's
+    quadratic term is at least SE's, so SE is cheaper again at large widths)."""
+    c_1, a2, b2, edge = _cross_parts(r_se, r_ca, floor)
+    if a2 <= 0:
+        raise ValueError(f"no crossover: 2/r_se = {2 / r_se} <= 3/r_ca = {3 / r_ca}")
+    if c_1 <= edge:
+        return c_1
+    return -b2 / a2  # the root of D2, beyond the floor (D2 < 0 at the edge since D1 < 0 there)
 
 
-def _no_bias(c, r):
-    m = max(8, c // r)
-    return 3 * c * m + 2 * m
+def _cx_no_floor(s, q, m0):
+    _, a2, b2, _ = _cross_parts(s, q, m0)
+    if a2 <= 0:
+        raise ValueError("no crossover")
+    return -b2 / a2
 
 
-def _no_floor(c, r):
-    m = c // r
-    return 3 * c * m + 3 * m + 2 * c
+def _cx_floor_only(s, q, m0):
+    return _cross_parts(s, q, m0)[0]
 
 
-def _one_output_conv(c, r):
-    m = max(8, c // r)
-    return 2 * c * m + 3 * m + c
+def _cx_edge(s, q, m0):
+    return float(m0 * q)
 
 
-def _floor_as_cap(c, r):
-    m = min(8, c // r)
-    return 3 * c * m + 3 * m + 2 * c
+def _cx_no_bias(s, q, m0):
+    c_1, a2, b2, edge = _cross_parts(s, q, m0, bias=False)
+    if a2 <= 0:
+        raise ValueError("no crossover")
+    return c_1 if c_1 <= edge else -b2 / a2
 
 
-def _bn_buffers_counted(c, r):
-    m = max(8, c // r)
-    return 3 * c * m + 5 * m + 2 * c
+def _cx_no_bn(s, q, m0):
+    c_1, a2, b2, edge = _cross_parts(s, q, m0, bn=0)
+    if a2 <= 0:
+        raise ValueError("no crossover")
+    return c_1 if c_1 <= edge else -b2 / a2
 
 
-def _true_division(c, r):
-    m = max(8, c / r)
-    return 3 * c * m + 3 * m + 2 * c
+def _cx_other_root(s, q, m0):
+    s_, m = float(s), float(m0)
+    a1, b1, c1 = 2 / s_, (1 / s_ + 1) - (3 * m + 2), -3 * m
+    return (-b1 - math.sqrt(b1 * b1 - 4 * a1 * c1)) / (2 * a1)
 
 
-def check_num_params(num_params: Any) -> Feedback:
-    """Check ``num_params(channels, reduction)`` against CoordAtt's real parameter count."""
+def _cx_leading_terms(s, q, m0):
+    # CA's floor-regime count against SE's quadratic term only: 2C^2/s = (3 m0 + 2) C
+    return s * (3 * m0 + 2) / 2
+
+
+def check_crossover_width(crossover_width: Any) -> Feedback:
+    """Check ``crossover_width(r_se, r_ca, floor)``: the width from which Coordinate Attention has
+    fewer parameters than SE, in closed form, with ``ValueError`` when there is none."""
     return check_function(
-        num_params,
-        reference_num_params,
-        [(512, 32), (64, 32), (16, 32), (96, 4), (1024, 16), (600, 32)],
-        what="num_params",
-        atol=0.0,
-        rtol=0.0,
-        integer=True,
+        crossover_width,
+        reference_crossover_width,
+        # the book's settings; a small SE ratio; a floor of 16; a crossover beyond the floor;
+        # no crossover (SE wins in the end: refuse it); the book's ratios with a floor of 4
+        [(16, 32, 8), (4, 32, 8), (8, 32, 16), (16, 25, 8), (16, 8, 8), (16, 32, 4)],
+        what="crossover_width",
+        atol=1e-6,
+        rtol=1e-9,
         wrong_functions=[
-            (_no_bn, "BatchNorm has learnable parameters too: a scale γ and a shift β per "
-                     "hidden channel (its running mean and variance are buffers, not "
-                     "parameters)."),
-            (_no_bias, "the authors' 1x1 convolutions have biases: m for the first, C for each "
-                       "of the two output convolutions."),
-            (_no_floor, "the hidden width is max(8, C // r), not C // r: check C = 16."),
-            (_one_output_conv, "there are two output convolutions, F_h and F_w, each m -> C."),
-            (_floor_as_cap, "8 is a floor, not a cap: m = max(8, C // r), so m is never below 8 "
-                            "but may be far above it."),
-            (_bn_buffers_counted, "BatchNorm's running mean and variance are buffers, not "
-                                  "parameters: count only its γ and β (2m)."),
-            (_true_division, "C / r is a fraction when r does not divide C: the hidden width is "
-                             "a whole number, max(8, C // r)."),
+            (_cx_floor_only, "that root holds only while the floor is active, C ≤ floor · r_ca: "
+                             "beyond it m = C / r_ca, the counts are two other quadratics, and "
+                             "they may cross later, or never."),
+            (_cx_no_floor, "without the floor you get the crossing of the two quadratics, which "
+                           "may fall where the floor still holds (m = floor there, not C / r_ca)."),
+            (_cx_edge, "floor · r_ca is where the floor stops mattering, not where the two counts "
+                       "cross: solve P_SE(C) = P_CA(C)."),
+            (_cx_no_bias, "both modules have biases: C/r_se + C in SE, m + 2C in Coordinate "
+                          "Attention; they move the crossing."),
+            (_cx_no_bn, "Coordinate Attention's BatchNorm has 2m parameters (γ and β)."),
+            (_cx_other_root, "that is the negative root of the quadratic: a width is positive."),
+            (_cx_leading_terms, "SE's linear terms (C/r_se + C) and Coordinate Attention's "
+                                "constant 3m are part of the counts: solve the whole quadratic."),
         ],
-        success="3Cm + 3m + 2C with m = max(8, C // r).",
+        refusal_hint="when 3·r_se ≥ 2·r_ca, Coordinate Attention's quadratic term beyond the "
+        "floor, 3C²/r_ca, is at least SE's, 2C²/r_se: SE is cheaper again at large widths and "
+        "there is no crossover. Raise ValueError there.",
+        valid_refused_hint="you refused a case that has a crossover: refuse only when "
+        "3·r_se ≥ 2·r_ca.",
+        success="the positive root of (2/r_se) C² − (3·floor + 1 − 1/r_se) C − 3·floor while the "
+        "floor holds, the root of the second quadratic beyond it, none when 3·r_se ≥ 2·r_ca.",
     )

@@ -15,6 +15,13 @@ allows SciPy for the t distribution's tail only, so an answer that calls ``ttest
 ``ttest_ind_from_stats``, or the library's ``attn_lessons.stats.welch``, which calls it) is
 refused.
 
+``check_equivalence_power(fn)``: ``fn(effect, sd, n, band, alpha)`` returns the probability that a
+paired design's interval, ``mean ± z_{1-alpha/2} sd / sqrt(n)`` with the mean normal around the
+true effect (the normal approximation of the chapter's power formula), lies inside
+``(-band, band)``: the power of an "equivalent" verdict. Derived by hand; compared with the closed
+form ``Phi((band - z se - effect) / se) - Phi((-band + z se - effect) / se)``, 0 when the band is
+narrower than the interval.
+
 A half-precision answer (float16, bfloat16) is refused where its rounding is more than a tenth
 of the quantity (a standard deviation of 0.02): see :func:`attn_lessons.exercises._core.too_coarse`.
 """
@@ -36,6 +43,7 @@ from ._core import (
     as_bool,
     call,
     call_watched,
+    check_function,
     correct,
     not_yet,
     safe_repr,
@@ -44,7 +52,8 @@ from ._core import (
     too_coarse,
 )
 
-__all__ = ["check_difference_is_clear", "check_mean_std", "check_welch"]
+__all__ = ["check_difference_is_clear", "check_equivalence_power", "check_mean_std",
+           "check_welch"]
 
 
 def _missing(fn: Any, what: str) -> Feedback | None:
@@ -443,3 +452,73 @@ def check_welch(fn: Any) -> Feedback:
                        f"expected t = {want[0]:.4g}, df = {want[1]:.4g}, p = {want[2]:.4g}.")
     return correct("Welch's t, its Welch–Satterthwaite degrees of freedom and the two-sided p, "
                    "as SciPy computes them.")
+
+
+# --- the power of an "equivalent" verdict -------------------------------------------------------
+
+
+def _equivalence(effect, sd, n, band, alpha, *, z_of=None, se_of=None, sides=2, clip=True,
+                 centre=True, half_width=True):
+    se = sd / math.sqrt(n) if se_of is None else se_of(sd, n)
+    z = stats.norm.ppf(1 - alpha / 2) if z_of is None else z_of(alpha)
+    w = z * se if half_width else 0.0
+    theta = effect if centre else 0.0
+    upper = stats.norm.cdf((band - w - theta) / se)
+    lower = stats.norm.cdf((-band + w - theta) / se) if sides == 2 else 0.0
+    p = float(upper - lower)
+    return max(p, 0.0) if clip else p
+
+
+def _equivalence_power(effect, sd, n, band, alpha):
+    return _equivalence(effect, sd, n, band, alpha)
+
+
+#: (effect, sd, n, band, alpha): the chapter's design, a smaller one, a band narrower than the
+#: interval (probability 0), true effects inside and outside the band, of either sign.
+_EQUIVALENCE_CASES = [
+    (1.0, 2.0, 25, 1.5, 0.05),
+    (0.0, 7.0, 40, 5.0, 0.05 / 11),
+    (2.0, 7.0, 40, 5.0, 0.05 / 11),
+    (-3.5, 4.0, 60, 5.0, 0.05),
+    (0.0, 7.0, 10, 5.0, 0.05 / 11),
+    (6.0, 7.0, 40, 5.0, 0.05 / 11),
+]
+
+
+def check_equivalence_power(fn: Any) -> Feedback:
+    """Check ``fn(effect, sd, n, band, alpha)``: the probability that the paired design's
+    two-sided ``1 - alpha`` interval (normal approximation, sd the SD of the per-seed differences)
+    lies inside ``(-band, band)`` when the true effect is ``effect``."""
+    return check_function(
+        fn,
+        _equivalence_power,
+        _EQUIVALENCE_CASES,
+        what="equivalence_power",
+        atol=1e-6,
+        rtol=1e-5,
+        wrong_functions=[
+            (lambda *a: _equivalence(*a, clip=False), "when the band is narrower than the "
+             "interval's half-width z σ/√n, no interval fits inside it: the probability is 0, "
+             "not the negative difference of the two Φ terms."),
+            (lambda *a: _equivalence(*a, z_of=lambda al: stats.norm.ppf(1 - al)), "the book's "
+             "interval is two-sided: its half-width uses z at 1 − α/2, not 1 − α."),
+            (lambda *a: _equivalence(*a, sides=1), "the interval must stay inside the band at "
+             "both ends: subtract the probability that its lower end falls below −δ."),
+            (lambda *a: _equivalence(*a, half_width=False), "that is the probability that the "
+             "estimate lies inside the band; the verdict needs the whole interval inside, so "
+             "each end of the band moves in by z σ/√n."),
+            (lambda *a: _equivalence(*a, se_of=lambda sd, n: sd), "the mean of n per-seed "
+             "differences has standard deviation σ/√n, not σ."),
+            (lambda *a: _equivalence(*a, se_of=lambda sd, n: sd / n), "the standard error is "
+             "σ/√n, not σ/n."),
+            (lambda *a: _equivalence(*a, se_of=lambda sd, n: sd * math.sqrt(2 / n)), "the "
+             "design is paired: σ is already the SD of the per-seed differences, so the "
+             "standard error is σ/√n, with no factor √2."),
+            (lambda *a: _equivalence(*a, centre=False), "the estimate is centred on the true "
+             "effect θ: shift both ends by θ (Φ((δ − z se − θ)/se) − Φ((−δ + z se − θ)/se))."),
+            (lambda *a: 1 - _equivalence(*a), "that is the probability of *not* calling the "
+             "effect equivalent."),
+        ],
+        success="the power of an \"equivalent\" verdict: Φ((δ − z se − θ)/se) − "
+        "Φ((−δ + z se − θ)/se), and 0 when the band is narrower than the interval.",
+    )

@@ -12,11 +12,11 @@ import torch
 
 from attn_lessons.se import se_num_params
 
-from ._core import Feedback, check_function, compare_number
+from ._core import Feedback, autograd_forbidden, check_function
 
 __all__ = [
-    "check_dead_unit_gate",
     "check_se_channels_last",
+    "check_se_gate_grad",
     "check_se_num_params",
     "check_squeeze",
 ]
@@ -320,31 +320,97 @@ def check_se_num_params(fn: Any) -> Feedback:
              "C' = C // r (for C = 120, r = 16 it is 7, not 8)."),
         ],
         refusal_hint="for C < r, C // r = 0: the block would have no hidden unit and its gate "
-        "would be the constant 0.5. Refuse it: raise ValueError (as the library does).",
+        "would not depend on the input (σ of the second bias, 0.5 without biases). Refuse it: "
+        "raise ValueError (as the library does).",
         valid_refused_hint="you refused a block that has a hidden unit: for C = r (or C = 24, "
         "r = 16) C // r = 1, a working block. Refuse only when C // r is 0, that is C < r.",
         success="2·C·C' weights plus C' + C biases, C' = C // r, and no block without a width.",
     )
 
 
-# --- the zero-width pitfall --------------------------------------------------------------------
+# --- the gate's gradient through the bottleneck ------------------------------------------------
 
 
-def check_dead_unit_gate(answer: Any) -> Feedback:
-    """Check the gate of a blog SE block with C = 24, r = 16 (one hidden unit) and no biases, for
-    an input on which its hidden unit is off (w1 · z <= 0)."""
-    return compare_number(
-        answer, 0.5, what="your gate value", rel_tol=1e-6, abs_tol=1e-6,
-        wrong_answers=[
-            (0.0, "the ReLU outputs 0, so the pre-activation W2 h is 0, but the gate is σ(0), "
-             "not 0."),
-            (1.0, "σ(0) is not 1: the logistic function is 1/2 at zero."),
-            (0.25, "0.25 is the slope σ′(0) = σ(0)(1 − σ(0)); the gate is the value σ(0)."),
-            (1 / (1 + 2.718281828459045 ** -1), "σ(1) would need a pre-activation of 1; with the "
-             "hidden unit off and no biases the pre-activation is 0."),
-            (1 / 24, "1/24 is what a softmax over the 24 channels would give; SE's gate is a "
-             "sigmoid, one channel at a time."),
+def _gate(z, w1, b1, w2, b2):
+    return torch.sigmoid(torch.relu(z @ w1.T + b1) @ w2.T + b2)  # (B, C) -> (B, C') -> (B, C)
+
+
+def _gate_grad(z, w1, b1, w2, b2, upstream):
+    z = z.detach().clone().requires_grad_(True)
+    (grad,) = torch.autograd.grad((_gate(z, w1, b1, w2, b2) * upstream).sum(), z)
+    return grad
+
+
+def _by_hand(z, w1, b1, w2, b2, g, *, sig="s(1-s)", mask="a>0", order="right", batch="sum",
+             upstream=True):
+    a = z @ w1.T + b1                           # (B, C'): the hidden pre-activation
+    s = torch.sigmoid(torch.relu(a) @ w2.T + b2)
+    g = g if upstream else torch.ones_like(g)
+    local = {"s(1-s)": s * (1 - s), "s": s, "1": torch.ones_like(s),
+             "at s": torch.sigmoid(s) * (1 - torch.sigmoid(s))}[sig]
+    d = g * local                               # dL/d(logit), (B, C)
+    m = {"a>0": (a > 0), "none": torch.ones_like(a, dtype=torch.bool),
+         "no bias": (z @ w1.T > 0), "a>=0": (a >= 0)}[mask].to(z.dtype)
+    if order == "right":
+        out = ((d @ w2) * m) @ w1               # (B, C) @ (C, C') -> (B, C') -> (B, C)
+    else:                                       # the weights' roles swapped
+        out = ((d @ w1.T) * m) @ w2.T
+    return out / z.shape[0] if batch == "mean" else out
+
+
+def _gate_grad_cases():
+    cases = []
+    for b, c, hidden, seed in ((3, 8, 2, 1), (2, 24, 1, 2), (4, 16, 4, 3), (2, 6, 3, 4)):
+        z = _fixed(b, c, seed=seed)
+        w1, b1 = _fixed(hidden, c, seed=seed + 10), _fixed(hidden, seed=seed + 20, scale=0.3)
+        w2, b2 = _fixed(c, hidden, seed=seed + 30), _fixed(c, seed=seed + 40, scale=0.3)
+        cases.append((z, w1, b1, w2, b2, _fixed(b, c, seed=seed + 50)))
+    # every hidden unit off for every image (a very negative first bias): the gradient is exactly 0
+    z, w1, b1, w2, b2, g = cases[0]
+    cases.append((z, w1, b1 - 50.0, w2, b2, g))
+    # a unit exactly at its kink for the first image (z = 0, zero first bias): ReLU'(0) = 0
+    z, w1, _, w2, b2, g = cases[2]
+    z = z.clone()
+    z[0] = 0.0
+    cases.append((z, w1, torch.zeros(w1.shape[0], dtype=torch.float64), w2, b2, g))
+    return cases
+
+
+def check_se_gate_grad(fn: Any) -> Feedback:
+    """Check ``fn(z, w1, b1, w2, b2, upstream) -> dL/dz``: for the SE gate
+    s = sigmoid(W2 relu(W1 z + b1) + b2) of descriptors z (B, C), with W1 (C', C) and W2 (C, C'),
+    and the gradient ``upstream`` (B, C) of a loss L with respect to s, the gradient of L with
+    respect to z, shape (B, C); the reference is autograd's, and the reader's function must not
+    use autograd (the prompt asks for the chain rule by hand)."""
+    return check_function(
+        fn,
+        _gate_grad,
+        _gate_grad_cases(),
+        what="se_gate_grad",
+        forbidden=[autograd_forbidden("derive dL/dz with the chain rule through the sigmoid, "
+                                      "the second layer, the ReLU and the first layer, and "
+                                      "compute it with tensor operations; the checker runs "
+                                      "autograd itself to compare.")],
+        wrong_functions=[
+            (lambda *a: _by_hand(*a, mask="none"), "the ReLU passes a gradient only through "
+             "the hidden units that are on: multiply by 1[W1 z + b1 > 0] between the two "
+             "layers (with every unit off, the gradient is exactly 0)."),
+            (lambda *a: _by_hand(*a, mask="no bias"), "the ReLU's switch is its own input, "
+             "W1 z + b1, bias included; yours tests W1 z alone."),
+            (lambda *a: _by_hand(*a, mask="a>=0"), "a unit exactly at 0 is off: ReLU'(0) = 0 "
+             "(PyTorch's convention); yours lets it pass the gradient."),
+            (lambda *a: _by_hand(*a, sig="1"), "the chain rule goes through the sigmoid: "
+             "multiply the upstream gradient by σ' = s (1 − s) first."),
+            (lambda *a: _by_hand(*a, sig="s"), "the sigmoid's derivative is s (1 − s), not s."),
+            (lambda *a: _by_hand(*a, sig="at s"), "σ' is taken at the logit, where it equals "
+             "s (1 − s); yours evaluates σ' at the gate s."),
+            (lambda *a: _by_hand(*a, order="swapped"), "the backward pass goes through W2 "
+             "first, then W1 (dL/dh = δ W2, dL/dz = (dL/dh ⊙ mask) W1): yours uses the "
+             "transposes in the wrong places."),
+            (lambda *a: _by_hand(*a, batch="mean"), "each image's gate depends only on its own "
+             "z: the gradient is per image, not divided by the batch size."),
+            (lambda *a: _by_hand(*a, upstream=False), "multiply by the upstream gradient "
+             "dL/ds: yours is the gradient of sum(s)."),
         ],
-        success="σ(0) = 0.5 for every channel: with its only hidden unit off, the block is the "
-        "zero-width block of the chapter for that input, and only halves x.",
+        success="the chain rule through the bottleneck, mask and all, equals autograd's.",
     )

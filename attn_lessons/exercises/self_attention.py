@@ -10,6 +10,7 @@ import torch
 from ._core import Feedback, Vectorised, check_function
 
 __all__ = [
+    "check_attention_from_chunks",
     "check_dot_variance",
     "check_local_causal_mask",
     "check_multi_head_attention",
@@ -217,7 +218,187 @@ def check_local_causal_mask(local_causal_mask: Any) -> Feedback:
 
 
 # ---------------------------------------------------------------------------------------------
-# Exercise: the variance of a dot product.
+# Exercise: attention from the summaries of key chunks (split-K, as fused kernels do when the keys
+# are shared out among several workers). Each chunk c of the keys gives, per query, the online
+# softmax's state (Milakov & Gimelshein 2018; chapter 6, eq-sa-online): m_c, the largest score in
+# the chunk, l_c = sum_j exp(s_j - m_c) and o_c = sum_j exp(s_j - m_c) v_j. The reader derives
+# how to combine them: m = max_c m_c, l = sum_c exp(m_c - m) l_c, o = sum_c exp(m_c - m) o_c,
+# output o / l, and 0 for a query with no key in any chunk (every m_c = -inf), as the library's
+# attention returns for a fully masked query.
+State = tuple[torch.Tensor, torch.Tensor, torch.Tensor]
+
+
+def chunk_state(scores: torch.Tensor, values: torch.Tensor) -> State:
+    """One chunk's (m, l, o) for scores (n, s), -inf where masked, and values (s, d_v)."""
+    m = scores.amax(dim=1)                                     # (n,), -inf where all masked
+    shift = torch.where(torch.isneginf(m), torch.zeros_like(m), m)
+    p = torch.exp(scores - shift[:, None])                     # (n, s), 0 where masked
+    return m, p.sum(1), p @ values                             # (n,), (n,), (n, d_v)
+
+
+def reference_attention_from_chunks(parts: list[State]) -> torch.Tensor:
+    """The attention output (n, d_v) from the chunks' states [(m_c, l_c, o_c), ...]."""
+    m = torch.stack([mc for mc, _, _ in parts]).amax(dim=0)     # (n,): the largest score of all
+    empty = torch.isneginf(m)                                  # queries with no key anywhere
+    m = torch.where(empty, torch.zeros_like(m), m)
+    ell = sum(torch.exp(mc - m) * lc for mc, lc, _ in parts)   # (n,), each factor <= 1
+    o = sum(torch.exp(mc - m)[:, None] * oc for mc, _, oc in parts)  # (n, d_v)
+    ell = torch.where(empty, torch.ones_like(ell), ell)
+    return torch.where(empty[:, None], torch.zeros_like(o), o / ell[:, None])
+
+
+def _chunks(scores: torch.Tensor, v: torch.Tensor, sizes: list[int],
+            shifts: list[float] | None = None) -> tuple[list[State]]:
+    """The states of consecutive key chunks of the given sizes; ``shifts[c]`` is added to every
+    score of chunk c (which moves m_c and leaves l_c and o_c as they are)."""
+    parts, start = [], 0
+    for c, size in enumerate(sizes):
+        shift = 0.0 if shifts is None else shifts[c]
+        parts.append(chunk_state(scores[:, start:start + size] + shift, v[start:start + size]))
+        start += size
+    return (parts,)
+
+
+def _scores(n: int, s: int, d_v: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    g = torch.Generator().manual_seed(seed)
+    q = torch.randn(n, 4, generator=g, dtype=torch.float64)
+    k = torch.randn(s, 4, generator=g, dtype=torch.float64)
+    return q @ k.T / 2.0, torch.randn(s, d_v, generator=g, dtype=torch.float64)  # (n, s), (s, d_v)
+
+
+def chunk_cases() -> list[tuple[list[State]]]:
+    """The checker's cases: ordinary chunks; scores near 800 (exp of a maximum overflows); one
+    query's scores 1000 above another's (a maximum over all queries underflows); chunk maxima
+    1500 apart within a query (a shift by their mean overflows); empty chunks and a query with no
+    key in any chunk."""
+    cases = [_chunks(*_scores(3, 5, 2, 1), [2, 3]),
+             _chunks(*_scores(5, 8, 3, 2), [4, 1, 3]),
+             _chunks(*_scores(2, 6, 3, 3), [6])]
+    s, v = _scores(3, 6, 2, 4)
+    cases.append(_chunks(s, v, [3, 3], shifts=[800.0, 805.0]))
+    s, v = _scores(3, 7, 2, 5)
+    s[1] += 1000.0                                             # query 1 far above the others
+    cases.append(_chunks(s, v, [3, 4]))
+    s, v = _scores(2, 6, 2, 6)
+    cases.append(_chunks(s, v, [2, 2, 2], shifts=[0.0, 1500.0, 0.0]))
+    s, v = _scores(4, 9, 3, 7)
+    s[1, :4] = float("-inf")                                   # query 1: chunk 1 is empty
+    s[2, 4:] = float("-inf")                                   # query 2: chunk 2 is empty
+    s[3] = float("-inf")                                       # query 3: no key at all
+    cases.append(_chunks(s, v, [4, 5]))
+    return cases
+
+
+def _stack(parts):
+    m = torch.stack([mc for mc, _, _ in parts])                # (chunks, n)
+    ell = torch.stack([lc for _, lc, _ in parts])              # (chunks, n)
+    o = torch.stack([oc for _, _, oc in parts])                # (chunks, n, d_v)
+    return m, ell, o
+
+
+def _chunks_not_rescaled(parts):
+    _m, ell, o = _stack(parts)
+    return o.sum(0) / ell.sum(0)[:, None]
+
+
+def _chunks_averaged(parts):
+    _m, ell, o = _stack(parts)
+    return (o / ell[..., None]).mean(0)
+
+
+def _chunks_sum_rescaled_not_o(parts):
+    m, ell, o = _stack(parts)
+    top = m.amax(0)
+    return o.sum(0) / (torch.exp(m - top) * ell).sum(0)[:, None]
+
+
+def _chunks_rescaled_o_not_l(parts):
+    m, ell, o = _stack(parts)
+    return (torch.exp(m - m.amax(0))[..., None] * o).sum(0) / ell.sum(0)[:, None]
+
+
+def _chunks_wrong_sign(parts):
+    m, ell, o = _stack(parts)
+    f = torch.exp(m.amax(0) - m)                               # >= 1: the factor upside down
+    return (f[..., None] * o).sum(0) / (f * ell).sum(0)[:, None]
+
+
+def _chunks_not_divided(parts):
+    m, _ell, o = _stack(parts)
+    f = torch.exp(m - m.amax(0))
+    return (f[..., None] * o).sum(0)
+
+
+def _chunks_exp_of_max(parts):
+    m, ell, o = _stack(parts)
+    f = torch.exp(m)                                           # e^{m_c}: overflows past 709
+    return (f[..., None] * o).sum(0) / (f * ell).sum(0)[:, None]
+
+
+def _chunks_global_max(parts):
+    m, ell, o = _stack(parts)
+    f = torch.exp(m - m[torch.isfinite(m)].max())              # one maximum for every query
+    return (f[..., None] * o).sum(0) / (f * ell).sum(0)[:, None]
+
+
+def _chunks_mean_shift(parts):
+    m, ell, o = _stack(parts)
+    f = torch.exp(m - m.mean(0))                               # exact, until a factor overflows
+    return (f[..., None] * o).sum(0) / (f * ell).sum(0)[:, None]
+
+
+def _chunks_no_empty_guard(parts):
+    m, ell, o = _stack(parts)
+    f = torch.exp(m - m.amax(0))                               # -inf - (-inf) = NaN
+    return (f[..., None] * o).sum(0) / (f * ell).sum(0)[:, None]
+
+
+def check_attention_from_chunks(fn: Any) -> Feedback:
+    """Check ``fn(parts)``: the attention output (n, d_v) from the online-softmax states
+    ``[(m_c, l_c, o_c), ...]`` of key chunks, finite for any scores, 0 for a query with no key."""
+    return check_function(
+        fn,
+        reference_attention_from_chunks,
+        chunk_cases(),
+        what="attention_from_chunks",
+        wrong_functions=[
+            (_chunks_not_rescaled, "each chunk's l_c and o_c are sums relative to its own "
+             "maximum m_c: adding them as they are mixes different units. Bring every chunk to "
+             "one reference m first, multiplying both by e^(m_c - m)."),
+            (_chunks_averaged, "an equal average of the chunks' outputs o_c / l_c treats a chunk "
+             "of weak keys like one of strong keys: each chunk counts in proportion to its share "
+             "e^(m_c - m) l_c of the total denominator."),
+            (_chunks_sum_rescaled_not_o, "you rescaled the denominators l_c but not the "
+             "numerators o_c: both are sums relative to m_c and need the same factor "
+             "e^(m_c - m)."),
+            (_chunks_rescaled_o_not_l, "you rescaled the numerators o_c but not the "
+             "denominators l_c: both are sums relative to m_c and need the same factor "
+             "e^(m_c - m)."),
+            (_chunks_wrong_sign, "the factor is upside down: a term e^(s - m_c) becomes "
+             "e^(s - m) when multiplied by e^(m_c - m), which is at most 1 when m is the largest "
+             "m_c; e^(m - m_c) goes the other way."),
+            (_chunks_not_divided, "o is the unnormalised sum: the attention output is o / l, the "
+             "weights' denominator divided out at the end."),
+            (_chunks_exp_of_max, "e^(m_c) overflows once a score passes about 709 (inf / inf = "
+             "NaN): factor out the largest m_c, so that every factor e^(m_c - m) is at most 1."),
+            (_chunks_global_max, "one maximum over every query is not enough: for a query whose "
+             "scores lie far below it every factor underflows to 0 (0 / 0 = NaN). Take the "
+             "maximum over the chunks of each query separately."),
+            (_chunks_mean_shift, "shifting by the mean of the m_c is exact in theory, but a chunk "
+             "whose maximum lies far above the mean overflows: shift by the largest m_c, so that "
+             "no factor exceeds 1."),
+            (_chunks_no_empty_guard, "a query whose keys are all masked has m_c = -inf in every "
+             "chunk, and e^(-inf - (-inf)) is NaN: give such a query the output 0, as the "
+             "library's attention does."),
+        ],
+        success="m = max_c m_c, l = sum_c e^(m_c - m) l_c, o = sum_c e^(m_c - m) o_c, output "
+                "o / l, and 0 where no chunk has a key: the summaries merge exactly.",
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Exercise: the variance of a dot product. The lab no longer asks it (the page states its answer);
+# the checker stays, a public name of the library, for readers' notebooks that call it.
 def reference_dot_variance(d_k: int, var_q: float, var_k: float) -> float:
     """Var(q·k) for independent zero-mean entries: d_k · Var(q_i) · Var(k_i)."""
     return d_k * var_q * var_k

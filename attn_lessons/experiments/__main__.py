@@ -3,6 +3,7 @@
     python -m attn_lessons.experiments list                  # name, chapter, cells, seeds, time
     python -m attn_lessons.experiments run NAME [NAME ...] [--jobs 2] [--out PATH]
     python -m attn_lessons.experiments run --all --jobs 2    # what `make results` does
+    python -m attn_lessons.experiments run NAME --config gpu --jobs 4   # the larger GPU design
     python -m attn_lessons.experiments check NAME [--per-cell 1] [--budget 15] [--path PATH]
 """
 
@@ -13,9 +14,9 @@ import sys
 import time
 
 from . import all_experiments, check_reruns, get_experiment, load_results
-from .design import seeds_required
+from .design import gpu_configuration, seeds_required
 from .results import RerunMismatch
-from .runner import default_path, main_command, run_experiment
+from .runner import default_path, main_command, results_folder, run_experiment
 
 
 def _recorded_seconds(name: str) -> float | None:
@@ -69,10 +70,25 @@ def cmd_run(args: argparse.Namespace, argv: list[str]) -> int:
     except ValueError as error:
         print(f"run: {error}", file=sys.stderr)
         return 2
+    if args.config == "gpu":
+        import torch
+
+        if args.device.startswith("cuda") and not torch.cuda.is_available():
+            print(f"run: --config gpu asks for device {args.device!r}, but this machine has no "
+                  "CUDA device (--device cpu runs the larger design on the CPU)", file=sys.stderr)
+            return 2
+        try:
+            experiments = [gpu_configuration(exp, args.device) for exp in experiments]
+        except ValueError as error:
+            print(f"run: {error}", file=sys.stderr)
+            return 2
     command = main_command(argv)
     start = time.perf_counter()
     for exp in experiments:
-        results = run_experiment(exp, jobs=args.jobs, out=args.out, command=command,
+        out = args.out
+        if out is None and args.config == "gpu":
+            out = results_folder() / "gpu" / f"{exp.name}.json"
+        results = run_experiment(exp, jobs=args.jobs, out=out, command=command,
                                  progress=not args.no_progress)
         print(f"{exp.name}: {exp.runs} runs in {results.provenance['wall_seconds']:.0f} s "
               f"-> {results.path}", flush=True)
@@ -103,6 +119,11 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--jobs", type=int, default=1, help="runs at once (worker processes)")
     run.add_argument("--out", help="write here instead of attn_lessons/results/NAME.json")
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
+    run.add_argument("--config", choices=("book", "gpu"), default="book",
+                     help="book: the shipped designs (CPU); gpu: every seed the power calculation "
+                          "asks for, on --device, into attn_lessons/results/gpu/NAME.json")
+    run.add_argument("--device", default="cuda",
+                     help="the device of --config gpu (default cuda)")
     check = sub.add_parser("check", help="re-run a few records and compare with the file")
     check.add_argument("name", metavar="NAME")
     check.add_argument("--per-cell", type=int, default=1, help="seeds re-run per cell")

@@ -53,11 +53,11 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
-from torch import nn
 
 from ..data import clutter_task
 from ..device import seed_everything
 from ..small_cnn import SmallCNN, capture
+from ._common import fit_adam, one_thread, recalibrate, settings_device, settings_key
 from .design import Comparison, Experiment
 
 __all__ = [
@@ -127,10 +127,6 @@ def class_share(gates: torch.Tensor, labels: torch.Tensor, num_classes: int) -> 
     return torch.where(total > 0, between / total.clamp(min=1e-300), torch.zeros_like(total))
 
 
-def _settings_key(settings: Mapping[str, Any]) -> str:
-    return json.dumps(dict(settings), sort_keys=True)
-
-
 def _data(settings: Mapping[str, Any], seed: int):
     train = clutter_task(
         n=settings["train_n"], size=settings["size"], seed=settings["train_seed"] + seed,
@@ -141,23 +137,6 @@ def _data(settings: Mapping[str, Any], seed: int):
         distractors=settings["distractors"], noise=settings["noise"],
     )
     return train.tensors, test.tensors
-
-
-def _recalibrate(net: nn.Module, images: torch.Tensor, batch_size: int) -> None:
-    """Recompute BatchNorm's running statistics over ``images`` (cumulative average), then eval.
-
-    A short run leaves the running statistics behind weights that moved fast; the lab recomputes
-    them for every network, trained or not, so the arms differ only in their weights.
-    """
-    for module in net.modules():
-        if isinstance(module, nn.BatchNorm2d):
-            module.reset_running_stats()
-            module.momentum = None
-    net.train()
-    with torch.no_grad():
-        for first in range(0, len(images), batch_size):
-            net(images[first : first + batch_size])
-    net.eval()
 
 
 def train_network(
@@ -171,6 +150,7 @@ def train_network(
     """
     if arm not in ARMS:
         raise ValueError(f"unknown arm {arm!r}; expected one of {list(ARMS)}")
+    device = settings_device(settings)
     (x, y), test = _data(settings, seed)
     seed_everything(seed)
     model = SmallCNN(3, 4, widths=tuple(settings["widths"]), attention="se",
@@ -178,25 +158,19 @@ def train_network(
     initial = SmallCNN(3, 4, widths=tuple(settings["widths"]), attention="se",
                        reduction=settings["reduction"])
     initial.load_state_dict(model.state_dict())
-    order = torch.Generator().manual_seed(seed)
     if arm == "shuffled":
         # One fixed random relabelling of the training images (balanced classes stay balanced):
         # the network can fit it only by memorising images.
         y = y[torch.randperm(len(y), generator=torch.Generator().manual_seed(10_000 + seed))]
+    x, y = x.to(device), y.to(device)
+    model.to(device)
+    initial.to(device)
+    test = tuple(t.to(device) for t in test)
     if arm != "init":
-        optimizer = torch.optim.Adam(model.parameters(), lr=settings["lr"])
-        batch = settings["batch_size"]
-        for _ in range(settings["epochs"]):
-            model.train()
-            permutation = torch.randperm(len(x), generator=order)
-            for first in range(0, len(x), batch):
-                index = permutation[first : first + batch]
-                loss = F.cross_entropy(model(x[index]), y[index])
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                optimizer.step()
+        fit_adam(model, x, y, epochs=settings["epochs"], batch_size=settings["batch_size"],
+                 lr=settings["lr"], seed=seed)
     for net in (model, initial):
-        _recalibrate(net, x, settings["batch_size"])
+        recalibrate(net, x, settings["batch_size"])
     return model, initial, test
 
 
@@ -204,16 +178,13 @@ def train_network(
 def _scores(arm: str, seed: int, settings_json: str) -> dict[str, dict[str, float]]:
     """Every block's metrics for one (arm, seed): one training run, kept for the other blocks."""
     settings = json.loads(settings_json)
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
+    with one_thread():
         model, initial, (test_x, test_y) = train_network(arm, seed, settings)
         with torch.no_grad():
             accuracy = (model(test_x).argmax(1) == test_y).double().mean().item()
-            gates = capture(model, test_x)
-            gates0 = capture(initial, test_x)
-    finally:
-        torch.set_num_threads(threads)
+            gates = {k: v.cpu() for k, v in capture(model, test_x).items()}
+            gates0 = {k: v.cpu() for k, v in capture(initial, test_x).items()}
+        test_y = test_y.cpu()
     permuter = torch.Generator().manual_seed(20_000 + seed)
     permutations = [torch.randperm(len(test_y), generator=permuter)
                     for _ in range(settings["null_permutations"])]
@@ -241,7 +212,7 @@ def run_one(arm: str, task: str, seed: int, settings: Mapping[str, Any]) -> dict
         raise ValueError(f"unknown task {task!r}; expected one of {list(BLOCKS)}")
     if arm not in ARMS:
         raise ValueError(f"unknown arm {arm!r}; expected one of {list(ARMS)}")
-    return dict(_scores(arm, int(seed), _settings_key(settings))[task])
+    return dict(_scores(arm, int(seed), settings_key(settings))[task])
 
 
 EXPERIMENTS = (

@@ -33,11 +33,11 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
-from torch import nn
 
 from ..data import clutter_task
 from ..device import seed_everything
 from ..small_cnn import SmallCNN, capture
+from ._common import fit_adam, one_thread, recalibrate, settings_device, settings_key
 from .design import Comparison, Experiment
 
 __all__ = [
@@ -85,26 +85,9 @@ SETTINGS: dict[str, Any] = {
 }
 
 
-def _settings_key(settings: Mapping[str, Any]) -> str:
-    return json.dumps(dict(settings), sort_keys=True)
-
-
 def _build(kind: str, settings: Mapping[str, Any]) -> SmallCNN:
     extra = {"reduction": settings["se_reduction"]} if kind == "se" else {}
     return SmallCNN(3, 4, widths=tuple(settings["widths"]), attention=kind, **extra)
-
-
-def _recalibrate(net: nn.Module, images: torch.Tensor, batch_size: int) -> None:
-    """Recompute BatchNorm's running statistics over ``images`` (cumulative average), then eval."""
-    for module in net.modules():
-        if isinstance(module, nn.BatchNorm2d):
-            module.reset_running_stats()
-            module.momentum = None
-    net.train()
-    with torch.no_grad():
-        for first in range(0, len(images), batch_size):
-            net(images[first : first + batch_size])
-    net.eval()
 
 
 def train_network(
@@ -120,22 +103,15 @@ def train_network(
     data = dict(size=settings["size"], distractors=settings["distractors"], noise=settings["noise"])
     x, y = clutter_task(n=settings["train_n"], seed=settings["train_seed"] + seed, **data).tensors
     test = clutter_task(n=settings["test_n"], seed=settings["test_seed"], **data).tensors
+    device = settings_device(settings)
     seed_everything(seed)
-    model = _build(kind, settings)
+    model = _build(kind, settings).to(device)
+    x, y = x.to(device), y.to(device)
+    test = tuple(t.to(device) for t in test)
     if train:
-        optimizer = torch.optim.Adam(model.parameters(), lr=settings["lr"])
-        order = torch.Generator().manual_seed(seed)
-        batch = settings["batch_size"]
-        for _ in range(settings["epochs"]):
-            model.train()
-            permutation = torch.randperm(len(x), generator=order)
-            for first in range(0, len(x), batch):
-                index = permutation[first : first + batch]
-                loss = F.cross_entropy(model(x[index]), y[index])
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                optimizer.step()
-    _recalibrate(model, x, settings["batch_size"])
+        fit_adam(model, x, y, epochs=settings["epochs"], batch_size=settings["batch_size"],
+                 lr=settings["lr"], seed=seed)
+    recalibrate(model, x, settings["batch_size"])
     return model, test
 
 
@@ -155,15 +131,12 @@ def neighbour_excess(descriptors: torch.Tensor) -> float:
 @functools.lru_cache(maxsize=4096)
 def _trained(kind: str, seed: int, settings_json: str, train: bool):
     settings = json.loads(settings_json)
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
+    with one_thread():
         model, (test_x, test_y) = train_network(kind, seed, settings, train=train)
         with torch.no_grad():
-            logits = model(test_x)
-            store = capture(model, test_x)
-    finally:
-        torch.set_num_threads(threads)
+            logits = model(test_x).cpu()
+            store = {k: v.cpu() for k, v in capture(model, test_x).items()}
+        test_y = test_y.cpu()
     metrics = {
         "accuracy": (logits.argmax(1) == test_y).double().mean().item(),
         "loss": F.cross_entropy(logits.double(), test_y).item(),
@@ -196,7 +169,7 @@ def run_module(arm: str, task: str, seed: int, settings: Mapping[str, Any]) -> d
         raise ValueError(f"unknown task {task!r}; expected 'clutter'")
     if arm not in MODULE_ARMS:
         raise ValueError(f"unknown arm {arm!r}; expected one of {list(MODULE_ARMS)}")
-    return dict(_trained(arm, int(seed), _settings_key(settings), True)[0])
+    return dict(_trained(arm, int(seed), settings_key(settings), True)[0])
 
 
 def run_kernel(arm: str, task: str, seed: int, settings: Mapping[str, Any]) -> dict[str, float]:
@@ -205,7 +178,7 @@ def run_kernel(arm: str, task: str, seed: int, settings: Mapping[str, Any]) -> d
         raise ValueError(f"unknown task {task!r}; expected one of {list(BLOCKS)}")
     if arm not in KERNEL_ARMS:
         raise ValueError(f"unknown arm {arm!r}; expected one of {list(KERNEL_ARMS)}")
-    return dict(_trained("eca", int(seed), _settings_key(settings), arm == "trained")[1][task])
+    return dict(_trained("eca", int(seed), settings_key(settings), arm == "trained")[1][task])
 
 
 EXPERIMENTS = (

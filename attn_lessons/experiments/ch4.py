@@ -38,6 +38,7 @@ from torch import nn
 from ..cbam import CBAM, CBAM_ORDERS, ChannelGate, SpatialGate
 from ..data import distractor_task
 from ..device import seed_everything
+from ._common import settings_device
 from .design import Comparison, Experiment
 
 __all__ = ["ARMS", "COMPARISONS", "EXPERIMENTS", "SETTINGS", "TASK", "OrderProbe", "make_data",
@@ -113,6 +114,7 @@ def train_probe(arm: str, train, seed: int, settings: Mapping[str, Any] = SETTIN
     seed_everything(seed)
     model = OrderProbe(arm, settings["channels"], settings["reduction"], settings["kernel_size"])
     x, y = train[0], train[1]
+    model.to(x.device)
     optimizer = torch.optim.Adam(model.parameters(), lr=settings["lr"])
     for _ in range(settings["steps"] if steps is None else steps):  # full-batch steps
         loss = F.cross_entropy(model(x), y)
@@ -127,7 +129,8 @@ def run_one(arm: str, task: str, seed: int, settings: Mapping[str, Any]) -> dict
     _check_arm(arm)
     if task != TASK:
         raise ValueError(f"chapter 4's experiment has one task, {TASK!r}; got {task!r}")
-    train, test = make_data(seed, settings)
+    device = settings_device(settings)
+    train, test = (tuple(t.to(device) for t in part) for part in make_data(seed, settings))
     model = train_probe(arm, train, seed, settings)
     with torch.no_grad():
         logits = model(test[0])

@@ -22,7 +22,6 @@ initial weights and the batch order, the same for every arm: the design is paire
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
@@ -36,6 +35,7 @@ from ..data import make_task
 from ..device import seed_everything
 from ..factory import make_attention
 from ..train import evaluate, train_model
+from ._common import settings_device, settings_key
 from .design import Comparison, Experiment
 
 __all__ = ["ARMS", "COMPARISONS", "EXPERIMENTS", "SETTINGS", "TASK", "OneAxisCoordAtt",
@@ -132,7 +132,7 @@ def train_net(arm: str, seed: int, settings: Mapping[str, Any] = SETTINGS):
     seed_everything(seed)
     net = tiny_net(arm, settings)
     train_model(net, train, epochs=settings["epochs"], batch_size=settings["batch_size"],
-                lr=settings["lr"], seed=seed, device="cpu", progress=False)
+                lr=settings["lr"], seed=seed, device=settings_device(settings), progress=False)
     return net.eval(), test
 
 
@@ -172,7 +172,7 @@ def run_one(arm: str, task: str, seed: int, settings: Mapping[str, Any]) -> dict
         raise ValueError(f"chapter 5's experiment has one task, {TASK!r}; got {task!r}")
     base = "coordatt" if arm.startswith("coordatt_flat") else arm
     if base == "coordatt":
-        key = (seed, json.dumps(dict(settings), sort_keys=True))
+        key = (seed, settings_key(settings))
         if key not in _CACHE:
             if len(_CACHE) >= _CACHE_SIZE:
                 _CACHE.pop(next(iter(_CACHE)))  # the oldest
@@ -182,9 +182,9 @@ def run_one(arm: str, task: str, seed: int, settings: Mapping[str, Any]) -> dict
         net, test = train_net(arm, seed, settings)
     if arm.startswith("coordatt_flat"):
         with flattened(net, arm[-1]):
-            scores = evaluate(net, test, device="cpu")
+            scores = evaluate(net, test, device=settings_device(settings))
     else:
-        scores = evaluate(net, test, device="cpu")
+        scores = evaluate(net, test, device=settings_device(settings))
     return {"accuracy": scores["accuracy"], "loss": scores["loss"]}
 
 

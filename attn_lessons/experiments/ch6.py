@@ -25,6 +25,7 @@ import torch
 from torch import nn
 
 from attn_lessons.data import lookup_task
+from attn_lessons.experiments._common import settings_device
 from attn_lessons.experiments.design import Comparison, Experiment
 from attn_lessons.self_attention import SelfAttention
 
@@ -83,11 +84,15 @@ def train_lookup(arm: str, seed: int, settings: dict[str, Any] = SETTINGS):
     x_tr, y_tr, _ = lookup_task(s["train_sequences"], seed=s["train_data_seed"] + seed).tensors
     x_te, y_te, t_te = lookup_task(s["test_sequences"], seed=s["test_data_seed"] + seed).tensors
     model = Lookup(x_tr.shape[-1], s["classes"], uniform=arm == "uniform", dim=s["width"])
+    device = settings_device(s)
+    model.to(device)
+    x_tr, y_tr = x_tr.to(device), y_tr.to(device)
+    x_te, y_te, t_te = x_te.to(device), y_te.to(device), t_te.to(device)
     before = score(model, x_te, y_te, t_te)
     optimizer = torch.optim.Adam(model.parameters(), lr=s["lr"])
     batches = torch.Generator().manual_seed(seed)
     for _ in range(s["steps"]):
-        index = torch.randint(len(x_tr), (s["batch_size"],), generator=batches)
+        index = torch.randint(len(x_tr), (s["batch_size"],), generator=batches).to(device)
         loss = nn.functional.cross_entropy(model(x_tr[index])[0], y_tr[index])
         optimizer.zero_grad()
         loss.backward()

@@ -30,6 +30,7 @@ from torch import nn
 
 from attn_lessons.data import make_task, task_info
 from attn_lessons.device import seed_everything
+from attn_lessons.experiments._common import settings_device
 from attn_lessons.experiments.design import Comparison, Experiment
 from attn_lessons.factory import ATTENTION_KINDS
 from attn_lessons.se import SqueezeExcite
@@ -102,14 +103,14 @@ def train_one(arm: str, task: str, seed: int, settings: dict[str, Any]):
     model = build_model(arm, task, settings)
     result = train_model(model, train, epochs=per_task["epochs"],
                          batch_size=settings["batch_size"], lr=settings["lr"], seed=seed,
-                         device="cpu", progress=False)
+                         device=settings_device(settings), progress=False)
     return model, result, test
 
 
 def run_one(arm: str, task: str, seed: int, settings: dict[str, Any]) -> dict[str, float]:
     """Final test ``accuracy`` and ``loss``, and the last epoch's ``train_accuracy``."""
     model, result, test = train_one(arm, task, seed, settings)
-    scores = evaluate(model, test, device="cpu")
+    scores = evaluate(model, test, device=settings_device(settings))
     return {"accuracy": scores["accuracy"], "loss": scores["loss"],
             "train_accuracy": result.train_accuracy[-1]}
 

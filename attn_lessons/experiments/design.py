@@ -19,7 +19,7 @@ import math
 import numbers
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from typing import Any
 
 from .. import stats
@@ -29,6 +29,7 @@ __all__ = [
     "TESTS",
     "Comparison",
     "Experiment",
+    "gpu_configuration",
     "minimum_detectable_effect",
     "seeds_required",
 ]
@@ -303,3 +304,28 @@ def minimum_detectable_effect(exp: Experiment, n: int | None = None) -> float:
     n = len(exp.seeds) if n is None else n
     return stats.minimum_detectable_effect(n, exp.sd_assumed, power=exp.power,
                                            alpha=exp.alpha / exp.family_size, paired=exp.paired)
+
+
+def gpu_configuration(exp: Experiment, device: str = "cuda") -> Experiment:
+    """The larger design of ``exp`` for a machine with a GPU: every seed its power calculation asks.
+
+    An experiment whose seeds the CPU budget capped (``note``) gets the seeds
+    :func:`seeds_required` asks for, continuing its own seeds (its first ``len(exp.seeds)`` runs
+    are the book's), and loses the cap's note; one sized in full keeps its seeds. ``settings``
+    gains ``"device": device``, which every chapter runner honours. Same name, cells, metrics and
+    comparisons, so the same analysis reads either result file; a GPU's records differ from the
+    CPU's in the last bits, so ``check_reruns`` prints those differences instead of asserting.
+    """
+    if not isinstance(exp, Experiment):
+        raise TypeError(f"exp must be an Experiment, got {type(exp).__name__}")
+    if not isinstance(device, str) or not device.strip():
+        raise ValueError(f"device must be a device name such as 'cuda', got {device!r}")
+    seeds = list(exp.seeds)
+    needed = seeds_required(exp)
+    candidate = max(seeds) + 1
+    while len(seeds) < needed:
+        if candidate not in exp.seeds:
+            seeds.append(candidate)
+        candidate += 1
+    note = exp.note if len(seeds) < needed else ""
+    return replace(exp, seeds=tuple(seeds), note=note, settings={**exp.settings, "device": device})

@@ -3,7 +3,7 @@
 The shipped CBAM network (:func:`attn_lessons.checkpoints.load_checkpoint`, ``"cbam"``) has the
 module in blocks 2 and 3 (8 x 8 and 4 x 4 positions). For each offered test image the data hold
 the input, its label and the network's prediction, the target's pixels, and the spatial gate
-:math:`M_s` of both blocks, captured with the library's forward hooks
+:math:`g^s` of both blocks, captured with the library's forward hooks
 (:func:`attn_lessons.small_cnn.capture`, key ``"block{i}.spatial.gate"``). The figure draws the
 input and the gate side by side on the fixed scale 0 to 1, and reads out the gate under the
 pointer or the focused cell, and the gate's mean on the target over its mean elsewhere.
@@ -70,7 +70,8 @@ def draw_cbam_gate(data: dict[str, Any]) -> Figure:
     fig, axes = plt.subplots(rows, len(images), figsize=(1.5 * len(images) + 0.8, 1.55 * rows),
                              squeeze=False)
     for col, image in enumerate(images):
-        axes[0, col].imshow(image["rgb"], interpolation="nearest")
+        axes[0, col].imshow(image["rgb"], extent=(0, 16, 16, 0), interpolation="nearest")
+        draw_target(axes[0, col], image["target"])  # the target on the input too
         truth, guess = data["classes"][image["label"]], data["classes"][image["prediction"]]
         axes[0, col].set_title(f"{truth} -> {guess}", fontsize=8)
         for row, block in enumerate(data["blocks"], start=1):
@@ -84,7 +85,7 @@ def draw_cbam_gate(data: dict[str, Any]) -> Figure:
         ax.set_xticks([])
         ax.set_yticks([])
     fig.suptitle(f"Trained CBAM ({100 * data['accuracy']:.1f} % test accuracy): "
-                 "spatial gate M_s (white: the target)", fontsize=9)
+                 "spatial gate g^s (white: the target)", fontsize=9)
     fig.colorbar(shown, ax=axes.ravel().tolist(), shrink=0.8, label="gate")
     return fig
 

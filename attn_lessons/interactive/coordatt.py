@@ -83,7 +83,8 @@ def draw_coordatt_gates(data: dict[str, Any]) -> Figure:
     fig, axes = plt.subplots(2, len(images), figsize=(1.5 * len(images) + 0.8, 3.4),
                              squeeze=False)
     for col, image in enumerate(images):
-        axes[0, col].imshow(image["rgb"], interpolation="nearest")
+        axes[0, col].imshow(image["rgb"], extent=(0, 16, 16, 0), interpolation="nearest")
+        draw_target(axes[0, col], image["target"])  # the target on the input too
         truth, guess = data["classes"][image["label"]], data["classes"][image["prediction"]]
         axes[0, col].set_title(f"{truth} -> {guess}", fontsize=8)
         gates = image["blocks"][block]

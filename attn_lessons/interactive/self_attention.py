@@ -88,7 +88,8 @@ def draw_self_attention_rows(data: dict[str, Any]) -> Figure:
                              squeeze=False)
     for col, (qi, qj) in enumerate(queries):
         top = axes[0, col]
-        top.imshow(image["rgb"], interpolation="nearest")
+        top.imshow(image["rgb"], extent=(0, 16, 16, 0), interpolation="nearest")
+        draw_target(top, image["target"])  # the target outlined on the input as on the map
         top.add_patch(plt.Rectangle((qj * cell, qi * cell), cell, cell, fill=False,
                                     edgecolor="white", linewidth=2))
         top.set_title(f"query ({qi}, {qj})", fontsize=8)
@@ -106,6 +107,6 @@ def draw_self_attention_rows(data: dict[str, Any]) -> Figure:
     truth = data["classes"][image["label"]]
     fig.suptitle(f"Trained self-attention ({100 * data['accuracy']:.1f} % test accuracy), "
                  f"block {int(block) + 1}, a {truth}: attention row of each query, "
-                 "x uniform (white: the target)", fontsize=8)
+                 "x uniform (white outline: the target, on the image and the map)", fontsize=8)
     fig.colorbar(shown, ax=axes.ravel().tolist(), shrink=0.8, label="weight x HW")
     return fig

@@ -9,8 +9,9 @@ zh_CN) only, this extension:
   lowercase variants of "Suggest edit", "Open issue", "Repository", and says 列印 for "print") and
   ``sphinx.po`` for Sphinx's and pydata-sphinx-theme's (tooltips, colour mode, "Link to this
   heading"). A string the book does not translate falls back to the theme's own translation;
-- translates the sidebar's captions ("Getting started", "Chapters", "Back matter") with the front
-  page's catalogue: sphinx-external-toc inserts the toctrees (transform priority 100) after
+- translates the sidebar's captions ("Getting started", "Chapters", "Field guide", "Back
+  matter") with the front page's catalogue: sphinx-external-toc inserts the toctrees (transform
+  priority 100) after
   Sphinx's Locale transform (20) has translated the page, so the captions were left in English;
 - translates the strings that the themes and extensions write without a catalogue: the search
   field's placeholder, the launch and download buttons' tooltips, the sidebar toggles' tooltips

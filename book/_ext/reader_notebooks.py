@@ -16,9 +16,9 @@ own environment:
   notebook's code cells are then exactly the student edition's (scripts/make_student.py);
 - every markdown cell is converted: a cross-reference becomes its number or title linked to the
   published book (``html.baseurl`` in ``_config.yml``), a citation becomes "(Hu et al., 2018)"
-  linked to the references page, a labelled equation gets a visible ``\\tag{2.3}``, a directive
-  becomes plain markdown (an exercise a numbered block quote, a solution a ``<details>`` block),
-  targets and ``%`` comments disappear;
+  (in the Chinese notebooks "（Hu 等，2018）") linked to the references page, a labelled
+  equation gets a visible ``\\tag{2.3}``, a directive becomes plain markdown (an exercise a
+  numbered block quote, a solution a ``<details>`` block), targets and ``%`` comments disappear;
 - anything the converter does not know (a role, a directive, a ``{{ substitution }}``) stops the
   build with the notebook, the cell and the construct named, so new markup is never shipped raw.
 
@@ -74,12 +74,21 @@ class Target:
 WORDS = {
     "en": {"chapter": "Chapter {number} ({title})", "section": "Section {number} ({title})",
            "chapter_bare": "Chapter {number}", "section_bare": "Section {number}",
+           "guide": "Field guide {number} ({title})", "guide_bare": "Field guide {number}",
            "exercise": "Exercise", "solution": "Solution to {what}", "title": "{head} ({title})",
-           "solution_unnumbered": "Solution"},
+           "solution_unnumbered": "Solution",
+           "cite_p": "({cites})", "cite_p_item": "{authors}, {year}", "cite_p_sep": "; ",
+           "cite_t": "{authors} ({year})", "cite_t_sep": ", ", "et_al": "et al.", "and": "and"},
     "zh": {"chapter": "第 {number} 章（{title}）", "section": "第 {number} 节（{title}）",
            "chapter_bare": "第 {number} 章", "section_bare": "第 {number} 节",
+           "guide": "实用指南 {number}（{title}）", "guide_bare": "实用指南 {number}",
            "exercise": "练习", "solution": "{what} 的解答", "title": "{head}（{title}）",
-           "solution_unnumbered": "解答"},
+           "solution_unnumbered": "解答",
+           # "（Hu 等，2018）" and "Hu 等（2018）": the names stay as the papers write them, "et
+           # al." and "and" become 等 and 和 (the Chinese pages' citations say the same,
+           # book/_ext/chinese_references.py).
+           "cite_p": "（{cites}）", "cite_p_item": "{authors}，{year}", "cite_p_sep": "；",
+           "cite_t": "{authors}（{year}）", "cite_t_sep": "、", "et_al": "等", "and": "和"},
 }
 #: Proof-like blocks in Chinese (English: the kind, capitalised).
 PROOF_WORDS_ZH = {"proposition": "命题", "theorem": "定理", "lemma": "引理", "definition": "定义",
@@ -224,6 +233,8 @@ class _Converter:
     def _titled(self, target: Target) -> str:
         if target.number and target.kind == "section":
             word = "chapter" if "." not in target.number else "section"
+            if word == "chapter" and target.number.isalpha():
+                word = "guide"  # the field guide's pages are lettered (A, B, ...), not chapters
             if target.title:
                 return self.r.words[word].format(number=target.number, title=target.title)
             return self.r.words[f"{word}_bare"].format(number=target.number)
@@ -239,21 +250,31 @@ class _Converter:
             return ref.lstrip("/")
         return posixpath.normpath(posixpath.join(posixpath.dirname(self.where.docname), ref))
 
+    def _authors(self, authors: str) -> str:
+        """"Hu et al." and "Hu and Shen" in the edition's words."""
+        words = self.r.words
+        authors = re.sub(r" et al\.$", " " + words.get("et_al", "et al."), authors)
+        return authors.replace(" and ", f" {words.get('and', 'and')} ")
+
     def _cite(self, name: str, content: str) -> str:
         keys = [k.strip() for k in content.split(",") if k.strip()]
+        words = {**WORDS["en"], **self.r.words}
         parts = []
         for key in keys:
             try:
                 authors, year, target = self.r.citation(key)
             except KeyError:
                 raise self.where.fail(f"citation key {key!r} is not in the bibliography") from None
+            authors = self._authors(authors)
             if name == "cite:t":
-                parts.append(self._link(f"{authors} ({year})", target))
+                parts.append(self._link(words["cite_t"].format(authors=authors, year=year),
+                                        target))
             else:
-                parts.append(self._link(f"{authors}, {year}", target))
+                parts.append(self._link(words["cite_p_item"].format(authors=authors, year=year),
+                                        target))
         if name == "cite:t":
-            return ", ".join(parts)
-        return "(" + "; ".join(parts) + ")"
+            return words["cite_t_sep"].join(parts)
+        return words["cite_p"].format(cites=words["cite_p_sep"].join(parts))
 
     def role(self, name: str, content: str) -> str:
         explicit = _EXPLICIT.match(content)

@@ -256,7 +256,8 @@ def test_exercise_and_solution_titles_are_in_chinese(page):
     exercises = [t for t in titles if t.startswith(("练习", "解答"))]
     english = [t for t in exercises if "（" in t and not CJK.search(t.split("（", 1)[1])]
     assert not english, f"{page}: titles not translated: {english}"
-    form = re.compile(r"练习( \d+\.\d+)?（\S.*）(的解答)?|练习 \d+\.\d+( 的解答)?")
+    number = r"(?:\d+|[A-Z])\.\d+"  # chapter N, or a lettered page of the field guide
+    form = re.compile(rf"练习( {number})?（\S.*）(的解答)?|练习 {number}( 的解答)?")
     wrong = [t for t in exercises if not form.fullmatch(t) or " (" in t or "  " in t]
     assert not wrong, f"{page}: headers not in Chinese form: {wrong}"
 

@@ -27,9 +27,9 @@ from .conftest import html_dir
 
 EDITIONS = {
     "en": {"folder": "", "exercise": "Exercise",
-           "solution": re.compile(r"Solution to Exercise (\d+\.\d+)|Solution")},
+           "solution": re.compile(r"Solution to Exercise ((?:\d+|[A-Z])\.\d+)|Solution")},
     "zh_CN": {"folder": "zh_CN/", "exercise": "练习",
-              "solution": re.compile(r"练习 (\d+\.\d+) 的解答|解答")},
+              "solution": re.compile(r"练习 ((?:\d+|[A-Z])\.\d+) 的解答|解答")},
 }
 NOTEBOOK_DOCS = [d for _, files in CHAPTERS for d in files if _path(d).suffix == ".ipynb"]
 

@@ -110,6 +110,20 @@ def test_coordatt_gates_and_their_product(open_page, captured, option, block, ch
     assert _number(figure, "accuracy") == accuracy
 
 
+@pytest.mark.parametrize(("chapter", "name"), [("ch4_cbam", "cbam-spatial-gate"),
+                                            ("ch5_coordatt", "coordatt-gates")])
+def test_the_target_is_outlined_on_the_input_and_on_the_map(open_page, chapter, name):
+    """Figures 4.2 and 5.2: one white outline over the input picture, one over the gate map, the
+    same shape (the target's pixels), the first left of the second."""
+    figure = _figure(open_page(_page_of(chapter)), name)
+    outlines = figure.locator(".attn-stage path.attn-target")
+    assert outlines.count() == 2, f"{name}: {outlines.count()} target outlines, expected 2"
+    boxes = [outlines.nth(k).bounding_box() for k in range(2)]
+    assert boxes[0]["x"] < boxes[1]["x"]
+    assert math.isclose(boxes[0]["width"], boxes[1]["width"], rel_tol=0.05)
+    assert math.isclose(boxes[0]["height"], boxes[1]["height"], rel_tol=0.05)
+
+
 @pytest.mark.parametrize(("option", "block", "moves"), [
     (0, 1, ["ArrowRight"] * 5),
     (0, 1, ["ArrowDown"] * 5),

@@ -4,12 +4,13 @@ Each page is loaded once (from 127.0.0.1, with every request to any other host b
 recorded) and what the reader would meet is collected: console errors, failed requests, the
 rendered mathematics, the images, the exercise solutions (collapsed until clicked), the launch
 buttons and the links; then, on the same page, the issue and edit buttons, the width of every
-display equation, formula and table and of the page at 1280 px, the table-of-contents toggle at
-1280 px, and, after narrowing the page to a phone's 390 px, the widths again and both sidebar
-toggles; on a Chinese page, the furniture's strings and any Chinese set in italics. The tests
-below then judge one aspect each, so a failure names both the page and what is wrong with it. A
-full-page screenshot of every chapter page is written to `_build/screenshots/` for review, and
-one page of each edition at 390 px with its table of contents open (phone-sidebar__*.png).
+display equation, formula and table and of the page at 1280 px, every figure's smallest text as
+shown, the table-of-contents toggle at 1280 px, and, after narrowing the page to a phone's 390 px,
+the widths and the figures' text again and both sidebar toggles; on a Chinese page, the
+furniture's strings and any Chinese set in italics. The tests below then judge one aspect each, so
+a failure names both the page and what is wrong with it. A full-page screenshot of every chapter
+page is written to `_build/screenshots/` for review, and one page of each edition at 390 px with
+its table of contents open (phone-sidebar__*.png).
 """
 
 from __future__ import annotations
@@ -136,6 +137,9 @@ class Visit:
     #: On a Chinese page: the page's language, furniture strings with English words in them, and
     #: Chinese text set in italics.
     chinese: dict = field(default_factory=dict)
+    #: Every figure's smallest text as shown at PHONE: {width: [figure, ...]}
+    #: (_FIGURE_TEXT_JS; judged by test_figure_text_is_at_least_9_px).
+    figure_text: dict = field(default_factory=dict)
 
 
 # Runs in the page: what the maths became, and every image.
@@ -276,7 +280,7 @@ _WIDTHS_JS = """() => {
     .filter(t => t.getClientRects().length && scroller(t).scrollWidth
                  > scroller(t).clientWidth + 1)
     .map(t => ({head: t.textContent.trim().slice(0, 40), width: scroller(t).scrollWidth,
-                client: scroller(t).clientWidth,
+                client: scroller(t).clientWidth, output: !!t.closest('.cell_output'),
                 overflow: getComputedStyle(scroller(t)).overflowX}));
   const tablesOffScreen = [...document.querySelectorAll('article table')]
     .filter(t => t.getClientRects().length
@@ -431,6 +435,63 @@ _SETTLE_JS = """async () => {
 }"""
 
 
+# Every figure in the article, as shown: an image's displayed and natural widths (its smallest text
+# is in its file: a PNG's record, measured from the file by the test) and, for an SVG image, its
+# smallest text measured here: the file is drawn in a shadow root (its <style> kept to itself) at
+# the image's displayed size, and each text's font size is multiplied by its scale on the screen.
+# Then the page's own SVG drawings (the interactive figures; MathJax's are left out), measured the
+# same way. Text of a drawing is every <text> or <tspan> with characters of its own.
+_FIGURE_TEXT_JS = r"""async () => {
+  const shown = el => el.getClientRects().length > 0
+    && el.checkVisibility({visibilityProperty: true, opacityProperty: true});
+  const smallestIn = root => {
+    let smallest = null;
+    for (const el of root.querySelectorAll('text, tspan')) {
+      const own = [...el.childNodes].some(n => n.nodeType === Node.TEXT_NODE
+                                               && n.textContent.trim());
+      const m = el.getScreenCTM();
+      if (!own || !m || !el.getClientRects().length) continue;
+      const size = parseFloat(getComputedStyle(el).fontSize) * Math.hypot(m.a, m.b);
+      smallest = smallest === null ? size : Math.min(smallest, size);
+    }
+    return smallest;
+  };
+  const article = document.querySelector('article.bd-article');
+  if (!article) return [];
+  const figures = [];
+  for (const img of article.querySelectorAll('img')) {
+    if (!shown(img)) continue;  // e.g. an interactive figure's picture while the figure is live
+    const r = img.getBoundingClientRect();
+    const src = img.currentSrc || img.src;
+    const figure = {kind: 'image', src, width: r.width, natural: img.naturalWidth,
+                    alt: (img.getAttribute('alt') || '').slice(0, 60)};
+    if (/\.svg([?#]|$)/i.test(src)) {
+      const doc = new DOMParser().parseFromString(await (await fetch(src)).text(),
+                                                  'image/svg+xml');
+      const host = document.createElement('div');
+      host.style.cssText = `position: absolute; left: -30000px; top: 0; width: ${r.width}px`;
+      const svg = document.importNode(doc.documentElement, true);
+      svg.setAttribute('width', r.width);
+      svg.setAttribute('height', r.height);
+      host.attachShadow({mode: 'open'}).appendChild(svg);
+      document.body.appendChild(host);
+      figure.smallest = smallestIn(svg);
+      host.remove();
+    }
+    figures.push(figure);
+  }
+  for (const svg of article.querySelectorAll('svg')) {
+    if (svg.closest('mjx-container') || svg.parentElement.closest('svg') || !shown(svg)) continue;
+    const smallest = smallestIn(svg);
+    const holder = svg.closest('figure[id], [id]');
+    if (smallest !== null)
+      figures.push({kind: 'drawing', src: holder ? `#${holder.id}` : 'an SVG drawing',
+                    width: svg.getBoundingClientRect().width, smallest});
+  }
+  return figures;
+}"""
+
+
 def _furniture_and_widths(page, page_name: str, result: Visit) -> None:
     result.feedback = page.evaluate(_FEEDBACK_JS)
     if page_name.startswith(ZH):
@@ -440,6 +501,7 @@ def _furniture_and_widths(page, page_name: str, result: Visit) -> None:
     page.set_viewport_size({"width": PHONE, "height": 844})
     page.evaluate(_SETTLE_JS)
     result.widths[PHONE] = page.evaluate(_WIDTHS_JS)
+    result.figure_text[PHONE] = page.evaluate(_FIGURE_TEXT_JS)
     result.toggles.update(_toggles(page, page_name))
 
 
@@ -616,7 +678,8 @@ def test_a_checkers_verdict_shows_only_inside_its_solution(visit, page):
         assert state["check"] and state["check"].startswith("Correct:"), (
             f"solution cell {i} does not hold its check's output: {state['check']!r}")
         assert state.get("check_shown_after"), f"solution cell {i}: the check stays hidden"
-        assert re.fullmatch(r"Solution to Exercise \d+\.\d+|Solution", state["summary"]), (
+        assert re.fullmatch(r"Solution to Exercise (?:\d+|[A-Z])\.\d+|Solution",
+                            state["summary"]), (
             f"solution cell {i} is summarised {state['summary']!r}")
 
 
@@ -732,6 +795,17 @@ def _figure_pages() -> list[str]:
                          re.DOTALL)]
 
 
+# The part of an image on the screen, in the viewport's coordinates: the image's box, cut at the
+# edges of the box that scrolls it, if any.
+_SHOWN_PART_JS = """img => {
+  const r = img.getBoundingClientRect();
+  const scroller = img.closest('.book-figure-text');
+  const b = scroller ? scroller.getBoundingClientRect() : r;
+  const x = Math.max(r.left, b.left), y = Math.max(r.top, b.top);
+  return {x, y, width: Math.min(r.right, b.right) - x, height: Math.min(r.bottom, b.bottom) - y};
+}"""
+
+
 @pytest.mark.parametrize("page", _figure_pages())
 def test_figures_keep_a_light_background_in_dark_mode(dark_page, page):
     """Each figure, as the reader sees it on the dark page, still has a light background."""
@@ -746,10 +820,12 @@ def test_figures_keep_a_light_background_in_dark_mode(dark_page, page):
             if not image.is_visible():  # an interactive figure's picture, hidden while it is live
                 continue
             image.scroll_into_view_if_needed()
-            box = image.bounding_box()
-            if not box or box["width"] < 8 or box["height"] < 8:
+            # What shows of the figure: a figure wider than the column is cut at the edge of the
+            # box it scrolls in (book/_ext/figure_text.py).
+            box = image.evaluate(_SHOWN_PART_JS)
+            if box["width"] < 8 or box["height"] < 8:
                 continue
-            ring = float(np.median(_border(_luminance(image.screenshot()))))
+            ring = float(np.median(_border(_luminance(tab.screenshot(clip=box)))))
             if ring < LIGHT:
                 dark.append(f"image {i} ({image.get_attribute('src')}): background luminance "
                             f"{ring:.0f} < {LIGHT}")
@@ -855,7 +931,9 @@ def _equation_faults(widths: dict, *, must_fit: bool) -> list[str]:
             faults.append(f"inline maths {m['text']!r}: {m['width']} px drawn in {m['client']} px "
                           f"(overflow-x {m['overflow']})")
     for t in widths["tables"]:
-        if must_fit or t["overflow"] not in ("auto", "scroll"):
+        # A notebook's output table (per-seed records, an analysis) is data: on a laptop it may
+        # scroll inside its output box, never be cut. A table of the page's text must fit.
+        if (must_fit and not t.get("output")) or t["overflow"] not in ("auto", "scroll"):
             faults.append(f"table {t['head']!r}: {t['width']} px in {t['client']} px "
                           f"(overflow-x {t['overflow']})")
     faults += [f"table {head!r}: runs off the screen" for head in widths["tables_off_screen"]]
@@ -865,7 +943,8 @@ def _equation_faults(widths: dict, *, must_fit: bool) -> list[str]:
 @pytest.mark.parametrize("page", PAGES)
 def test_every_display_equation_fits_at_1280_px(visit, page):
     """No equation, formula or table clipped or scrolled on a laptop: each fits, an equation
-    beside its number (one wider than the column takes the margin: book/_ext/phone_layout.py)."""
+    beside its number (one wider than the column takes the margin: book/_ext/phone_layout.py).
+    A notebook's output table wider than the column scrolls in its output box (not clipped)."""
     widths = visit(page).widths[WIDE]
     faults = _equation_faults(widths, must_fit=True)
     assert not faults, "\n".join(faults)
@@ -882,6 +961,58 @@ def test_on_a_phone_equations_scroll_and_the_page_does_not(visit, page):
     assert widths["document"] <= widths["viewport"], (
         f"the page is {widths['document']} px wide at {widths['viewport']} px: "
         f"wider elements {widths['wide']}")
+
+
+#: Figure text (issue 25): at least MIN_FIGURE_TEXT_PX CSS pixels as shown, at PHONE and at WIDE.
+#: The build sizes each figure for exactly 9 px (book/_ext/figure_text.py: its smallest width is
+#: rounded up to a whole pixel), and the measurement here is exact to a few hundredths of a pixel
+#: (a PNG's record is rounded to 0.01 px). The tolerance is the issue's "about 9 px": it lets a
+#: figure the build does not size (an interactive figure, whose width the browser lays out) fall a
+#: little short, and nothing more; the failure this guards against, chart text at 5 to 7 px, is
+#: far outside it.
+MIN_FIGURE_TEXT_PX, FIGURE_TEXT_TOLERANCE = 9.0, 0.5
+
+
+def _shown_text_px(figure: dict, server: str, book_html: Path) -> float | None:
+    """A figure's smallest text as shown, in CSS px (None: the figure has no text); raises
+    LookupError for a PNG that records no text size."""
+    from attn_lessons.visualize import recorded_text_size
+
+    if "smallest" in figure:  # measured in the page
+        return figure["smallest"]
+    path = urllib.parse.unquote(urllib.parse.urlparse(figure["src"]).path)
+    if not figure["src"].startswith(server) or not path.lower().endswith(".png"):
+        raise LookupError("an image that is neither a PNG of the book nor an SVG: its text "
+                          "size is unknown")
+    recorded = recorded_text_size(book_html / path.lstrip("/"))
+    if recorded is None:
+        raise LookupError(
+            "a PNG that records no text size (drawn without attn_lessons.visualize.book_style, "
+            "or an execution cache from before it: clear _build/.jupyter_cache; a picture of "
+            "your own: record it with attn_lessons.visualize.record_text_size)")
+    return None if recorded == float("inf") else recorded * figure["width"] / figure["natural"]
+
+
+@pytest.mark.parametrize("width", [PHONE])
+@pytest.mark.parametrize("page", PAGES)
+def test_figure_text_is_at_least_9_px(visit, page, width, server, book_html):
+    """Every figure's smallest text, as the reader sees it on a phone (390 px): a notebook's chart
+    (its PNG records its smallest text), a page's SVG diagram, an interactive figure. A figure
+    wider than the column scrolls sideways in its own box (book/_ext/figure_text.py). A desktop
+    column shows every figure whole, as drawn (the rule holds below 768 px only)."""
+    faults = []
+    for figure in visit(page).figure_text[width]:
+        name = f"{figure['kind']} {figure['src'].removeprefix(server)}"
+        if figure.get("alt"):
+            name += f" ({figure['alt']}...)"
+        try:
+            px = _shown_text_px(figure, server, book_html)
+        except LookupError as error:
+            faults.append(f"{name}: {error}")
+            continue
+        if px is not None and px < MIN_FIGURE_TEXT_PX - FIGURE_TEXT_TOLERANCE:
+            faults.append(f"{name}: smallest text {px:.1f} px at {figure['width']:.0f} px wide")
+    assert not faults, "\n".join(faults)
 
 
 @pytest.mark.parametrize("page", PAGES)

@@ -1,6 +1,6 @@
-/* Chapter 4: the spatial gate M_s of the trained CBAM for a test image the reader picks (data
+/* Chapter 4: the spatial gate g^s of the trained CBAM for a test image the reader picks (data
  * from attn_lessons.interactive.cbam). Left the input, right the gate of the chosen block on the
- * fixed scale 0 to 1, the target outlined. The gate's cells take the pointer and the keyboard
+ * fixed scale 0 to 1, the target outlined on both. The gate's cells take the pointer and the keyboard
  * (Tab to the grid, arrow keys move the cell); the readouts show the gate under that cell. */
 AttnFigures.register("cbam-spatial-gate", function (stage, data, labels) {
   "use strict";
@@ -64,6 +64,7 @@ AttnFigures.register("cbam-spatial-gate", function (stage, data, labels) {
     var img = data.images[imageIndex], g = gate();
     var n = g.length, s = side / n, i = grid.at[0], j = grid.at[1];
     while (marks.firstChild) marks.removeChild(marks.firstChild);
+    A.drawTarget(marks, img.target, inputX, top, side);  // on the input too: where the target is
     A.drawTarget(marks, img.target, gateX, top, side);
     [inputX, gateX].forEach(function (x0) {
       marks.appendChild(A.svg("rect", {x: x0 + j * s, y: top + i * s, width: s,

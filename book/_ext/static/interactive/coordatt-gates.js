@@ -102,6 +102,7 @@ AttnFigures.register("coordatt-gates", function (stage, data, labels) {
     var img = data.images[imageIndex];
     var g = gates(), n = g.h.length, s = side / n;
     while (marks.firstChild) marks.removeChild(marks.firstChild);
+    A.drawTarget(marks, img.target, inputX, top, side);  // on the input too: where the target is
     A.drawTarget(marks, img.target, mapX, top, side);
     var i = grid.at[0], j = grid.at[1];
     [[inputX + j * s, top + i * s, s, s], [mapX + j * s, top + i * s, s, s],

@@ -54,13 +54,36 @@
     return el;
   }
 
-  /* The drawing area: an <svg> that scales to the stage's width, with a text alternative. */
+  /* The drawing area: an <svg> that scales to the stage's width, with a text alternative, in a
+   * box that scrolls sideways where the drawing keeps a width wider than the column (below). */
   function canvas(stage, width, height, title) {
     var root = svg("svg", {viewBox: "0 0 " + width + " " + height, class: "attn-svg",
                            role: "img", "aria-label": title || ""});
     if (title) root.appendChild(svg("title", {text: title}));
-    stage.appendChild(root);
+    var box = html("div", {class: "attn-svg-box"});
+    box.appendChild(root);
+    stage.appendChild(box);
     return root;
+  }
+
+  /* Figure text never under MIN_TEXT_PX on the screen, as for the book's other figures
+   * (book/_ext/figure_text.py): each drawing keeps the width at which its smallest text is that
+   * size (its text is sized in the drawing's units, interactive.css), and its box scrolls where
+   * the column is narrower. The width is a CSS variable that interactive.css applies on narrow
+   * screens only (a phone), so a desktop column keeps the whole drawing in view. */
+  var MIN_TEXT_PX = 9;
+  function keepTextReadable(stage) {
+    stage.querySelectorAll("svg.attn-svg").forEach(function (root) {
+      var smallest = Infinity;
+      root.querySelectorAll("text, tspan").forEach(function (t) {
+        var size = parseFloat(getComputedStyle(t).fontSize);
+        if (size > 0 && t.textContent.trim()) smallest = Math.min(smallest, size);
+      });
+      var width = root.viewBox.baseVal ? root.viewBox.baseVal.width : 0;
+      if (isFinite(smallest) && width > 0) {
+        root.style.setProperty("--attn-min-width", Math.ceil(width * MIN_TEXT_PX / smallest) + "px");
+      }
+    });
   }
 
   function uniqueId(key) {
@@ -373,6 +396,7 @@
       var data = JSON.parse(source.textContent);
       inits[name](stage, data, readLabels(figure));
       figure.classList.add("attn-live");
+      keepTextReadable(stage);
       figure.setAttribute("data-state", "live");
       typeset(stage);
     } catch (error) {

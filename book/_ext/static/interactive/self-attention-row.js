@@ -2,7 +2,7 @@
  * from attn_lessons.interactive.self_attention). Left the input with the block's positions as a
  * grid of query cells (pointer, click, or Tab to the grid and arrow keys); right the row of the
  * chosen query over all key positions, in multiples of the uniform weight 1/HW, on the fixed
- * scale 0 to HW (all the weight on one position), the target outlined. */
+ * scale 0 to HW (all the weight on one position), the target outlined on both. */
 AttnFigures.register("self-attention-row", function (stage, data, labels) {
   "use strict";
   var A = AttnFigures;
@@ -101,7 +101,8 @@ AttnFigures.register("self-attention-row", function (stage, data, labels) {
                                           "data-weight": v}));
     });
     while (marks.firstChild) marks.removeChild(marks.firstChild);
-    A.drawTarget(marks, img.target, mapX, top, side);
+    A.drawTarget(marks, img.target, inputX, top, side);   // on the input, where it is looked for
+    A.drawTarget(marks, img.target, mapX, top, side);     // and on the map
     [inputX, mapX].forEach(function (x0, k) {
       marks.appendChild(A.svg("rect", {x: x0 + qj * cw, y: top + qi * ch,
                                        width: cw, height: ch, fill: "none",
