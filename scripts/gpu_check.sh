@@ -74,14 +74,14 @@ chosen = os.environ.get("GPU_CHECK_NOTEBOOKS", "").split()
 notebooks = chosen or sorted(
     str(p) for p in Path("book").rglob("*.ipynb")
     if not any(part.startswith((".", "_")) for part in p.parts))
-parts, total = [[]], 0.0
+parts = []  # first fit: each notebook into the first part with room left, in path order
 for nb in notebooks:
     seconds = NOTEBOOK_SECONDS.get(nb, DEFAULT)
-    if parts[-1] and total + seconds > BUDGET:
-        parts.append([])
-        total = 0.0
-    parts[-1].append((nb, seconds))
-    total += seconds
+    part = next((p for p in parts if sum(s for _, s in p) + seconds <= BUDGET), None)
+    if part is None:
+        part = []
+        parts.append(part)
+    part.append((nb, seconds))
 for number, part in enumerate(parts, 1):
     for nb, seconds in part:
         print(f"notebooks{number}\t{seconds:g}\t{nb}")
