@@ -152,6 +152,7 @@ def _build(tmp: Path, language: str, with_extension: bool, builder: str = "html"
     single-page builder: {"index": html})."""
     import sphinx.locale
     from sphinx.application import Sphinx
+    from sphinx.util.docutils import docutils_namespace
 
     src = tmp / "src"
     for name, text in PAGES.items():
@@ -173,9 +174,10 @@ def _build(tmp: Path, language: str, with_extension: bool, builder: str = "html"
     saved = dict(sphinx.locale.translators)
     warnings = StringIO()
     try:
-        app = Sphinx(str(src), str(src), str(tmp / "out"), str(tmp / "doctrees"), builder,
-                     status=StringIO(), warning=warnings, freshenv=True)
-        app.build()
+        with docutils_namespace():  # the nodes and directives this build registers go after it
+            app = Sphinx(str(src), str(src), str(tmp / "out"), str(tmp / "doctrees"), builder,
+                         status=StringIO(), warning=warnings, freshenv=True)
+            app.build()
     finally:
         sphinx.locale.translators.clear()
         sphinx.locale.translators.update(saved)

@@ -208,6 +208,7 @@ def chinese_page(tmp_path_factory) -> str:
     """The HTML of a one-page Chinese project built with the book's theme and extensions."""
     import sphinx.locale
     from sphinx.application import Sphinx
+    from sphinx.util.docutils import docutils_namespace
 
     tmp = tmp_path_factory.mktemp("zh")
     src = tmp / "src"
@@ -228,9 +229,10 @@ def chinese_page(tmp_path_factory) -> str:
     # Sphinx keeps its translators in a module-level dict: the Chinese ones go when this is done.
     saved = dict(sphinx.locale.translators)
     try:
-        app = Sphinx(str(src), str(src), str(tmp / "out"), str(tmp / "doctrees"), "html",
-                     status=StringIO(), warning=StringIO(), freshenv=True)
-        app.build()
+        with docutils_namespace():  # the nodes and directives this build registers go after it
+            app = Sphinx(str(src), str(src), str(tmp / "out"), str(tmp / "doctrees"), "html",
+                         status=StringIO(), warning=StringIO(), freshenv=True)
+            app.build()
         yield (tmp / "out" / "index.html").read_text(encoding="utf-8")
     finally:
         sphinx.locale.translators.clear()

@@ -92,6 +92,7 @@ def test_the_map_pages_tables_render_in_each_edition(tmp_path, language, expecte
     """book/_ext/field_map.py in a minimal Sphinx project: both tables, in the edition's language,
     a row per module; a module whose page is missing is shown without a link."""
     from sphinx.application import Sphinx
+    from sphinx.util.docutils import docutils_namespace
 
     src = tmp_path / "src"
     src.mkdir()
@@ -100,9 +101,10 @@ def test_the_map_pages_tables_render_in_each_edition(tmp_path, language, expecte
         f"extensions = ['field_map']\nlanguage = {language!r}\n", encoding="utf-8")
     (src / "index.rst").write_text("Map\n===\n\n.. field-map-classes::\n\n.. field-map::\n",
                                    encoding="utf-8")
-    app = Sphinx(str(src), str(src), str(tmp_path / "out"), str(tmp_path / "doctrees"), "html",
-                 status=None, warning=None, freshenv=True)
-    app.build()
+    with docutils_namespace():  # the nodes and directives this build registers go after it
+        app = Sphinx(str(src), str(src), str(tmp_path / "out"), str(tmp_path / "doctrees"),
+                     "html", status=None, warning=None, freshenv=True)
+        app.build()
     page = (tmp_path / "out" / "index.html").read_text(encoding="utf-8")
     for text in expected:
         assert text in page, text

@@ -41,6 +41,7 @@ msgstr "门控是 $\\\\sigma(z)$，一个介于 0 和 1 之间的*数*。"
 
 def _build(tmp_path: Path, extensions: list[str]):
     from sphinx.application import Sphinx
+    from sphinx.util.docutils import docutils_namespace
 
     src = tmp_path / "src"
     (src / "locale" / "zh_CN" / "LC_MESSAGES").mkdir(parents=True)
@@ -51,9 +52,10 @@ def _build(tmp_path: Path, extensions: list[str]):
     (src / "index.md").write_text(SOURCE, encoding="utf-8")
     (src / "locale" / "zh_CN" / "LC_MESSAGES" / "index.po").write_text(CATALOGUE,
                                                                        encoding="utf-8")
-    app = Sphinx(str(src), str(src), str(tmp_path / "out"), str(tmp_path / "doctrees"), "html",
-                 status=StringIO(), warning=StringIO(), freshenv=True)
-    app.build()
+    with docutils_namespace():  # the nodes and directives this build registers go after it
+        app = Sphinx(str(src), str(src), str(tmp_path / "out"), str(tmp_path / "doctrees"),
+                     "html", status=StringIO(), warning=StringIO(), freshenv=True)
+        app.build()
     doctree = pickle.loads((tmp_path / "doctrees" / "index.doctree").read_bytes())
     return doctree
 
