@@ -80,6 +80,13 @@ def _execute(path: str, timeout: int, allow_errors: bool, threads: int | None):
     if threads is not None:
         for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
             os.environ[name] = str(threads)  # the kernel inherits the worker's environment
+    # The build's kernels start with book/_ext/figure_text_startup.py (IPython runs the file
+    # PYTHONSTARTUP names; book/_ext/figure_text.py sets it for the build): the book's figure
+    # style, and every figure a notebook shows records its smallest text.
+    os.environ["PYTHONSTARTUP"] = str(ROOT / "book" / "_ext" / "figure_text_startup.py")
+    # and without progress bars (book/_ext/static_progress.py): a tqdm widget in a static page
+    # would need JavaScript from a CDN, and the book works offline.
+    os.environ["TQDM_DISABLE"] = "1"
     from jupyter_cache.executors.utils import single_nb_execution
 
     notebook = read_notebook(Path(path))

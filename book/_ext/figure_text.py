@@ -58,6 +58,15 @@ def _length(value: str | None) -> float | None:
     return float(match.group(1)) if match else None
 
 
+def _relative(value: str | None, inherited: float) -> float | None:
+    """A font size relative to the parent's (``75%``, ``0.8em``) in pixels, else ``None``."""
+    match = re.fullmatch(r"\s*([0-9.]+)\s*(%|em)\s*", value or "")
+    if not match:
+        return None
+    factor = float(match.group(1)) / (100.0 if match.group(2) == "%" else 1.0)
+    return factor * inherited
+
+
 def _declared_font_size(style: str) -> float | None:
     match = re.search(r"font-size\s*:\s*([0-9.]+)\s*(px)?\s*(;|$)", style or "")
     return float(match.group(1)) if match else None
@@ -102,6 +111,7 @@ def svg_text_sizes(svg: str | bytes) -> tuple[float, float | None]:
         size = (_declared_font_size(element.get("style", ""))
                 or next((s for sel, s in reversed(rules) if _matches(sel, element)), None)
                 or _length(element.get("font-size"))
+                or _relative(element.get("font-size"), inherited)
                 or inherited)
         if element.tag in (f"{_SVG}text", f"{_SVG}tspan") and (element.text or "").strip():
             sizes.append(size)

@@ -280,7 +280,8 @@ _WIDTHS_JS = """() => {
     .filter(t => t.getClientRects().length && scroller(t).scrollWidth
                  > scroller(t).clientWidth + 1)
     .map(t => ({head: t.textContent.trim().slice(0, 40), width: scroller(t).scrollWidth,
-                client: scroller(t).clientWidth, output: !!t.closest('.cell_output'),
+                client: scroller(t).clientWidth,
+                output: !!t.closest('.cell_output, table.attention-ledger'),
                 overflow: getComputedStyle(scroller(t)).overflowX}));
   const tablesOffScreen = [...document.querySelectorAll('article table')]
     .filter(t => t.getClientRects().length
@@ -931,8 +932,9 @@ def _equation_faults(widths: dict, *, must_fit: bool) -> list[str]:
             faults.append(f"inline maths {m['text']!r}: {m['width']} px drawn in {m['client']} px "
                           f"(overflow-x {m['overflow']})")
     for t in widths["tables"]:
-        # A notebook's output table (per-seed records, an analysis) is data: on a laptop it may
-        # scroll inside its output box, never be cut. A table of the page's text must fit.
+        # A notebook's output table (per-seed records, an analysis) or the ledger's generated
+        # table of sources (book/_ext/attention_ledger.py) is data: on a laptop it may scroll
+        # inside its box, never be cut. A table of the page's text must fit.
         if (must_fit and not t.get("output")) or t["overflow"] not in ("auto", "scroll"):
             faults.append(f"table {t['head']!r}: {t['width']} px in {t['client']} px "
                           f"(overflow-x {t['overflow']})")
