@@ -13,7 +13,7 @@ BOOK_FLAGS := -W -n --keep-going
 # time when ATTN_TIMINGS names a file (make test sets it) and otherwise only runs the command.
 TIMED := $(BIN)/python scripts/stage_times.py run
 
-.PHONY: help setup book catalogues notebooks test test-stages lint nbval nbval-cached pytest browser browser-pages browser-figures browser-student browser-rest student bench module-bench pdf check-clean clean checkpoints results
+.PHONY: help setup book catalogues notebooks test test-stages lint nbval nbval-cached pytest browser browser-with-pdf pdf-then-rest browser-pages browser-pages-en browser-pages-zh browser-figures browser-student browser-rest student bench module-bench pdf check-clean clean checkpoints results
 
 help:
 	@echo "make book     build the HTML book into _build/html, English and Chinese (zh_CN/)"
@@ -91,10 +91,10 @@ nbval-cached: $(STAMP)
 
 # After the build: every page in headless Chromium (Debian's chromium package), and the student
 # edition executed from its own folders (tests/browser; `pytest tests` leaves that folder out).
-# Four pytest processes at once, because a browser test mostly waits for Chromium (one process
-# keeps a core less than half busy): the pages, the interactive figures, the student edition
-# (its notebooks executed, two at a time), and the rest (the Chinese edition, the PDF, the reader
-# notebooks). A new file in tests/browser runs with the rest. Each process prints its report when
+# Five pytest processes at once, because a browser test mostly waits for Chromium (one process
+# keeps a core less than half busy): the pages of each edition, the interactive figures, the
+# student edition (its notebooks executed, two at a time), and the rest (the Chinese edition, the
+# PDF, the reader notebooks). A new file in tests/browser runs with the rest. Each process prints its report when
 # it ends (and its time, within make test); any failure fails the stage.
 BROWSER_PAGES   := tests/browser/test_pages.py
 BROWSER_FIGURES := tests/browser/test_interactive.py tests/browser/test_interactive_b.py
@@ -102,11 +102,30 @@ BROWSER_STUDENT := tests/browser/test_student_edition.py
 BROWSER_PYTEST  := $(BIN)/python -m pytest -p no:cacheprovider
 
 browser: $(STAMP)
-	@$(MAKE) --no-print-directory -j4 --output-sync=target \
-		browser-pages browser-figures browser-student browser-rest
+	@$(MAKE) --no-print-directory -j5 --output-sync=target \
+		browser-pages-en browser-pages-zh browser-figures browser-student browser-rest
 
-browser-pages:
-	$(TIMED) "browser: pages" -- $(BROWSER_PYTEST) $(BROWSER_PAGES)
+# Within make test: the PDF is printed while the other browser processes run (it needs a core
+# for a little over two minutes, which the processes that wait on page loads leave free), and the
+# rest (which reads the PDF) starts after it.
+browser-with-pdf: $(STAMP)
+	@$(MAKE) --no-print-directory -j5 --output-sync=target \
+		browser-pages-en browser-pages-zh browser-figures browser-student pdf-then-rest
+
+pdf-then-rest:
+	@$(MAKE) --no-print-directory pdf PDF_FLAGS=--skip-without-chromium
+	@$(MAKE) --no-print-directory browser-rest
+
+# The pages in two processes, one edition each (tests/browser/conftest.py: ATTN_BROWSER_EDITION).
+browser-pages: browser-pages-en browser-pages-zh
+
+browser-pages-en:
+	ATTN_BROWSER_EDITION=en $(TIMED) "browser: pages (English)" -- \
+		$(BROWSER_PYTEST) $(BROWSER_PAGES)
+
+browser-pages-zh:
+	ATTN_BROWSER_EDITION=zh_CN $(TIMED) "browser: pages (Chinese)" -- \
+		$(BROWSER_PYTEST) $(BROWSER_PAGES)
 
 browser-figures:
 	$(TIMED) "browser: figures" -- $(BROWSER_PYTEST) $(BROWSER_FIGURES)
@@ -165,8 +184,7 @@ test: $(STAMP)
 test-stages: lint
 	@$(MAKE) --no-print-directory -j2 --output-sync=target pytest book
 	@$(MAKE) --no-print-directory nbval-cached
-	@$(MAKE) --no-print-directory pdf PDF_FLAGS=--skip-without-chromium
-	@$(MAKE) --no-print-directory browser
+	@$(MAKE) --no-print-directory browser-with-pdf
 
 clean:
 	rm -rf _build

@@ -17,8 +17,10 @@ import os
 import subprocess
 import sys
 import textwrap
+import typing
 
 import nbformat
+import pytest
 
 from .conftest import BOOK, ROOT
 
@@ -127,3 +129,36 @@ def test_nbval_from_the_cache_judges_the_cached_outputs_as_nbval_does(tmp_path):
     assert "FAILED lab.ipynb::Cell 1" in out and "Cell outputs differ" in out
     assert "FAILED lab.ipynb::Cell 2" in out and "the cell raised" in out
     assert "FAILED never_run.ipynb::Cell 0" in out and "has no execution of its current code" in out
+
+
+def test_the_browser_pages_split_by_edition_covers_every_test_once(monkeypatch):
+    """`make browser` runs tests/browser/test_pages.py in two processes, ATTN_BROWSER_EDITION=en
+    and =zh_CN: together they keep every test exactly once, a Chinese page's in the second."""
+    spec = importlib.util.spec_from_file_location("browser_conftest",
+                                                  ROOT / "tests" / "browser" / "conftest.py")
+    browser = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(browser)
+
+    class Item:
+        def __init__(self, page=None):
+            if page is not None:
+                self.callspec = type("CallSpec", (), {"params": {"page": page}})()
+
+    class Config:
+        deselected: typing.ClassVar[list] = []
+        hook = type("Hook", (), {"pytest_deselected": staticmethod(
+            lambda items: Config.deselected.extend(items))})()
+
+    items = [Item(), Item("book/ch2_se/se.html"), Item("zh_CN/book/ch2_se/se.html"),
+             Item("zh_CN/index.html"), Item("index.html")]
+    kept = {}
+    for edition in browser.EDITIONS:
+        monkeypatch.setenv(browser.EDITION_VARIABLE, edition)
+        chosen = list(items)
+        browser.pytest_collection_modifyitems(Config, chosen)
+        kept[edition] = chosen
+    assert kept["zh_CN"] == items[2:4]
+    assert kept["en"] == [items[0], items[1], items[4]]
+    monkeypatch.setenv(browser.EDITION_VARIABLE, "de")
+    with pytest.raises(pytest.UsageError, match="'de'"):
+        browser.pytest_collection_modifyitems(Config, list(items))

@@ -36,6 +36,32 @@ def pytest_ignore_collect(collection_path, config):
     return True
 
 
+#: ``ATTN_BROWSER_EDITION=en`` or ``zh_CN``: keep only the tests of that edition's pages (a test
+#: parametrized by a ``page`` under ``zh_CN/`` is the Chinese edition's; every other test, page or
+#: not, is the English one's), so that ``make browser`` runs the pages in two processes, each
+#: loading its own half of the pages once. Unset: every test.
+EDITION_VARIABLE = "ATTN_BROWSER_EDITION"
+EDITIONS = ("en", "zh_CN")
+
+
+def edition_of(item) -> str:
+    """The edition a collected test belongs to (see :data:`EDITION_VARIABLE`)."""
+    callspec = getattr(item, "callspec", None)
+    page = callspec.params.get("page") if callspec else None
+    return "zh_CN" if isinstance(page, str) and page.startswith("zh_CN/") else "en"
+
+
+def pytest_collection_modifyitems(config, items):
+    edition = os.environ.get(EDITION_VARIABLE)
+    if not edition:
+        return
+    if edition not in EDITIONS:
+        raise pytest.UsageError(f"{EDITION_VARIABLE}={edition!r}: expected one of {EDITIONS}")
+    keep = [item for item in items if edition_of(item) == edition]
+    config.hook.pytest_deselected(items=[item for item in items if edition_of(item) != edition])
+    items[:] = keep
+
+
 def html_dir() -> Path:
     return Path(os.environ.get("ATTN_BOOK_HTML", ROOT / "_build" / "html")).resolve()
 
