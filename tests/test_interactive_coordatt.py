@@ -66,6 +66,30 @@ def test_gates_equal_the_module(data, expected):
                                        product, atol=1e-5, rtol=0)
 
 
+def test_the_target_ratio_is_held_for_the_mean_map_and_for_each_channel(data, expected):
+    """The readout follows the channel slider: each channel's own 2-D gate has its ratio."""
+    from attn_lessons.interactive._trained import target_masks
+
+    masks = target_masks([img["index"] for img in data["images"]])
+    for n, img in enumerate(data["images"]):
+        for b in data["blocks"]:
+            g_h, g_w = expected[b]
+            products = torch.einsum("ci,cj->cij", g_h[n], g_w[n])  # (C, H, W)
+            cells = torch.nn.functional.max_pool2d(
+                masks[n][None, None].double(), masks.shape[-1] // products.shape[-1])[0, 0] > 0
+            ratios = products[:, cells].mean(dim=1) / products[:, ~cells].mean(dim=1)  # (C,)
+            got = img["blocks"][str(b)]
+            assert len(got["target_ratio_channels"]) == products.shape[0]
+            torch.testing.assert_close(torch.tensor(got["target_ratio_channels"],
+                                                    dtype=torch.float64), ratios,
+                                       atol=1e-3, rtol=0)
+            mean = products.mean(dim=0)
+            assert got["target_ratio"] == pytest.approx(
+                float(mean[cells].mean() / mean[~cells].mean()), abs=1e-3)
+            # a channel's ratio is not the mean map's: the readout must change with the slider
+            assert len(set(got["target_ratio_channels"])) > 1
+
+
 def test_the_product_of_the_gates_is_what_the_module_multiplies_by(data):
     """y = x g_h g_w: the output over the input is the outer product, per channel."""
     network = checkpoints.load_checkpoint("coordatt")

@@ -7,7 +7,9 @@ channel :math:`c`, the two gates captured by the library's forward hooks
 ``"block{i}.gate_w"`` of shape (C, 1, W)): :math:`g^h_c(i)` and :math:`g^w_c(j)`. The effective
 2-D gate of channel :math:`c` is their outer product :math:`g^h_c(i)\,g^w_c(j)`, which the browser
 forms; for the view "mean over channels" the data also hold that product averaged over channels
-(the map chapter 7 draws) and the channel means of the two gates.
+(the map chapter 7 draws) and the channel means of the two gates. The mean of a 2-D gate on the
+target's cells over its mean elsewhere is held for the mean map and for each channel's map, so
+the readout follows the channel the reader picks.
 """
 
 from __future__ import annotations
@@ -43,7 +45,8 @@ DECIMALS = 5
 @register(FIGURE)
 def coordatt_gates_data() -> dict[str, Any]:
     """The figure's data: accuracy, images, and per image and block ``g_h`` (C, H), ``g_w`` (C, W),
-    their channel means and the channel mean of the outer products (H, W)."""
+    their channel means, the channel mean of the outer products (H, W), and the target ratio of
+    that mean map and of each channel's product (C,)."""
     model, accuracy, n_test = trained("coordatt")
     indices = picked_images(model)
     images, captured, masks = image_payload(model, indices)
@@ -52,7 +55,8 @@ def coordatt_gates_data() -> dict[str, Any]:
         for block in BLOCKS:
             g_h = captured[f"block{block}.gate_h"][n, :, :, 0]  # (C, H, 1) -> (C, H)
             g_w = captured[f"block{block}.gate_w"][n, :, 0, :]  # (C, 1, W) -> (C, W)
-            product = (g_h[:, :, None] * g_w[:, None, :]).mean(dim=0)  # (C, H, W) -> (H, W)
+            products = g_h[:, :, None] * g_w[:, None, :]  # (C, H) x (C, W) -> (C, H, W)
+            product = products.mean(dim=0)  # (C, H, W) -> (H, W)
             image["blocks"][str(block)] = {
                 "g_h": rounded(g_h, DECIMALS),
                 "g_w": rounded(g_w, DECIMALS),
@@ -60,6 +64,10 @@ def coordatt_gates_data() -> dict[str, Any]:
                 "g_w_mean": rounded(g_w.mean(dim=0), DECIMALS),  # (C, W) -> (W,)
                 "product_mean": rounded(product, DECIMALS),
                 "target_ratio": round(ratio_on_target(product, masks[n]), 4),
+                # the same ratio for each channel's own 2-D gate, which the readout shows when the
+                # reader picks that channel
+                "target_ratio_channels": [round(ratio_on_target(p, masks[n]), 4)
+                                          for p in products],
             }
     channels = {str(b): int(captured[f"block{b}.gate_h"].shape[1]) for b in BLOCKS}
     return {

@@ -108,6 +108,13 @@ def test_coordatt_gates_and_their_product(open_page, captured, option, block, ch
     assert math.isclose(_number(figure, "g-w"), w, abs_tol=1e-5)
     assert math.isclose(_number(figure, "product"), product, abs_tol=2e-5)
     assert _number(figure, "accuracy") == accuracy
+    # the target ratio readout is the ratio of the map shown: the picked channel's, or the mean's
+    import json
+
+    held = json.loads(figure.locator("script.attn-data").text_content())
+    held = held["images"][option]["blocks"][str(block)]
+    ratio = held["target_ratio"] if channel < 0 else held["target_ratio_channels"][channel]
+    assert math.isclose(_number(figure, "target-ratio"), ratio, abs_tol=5e-3)
 
 
 @pytest.mark.parametrize(("chapter", "name"), [("ch4_cbam", "cbam-spatial-gate"),

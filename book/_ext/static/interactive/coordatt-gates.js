@@ -93,7 +93,9 @@ AttnFigures.register("coordatt-gates", function (stage, data, labels) {
       });
     });
     showImage(img);
-    var ratio = img.blocks[String(block)].target_ratio;
+    // the target ratio of the map shown: the mean map's, or the picked channel's own
+    var b = img.blocks[String(block)];
+    var ratio = channel < 0 ? b.target_ratio : b.target_ratio_channels[channel];
     A.show(readRatio, ratio, ratio.toFixed(2));
     update();
   }
