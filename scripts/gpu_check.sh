@@ -68,6 +68,11 @@ NOTEBOOK_SECONDS = {
     "book/ch7_networks/measuring_effects.ipynb": 33.2,
     "book/ch7_networks/module_costs.ipynb": 21.1,
     "book/ch7_networks/paper_tables.ipynb": 14.8,
+    # the execution cache's times of the build of 2026-12-07 06:40 (two notebooks at a time)
+    "book/ch8_insert/insert_lab.ipynb": 9.0,
+    "book/guide/lab_simam_gc_sk_bam.ipynb": 5.9,
+    "book/guide/lab_triplet_shuffle_ema_ela.ipynb": 6.7,
+    "book/guide/comparison.ipynb": 8.0,
 }
 DEFAULT, BUDGET = 60.0, 240.0  # a notebook not measured; estimated seconds per part
 chosen = os.environ.get("GPU_CHECK_NOTEBOOKS", "").split()
