@@ -17,6 +17,7 @@ from __future__ import annotations
 import importlib
 from pathlib import Path
 
+import simple_table
 from docutils import nodes
 from sphinx.util.docutils import SphinxDirective
 
@@ -101,10 +102,6 @@ def _ledger():
     return importlib.import_module("attn_lessons.ledger")
 
 
-def _cell(*children: nodes.Node) -> nodes.entry:
-    return nodes.entry("", nodes.paragraph("", "", *children))
-
-
 def _source(source, lang: int) -> str:
     """``str(source)`` (repository@commit, file, lines), with the words in the page's language."""
     if not lang or source.commit is None:
@@ -140,28 +137,19 @@ class AttentionLedger(SphinxDirective):
         out: list[nodes.Node] = []
         for mechanism in led.MECHANISMS:
             title = nodes.rubric("", TITLES[mechanism][lang])
-            table = nodes.table(classes=["attention-ledger"])
             columns = [heads[0], heads[1], *(heads[2].format(c=c) for c in widths), heads[3],
                        heads[4]]
-            group = nodes.tgroup(cols=len(columns))
-            table += group
-            for _ in columns:
-                group += nodes.colspec(colwidth=1)
-            head = nodes.thead()
-            head += nodes.row("", *(_cell(nodes.Text(h)) for h in columns))
-            group += head
-            body = nodes.tbody()
+            cells = []
             for entry, row in zip(led.LEDGER, rows, strict=True):
                 if entry.mechanism != mechanism:
                     continue
                 variant = VARIANT_ZH[entry.variant] if lang else entry.variant
                 change = CHANGE_ZH[(entry.mechanism, entry.variant)] if lang else entry.change
-                cells = [[nodes.Text(variant)], [nodes.Text(change)],
-                         *([nodes.Text(f"{row['params'][c]:,}")] for c in widths),
-                         _equality(row, entry.exact, lang),
-                         [nodes.Text(_source(entry.source, lang))]]
-                body += nodes.row("", *(_cell(*c) for c in cells))
-            group += body
+                cells.append([[nodes.Text(variant)], [nodes.Text(change)],
+                              *([nodes.Text(f"{row['params'][c]:,}")] for c in widths),
+                              _equality(row, entry.exact, lang),
+                              [nodes.Text(_source(entry.source, lang))]])
+            table = simple_table.table(columns, cells, ["attention-ledger"])
             out += [title, table]
         return out
 

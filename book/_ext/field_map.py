@@ -18,6 +18,7 @@ from __future__ import annotations
 import importlib
 from pathlib import Path
 
+import simple_table
 from docutils import nodes
 from sphinx import addnodes
 from sphinx.util.docutils import SphinxDirective
@@ -45,10 +46,6 @@ def _taxonomy():
     return importlib.import_module("attn_lessons.taxonomy")
 
 
-def _cell(*children: nodes.Node) -> nodes.entry:
-    return nodes.entry("", nodes.paragraph("", "", *children))
-
-
 class _MapDirective(SphinxDirective):
     has_content = False
     required_arguments = 0
@@ -68,22 +65,10 @@ class _MapDirective(SphinxDirective):
                                      reftarget="/" + placement.page, refexplicit=True,
                                      refdoc=self.env.docname, refwarn=True)
 
-    def _table(self, headings: tuple[str, ...], rows: list[list[nodes.Node]],
+    def _table(self, headings: tuple[str, ...], rows: list[list[list[nodes.Node]]],
                css: str) -> nodes.table:
         self.env.note_dependency(str(SOURCE))
-        table = nodes.table(classes=["field-map", css])
-        group = nodes.tgroup(cols=len(headings))
-        table += group
-        for _ in headings:
-            group += nodes.colspec(colwidth=1)
-        head = nodes.thead()
-        head += nodes.row("", *(_cell(nodes.Text(h)) for h in headings))
-        group += head
-        body = nodes.tbody()
-        for row in rows:
-            body += nodes.row("", *(_cell(*cell) for cell in row))
-        group += body
-        return table
+        return simple_table.table(headings, rows, ["field-map", css])
 
 
 class FieldMapClasses(_MapDirective):

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import simple_table
 import yaml
 from docutils import nodes
 from sphinx import addnodes
@@ -48,10 +49,6 @@ def load_terms(path: Path = TERMS) -> list[dict]:
     return terms
 
 
-def _cell(*children: nodes.Node) -> nodes.entry:
-    return nodes.entry("", nodes.paragraph("", "", *children))
-
-
 class GlossaryTable(SphinxDirective):
     has_content = False
     required_arguments = 0
@@ -61,15 +58,7 @@ class GlossaryTable(SphinxDirective):
         terms = sorted(load_terms(), key=lambda t: t["en"].lower())
         language = (self.config.language or "en").split("_")[0]
         headings = HEADINGS.get(language, HEADINGS["en"])
-        table = nodes.table(classes=["glossary-table"])
-        group = nodes.tgroup(cols=len(headings))
-        table += group
-        for _ in headings:
-            group += nodes.colspec(colwidth=1)
-        head = nodes.thead()
-        head += nodes.row("", *(_cell(nodes.Text(h)) for h in headings))
-        group += head
-        body = nodes.tbody()
+        rows = []
         for term in terms:
             xref = addnodes.pending_xref("", nodes.inline("", term["introduced"]),
                                          refdomain="std", reftype="doc",
@@ -77,10 +66,9 @@ class GlossaryTable(SphinxDirective):
                                          refdoc=self.env.docname, refwarn=True)
             zh = nodes.inline("", term["zh"], classes=["glossary-zh"])
             zh["lang"] = "zh-CN"
-            body += nodes.row("", _cell(nodes.Text(term["en"])), _cell(zh),
-                              _cell(nodes.literal("", term["abbr"]) if term.get("abbr")
-                                    else nodes.Text("")), _cell(xref))
-        group += body
+            abbr = nodes.literal("", term["abbr"]) if term.get("abbr") else nodes.Text("")
+            rows.append([[nodes.Text(term["en"])], [zh], [abbr], [xref]])
+        table = simple_table.table(headings, rows, ["glossary-table"])
         return [table]
 
 
