@@ -126,10 +126,22 @@ def tr(english: str, /, **values: Any) -> Message:
     try:
         text = template.format(**values) if values else template
     except (KeyError, IndexError, ValueError):  # a translation that lost a placeholder
-        text = english.format(**values)
-    out = Message(text)
+        text, lang = english.format(**values), "en"
+    out = Message(spaced(text) if lang == "zh_CN" else text)
     out.msgid = english
     return out
+
+
+_CJK = "\u3400-\u4dbf\u4e00-\u9fff"
+_BEFORE = re.compile(rf"([{_CJK}])([A-Za-z0-9`(\[{{'\"])")
+_AFTER = re.compile(rf"([A-Za-z0-9`)\]}}'\"])([{_CJK}])")
+
+
+def spaced(text: str) -> str:
+    """Chinese text with one space between a Chinese character and a neighbouring Latin letter,
+    digit or piece of code (``你的 squeeze 应当``), as the book's Chinese pages set them: a
+    placeholder filled with a code name or a number then reads right whatever it holds."""
+    return _AFTER.sub(r"\1 \2", _BEFORE.sub(r"\1 \2", text))
 
 
 def verdict_word(passed: bool, lang: str | None = None) -> str:
