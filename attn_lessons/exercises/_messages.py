@@ -158,12 +158,17 @@ def catalogue_path(lang: str) -> Path:
 
 @cache
 def catalogue(lang: str) -> dict[str, str]:
-    """``{English: translation}`` of ``lang``'s catalogue: translated, not fuzzy entries only."""
+    """``{English: translation}`` of ``lang``'s catalogue: translated, not fuzzy entries whose
+    translation keeps the English's placeholders (any other is given in English)."""
     path = catalogue_path(lang)
     if not path.is_file():
         return {}
     return {e.msgid: e.msgstr for e in read_po(path.read_text(encoding="utf-8"))
-            if e.msgid and e.msgstr and not e.fuzzy}
+            if e.msgid and e.msgstr and not e.fuzzy
+            and sorted(_PLACEHOLDER.findall(e.msgid)) == sorted(_PLACEHOLDER.findall(e.msgstr))}
+
+
+_PLACEHOLDER = re.compile(r"\{[^{}]*\}")
 
 
 class Entry:
