@@ -75,12 +75,14 @@ class Feedback:
     """The verdict of a checker: ``passed`` and a one-line ``message``, in the reader's language
     (:mod:`attn_lessons.exercises._messages`). ``language`` is the language it was given in, and
     ``msgid`` the English key of its message in the catalogue (None for a message that is not
-    one of the catalogue's, such as a reader's own exception text)."""
+    one of the catalogue's, such as a reader's own exception text); ``english`` is the message
+    in English (the same as ``message`` in English)."""
 
     passed: bool
     message: str
     language: str = field(default="en", compare=False)
     msgid: str | None = field(default=None, compare=False)
+    english: str | None = field(default=None, compare=False)
 
     def __bool__(self) -> bool:
         return self.passed
@@ -94,21 +96,20 @@ class Feedback:
 def correct(message: str = mark("well done.")) -> Feedback:
     """A right answer; ``message`` (an English catalogue message, or one already translated)
     is given in the reader's language."""
-    return Feedback(True, str(tr(message)), get_language(), _msgid(message))
+    return _feedback(True, message)
 
 
 def not_yet(hint: str) -> Feedback:
     """A wrong answer and its hint in the reader's language (see :func:`correct`)."""
-    return Feedback(False, str(tr(hint)), get_language(), _msgid(hint))
+    return _feedback(False, hint)
 
 
-def _msgid(text: str) -> str | None:
-    """The catalogue key of ``text``: its own (a message made by ``tr``), or ``text`` itself
-    when it is an English message of the catalogue; None otherwise."""
-    key = getattr(text, "msgid", None)
-    if key is not None:
-        return key
-    return text if text in catalogue("zh_CN") else None
+def _feedback(passed: bool, message: str) -> Feedback:
+    text = tr(message)
+    # The catalogue key: the message's own (made by tr), or the message itself when it is an
+    # English message of the catalogue (a hint marked with mark()); None for any other text.
+    key = getattr(message, "msgid", None) or (message if message in catalogue("zh_CN") else None)
+    return Feedback(passed, str(text), get_language(), key, text.english or str(text))
 
 
 class _Refused(Exception):

@@ -105,9 +105,11 @@ def language(code: str | None) -> Iterator[str]:
 
 
 class Message(str):
-    """A message in the reader's language that remembers its English key (``msgid``)."""
+    """A message in the reader's language that remembers its English key (``msgid``) and what
+    it says in English (``english``: the key with its values filled in, in English too)."""
 
     msgid: str | None = None
+    english: str | None = None
 
 
 def mark(english: str) -> str:
@@ -119,8 +121,11 @@ def mark(english: str) -> str:
 def tr(english: str, /, **values: Any) -> Message:
     """``english`` in the current language, its ``{placeholders}`` filled from ``values``.
 
-    Without ``values`` the text is not formatted (braces in it stay as they are).
+    Without ``values`` the text is not formatted (braces in it stay as they are). A message
+    already made by ``tr`` is returned as it is.
     """
+    if isinstance(english, Message) and not values:
+        return english
     lang = get_language()
     template = english if lang == "en" else catalogue(lang).get(english, english)
     try:
@@ -129,6 +134,11 @@ def tr(english: str, /, **values: Any) -> Message:
         text, lang = english.format(**values), "en"
     out = Message(spaced(text) if lang == "zh_CN" else text)
     out.msgid = english
+    if lang == "en":
+        out.english = text
+    else:  # the same message in English, values made by tr in English too
+        out.english = english.format(**{k: getattr(v, "english", None) or v
+                                        for k, v in values.items()}) if values else english
     return out
 
 
