@@ -244,3 +244,44 @@ def test_every_checker_answers_a_missing_answer_in_chinese(checker):
         verdict = checker(None)
     assert not verdict and str(verdict).startswith("还不对：")
     assert CJK.search(verdict.message) and not english_prose(verdict.message), verdict.message
+
+
+def test_every_recorded_verdict_of_the_book_has_its_chinese_for_the_chinese_pages():
+    """The book runs each notebook once, in English; its Chinese pages show each check's
+    recorded "Correct: ..." in Chinese (book/_ext/exercise_checks.py), from this catalogue."""
+    import sys
+
+    sys.path.insert(0, str(ROOT / "book" / "_ext"))
+    from exercise_checks import chinese_verdict
+
+    from .test_exercise_prompts import success_messages
+
+    recorded = [m for messages in success_messages().values() for m in messages]
+    assert len(recorded) > 20
+    for message in recorded:
+        chinese = chinese_verdict(f"Correct: {message}\n")
+        assert chinese and chinese.startswith("正确：") and CJK.search(chinese), message
+    assert chinese_verdict("Not yet: attend is None.") is None  # values filled in: not a key
+    assert chinese_verdict("some other output") is None
+
+
+
+def test_a_chinese_page_shows_the_checks_output_in_chinese_or_the_build_fails():
+    import sys
+
+    from docutils import nodes
+    from sphinx.errors import ExtensionError
+
+    sys.path.insert(0, str(ROOT / "book" / "_ext"))
+    from exercise_checks import _translate_verdicts
+
+    success = "your attend() is softmax(queries @ keys.T, dim=1) @ values."
+    output = nodes.container("", nodes.literal_block("", f"Correct: {success}\n"),
+                             nodes.literal_block("", "tensor([1., 2.])\n"))
+    _translate_verdicts(output, "book/preface/first_attention")
+    assert [b.astext() for b in output.findall(nodes.literal_block)] == [
+        "正确：你的 attend() 就是 softmax(queries @ keys.T, dim=1) @ values。\n",
+        "tensor([1., 2.])\n"]
+    unknown = nodes.container("", nodes.literal_block("", "Correct: a message nobody wrote.\n"))
+    with pytest.raises(ExtensionError, match="no Chinese translation"):
+        _translate_verdicts(unknown, "book/x")
