@@ -208,8 +208,8 @@ def _from_tensor(t: torch.Tensor, what: str) -> tuple[torch.Tensor, str, torch.d
                               what=what, layout=t.layout, error=safe_str(exc))) from None
     kind = _tensor_kind(t)
     if kind == "complex":
-        raise _Refused(tr('{what} is complex ({dtype}): the answer is real. Look for a square '
-                          'root or a logarithm of a negative number, or an FFT left in.',
+        raise _Refused(tr('{what} is complex ({dtype}): the answer is real. Look for a square root '
+                          'or a logarithm of a negative number, or an FFT left in.',
                           what=what, dtype=t.dtype))
     if t.numel() > MAX_ELEMENTS:
         raise _Refused(tr('{what} has shape {shape}: {count:,} values, far more than the answer '
@@ -348,7 +348,8 @@ def tolerance(dtype: torch.dtype, atol: float, rtol: float) -> tuple[float, floa
     return max(atol, floor_atol), max(rtol, floor_rtol)
 
 
-def too_coarse(dtype: torch.dtype, scale: float, what: str = mark("your answer")) -> str | None:
+def too_coarse(dtype: torch.dtype, scale: float, what: str = mark(
+    "your answer")) -> str | None:
     """A hint when a half-precision ``dtype`` is too coarse for an answer of size ``scale``.
 
     The tolerance of :func:`tolerance` has an absolute floor per dtype (2e-2 for bfloat16), fit
@@ -367,9 +368,9 @@ def too_coarse(dtype: torch.dtype, scale: float, what: str = mark("your answer")
     if not math.isfinite(scale) or scale == 0 or floor_atol <= COARSE_FRACTION * scale:
         return None
     name = str(dtype).removeprefix("torch.")
-    return (tr("{what} is in {name}, whose rounding (about {rounding:g}) is more than a tenth "
-               "of the answer's size (about {scale:.2g}): in {name} a right answer and a close "
-               "wrong one look the same. Compute it in float32 or float64.", what=what, name=name,
+    return (tr("{what} is in {name}, whose rounding (about {rounding:g}) is more than a tenth of "
+               "the answer's size (about {scale:.2g}): in {name} a right answer and a close wrong "
+               "one look the same. Compute it in float32 or float64.", what=what, name=name,
                rounding=floor_atol, scale=scale))
 
 
@@ -388,8 +389,8 @@ def _close(a: torch.Tensor, b: torch.Tensor, atol: float, rtol: float,
 def _missing_answer_hint(answer: Any, what: str) -> Feedback | None:
     if answer is None:
         return not_yet(
-            tr('{what} is None. Replace the `...` with your code, and check the function ends '
-               'with `return`.', what=what)
+            tr('{what} is None. Replace the `...` with your code, and check the function ends with '
+               '`return`.', what=what)
         )
     if answer is Ellipsis:
         return not_yet(tr('{what} is still the placeholder `...`: write your answer in its place.',
@@ -479,8 +480,8 @@ def _compare_tensor(answer, expected, *, what, atol, rtol, wrong_answers, succes
         if _close(got, want, 0.0, 0.0) or _close(got, 1.0 - want, 0.0, 0.0):
             return not_yet(
                 tr('{what} has 0/1 values of a number dtype; a mask must have dtype torch.bool. '
-                   'F.scaled_dot_product_attention adds a float mask to the scores (0 and 1 '
-                   'change almost nothing), so a float 0/1 mask blocks nothing.', what=what)
+                   'F.scaled_dot_product_attention adds a float mask to the scores (0 and 1 change '
+                   'almost nothing), so a float 0/1 mask blocks nothing.', what=what)
             )
         return not_yet(tr('{what} should be a boolean tensor (dtype torch.bool), got {value}.',
                           what=what, value=safe_repr(answer)))

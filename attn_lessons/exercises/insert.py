@@ -35,10 +35,10 @@ def _cases() -> list[tuple[torch.Tensor, torch.Tensor, object]]:
 MISTAKES = (
     (lambda u, a, alpha: alpha * a,
      mark("At alpha = 0 your output is 0, not u: the blend keeps u and adds alpha times the change "
-     "A(u) - u.")),
+          "A(u) - u.")),
     (lambda u, a, alpha: u + alpha * a,
      mark("At alpha = 1 your output is u + A(u), not A(u): add alpha times the *change* A(u) - u, "
-     "not alpha times A(u).")),
+          "not alpha times A(u).")),
     (lambda u, a, alpha: alpha * u + (1 - alpha) * a,
      mark("The weights are swapped: at alpha = 0 you return A(u), the paper's module, instead of "
           "u.")),
@@ -46,10 +46,10 @@ MISTAKES = (
      mark("The sign of the change is reversed: alpha should move the output from u towards A(u).")),
     (lambda u, a, alpha: a,
      mark("Your output ignores alpha: it is A(u) whatever the blend, so inserting it changes the "
-     "network at once.")),
+          "network at once.")),
     (lambda u, a, alpha: u,
      mark("Your output ignores the attention: it is u whatever alpha, so the module can never act "
-     "(and gets no gradient).")),
+          "(and gets no gradient).")),
     (lambda u, a, alpha: (u + alpha * a) / (1 + alpha),
      mark("That is a normalised average: at alpha = 1 it gives (u + A(u)) / 2, not A(u).")),
 )

@@ -128,25 +128,25 @@ def _mean_std(values):
 _MEAN_STD_MISTAKES: list[tuple[Callable[[list[float]], tuple[float, float]], str]] = [
     (lambda v: (statistics.fmean(v), statistics.pstdev(v)),
      mark("your std divides by n: with a handful of seeds use the sample standard deviation, which "
-     "divides by n - 1 (statistics.stdev, np.std(ddof=1), torch.std's default).")),
+          "divides by n - 1 (statistics.stdev, np.std(ddof=1), torch.std's default).")),
     (lambda v: (statistics.fmean(v), statistics.variance(v)),
      mark("that is the variance: take its square root to get the std.")),
     (lambda v: (statistics.fmean(v), statistics.pvariance(v)),
      mark("that is the variance, and it divides by n: take the square root, and divide by n - 1.")),
     (lambda v: (statistics.fmean(v), statistics.stdev(v) / math.sqrt(len(v))),
      mark("s / √n is the standard error of the mean; the exercise asks for the spread of the seeds "
-     "themselves, the standard deviation s.")),
+          "themselves, the standard deviation s.")),
     (lambda v: (statistics.median(v), statistics.stdev(v)),
      mark("the first number is the median; the mean is the sum divided by n.")),
     (lambda v: (sum(v) / (len(v) - 1), statistics.stdev(v)),
      mark("the mean divides by n; only the sum of squares of the sample standard deviation divides "
-     "by n - 1.")),
+          "by n - 1.")),
     (lambda v: (statistics.fmean(v), statistics.fmean([abs(x - statistics.fmean(v)) for x in v])),
      mark("that is the mean absolute deviation; the standard deviation is the square root of the "
-     "mean squared deviation (divided by n - 1).")),
+          "mean squared deviation (divided by n - 1).")),
     (lambda v: (statistics.stdev(v), statistics.fmean(v)),
      mark("the two numbers are in the wrong order: return (mean, std). (torch.std_mean returns "
-     "(std, mean).)")),
+          "(std, mean).)")),
 ]
 
 
@@ -243,23 +243,23 @@ _DIFF_CASES = [
 
 _DIFF_MISTAKES: list[tuple[Callable[[list[float], list[float]], bool], str]] = [
     (lambda a, b: statistics.fmean(a) != statistics.fmean(b),
-     mark("any difference of the means counts as real here: compare it with the spread, "
-     "2 * sqrt(s_a²/n_a + s_b²/n_b).")),
+     mark("any difference of the means counts as real here: compare it with the spread, 2 * "
+          "sqrt(s_a²/n_a + s_b²/n_b).")),
     (lambda a, b: statistics.fmean(b) - statistics.fmean(a) > 2 * _se(a, b),
      mark("only an improvement of b over a is detected: use the absolute difference.")),
     (lambda a, b: _delta(a, b) > 2 * _se(a, b, statistics.pstdev),
      mark("you used the population standard deviation (divisor n), the mistake the chapter warns "
-     "about: with a few seeds it underestimates the spread. Use the sample one (divisor n - 1).")),
+          "about: with a few seeds it underestimates the spread. Use the sample one (divisor n - "
+          "1).")),
     (lambda a, b: _delta(a, b) > 2 * math.sqrt(statistics.variance(a) + statistics.variance(b)),
-     mark("you compared with the standard deviations; the uncertainty of a *mean* of n seeds is "
-     "s / sqrt(n), so divide each variance by its number of seeds.")),
+     mark("you compared with the standard deviations; the uncertainty of a *mean* of n seeds is s "
+          "/ sqrt(n), so divide each variance by its number of seeds.")),
     (lambda a, b: _delta(a, b) > 3 * _se(a, b),
      mark("the rule of thumb is 2 standard errors, not 3.")),
     (lambda a, b: _delta(a, b) > 2 * (statistics.stdev(a) + statistics.stdev(b))
      / math.sqrt(len(a)),
      mark("standard deviations do not add: the variances do. The standard error of the difference "
-          "is "
-     "sqrt(s_a²/n_a + s_b²/n_b), not (s_a + s_b)/√n.")),
+          "is sqrt(s_a²/n_a + s_b²/n_b), not (s_a + s_b)/√n.")),
     (lambda a, b: _delta(a, b) > 2 * math.sqrt((statistics.variance(a) + statistics.variance(b))
                                                / len(a)),
      mark("the two variants may have different numbers of seeds: divide s_a² by n_a and s_b² by "
@@ -267,35 +267,32 @@ _DIFF_MISTAKES: list[tuple[Callable[[list[float], list[float]], bool], str]] = [
     (lambda a, b: _delta(a, b) > 2 * (statistics.variance(a) / len(a)
                                       + statistics.variance(b) / len(b)),
      mark("take the square root: s_a²/n_a + s_b²/n_b is the variance of the difference, its square "
-     "root is the standard error.")),
+          "root is the standard error.")),
     (lambda a, b: _delta(a, b) > 2 * math.sqrt(statistics.stdev(a) / len(a)
                                                + statistics.stdev(b) / len(b)),
      mark("square the standard deviations: the standard error is sqrt(s_a²/n_a + s_b²/n_b).")),
     (lambda a, b: bool(stats.ttest_ind(a, b, equal_var=False).pvalue < 0.05),
      mark("that is Welch's test at p < 0.05, the chapter's real criterion; this exercise asks for "
-     "the rule of thumb |Δ| > 2 SE, whose answers differ from Welch's for few seeds.")),
+          "the rule of thumb |Δ| > 2 SE, whose answers differ from Welch's for few seeds.")),
     (lambda a, b: _delta(a, b) > 2 * (statistics.stdev(a) / math.sqrt(len(a))
                                       + statistics.stdev(b) / math.sqrt(len(b))),
      mark("you compared |Δ| with 2 (SE_a + SE_b), which is asking whether the two means' ±2 SE "
-          "error "
-     "bars overlap: standard errors do not add, their squares do. The standard error of the "
-     "difference is sqrt(s_a²/n_a + s_b²/n_b), smaller than SE_a + SE_b.")),
+          "error bars overlap: standard errors do not add, their squares do. The standard error of "
+          "the difference is sqrt(s_a²/n_a + s_b²/n_b), smaller than SE_a + SE_b.")),
     (lambda a, b: _delta(a, b) > statistics.stdev(a) + statistics.stdev(b),
      mark("you asked whether the mean ± s bars of the two variants overlap (as the chapter's "
-          "figures "
-     "draw them): that compares |Δ| with s_a + s_b, the spread of single seeds. The rule "
-     "compares it with twice the standard error of the difference, "
-     "2 sqrt(s_a²/n_a + s_b²/n_b).")),
+          "figures draw them): that compares |Δ| with s_a + s_b, the spread of single seeds. The "
+          "rule compares it with twice the standard error of the difference, 2 sqrt(s_a²/n_a + "
+          "s_b²/n_b).")),
     (lambda a, b: _delta(a, b) > 2 * math.sqrt(
         ((len(a) - 1) * statistics.variance(a) + (len(b) - 1) * statistics.variance(b))
         / (len(a) + len(b) - 2) * (1 / len(a) + 1 / len(b))),
      mark("that is Student's pooled standard error, sqrt(s_p² (1/n_a + 1/n_b)), which assumes the "
-          "two "
-     "variances are equal. The rule keeps them apart: sqrt(s_a²/n_a + s_b²/n_b).")),
+          "two variances are equal. The rule keeps them apart: sqrt(s_a²/n_a + s_b²/n_b).")),
     (lambda a, b: _delta(a, b) > 2 * math.sqrt(statistics.variance(a) / (len(a) - 1)
                                                + statistics.variance(b) / (len(b) - 1)),
      mark("you divided each sample variance by n - 1: s² already contains its n - 1 (Bessel's "
-     "correction, once); the standard error of a mean divides s² by n.")),
+          "correction, once); the standard error of a mean divides s² by n.")),
 ]
 
 
@@ -324,8 +321,8 @@ def check_difference_is_clear(fn: Any) -> Feedback:
     order = sorted(range(len(deltas)), key=deltas.__getitem__)
     if [answers[i] for i in order] == sorted(answers[i] for i in order):
         return not_yet(tr("your verdicts depend on |mean_a - mean_b| alone, as with a fixed "
-                       "threshold: whether a difference is clear depends on the spread and the "
-                       "number of seeds, 2 * sqrt(s_a²/n_a + s_b²/n_b)."))
+                          "threshold: whether a difference is clear depends on the spread and the "
+                          "number of seeds, 2 * sqrt(s_a²/n_a + s_b²/n_b)."))
     wrong = next(i for i, (a, b) in enumerate(_DIFF_CASES, 1) if answers[i - 1] != _clear(a, b))
     a, b = _DIFF_CASES[wrong - 1]
     return not_yet(
@@ -394,27 +391,27 @@ def _one_sided_wrong_tail(a, b):
 
 _WELCH_MISTAKES = [
     (_pooled, mark("that is Student's t-test with a pooled variance (equal_var=True): Welch's test "
-              "keeps the two variances apart, SE = sqrt(s_a²/n_a + s_b²/n_b), and its degrees of "
-              "freedom come from the Welch–Satterthwaite formula.")),
-    (_one_sided, mark("that p-value is one-sided: the two-sided p counts both tails, "
-                 "p = 2 · P(T > |t|).")),
-    (_one_sided_wrong_tail, mark("that p-value is one tail only: the two-sided p is "
-                            "2 · P(T > |t|).")),
-    (_df_sum, mark("n_a + n_b - 2 degrees of freedom belong to the pooled test; Welch's df is "
-              "(v_a + v_b)² / (v_a²/(n_a-1) + v_b²/(n_b-1)) with v = s²/n.")),
+                   "keeps the two variances apart, SE = sqrt(s_a²/n_a + s_b²/n_b), and its degrees "
+                   "of freedom come from the Welch–Satterthwaite formula.")),
+    (_one_sided, mark("that p-value is one-sided: the two-sided p counts both tails, p = 2 · P(T > "
+                      "|t|).")),
+    (_one_sided_wrong_tail, mark("that p-value is one tail only: the two-sided p is 2 · P(T > "
+                                 "|t|).")),
+    (_df_sum, mark("n_a + n_b - 2 degrees of freedom belong to the pooled test; Welch's df is (v_a "
+                   "+ v_b)² / (v_a²/(n_a-1) + v_b²/(n_b-1)) with v = s²/n.")),
     (_normal_p, mark("that p-value comes from the normal distribution; with a few seeds use the t "
-                "distribution with Welch's degrees of freedom (scipy.stats.t.sf).")),
+                     "distribution with Welch's degrees of freedom (scipy.stats.t.sf).")),
     (_population_sd, mark("you used the population standard deviations (divisor n); use the sample "
-                     "ones (divisor n - 1).")),
-    (_flipped, mark("the sign of t: SciPy's convention, followed here, is "
-               "t = (mean_a - mean_b) / SE.")),
+                          "ones (divisor n - 1).")),
+    (_flipped, mark("the sign of t: SciPy's convention, followed here, is t = (mean_a - mean_b) / "
+                    "SE.")),
 ]
 
 
 #: The prompt allows SciPy for the tail only: these compute the whole test for the reader.
 _WELCH_FORBIDDEN = [
     Forbidden(mark("compute t, the Welch–Satterthwaite df and p from the formulas above, and use "
-              "scipy.stats.t.sf for the tail only."),
+                   "scipy.stats.t.sf for the tail only."),
               python_functions=((stats.ttest_ind, "scipy.stats.ttest_ind"),
                                 (stats.ttest_ind_from_stats, "scipy.stats.ttest_ind_from_stats"))),
 ]
@@ -460,11 +457,11 @@ def check_welch(fn: Any) -> Feedback:
         names = ["t", "df", "p"]
         off = [n for n, (v, d), w in zip(names, answer, want, strict=True)
                if not _close(v, d, w, rel=1e-4)]
-        return not_yet(tr("on test case {number}, {names} differ from Welch's test: expected "
-                          "t = {t:.4g}, df = {df:.4g}, p = {p:.4g}.", number=i,
+        return not_yet(tr("on test case {number}, {names} differ from Welch's test: expected t = "
+                          "{t:.4g}, df = {df:.4g}, p = {p:.4g}.", number=i,
                           names=", ".join(off), t=want[0], df=want[1], p=want[2]))
     return correct(tr("Welch's t, its Welch–Satterthwaite degrees of freedom and the two-sided p, "
-                   "as SciPy computes them."))
+                      "as SciPy computes them."))
 
 
 # --- the power of an "equivalent" verdict -------------------------------------------------------
@@ -510,28 +507,31 @@ def check_equivalence_power(fn: Any) -> Feedback:
         atol=1e-6,
         rtol=1e-5,
         wrong_functions=[
-            (lambda *a: _equivalence(*a, clip=False), tr("when the band is narrower than the "
-             "interval's half-width z σ/√n, no interval fits inside it: the probability is 0, "
-             "not the negative difference of the two Φ terms.")),
-            (lambda *a: _equivalence(*a, z_of=lambda al: stats.norm.ppf(1 - al)), tr("the book's "
-             "interval is two-sided: its half-width uses z at 1 − α/2, not 1 − α.")),
+            (lambda *a: _equivalence(*a, clip=False), tr(
+                "when the band is narrower than the interval's half-width z σ/√n, no interval fits "
+                "inside it: the probability is 0, not the negative difference of the two Φ "
+                "terms.")),
+            (lambda *a: _equivalence(*a, z_of=lambda al: stats.norm.ppf(1 - al)), tr(
+                "the book's interval is two-sided: its half-width uses z at 1 − α/2, not 1 − α.")),
             (lambda *a: _equivalence(*a, sides=1), tr("the interval must stay inside the band at "
-             "both ends: subtract the probability that its lower end falls below −δ.")),
-            (lambda *a: _equivalence(*a, half_width=False), tr("that is the probability that the "
-             "estimate lies inside the band; the verdict needs the whole interval inside, so "
-             "each end of the band moves in by z σ/√n.")),
-            (lambda *a: _equivalence(*a, se_of=lambda sd, n: sd), tr("the mean of n per-seed "
-             "differences has standard deviation σ/√n, not σ.")),
-            (lambda *a: _equivalence(*a, se_of=lambda sd, n: sd / n), tr("the standard error is "
-             "σ/√n, not σ/n.")),
-            (lambda *a: _equivalence(*a, se_of=lambda sd, n: sd * math.sqrt(2 / n)), tr("the "
-             "design is paired: σ is already the SD of the per-seed differences, so the "
-             "standard error is σ/√n, with no factor √2.")),
-            (lambda *a: _equivalence(*a, centre=False), tr("the estimate is centred on the true "
-             "effect θ: shift both ends by θ (Φ((δ − z se − θ)/se) − Φ((−δ + z se − θ)/se)).")),
+                                                      "both ends: subtract the probability that "
+                                                      "its lower end falls below −δ.")),
+            (lambda *a: _equivalence(*a, half_width=False), tr(
+                "that is the probability that the estimate lies inside the band; the verdict needs "
+                "the whole interval inside, so each end of the band moves in by z σ/√n.")),
+            (lambda *a: _equivalence(*a, se_of=lambda sd, n: sd), tr(
+                "the mean of n per-seed differences has standard deviation σ/√n, not σ.")),
+            (lambda *a: _equivalence(*a, se_of=lambda sd, n: sd / n), tr(
+                "the standard error is σ/√n, not σ/n.")),
+            (lambda *a: _equivalence(*a, se_of=lambda sd, n: sd * math.sqrt(2 / n)), tr(
+                "the design is paired: σ is already the SD of the per-seed differences, so the "
+                "standard error is σ/√n, with no factor √2.")),
+            (lambda *a: _equivalence(*a, centre=False), tr(
+                "the estimate is centred on the true effect θ: shift both ends by θ (Φ((δ − z se − "
+                "θ)/se) − Φ((−δ + z se − θ)/se)).")),
             (lambda *a: 1 - _equivalence(*a), tr("that is the probability of *not* calling the "
-             "effect equivalent.")),
+                                                 "effect equivalent.")),
         ],
-        success=tr("the power of an \"equivalent\" verdict: Φ((δ − z se − θ)/se) − "
-        "Φ((−δ + z se − θ)/se), and 0 when the band is narrower than the interval."),
+        success=tr("the power of an \"equivalent\" verdict: Φ((δ − z se − θ)/se) − Φ((−δ + z se − "
+                   "θ)/se), and 0 when the band is narrower than the interval."),
     )
