@@ -16,7 +16,8 @@ counts, the band near 2 SE, 1-D and 3-D log-softmax inputs, top/left padding, fa
 half-precision answers to small quantities.
 
 ``test_every_checker_is_catalogued`` keeps the catalogue complete: a checker added later without
-its mutants fails it.
+its mutants fails it. The wrong answers run in both languages of the checkers' messages: in
+Chinese each hint must be the translation of the English one that names the mistake, in Chinese.
 """
 
 from __future__ import annotations
@@ -31,11 +32,21 @@ import torch
 import torch.nn.functional as F
 from scipy import stats
 
-from attn_lessons.exercises import cbam, coordatt, eca, networks, preface, se, self_attention
+from attn_lessons.exercises import (
+    _messages,
+    cbam,
+    coordatt,
+    eca,
+    networks,
+    preface,
+    se,
+    self_attention,
+)
 from attn_lessons.exercises import insert as ins
 from attn_lessons.exercises import similarity as sim
 from attn_lessons.stats import welch
 
+from .test_exercise_messages import CJK, english_prose
 from .test_exercises_all_checkers import CHECKERS
 
 
@@ -1450,11 +1461,23 @@ def test_every_checker_is_catalogued():
         assert len(entry["right"]) >= 2, f"{name}: fewer than two correct alternatives"
 
 
+@pytest.mark.parametrize("language", _messages.LANGUAGES)
 @pytest.mark.parametrize(("checker", "answer", "hint"), WRONG)
-def test_a_mutant_gets_not_yet_and_the_hint_that_names_it(checker, answer, hint):
-    verdict = checker(answer)
+def test_a_mutant_gets_not_yet_and_the_hint_that_names_it(checker, answer, hint, language):
+    """In English the hint names the mistake (the substring); in Chinese the hint is the
+    catalogue's translation of that same English hint: Chinese, with no English prose."""
+    with _messages.language(language):
+        verdict = checker(answer)
     assert not verdict, f"a wrong answer passed: {verdict}"
-    assert hint in verdict.message, str(verdict)
+    assert verdict.language == language
+    if language == "en":
+        assert hint in verdict.message, str(verdict)
+        return
+    assert hint in verdict.english, f"{verdict.english} ({verdict})"
+    assert str(verdict).startswith("还不对："), str(verdict)
+    assert verdict.message != verdict.english and CJK.search(verdict.message), str(verdict)
+    assert not english_prose(verdict.message), (
+        f"English prose {english_prose(verdict.message)} in the Chinese hint: {verdict}")
 
 
 @pytest.mark.parametrize(("checker", "answer"), RIGHT)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 import re
 import sys
 from pathlib import Path
@@ -337,6 +338,44 @@ def test_pages_address_of_a_repository():
         rn.pages_address("https://gitlab.com/org/repo")
 
 
+def _install_notebook() -> dict:
+    return _notebook(_code('import sys\n\nif "google.colab" in sys.modules:\n    pass', "c0",
+                           tags=["colab-install", "remove-cell"]),
+                     *_exercise_notebook()["cells"])
+
+
+def test_the_chinese_reader_notebook_sets_its_checkers_language_in_the_install_cell():
+    nb = _install_notebook()
+    english = rn.convert_notebook(nb, FakeResolver(), notebook="x.ipynb", docname="book/ch2/lab")
+    chinese = rn.convert_notebook(nb, FakeResolver(), notebook="x.ipynb", docname="book/ch2/lab",
+                                  language="zh_CN")
+    assert _text(english["cells"][0]) == _text(nb["cells"][0])
+    text = _text(chinese["cells"][0])
+    assert text.startswith(_text(nb["cells"][0]) + "\n\n#")
+    assert text.endswith('os.environ["ATTN_LESSONS_LANGUAGE"] = "zh_CN"')
+    assert [c["id"] for c in chinese["cells"]] == [c["id"] for c in english["cells"]]
+    assert [_text(c) for c in chinese["cells"][1:]] == [_text(c) for c in english["cells"][1:]]
+    # The line runs as it is in a kernel: the checkers then answer in Chinese.
+    namespace: dict = {}
+    saved = os.environ.get("ATTN_LESSONS_LANGUAGE")
+    try:
+        exec(compile(text, "install-cell", "exec"), namespace)
+        from attn_lessons.exercises import get_language, preface
+        assert get_language() == "zh_CN"
+        assert str(preface.check_attend(None)).startswith("还不对：")
+    finally:
+        if saved is None:
+            os.environ.pop("ATTN_LESSONS_LANGUAGE", None)
+        else:
+            os.environ["ATTN_LESSONS_LANGUAGE"] = saved
+
+
+def test_a_chinese_notebook_without_its_install_cell_fails_loudly():
+    with pytest.raises(rn.ReaderNotebookError, match="colab-install"):
+        rn.convert_notebook(_exercise_notebook(), FakeResolver(), notebook="x.ipynb",
+                            docname="book/ch2/lab", language="zh_CN")
+
+
 # --------------------------------------------------------------------------------------------
 # The committed reader notebooks, rendered as plain Jupyter renders them
 # --------------------------------------------------------------------------------------------
@@ -432,11 +471,26 @@ def test_cells_are_the_books_and_code_cells_the_student_editions(docname):
         assert r["cell_type"] == expected, REFRESH
         assert not r.get("outputs"), "a reader notebook is committed without outputs"
     student, _ = make_student.student_version(nbformat.from_dict(copy.deepcopy(source)))
+    language = _split(docname)[0].name if docname.partition("/")[0] in TRANSLATED else None
+    # A translated edition's install cell also sets its checkers' language.
+    expected = [rn.with_checker_language(dict(c), language)
+                if rn.INSTALL_TAG in c.metadata.get("tags", []) else c
+                for c in student.cells if c.cell_type == "code"]
     assert [(c.get("id"), _text(c), c["metadata"]) for c in reader["cells"]
             if c["cell_type"] == "code"] == \
-        [(c.get("id"), _text(c), dict(c.metadata)) for c in student.cells
-         if c.cell_type == "code"], REFRESH
+        [(c.get("id"), _text(c), dict(c["metadata"])) for c in expected], REFRESH
     assert reader["metadata"] == source["metadata"], REFRESH
+
+
+@pytest.mark.parametrize("key", [f"{lang}/{d}" for lang in TRANSLATED for d in SOURCES])
+def test_a_translated_reader_notebook_sets_its_checkers_language(key):
+    """Its install cell (the first code cell) sets ATTN_LESSONS_LANGUAGE, so the checkers answer
+    in the edition's language in Colab, Binder or Jupyter without the reader doing anything."""
+    language = _split(key)[0].name
+    codes = [c for c in _reader(key)["cells"] if c["cell_type"] == "code"]
+    assert rn.INSTALL_TAG in codes[0]["metadata"].get("tags", []), key
+    assert f'os.environ["ATTN_LESSONS_LANGUAGE"] = "{language}"' in _text(codes[0]), REFRESH
+    assert not any("ATTN_LESSONS_LANGUAGE" in _text(c) for c in codes[1:]), key
 
 
 @pytest.mark.parametrize("docname", EDITIONS_SOURCES)

@@ -36,13 +36,15 @@ import math
 import numbers
 import sys
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import torch
 import torch.autograd.forward_ad
 from torch.overrides import TorchFunctionMode
+
+from ._messages import catalogue, get_language, mark, tr, verdict_word
 
 #: What a typical wrong answer looks like, and what to tell the reader who gives it.
 WrongAnswer = tuple[Any, str]
@@ -70,41 +72,66 @@ COARSE_FRACTION = 0.1
 
 @dataclass(frozen=True)
 class Feedback:
-    """The verdict of a checker: ``passed`` and a one-line ``message``."""
+    """The verdict of a checker: ``passed`` and a one-line ``message``, in the reader's language
+    (:mod:`attn_lessons.exercises._messages`). ``language`` is the language it was given in, and
+    ``msgid`` the English key of its message in the catalogue (None for a message that is not
+    one of the catalogue's, such as a reader's own exception text); ``english`` is the message
+    in English (the same as ``message`` in English)."""
 
     passed: bool
     message: str
+    language: str = field(default="en", compare=False)
+    msgid: str | None = field(default=None, compare=False)
+    english: str | None = field(default=None, compare=False)
 
     def __bool__(self) -> bool:
         return self.passed
 
     def __str__(self) -> str:
-        return ("Correct: " if self.passed else "Not yet: ") + self.message
+        return verdict_word(self.passed, self.language) + self.message
 
     __repr__ = __str__
 
 
-def correct(message: str = "well done.") -> Feedback:
-    return Feedback(True, message)
+def correct(message: str = mark("well done.")) -> Feedback:
+    """A right answer; ``message`` (an English catalogue message, or one already translated)
+    is given in the reader's language."""
+    return _feedback(True, message)
 
 
 def not_yet(hint: str) -> Feedback:
-    return Feedback(False, hint)
+    """A wrong answer and its hint in the reader's language (see :func:`correct`)."""
+    return _feedback(False, hint)
+
+
+def _feedback(passed: bool, message: str) -> Feedback:
+    text = tr(message)
+    # The catalogue key: the message's own (made by tr), or the message itself when it is an
+    # English message of the catalogue (a hint marked with mark()); None for any other text.
+    key = getattr(message, "msgid", None) or (message if message in catalogue("zh_CN") else None)
+    return Feedback(passed, str(text), get_language(), key, text.english or str(text))
 
 
 class _Refused(Exception):
     """Raised inside the conversions; carries the hint for the reader."""
 
 
+def _refusal(refused: _Refused) -> str:
+    """The hint a :class:`_Refused` carries, as it was made (it keeps its catalogue key)."""
+    return refused.args[0] if refused.args else str(refused)
+
+
 def safe_repr(value: Any, limit: int = 60) -> str:
     """``repr(value)`` cut to ``limit`` characters; never raises, even for a broken ``__repr__``."""
     try:
         if isinstance(value, torch.Tensor):
-            text = f"tensor of shape {tuple(value.shape)} and dtype {value.dtype}"
+            text = tr('tensor of shape {shape} and dtype {dtype}', shape=tuple(value.shape),
+                      dtype=value.dtype)
         elif isinstance(value, np.ndarray):
-            text = f"array of shape {value.shape} and dtype {value.dtype}"
+            text = tr('array of shape {shape} and dtype {dtype}', shape=value.shape,
+                      dtype=value.dtype)
         elif isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 200:
-            text = f"an integer with {value.bit_length()} bits"
+            text = tr('an integer with {bits} bits', bits=value.bit_length())
         else:
             text = repr(value)
         text = str(text)
@@ -171,21 +198,22 @@ def _from_tensor(t: torch.Tensor, what: str) -> tuple[torch.Tensor, str, torch.d
     except Exception:
         is_meta = True
     if is_meta:
-        raise _Refused(f"{what} is a meta tensor: it has a shape but no values. Compute it on a "
-                       "real device (the CPU, or the notebook's `device`).")
+        raise _Refused(tr("{what} is a meta tensor: it has a shape but no values. Compute it on a "
+                          "real device (the CPU, or the notebook's `device`).", what=what))
     if t.layout != torch.strided:
         try:
             t = t.to_dense()
         except Exception as exc:
-            raise _Refused(f"{what} is a {t.layout} tensor that cannot be made dense: "
-                           f"{safe_str(exc)}") from None
+            raise _Refused(tr('{what} is a {layout} tensor that cannot be made dense: {error}',
+                              what=what, layout=t.layout, error=safe_str(exc))) from None
     kind = _tensor_kind(t)
     if kind == "complex":
-        raise _Refused(f"{what} is complex ({t.dtype}): the answer is real. Look for a square "
-                       "root or a logarithm of a negative number, or an FFT left in.")
+        raise _Refused(tr('{what} is complex ({dtype}): the answer is real. Look for a square root '
+                          'or a logarithm of a negative number, or an FFT left in.',
+                          what=what, dtype=t.dtype))
     if t.numel() > MAX_ELEMENTS:
-        raise _Refused(f"{what} has shape {tuple(t.shape)}: {t.numel():,} values, far more than "
-                       "the answer has.")
+        raise _Refused(tr('{what} has shape {shape}: {count:,} values, far more than the answer '
+                          'has.', what=what, shape=tuple(t.shape), count=t.numel()))
     dtype = t.dtype if kind == "float" else torch.float64
     return t.detach().to("cpu").to(torch.float64), kind, dtype
 
@@ -193,12 +221,14 @@ def _from_tensor(t: torch.Tensor, what: str) -> tuple[torch.Tensor, str, torch.d
 def _from_numpy(a: np.ndarray, what: str) -> tuple[torch.Tensor, str, torch.dtype]:
     kind = _numpy_kind(a)
     if kind == "complex":
-        raise _Refused(f"{what} is complex ({a.dtype}): the answer is real.")
+        raise _Refused(tr('{what} is complex ({dtype}): the answer is real.', what=what,
+                          dtype=a.dtype))
     if kind == "other":
-        raise _Refused(f"{what} is a NumPy array of dtype {a.dtype}, not of numbers.")
+        raise _Refused(tr('{what} is a NumPy array of dtype {dtype}, not of numbers.', what=what,
+                          dtype=a.dtype))
     if a.size > MAX_ELEMENTS:
-        raise _Refused(f"{what} has shape {a.shape}: {a.size:,} values, far more than the answer "
-                       "has.")
+        raise _Refused(tr('{what} has shape {shape}: {size:,} values, far more than the answer '
+                          'has.', what=what, shape=a.shape, size=a.size))
     dtype = {np.dtype(np.float32): torch.float32, np.dtype(np.float16): torch.float16}.get(
         a.dtype, torch.float64)
     with np.errstate(all="ignore"):
@@ -213,29 +243,34 @@ def _from_scalar(value: Any, what: str) -> tuple[torch.Tensor, str, torch.dtype]
         try:
             as_float = float(value)
         except OverflowError:
-            raise _Refused(f"{what} is an integer too large for a float "
-                           f"({safe_repr(value)}): look for a `**` where you meant `*`.") from None
+            raise _Refused(tr('{what} is an integer too large for a float ({value}): look for a '
+                              '`**` where you meant `*`.', what=what,
+                              value=safe_repr(value))) from None
         return torch.tensor(as_float, dtype=torch.float64), "int", torch.float64
     if isinstance(value, numbers.Real):
         try:
             as_float = float(value)
         except (OverflowError, ValueError, TypeError) as exc:
-            raise _Refused(f"{what} cannot be read as a number: {safe_str(exc)}") from None
+            raise _Refused(tr('{what} cannot be read as a number: {error}', what=what,
+                              error=safe_str(exc))) from None
         dtype = torch.float32 if isinstance(value, np.float32) else (
             torch.float16 if isinstance(value, np.float16) else torch.float64)
         return torch.tensor(as_float, dtype=torch.float64), "float", dtype
     if isinstance(value, numbers.Complex):
-        raise _Refused(f"{what} is the complex number {safe_repr(value)}: the answer is real.")
-    raise _Refused(f"{what} should be a tensor or a number, got a {_type_name(value)}: "
-                   f"{safe_repr(value)}")
+        raise _Refused(tr('{what} is the complex number {value}: the answer is real.', what=what,
+                          value=safe_repr(value)))
+    raise _Refused(tr('{what} should be a tensor or a number, got a {type}: {value}', what=what,
+                      type=_type_name(value), value=safe_repr(value)))
 
 
 def _from_sequence(value: Sequence[Any], what: str, depth: int) -> tuple[torch.Tensor, str,
                                                                          torch.dtype]:
     if depth > MAX_DEPTH:
-        raise _Refused(f"{what} is a list nested more than {MAX_DEPTH} deep: not an answer.")
+        raise _Refused(tr('{what} is a list nested more than {depth} deep: not an answer.',
+                          what=what, depth=MAX_DEPTH))
     if len(value) > MAX_ELEMENTS:
-        raise _Refused(f"{what} is a list of {len(value):,} items, far more than the answer has.")
+        raise _Refused(tr('{what} is a list of {count:,} items, far more than the answer has.',
+                          what=what, count=len(value)))
     if all(type(v) in (float, int) for v in value):  # the common case, without a tensor per item
         try:
             array = np.array(value, dtype=np.float64)
@@ -249,8 +284,8 @@ def _from_sequence(value: Sequence[Any], what: str, depth: int) -> tuple[torch.T
         return torch.zeros(0, dtype=torch.float64), "float", torch.float64
     shapes = {p[0].shape for p in parts}
     if len(shapes) > 1:
-        raise _Refused(f"{what} is a ragged list (its items have shapes "
-                       f"{sorted(tuple(s) for s in shapes)}): return one tensor.")
+        raise _Refused(tr('{what} is a ragged list (its items have shapes {shapes}): return one '
+                          'tensor.', what=what, shapes=sorted(tuple(s) for s in shapes)))
     kinds = {p[1] for p in parts}
     kind = "float" if "float" in kinds else ("int" if "int" in kinds else kinds.pop())
     if len(kinds) > 1 and "bool" in kinds:
@@ -260,8 +295,8 @@ def _from_sequence(value: Sequence[Any], what: str, depth: int) -> tuple[torch.T
     dtype = max(dtypes, key=lambda d: _DTYPE_TOL.get(d, _DTYPE_TOL[torch.float64])[1])
     stacked = torch.stack([p[0] for p in parts])
     if stacked.numel() > MAX_ELEMENTS:
-        raise _Refused(f"{what} has shape {tuple(stacked.shape)}, far more values than the answer "
-                       "has.")
+        raise _Refused(tr('{what} has shape {shape}, far more values than the answer has.',
+                          what=what, shape=tuple(stacked.shape)))
     return stacked, kind, dtype
 
 
@@ -275,33 +310,36 @@ def _convert(value: Any, what: str, depth: int = 0) -> tuple[torch.Tensor, str, 
     if isinstance(value, (list, tuple)):
         return _from_sequence(value, what, depth)
     if isinstance(value, (str, bytes, dict, set, frozenset)) or callable(value):
-        raise _Refused(f"{what} should be a tensor or a number, got a {_type_name(value)}: "
-                       f"{safe_repr(value)}")
+        raise _Refused(tr('{what} should be a tensor or a number, got a {type}: {value}',
+                          what=what, type=_type_name(value), value=safe_repr(value)))
     if hasattr(type(value), "__array__"):  # array-likes other than NumPy's own
         try:
             array = np.asarray(value)
         except Exception as exc:
-            raise _Refused(f"{what} could not be read as an array: {safe_str(exc)}") from None
+            raise _Refused(tr('{what} could not be read as an array: {error}', what=what,
+                              error=safe_str(exc))) from None
         return _from_numpy(array, what)
-    raise _Refused(f"{what} should be a tensor or a number, got a {_type_name(value)}: "
-                   f"{safe_repr(value)}")
+    raise _Refused(tr('{what} should be a tensor or a number, got a {type}: {value}', what=what,
+                      type=_type_name(value), value=safe_repr(value)))
 
 
-def as_float64(value: Any, what: str = "your answer") -> tuple[torch.Tensor, str, torch.dtype]:
+def as_float64(value: Any, what: str = mark("your answer")) -> tuple[torch.Tensor, str,
+                                            torch.dtype]:
     """``(values in float64 on the CPU, kind, dtype for the tolerance)`` of an answer.
 
     ``kind`` is ``"float"``, ``"int"``, ``"bool"`` (or ``"mixed"``). Raises :class:`_Refused`
     with a hint for anything that is not a real number or array of them.
     """
+    what = tr(what)
     try:
         return _convert(value, what)
     except _Refused:
         raise
     except RecursionError:
-        raise _Refused(f"{what} refers to itself: not an answer.") from None
+        raise _Refused(tr('{what} refers to itself: not an answer.', what=what)) from None
     except Exception as exc:  # whatever else a strange object does while being read
-        raise _Refused(f"{what} could not be read as numbers ({_type_name(exc)}: "
-                       f"{safe_str(exc)}).") from None
+        raise _Refused(tr('{what} could not be read as numbers ({type}: {error}).', what=what,
+                          type=_type_name(exc), error=safe_str(exc))) from None
 
 
 def tolerance(dtype: torch.dtype, atol: float, rtol: float) -> tuple[float, float]:
@@ -310,7 +348,8 @@ def tolerance(dtype: torch.dtype, atol: float, rtol: float) -> tuple[float, floa
     return max(atol, floor_atol), max(rtol, floor_rtol)
 
 
-def too_coarse(dtype: torch.dtype, scale: float, what: str = "your answer") -> str | None:
+def too_coarse(dtype: torch.dtype, scale: float, what: str = mark(
+    "your answer")) -> str | None:
     """A hint when a half-precision ``dtype`` is too coarse for an answer of size ``scale``.
 
     The tolerance of :func:`tolerance` has an absolute floor per dtype (2e-2 for bfloat16), fit
@@ -318,6 +357,7 @@ def too_coarse(dtype: torch.dtype, scale: float, what: str = "your answer") -> s
     of 0.02, a bfloat16 answer would pass even when it is the wrong quantity: such answers are
     refused instead, with this hint. ``None`` when the dtype is fine for the answer.
     """
+    what = tr(what)
     if dtype not in (torch.float16, torch.bfloat16):
         return None
     try:
@@ -328,9 +368,10 @@ def too_coarse(dtype: torch.dtype, scale: float, what: str = "your answer") -> s
     if not math.isfinite(scale) or scale == 0 or floor_atol <= COARSE_FRACTION * scale:
         return None
     name = str(dtype).removeprefix("torch.")
-    return (f"{what} is in {name}, whose rounding (about {floor_atol:g}) is more than a tenth of "
-            f"the answer's size (about {scale:.2g}): in {name} a right answer and a close wrong "
-            "one look the same. Compute it in float32 or float64.")
+    return (tr("{what} is in {name}, whose rounding (about {rounding:g}) is more than a tenth of "
+               "the answer's size (about {scale:.2g}): in {name} a right answer and a close wrong "
+               "one look the same. Compute it in float32 or float64.", what=what, name=name,
+               rounding=floor_atol, scale=scale))
 
 
 def _scale(want: torch.Tensor) -> float:
@@ -348,11 +389,12 @@ def _close(a: torch.Tensor, b: torch.Tensor, atol: float, rtol: float,
 def _missing_answer_hint(answer: Any, what: str) -> Feedback | None:
     if answer is None:
         return not_yet(
-            f"{what} is None. Replace the `...` with your code, and check the function "
-            "ends with `return`."
+            tr('{what} is None. Replace the `...` with your code, and check the function ends with '
+               '`return`.', what=what)
         )
     if answer is Ellipsis:
-        return not_yet(f"{what} is still the placeholder `...`: write your answer in its place.")
+        return not_yet(tr('{what} is still the placeholder `...`: write your answer in its place.',
+                          what=what))
     return None
 
 
@@ -375,11 +417,11 @@ def compare_tensor(
     answer: Any,
     expected: torch.Tensor,
     *,
-    what: str = "your answer",
+    what: str = mark("your answer"),
     atol: float = 1e-5,
     rtol: float = 1e-4,
     wrong_answers: Iterable[WrongAnswer] = (),
-    success: str = "well done.",
+    success: str = mark("well done."),
 ) -> Feedback:
     """Compare ``answer`` with ``expected`` (a tensor) and explain any difference.
 
@@ -387,11 +429,13 @@ def compare_tensor(
     equal to one of them gets that hint rather than a generic one. When ``expected`` is boolean
     (a mask), the answer must be boolean too and equal exactly. Never raises.
     """
+    what = tr(what)
     try:
         return _compare_tensor(answer, expected, what=what, atol=atol, rtol=rtol,
                                wrong_answers=wrong_answers, success=success)
     except Exception as exc:  # pragma: no cover - a last guard; every path above is guarded
-        return not_yet(f"{what} could not be checked ({_type_name(exc)}: {safe_str(exc)}).")
+        return not_yet(tr('{what} could not be checked ({type}: {error}).', what=what,
+                          type=_type_name(exc), error=safe_str(exc)))
 
 
 def _compare_tensor(answer, expected, *, what, atol, rtol, wrong_answers, success) -> Feedback:
@@ -402,11 +446,12 @@ def _compare_tensor(answer, expected, *, what, atol, rtol, wrong_answers, succes
     want = expected.detach().to("cpu", torch.float64)
     shape = _shape_of(answer)
     if shape is not None and shape != tuple(want.shape) and math.prod(shape) > MAX_ELEMENTS:
-        return not_yet(f"{what} has shape {shape} but should have shape {tuple(want.shape)}.")
+        return not_yet(tr('{what} has shape {shape} but should have shape {expected}.', what=what,
+                          shape=shape, expected=tuple(want.shape)))
     try:
         got, kind, dtype = as_float64(answer, what)
     except _Refused as refused:
-        return not_yet(str(refused))
+        return not_yet(_refusal(refused))
     if want_bool:
         atol = rtol = 0.0
     else:
@@ -427,30 +472,32 @@ def _compare_tensor(answer, expected, *, what, atol, rtol, wrong_answers, succes
         return None
 
     if kind == "mixed":
-        return not_yet(f"{what} mixes booleans and numbers: return one tensor of one dtype.")
+        return not_yet(tr('{what} mixes booleans and numbers: return one tensor of one dtype.',
+                          what=what))
     if want_bool and kind != "bool":
         if tuple(got.shape) == tuple(want.shape) and (hint := modelled()) is not None:
             return hint
         if _close(got, want, 0.0, 0.0) or _close(got, 1.0 - want, 0.0, 0.0):
             return not_yet(
-                f"{what} has 0/1 values of a number dtype; a mask must have dtype torch.bool. "
-                "F.scaled_dot_product_attention adds a float mask to the scores (0 and 1 change "
-                "almost nothing), so a float 0/1 mask blocks nothing."
+                tr('{what} has 0/1 values of a number dtype; a mask must have dtype torch.bool. '
+                   'F.scaled_dot_product_attention adds a float mask to the scores (0 and 1 change '
+                   'almost nothing), so a float 0/1 mask blocks nothing.', what=what)
             )
-        return not_yet(f"{what} should be a boolean tensor (dtype torch.bool), got "
-                       f"{safe_repr(answer)}.")
+        return not_yet(tr('{what} should be a boolean tensor (dtype torch.bool), got {value}.',
+                          what=what, value=safe_repr(answer)))
     if not want_bool and kind == "bool":
-        return not_yet(f"{what} holds booleans; the answer is a tensor of numbers.")
+        return not_yet(tr('{what} holds booleans; the answer is a tensor of numbers.', what=what))
     if tuple(got.shape) != tuple(want.shape):
         if (hint := modelled()) is not None:
             return hint
         return not_yet(
-            f"{what} has shape {tuple(got.shape)} but should have shape {tuple(want.shape)}."
+            tr('{what} has shape {shape} but should have shape {expected}.', what=what,
+               shape=tuple(got.shape), expected=tuple(want.shape))
         )
     if not torch.isfinite(got).all() and torch.isfinite(want).all():
         if (hint := modelled()) is not None:
             return hint
-        return not_yet(f"{what} contains NaN or infinite values.")
+        return not_yet(tr('{what} contains NaN or infinite values.', what=what))
     if not want_bool and (coarse := too_coarse(dtype, _scale(want), what)) is not None:
         return not_yet(coarse)
     if _close(got, want, atol, rtol):
@@ -459,28 +506,33 @@ def _compare_tensor(answer, expected, *, what, atol, rtol, wrong_answers, succes
         return hint
     if want_bool:
         wrong_entries = int((got != want).sum())
-        return not_yet(f"{what} has the right shape but {wrong_entries} entries differ.")
+        return not_yet(tr('{what} has the right shape but {count} entries differ.',
+                          what=what, count=wrong_entries))
     err = (got - want).abs().max().item()
-    return not_yet(f"{what} has the right shape but its values differ (largest error {err:.3g}).")
+    return not_yet(tr('{what} has the right shape but its values differ (largest error '
+                      '{error:.3g}).', what=what, error=err))
 
 
 def _as_number(answer: Any, what: str) -> tuple[float | int, torch.dtype]:
     """A single real number (exact int kept as int), or :class:`_Refused` with a hint."""
     if isinstance(answer, (bool, np.bool_)):
-        raise _Refused(f"{what} should be a number, got the boolean {answer}.")
+        raise _Refused(tr('{what} should be a number, got the boolean {answer}.', what=what,
+                          answer=answer))
     if isinstance(answer, numbers.Integral):
         return int(answer), torch.float64
     shape = _shape_of(answer)
     if shape is not None and math.prod(shape) != 1:
-        raise _Refused(f"{what} should be a single number, got a {safe_repr(answer)}.")
+        raise _Refused(tr('{what} should be a single number, got a {value}.', what=what,
+                          value=safe_repr(answer)))
     if isinstance(answer, (list, tuple)):
-        raise _Refused(f"{what} should be a single number, got a {_type_name(answer)}: "
-                       f"{safe_repr(answer)}")
+        raise _Refused(tr('{what} should be a single number, got a {type}: {value}', what=what,
+                          type=_type_name(answer), value=safe_repr(answer)))
     got, kind, dtype = as_float64(answer, what)
     if got.numel() != 1:
-        raise _Refused(f"{what} should be a single number, got {got.numel()} values.")
+        raise _Refused(tr('{what} should be a single number, got {count} values.', what=what,
+                          count=got.numel()))
     if kind == "bool":
-        raise _Refused(f"{what} should be a number, got a boolean.")
+        raise _Refused(tr('{what} should be a number, got a boolean.', what=what))
     value = got.reshape(()).item()
     if kind == "int" and math.isfinite(value):
         try:
@@ -497,23 +549,25 @@ def compare_number(
     answer: Any,
     expected: float,
     *,
-    what: str = "your answer",
+    what: str = mark("your answer"),
     rel_tol: float = 1e-6,
     abs_tol: float = 1e-9,
     integer: bool = False,
     wrong_answers: Iterable[WrongAnswer] = (),
-    success: str = "well done.",
+    success: str = mark("well done."),
 ) -> Feedback:
     """Compare a number (a count, a kernel size, a probability) with the expected one.
 
     The answer may be a Python or NumPy number, a 0-d (or one-element) tensor or array. With
     ``integer=True`` it must be a whole number and equal exactly. Never raises.
     """
+    what = tr(what)
     try:
         return _compare_number(answer, expected, what=what, rel_tol=rel_tol, abs_tol=abs_tol,
                                integer=integer, wrong_answers=wrong_answers, success=success)
     except Exception as exc:  # pragma: no cover - a last guard
-        return not_yet(f"{what} could not be checked ({_type_name(exc)}: {safe_str(exc)}).")
+        return not_yet(tr('{what} could not be checked ({type}: {error}).', what=what,
+                          type=_type_name(exc), error=safe_str(exc)))
 
 
 def _same_number(a: float | int, b: float | int, integer: bool, rel_tol: float,
@@ -537,47 +591,52 @@ def _compare_number(answer, expected, *, what, rel_tol, abs_tol, integer, wrong_
     try:
         value, dtype = _as_number(answer, what)
     except _Refused as refused:
-        return not_yet(str(refused))
+        return not_yet(_refusal(refused))
     atol, rtol = tolerance(dtype, abs_tol, rel_tol)
     if isinstance(value, int):
         try:
             float(value)
         except OverflowError:
-            return not_yet(f"{what} is an integer with {value.bit_length()} bits, far too large: "
-                           "look for a `**` where you meant `*`.")
+            return not_yet(tr('{what} is an integer with {bits} bits, far too large: look for a '
+                              '`**` where you meant `*`.', what=what, bits=value.bit_length()))
     if not math.isfinite(float(value)):
-        return not_yet(f"{what} is {value}: NaN or infinite.")
+        return not_yet(tr('{what} is {value}: NaN or infinite.', what=what, value=value))
     if integer and not float(value).is_integer():
-        return not_yet(f"{what} should be a whole number, got {value}: a count never has a "
-                       "fraction (use // for the integer division the modules do).")
+        return not_yet(tr('{what} should be a whole number, got {value}: a count never has a '
+                          'fraction (use // for the integer division the modules do).', what=what,
+                          value=value))
     if (coarse := too_coarse(dtype, float(expected), what)) is not None:
         return not_yet(coarse)
     if _same_number(value, expected, integer, rtol, atol):
         return correct(success)
     for wrong, hint in wrong_answers:
         try:
-            wrong_value, _ = _as_number(wrong, "a modelled mistake")
+            wrong_value, _ = _as_number(wrong, tr("a modelled mistake"))
         except _Refused:
             continue
         if _same_number(value, wrong_value, integer, rtol, atol):
             return not_yet(hint)
-    direction = "too large" if float(value) > float(expected) else "too small"
-    return not_yet(f"{what} = {safe_repr(value)} is {direction}.")
+    if float(value) > float(expected):
+        return not_yet(tr("{what} = {value} is too large.", what=what, value=safe_repr(value)))
+    return not_yet(tr("{what} = {value} is too small.", what=what, value=safe_repr(value)))
 
 
-def as_bool(answer: Any, what: str = "your answer") -> bool:
+def as_bool(answer: Any, what: str = mark("your answer")) -> bool:
     """A boolean answer: ``True``/``False``, a NumPy bool or a one-element bool tensor/array.
 
     Raises :class:`_Refused` with a hint for anything else (0 and 1 included: say what you mean).
     """
+    what = tr(what)
     if isinstance(answer, (bool, np.bool_)):
         return bool(answer)
     if isinstance(answer, (torch.Tensor, np.ndarray)):
         got, kind, _ = as_float64(answer, what)
         if kind == "bool" and got.numel() == 1:
             return bool(got.reshape(()).item())
-        raise _Refused(f"{what} should be True or False, got a {safe_repr(answer)}.")
-    raise _Refused(f"{what} should be True or False, got {safe_repr(answer)}.")
+        raise _Refused(tr('{what} should be True or False, got a {value}.', what=what,
+                          value=safe_repr(answer)))
+    raise _Refused(tr('{what} should be True or False, got {value}.', what=what,
+                      value=safe_repr(answer)))
 
 
 def compare_choice(
@@ -585,21 +644,24 @@ def compare_choice(
     expected: str,
     choices: Sequence[str],
     *,
-    what: str = "your answer",
+    what: str = mark("your answer"),
     hints: dict[str, str] | None = None,
-    success: str = "well done.",
+    success: str = mark("well done."),
 ) -> Feedback:
     """Compare a multiple-choice answer (a string among ``choices``, case-insensitive)."""
+    what = tr(what)
     missing = _missing_answer_hint(answer, what)
     if missing is not None:
         return missing
     if not isinstance(answer, str) or answer.strip().lower() not in [c.lower() for c in choices]:
-        return not_yet(f"{what} should be one of {list(choices)}, got {safe_repr(answer)}.")
+        return not_yet(tr('{what} should be one of {choices}, got {value}.', what=what,
+                          choices=list(choices), value=safe_repr(answer)))
     answer = answer.strip().lower()
     if answer == expected.lower():
         return correct(success)
     hint = (hints or {}).get(answer)
-    return not_yet(hint or f"{answer!r} is not it; think again about the options.")
+    return not_yet(hint or tr('{answer!r} is not it; think again about the options.',
+                              answer=answer))
 
 
 def call(fn: Callable[..., Any], args: tuple[Any, ...]) -> tuple[Any, BaseException | None]:
@@ -639,7 +701,7 @@ def autograd_forbidden(hint: str) -> Forbidden:
     return Forbidden(hint, python_functions=(
         (torch.autograd.grad, "torch.autograd.grad"),
         (torch.autograd.backward, "backward()"),
-        (torch.autograd.forward_ad.make_dual, "forward-mode autograd (make_dual)"),
+        (torch.autograd.forward_ad.make_dual, tr("forward-mode autograd (make_dual)")),
     ))
 
 
@@ -692,7 +754,8 @@ def call_watched(fn: Callable[..., Any], args: tuple[Any, ...], forbidden: Seque
 
 def _forbidden_hint(what: str, seen: tuple[Forbidden, str]) -> Feedback:
     rule, name = seen
-    return not_yet(f"{what} calls {name}, which this exercise asks you to do without: {rule.hint}")
+    return not_yet(tr('{what} calls {name}, which this exercise asks you to do without: {hint}',
+                      what=what, name=tr(name), hint=tr(rule.hint)))
 
 
 @dataclass(frozen=True)
@@ -711,7 +774,7 @@ def check_function(
     reference: Callable[..., Any],
     cases: Sequence[tuple[Any, ...]],
     *,
-    what: str = "your function",
+    what: str = mark("your function"),
     atol: float = 1e-5,
     rtol: float = 1e-4,
     integer: bool = False,
@@ -721,7 +784,7 @@ def check_function(
     diagnose: Callable[[tuple[Any, ...], Any, BaseException | None], str | None] | None = None,
     forbidden: Sequence[Forbidden] = (),
     vectorised: Vectorised | None = None,
-    success: str = "well done.",
+    success: str = mark("well done."),
 ) -> Feedback:
     """Run the reader's ``fn`` on each case and compare it with ``reference``.
 
@@ -739,16 +802,18 @@ def check_function(
     ``vectorised`` checks, once every case is right, that the function has no loop the prompt
     rules out. An exception raised by ``fn`` is caught and reported, never propagated.
     """
+    what = tr(what)
     missing = _missing_answer_hint(fn, what)
     if missing is not None:
         return missing
     if not callable(fn):
-        return not_yet(f"{what} should be a function, got a {_type_name(fn)}: {safe_repr(fn)}")
+        return not_yet(tr('{what} should be a function, got a {type}: {value}', what=what,
+                          type=_type_name(fn), value=safe_repr(fn)))
     # A mistake stays a candidate only while it agrees with the reader's answers so far: its hint
     # is given only if it explains every output seen, not just the one that was wrong.
     candidates = list(wrong_functions)
     for i, args in enumerate(cases):
-        label = f"the output on test case {i + 1}"
+        label = tr('the output on test case {number}', number=i + 1)
         want, ref_error = call(reference, args)
         if forbidden:
             got, error, watch = call_watched(fn, args, forbidden)
@@ -762,22 +827,25 @@ def check_function(
                               if isinstance(call(w, args)[1], ValueError)]
                 continue
             if error is not None:
-                return not_yet(f"{what} raised {_type_name(error)}: {safe_str(error)} on test "
-                               f"case {i + 1}, {safe_repr(args, 80)}; raise ValueError there.")
-            return not_yet(refusal_hint or f"{what} should raise ValueError on test case "
-                           f"{i + 1}, {safe_repr(args, 80)}, and returned {safe_repr(got)}.")
+                return not_yet(tr('{what} raised {type}: {error} on test case {number}, {case}; '
+                                  'raise ValueError there.', what=what, type=_type_name(error),
+                                  error=safe_str(error), number=i + 1, case=safe_repr(args, 80)))
+            return not_yet(refusal_hint or tr('{what} should raise ValueError on test case '
+                                              '{number}, {case}, and returned {value}.',
+                                              what=what, number=i + 1,
+                                              case=safe_repr(args, 80), value=safe_repr(got)))
         if ref_error is not None:  # pragma: no cover - the references are tested
-            return not_yet(f"the checker's reference failed on test case {i + 1}: "
-                           f"{safe_str(ref_error)}")
+            return not_yet(tr("the checker's reference failed on test case {number}: {error}",
+                              number=i + 1, error=safe_str(ref_error)))
         if error is not None:
             if isinstance(error, ValueError) and valid_refused_hint is not None:
                 return not_yet(valid_refused_hint)
             if diagnose is not None and (hint := _diagnosis(diagnose, args, None, error)):
                 return not_yet(hint)
-            return not_yet(f"{what} raised {_type_name(error)}: {safe_str(error)} "
-                           f"(on test case {i + 1}).")
+            return not_yet(tr('{what} raised {type}: {error} (on test case {number}).', what=what,
+                              type=_type_name(error), error=safe_str(error), number=i + 1))
         if got is None:
-            return not_yet(f"{what} returned None: does it end with `return`?")
+            return not_yet(tr('{what} returned None: does it end with `return`?', what=what))
         outputs = []
         for wrong_fn, hint in candidates:
             value, wrong_error = call(wrong_fn, args)
@@ -790,7 +858,8 @@ def check_function(
             verdict = compare_number(got, want, what=label, rel_tol=rtol, abs_tol=atol,
                                      integer=integer, wrong_answers=wrong_answers)
         if not verdict:
-            if diagnose is not None and verdict.message not in {h for _, h in wrong_answers}:
+            modelled = {getattr(h, "msgid", None) or h for _, h in wrong_answers}
+            if diagnose is not None and verdict.msgid not in modelled:
                 if hint := _diagnosis(diagnose, args, got, None):
                     return not_yet(hint)
             return verdict

@@ -8,6 +8,7 @@ import torch
 import torch.nn.functional as F
 
 from ._core import Feedback, autograd_forbidden, check_function
+from ._messages import tr
 
 __all__ = ["check_channel_gate", "check_spatial_gate_grad"]
 
@@ -93,26 +94,26 @@ def check_channel_gate(fn: Any) -> Feedback:
         _channel_cases(),
         what="channel_gate",
         wrong_functions=[
-            (_channels_first_axes, "your pools mix channels with positions: in a channels-last "
-                                   "map (B, H, W, C) dim=(2, 3) are W and C, and "
-                                   "reshape(B, C, H, W) reinterprets the memory in the same way. "
-                                   "The spatial axes are 1 and 2: pool dim=(1, 2), or first "
-                                   "x.permute(0, 3, 1, 2)."),
-            (_w2_first, "w1 (C/r, C) is applied first and w2 second, each transposed: "
-                        "relu(z @ w1.T) @ w2.T."),
-            (_avg_only, "that is SE's gate: CBAM also feeds the max-pooled descriptor through "
-                        "the same MLP and adds the two outputs."),
-            (_sum_then_mlp, "apply the MLP to each descriptor separately and add the outputs; "
-                            "the ReLU makes MLP(a) + MLP(b) differ from MLP(a + b)."),
-            (_two_sigmoids, "add the two MLP outputs first, then apply one sigmoid, so each "
-                            "gate stays in (0, 1)."),
-            (_max_only, "that uses the max-pooled descriptor alone: CBAM feeds the average too, "
-                        "through the same MLP, and adds the two outputs."),
-            (_no_relu, "the ReLU between the MLP's two layers is missing."),
-            (_channel_softmax, "a softmax makes the channels compete; CBAM's channel gate is a "
-                               "sigmoid, one gate per channel in (0, 1)."),
+            (_channels_first_axes, tr("your pools mix channels with positions: in a channels-last "
+                                      "map (B, H, W, C) dim=(2, 3) are W and C, and reshape(B, C, "
+                                      "H, W) reinterprets the memory in the same way. The spatial "
+                                      "axes are 1 and 2: pool dim=(1, 2), or first x.permute(0, 3, "
+                                      "1, 2).")),
+            (_w2_first, tr("w1 (C/r, C) is applied first and w2 second, each transposed: relu(z @ "
+                           "w1.T) @ w2.T.")),
+            (_avg_only, tr("that is SE's gate: CBAM also feeds the max-pooled descriptor through "
+                           "the same MLP and adds the two outputs.")),
+            (_sum_then_mlp, tr("apply the MLP to each descriptor separately and add the outputs; "
+                               "the ReLU makes MLP(a) + MLP(b) differ from MLP(a + b).")),
+            (_two_sigmoids, tr("add the two MLP outputs first, then apply one sigmoid, so each "
+                               "gate stays in (0, 1).")),
+            (_max_only, tr("that uses the max-pooled descriptor alone: CBAM feeds the average too, "
+                           "through the same MLP, and adds the two outputs.")),
+            (_no_relu, tr("the ReLU between the MLP's two layers is missing.")),
+            (_channel_softmax, tr("a softmax makes the channels compete; CBAM's channel gate is a "
+                                  "sigmoid, one gate per channel in (0, 1).")),
         ],
-        success="channels-last pooled over (H, W), one shared MLP, one sigmoid.",
+        success=tr("channels-last pooled over (H, W), one shared MLP, one sigmoid."),
     )
 
 
@@ -214,28 +215,29 @@ def check_spatial_gate_grad(fn: Any) -> Feedback:
         reference_spatial_gate_grad,
         _sgg_cases(),
         what="spatial_gate_grad",
-        forbidden=[autograd_forbidden("derive the three steps back on paper (the sigmoid, the "
-                                      "convolution, the two poolings) and write them with tensor "
-                                      "operations; the checker runs autograd itself to compare.")],
+        forbidden=[autograd_forbidden(tr("derive the three steps back on paper (the sigmoid, the "
+                                         "convolution, the two poolings) and write them with "
+                                         "tensor operations; the checker runs autograd itself to "
+                                         "compare."))],
         wrong_functions=[
-            (_sgg_not_flipped, "the way back through a cross-correlation is a correlation with "
-                               "the kernel flipped in both directions (F.conv_transpose2d with "
-                               "the same weight and padding does exactly that): a tap at "
-                               "offset +t sends the gradient back to offset -t."),
-            (_sgg_gate_as_slope, "the slope of the sigmoid is g(1 − g), not g itself."),
-            (_sgg_no_mean_scale, "the mean over C channels passes 1/C of its gradient to each "
-                                 "channel, not all of it."),
-            (_sgg_max_to_all, "the maximum over channels passes its gradient to the one channel "
-                              "that attains it, not to every channel."),
-            (_sgg_max_shared, "the maximum is not a mean: its whole gradient goes to the channel "
-                              "that attains it, not 1/C to each."),
-            (_sgg_no_max, "the max map is missing: the gate reads [mean; max], and the channel "
-                          "that attains the maximum gets that map's gradient too."),
-            (_sgg_no_avg, "the mean map is missing: every channel gets 1/C of the gradient of "
-                          "the mean map."),
-            (_sgg_planes_swapped, "kernel plane 0 reads the mean map and plane 1 the max map: "
-                                  "their gradients are swapped."),
+            (_sgg_not_flipped, tr("the way back through a cross-correlation is a correlation with "
+                                  "the kernel flipped in both directions (F.conv_transpose2d with "
+                                  "the same weight and padding does exactly that): a tap at offset "
+                                  "+t sends the gradient back to offset -t.")),
+            (_sgg_gate_as_slope, tr("the slope of the sigmoid is g(1 − g), not g itself.")),
+            (_sgg_no_mean_scale, tr("the mean over C channels passes 1/C of its gradient to each "
+                                    "channel, not all of it.")),
+            (_sgg_max_to_all, tr("the maximum over channels passes its gradient to the one channel "
+                                 "that attains it, not to every channel.")),
+            (_sgg_max_shared, tr("the maximum is not a mean: its whole gradient goes to the "
+                                 "channel that attains it, not 1/C to each.")),
+            (_sgg_no_max, tr("the max map is missing: the gate reads [mean; max], and the channel "
+                             "that attains the maximum gets that map's gradient too.")),
+            (_sgg_no_avg, tr("the mean map is missing: every channel gets 1/C of the gradient of "
+                             "the mean map.")),
+            (_sgg_planes_swapped, tr("kernel plane 0 reads the mean map and plane 1 the max map: "
+                                     "their gradients are swapped.")),
         ],
-        success="σ′ = g(1 − g), back through the flipped kernel, 1/C to every channel from the "
-        "mean, everything from the max to its channel.",
+        success=tr("σ′ = g(1 − g), back through the flipped kernel, 1/C to every channel from the "
+                   "mean, everything from the max to its channel."),
     )

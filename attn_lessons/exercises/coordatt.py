@@ -9,6 +9,7 @@ import torch
 import torch.nn.functional as F
 
 from ._core import Feedback, autograd_forbidden, check_function
+from ._messages import tr
 
 __all__ = [
     "check_coordinate_pool_3d",
@@ -79,26 +80,26 @@ def check_coordinate_pool_3d(coordinate_pool_3d: Any) -> Feedback:
         _pool3_cases(),
         what="coordinate_pool_3d",
         wrong_functions=[
-            (_pool3_reversed, "the three parts are in the wrong order, or each averages over the "
-                              "wrong axes: z^d keeps the slice index (average over H and W, "
-                              "dims (3, 4)) and comes first, then z^h (dims (2, 4)), then z^w "
-                              "(dims (2, 3))."),
-            (_pool3_h_w_swapped, "z^h and z^w are swapped, or each averages over the wrong "
-                                 "axes: z^h keeps the row index (average over dims (2, 4)), "
-                                 "z^w the column index (dims (2, 3))."),
-            (_pool3_sum, "you summed: each profile is a mean over the other two axes."),
-            (_pool3_max, "you took maxima: Coordinate Attention uses average pooling."),
-            (_pool3_channel_axis, "concatenate along the last axis (dim=2), so that the result "
-                                  "is (B, C, D + H + W); along dim=1 it only works when "
-                                  "D = H = W."),
-            (_pool3_wrong_divisor, "each mean divides by the number of terms it sums: z^d sums "
-                                   "H·W numbers per slice, z^h D·W, z^w D·H."),
-            (_pool3_no_depth, "the depth profile z^d is missing: a volume has three directions, "
-                              "D + H + W numbers per channel."),
-            (_pool3_depth_folded, "folding D into H (an image of D·H rows) gives D·H + W "
-                                  "numbers; pool each of the three axes on its own."),
+            (_pool3_reversed, tr("the three parts are in the wrong order, or each averages over "
+                                 "the wrong axes: z^d keeps the slice index (average over H and W, "
+                                 "dims (3, 4)) and comes first, then z^h (dims (2, 4)), then z^w "
+                                 "(dims (2, 3)).")),
+            (_pool3_h_w_swapped, tr("z^h and z^w are swapped, or each averages over the wrong "
+                                    "axes: z^h keeps the row index (average over dims (2, 4)), z^w "
+                                    "the column index (dims (2, 3)).")),
+            (_pool3_sum, tr("you summed: each profile is a mean over the other two axes.")),
+            (_pool3_max, tr("you took maxima: Coordinate Attention uses average pooling.")),
+            (_pool3_channel_axis, tr("concatenate along the last axis (dim=2), so that the result "
+                                     "is (B, C, D + H + W); along dim=1 it only works when D = H = "
+                                     "W.")),
+            (_pool3_wrong_divisor, tr("each mean divides by the number of terms it sums: z^d sums "
+                                      "H·W numbers per slice, z^h D·W, z^w D·H.")),
+            (_pool3_no_depth, tr("the depth profile z^d is missing: a volume has three directions, "
+                                 "D + H + W numbers per channel.")),
+            (_pool3_depth_folded, tr("folding D into H (an image of D·H rows) gives D·H + W "
+                                     "numbers; pool each of the three axes on its own.")),
         ],
-        success="z = [z^d, z^h, z^w], D + H + W profile means per channel.",
+        success=tr("z = [z^d, z^h, z^w], D + H + W profile means per channel."),
     )
 
 
@@ -159,26 +160,26 @@ def check_h_swish_grad(h_swish_grad: Any) -> Feedback:
         reference_h_swish_grad,
         _hsg_cases(),
         what="h_swish_grad",
-        forbidden=[autograd_forbidden("derive h′ on each of the three pieces on paper and write it "
-                                      "with torch.where or masks; the checker runs autograd "
-                                      "itself to compare.")],
+        forbidden=[autograd_forbidden(tr("derive h′ on each of the three pieces on paper and write "
+                                         "it with torch.where or masks; the checker runs autograd "
+                                         "itself to compare."))],
         wrong_functions=[
-            (_hsg_h_sigmoid, "that is h-sigmoid, ReLU6(t + 3)/6, one of the two terms of the "
-                             "product rule: add t times the slope of ReLU6(t + 3)/6."),
-            (_hsg_second_term_only, "that is only t · (ReLU6(t + 3)/6)′, one of the two terms "
-                                    "of the product rule: add ReLU6(t + 3)/6 itself."),
-            (_hsg_middle_everywhere, "(2t + 3)/6 is the slope of the middle piece only: below "
-                                     "-3 h-swish is 0 (slope 0), above 3 it is t (slope 1)."),
-            (_hsg_swish, "that is the derivative of the smooth swish t·σ(t); h-swish is "
-                         "piecewise: 0, then (2t + 3)/6, then 1."),
-            (_hsg_flat_above, "above 3, h-swish is t itself, so its slope is 1, not 0 (ReLU6 "
-                              "is flat there, the product is not)."),
-            (_hsg_function_itself, "you returned h-swish itself: the exercise asks for its "
-                                   "derivative."),
-            (_hsg_clamped, "clamping (2t + 3)/6 to [0, 1] removes the negative slopes: between "
-                           "-3 and -1.5 h-swish decreases, so h′ < 0 there."),
+            (_hsg_h_sigmoid, tr("that is h-sigmoid, ReLU6(t + 3)/6, one of the two terms of the "
+                                "product rule: add t times the slope of ReLU6(t + 3)/6.")),
+            (_hsg_second_term_only, tr("that is only t · (ReLU6(t + 3)/6)′, one of the two terms "
+                                       "of the product rule: add ReLU6(t + 3)/6 itself.")),
+            (_hsg_middle_everywhere, tr("(2t + 3)/6 is the slope of the middle piece only: below "
+                                        "-3 h-swish is 0 (slope 0), above 3 it is t (slope 1).")),
+            (_hsg_swish, tr("that is the derivative of the smooth swish t·σ(t); h-swish is "
+                            "piecewise: 0, then (2t + 3)/6, then 1.")),
+            (_hsg_flat_above, tr("above 3, h-swish is t itself, so its slope is 1, not 0 (ReLU6 is "
+                                 "flat there, the product is not).")),
+            (_hsg_function_itself, tr("you returned h-swish itself: the exercise asks for its "
+                                      "derivative.")),
+            (_hsg_clamped, tr("clamping (2t + 3)/6 to [0, 1] removes the negative slopes: between "
+                              "-3 and -1.5 h-swish decreases, so h′ < 0 there.")),
         ],
-        success="h′(t) = 0, then (2t + 3)/6, then 1: as autograd finds, with jumps at ±3.",
+        success=tr("h′(t) = 0, then (2t + 3)/6, then 1: as autograd finds, with jumps at ±3."),
     )
 
 
@@ -275,25 +276,29 @@ def check_crossover_width(crossover_width: Any) -> Feedback:
         atol=1e-6,
         rtol=1e-9,
         wrong_functions=[
-            (_cx_floor_only, "that root holds only while the floor is active, C ≤ floor · r_ca: "
-                             "beyond it m = C / r_ca, the counts are two other quadratics, and "
-                             "they may cross later, or never."),
-            (_cx_no_floor, "without the floor you get the crossing of the two quadratics, which "
-                           "may fall where the floor still holds (m = floor there, not C / r_ca)."),
-            (_cx_edge, "floor · r_ca is where the floor stops mattering, not where the two counts "
-                       "cross: solve P_SE(C) = P_CA(C)."),
-            (_cx_no_bias, "both modules have biases: C/r_se + C in SE, m + 2C in Coordinate "
-                          "Attention; they move the crossing."),
-            (_cx_no_bn, "Coordinate Attention's BatchNorm has 2m parameters (γ and β)."),
-            (_cx_other_root, "that is the negative root of the quadratic: a width is positive."),
-            (_cx_leading_terms, "SE's linear terms (C/r_se + C) and Coordinate Attention's "
-                                "constant 3m are part of the counts: solve the whole quadratic."),
+            (_cx_floor_only, tr("that root holds only while the floor is active, C ≤ floor · r_ca: "
+                                "beyond it m = C / r_ca, the counts are two other quadratics, and "
+                                "they may cross later, or never.")),
+            (_cx_no_floor, tr("without the floor you get the crossing of the two quadratics, which "
+                              "may fall where the floor still holds (m = floor there, not C / "
+                              "r_ca).")),
+            (_cx_edge, tr("floor · r_ca is where the floor stops mattering, not where the two "
+                          "counts cross: solve P_SE(C) = P_CA(C).")),
+            (_cx_no_bias, tr("both modules have biases: C/r_se + C in SE, m + 2C in Coordinate "
+                             "Attention; they move the crossing.")),
+            (_cx_no_bn, tr("Coordinate Attention's BatchNorm has 2m parameters (γ and β).")),
+            (_cx_other_root,
+             tr("that is the negative root of the quadratic: a width is positive.")),
+            (_cx_leading_terms, tr("SE's linear terms (C/r_se + C) and Coordinate Attention's "
+                                   "constant 3m are part of the counts: solve the whole "
+                                   "quadratic.")),
         ],
-        refusal_hint="when 3·r_se ≥ 2·r_ca, Coordinate Attention's quadratic term beyond the "
-        "floor, 3C²/r_ca, is at least SE's, 2C²/r_se: SE is cheaper again at large widths and "
-        "there is no crossover. Raise ValueError there.",
-        valid_refused_hint="you refused a case that has a crossover: refuse only when "
-        "3·r_se ≥ 2·r_ca.",
-        success="the positive root of (2/r_se) C² − (3·floor + 1 − 1/r_se) C − 3·floor while the "
-        "floor holds, the root of the second quadratic beyond it, none when 3·r_se ≥ 2·r_ca.",
+        refusal_hint=tr("when 3·r_se ≥ 2·r_ca, Coordinate Attention's quadratic term beyond the "
+                        "floor, 3C²/r_ca, is at least SE's, 2C²/r_se: SE is cheaper again at large "
+                        "widths and there is no crossover. Raise ValueError there."),
+        valid_refused_hint=tr("you refused a case that has a crossover: refuse only when 3·r_se ≥ "
+                              "2·r_ca."),
+        success=tr("the positive root of (2/r_se) C² − (3·floor + 1 − 1/r_se) C − 3·floor while "
+                   "the floor holds, the root of the second quadratic beyond it, none when 3·r_se "
+                   "≥ 2·r_ca."),
     )

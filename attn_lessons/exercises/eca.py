@@ -9,6 +9,7 @@ import torch
 import torch.nn.functional as F
 
 from ._core import Feedback, Forbidden, autograd_forbidden, check_function
+from ._messages import mark, tr
 
 __all__ = ["check_eca_channel_range", "check_eca_gate_circular", "check_eca_kernel_grad",
            "check_eca_toeplitz_dilated"]
@@ -98,9 +99,9 @@ def _range_diagnose(args, got, error):
         return None
     if not stopped:
         return None
-    return (f"your search over C stops too early: k = {k} runs from C = {first:,} to "
-            f"C = {last:,}. Search further (double C until the rule gives a larger k), or use "
-            "the closed form.")
+    return (tr('your search over C stops too early: k = {k} runs from C = {first:,} to C = '
+               '{last:,}. Search further (double C until the rule gives a larger k), or use the '
+               'closed form.', k=k, first=first, last=last))
 
 
 def check_eca_channel_range(fn: Any) -> Feedback:
@@ -115,23 +116,26 @@ def check_eca_channel_range(fn: Any) -> Feedback:
         atol=0,
         rtol=0,
         wrong_functions=[
-            (_range_ties_down, "the ties go up: C = 8, 128, 2048 (t an even integer) get the "
-             "larger kernel, so each range starts at a tie, k = 3 at C = 8, not 9."),
-            (_range_last_exclusive, "last is the largest C that gets k, not the first one that "
-             "does not: k = 3 ends at 127, since C = 128 already gets 5."),
-            (_range_round_then_odd, "the paper's code takes int(t), it does not round t: C = 64 "
-             "(t = 3.5) gets 3, so k = 3 runs from 8 to 127."),
-            (_range_floor_3, "that is timm's rule with its floor of 3; the paper's rule gives "
-             "k = 1 to C = 1, ..., 7, so k = 3 starts at C = 8."),
-            (_range_natural_log, "the rule uses log2 C, not the natural logarithm."),
-            (_range_powers_of_two, "every channel count counts, not only powers of two: C = 100 "
-             "gets k = 3 as well, and the last C with k = 3 is 127, not 64."),
-            (_range_swapped, "return (first, last), the smallest channel count first."),
+            (_range_ties_down, tr("the ties go up: C = 8, 128, 2048 (t an even integer) get the "
+                                  "larger kernel, so each range starts at a tie, k = 3 at C = 8, "
+                                  "not 9.")),
+            (_range_last_exclusive, tr("last is the largest C that gets k, not the first one that "
+                                       "does not: k = 3 ends at 127, since C = 128 already gets "
+                                       "5.")),
+            (_range_round_then_odd, tr("the paper's code takes int(t), it does not round t: C = 64 "
+                                       "(t = 3.5) gets 3, so k = 3 runs from 8 to 127.")),
+            (_range_floor_3, tr("that is timm's rule with its floor of 3; the paper's rule gives k "
+                                "= 1 to C = 1, ..., 7, so k = 3 starts at C = 8.")),
+            (_range_natural_log, tr("the rule uses log2 C, not the natural logarithm.")),
+            (_range_powers_of_two, tr("every channel count counts, not only powers of two: C = 100 "
+                                      "gets k = 3 as well, and the last C with k = 3 is 127, not "
+                                      "64.")),
+            (_range_swapped, tr("return (first, last), the smallest channel count first.")),
         ],
-        refusal_hint="no channel count gets an even kernel size (the rule always makes k odd) or "
-        "one below 1: raise ValueError for those k.",
+        refusal_hint=tr("no channel count gets an even kernel size (the rule always makes k odd) "
+                        "or one below 1: raise ValueError for those k."),
         diagnose=_range_diagnose,
-        success="the channel counts of each kernel size, ties and all.",
+        success=tr("the channel counts of each kernel size, ties and all."),
     )
 
 
@@ -231,30 +235,33 @@ def check_eca_kernel_grad(fn: Any) -> Feedback:
         _kernel_grad,
         _kernel_grad_cases(),
         what="kernel_grad",
-        forbidden=[autograd_forbidden("derive dL/dw_j from the chain rule through the sigmoid and "
-                                      "the convolution, and compute it with tensor operations; "
-                                      "the checker runs autograd itself to compare.")],
+        forbidden=[autograd_forbidden(tr("derive dL/dw_j from the chain rule through the sigmoid "
+                                         "and the convolution, and compute it with tensor "
+                                         "operations; the checker runs autograd itself to "
+                                         "compare."))],
         wrong_functions=[
-            (_grad_no_sigmoid, "the chain rule goes through the sigmoid: multiply the upstream "
-             "gradient by sigma'(z) = omega (1 - omega) first."),
-            (_grad_sigma_not_derivative, "the sigmoid's derivative is omega (1 - omega), not "
-             "omega."),
-            (_grad_derivative_at_gate, "sigma' is taken at the logits z, where it is "
-             "sigma(z)(1 - sigma(z)) = omega (1 - omega); yours evaluates it at omega."),
-            (_grad_flipped, "tap w_j multiplies y[c + j - h] (conv1d does not flip the kernel); "
-             "yours pairs it with y[c - j + h]."),
-            (_grad_circular, "ECA pads with zeros: a tap that reads past the first or the last "
-             "channel reads 0 and gets nothing from there; yours wraps around."),
-            (_grad_batch_mean, "the loss sums over the batch, so its gradient is the sum of the "
-             "samples' gradients, not their mean."),
-            (_grad_per_sample, "the kernel is shared by all samples and all channels: sum over "
-             "the batch as well, to get one gradient of shape (k,)."),
-            (_grad_no_upstream, "multiply by the upstream gradient dL/d omega: yours is the "
-             "gradient of sum(omega)."),
-            (_grad_wrt_y, "that is the gradient with respect to the descriptor y; the exercise "
-             "asks for the kernel's, shape (k,)."),
+            (_grad_no_sigmoid, tr("the chain rule goes through the sigmoid: multiply the upstream "
+                                  "gradient by sigma'(z) = omega (1 - omega) first.")),
+            (_grad_sigma_not_derivative, tr("the sigmoid's derivative is omega (1 - omega), not "
+                                            "omega.")),
+            (_grad_derivative_at_gate, tr("sigma' is taken at the logits z, where it is sigma(z)(1 "
+                                          "- sigma(z)) = omega (1 - omega); yours evaluates it at "
+                                          "omega.")),
+            (_grad_flipped, tr("tap w_j multiplies y[c + j - h] (conv1d does not flip the kernel); "
+                               "yours pairs it with y[c - j + h].")),
+            (_grad_circular, tr("ECA pads with zeros: a tap that reads past the first or the last "
+                                "channel reads 0 and gets nothing from there; yours wraps "
+                                "around.")),
+            (_grad_batch_mean, tr("the loss sums over the batch, so its gradient is the sum of the "
+                                  "samples' gradients, not their mean.")),
+            (_grad_per_sample, tr("the kernel is shared by all samples and all channels: sum over "
+                                  "the batch as well, to get one gradient of shape (k,).")),
+            (_grad_no_upstream, tr("multiply by the upstream gradient dL/d omega: yours is the "
+                                   "gradient of sum(omega).")),
+            (_grad_wrt_y, tr("that is the gradient with respect to the descriptor y; the exercise "
+                             "asks for the kernel's, shape (k,).")),
         ],
-        success="the kernel's gradient by hand equals autograd's.",
+        success=tr("the kernel's gradient by hand equals autograd's."),
     )
 
 
@@ -340,10 +347,11 @@ def _dilated_diagnose(args, got, error):
     kernel, channels, dilation = args
     half = (kernel.numel() - 1) // 2
     if isinstance(error, RuntimeError) and dilation * half > channels:
-        return (f"with C = {channels}, k = {kernel.numel()} and d = {dilation}, the outer taps "
-                f"sit {dilation * half} channels away, beyond the other end: a tap with "
-                "|d (j - h)| >= C touches no entry of W (and torch.ones(C - |offset|) has a "
-                "negative length). Skip such taps.")
+        return (tr('with C = {channels}, k = {k} and d = {dilation}, the outer taps sit {offset} '
+                   'channels away, beyond the other end: a tap with |d (j - h)| >= C touches no '
+                   'entry of W (and torch.ones(C - |offset|) has a negative length). Skip such '
+                   'taps.', channels=channels, k=kernel.numel(), dilation=dilation,
+                   offset=dilation * half))
     return None
 
 
@@ -356,24 +364,25 @@ def check_eca_toeplitz_dilated(fn: Any) -> Feedback:
         _DILATED_CASES,
         what="toeplitz_dilated",
         wrong_functions=[
-            (_dilated_ignored, "with dilation d the taps are d channels apart: "
-             "W[c, c + d (j - h)] = w[j]; yours is the ordinary band (d = 1)."),
-            (_dilated_transposed, "row c must hold the weights that produce output c: "
-             "W[c, c + d (j - h)] = w[j]; yours is transposed, which is also the matrix of the "
-             "reversed kernel (conv1d does not flip it)."),
-            (_dilated_holes, "dilation d puts the taps d channels apart (d - 1 skipped channels "
-             "between them, as conv1d's dilation=d does), not d + 1."),
-            (_dilated_padding_h, "the padding of a dilated kernel is d (k - 1) / 2, so the band "
-             "stays centred: tap j reads channel c + d (j - h), not c + d j - h."),
-            (_dilated_circulant, "zero padding: taps that fall outside the channels are dropped, "
-             "they do not wrap around to the other end."),
-            (_dilated_filled, "a dilated kernel still has k taps: the channels between them get "
-             "0, so the band has holes."),
-            (_dilated_padded, "that is the matrix acting on the zero-padded descriptor; drop the "
-             "padding columns to get C x C."),
+            (_dilated_ignored, tr("with dilation d the taps are d channels apart: W[c, c + d (j - "
+                                  "h)] = w[j]; yours is the ordinary band (d = 1).")),
+            (_dilated_transposed, tr("row c must hold the weights that produce output c: W[c, c + "
+                                     "d (j - h)] = w[j]; yours is transposed, which is also the "
+                                     "matrix of the reversed kernel (conv1d does not flip it).")),
+            (_dilated_holes, tr("dilation d puts the taps d channels apart (d - 1 skipped channels "
+                                "between them, as conv1d's dilation=d does), not d + 1.")),
+            (_dilated_padding_h, tr("the padding of a dilated kernel is d (k - 1) / 2, so the band "
+                                    "stays centred: tap j reads channel c + d (j - h), not c + d j "
+                                    "- h.")),
+            (_dilated_circulant, tr("zero padding: taps that fall outside the channels are "
+                                    "dropped, they do not wrap around to the other end.")),
+            (_dilated_filled, tr("a dilated kernel still has k taps: the channels between them get "
+                                 "0, so the band has holes.")),
+            (_dilated_padded, tr("that is the matrix acting on the zero-padded descriptor; drop "
+                                 "the padding columns to get C x C.")),
         ],
         diagnose=_dilated_diagnose,
-        success="the banded matrix of a dilated convolution.",
+        success=tr("the banded matrix of a dilated convolution."),
     )
 
 
@@ -408,10 +417,13 @@ def _gate_circular_minus_zero(y: torch.Tensor, kernel: torch.Tensor) -> torch.Te
 
 #: The prompt asks for the padding by hand: a Conv module (with or without padding_mode) is out.
 _CIRCULAR_FORBIDDEN = [
-    Forbidden("pad the descriptor yourself (torch.cat of its two ends, or F.pad) and call "
-              "F.conv1d on the result, as the prompt asks: no Conv1d module, no padding_mode.",
-              python_functions=((torch.nn.Conv1d.forward, "an nn.Conv1d module"),
-                                (torch.nn.Conv2d.forward, "an nn.Conv2d module"))),
+    Forbidden(mark("pad the descriptor yourself (torch.cat of its two ends, or F.pad) and call "
+                   "F.conv1d on the result, as the prompt asks: no Conv1d module, no "
+                   "padding_mode."),
+              python_functions=((torch.nn.Conv1d.forward, mark(
+                  "an nn.Conv1d module")),
+                                (torch.nn.Conv2d.forward, mark(
+                                    "an nn.Conv2d module")))),
 ]
 
 
@@ -453,18 +465,22 @@ def check_eca_gate_circular(fn: Any) -> Feedback:
         _gate_cases(),
         what="eca_gate_circular",
         wrong_functions=[
-            (_gate_circular_zero_pad_both, "that is the zero-padded gate of the chapter: here the "
-             "channel axis wraps around, so the first channel's left neighbour is the last one."),
-            (_gate_circular_one_side, "the padding must be split, (k - 1) // 2 on each side; all "
-             "of it on one side shifts every gate by (k - 1) / 2 channels."),
-            (_gate_circular_reflect, "reflect padding mirrors the channels next to the edge; "
-             "circular padding wraps around to the other end."),
-            (_gate_circular_flipped, "your kernel is reversed: conv1d does not flip the kernel."),
-            (_gate_circular_no_sigmoid, "the gate is the sigmoid of the convolution's output."),
-            (_gate_circular_minus_zero, "for k = 1, half = 0 and y[:, -0:] is all of y (-0 is 0), "
-             "so your ring has 2C channels: pad only when half > 0."),
+            (_gate_circular_zero_pad_both, tr("that is the zero-padded gate of the chapter: here "
+                                              "the channel axis wraps around, so the first "
+                                              "channel's left neighbour is the last one.")),
+            (_gate_circular_one_side, tr("the padding must be split, (k - 1) // 2 on each side; "
+                                         "all of it on one side shifts every gate by (k - 1) / 2 "
+                                         "channels.")),
+            (_gate_circular_reflect, tr("reflect padding mirrors the channels next to the edge; "
+                                        "circular padding wraps around to the other end.")),
+            (_gate_circular_flipped,
+             tr("your kernel is reversed: conv1d does not flip the kernel.")),
+            (_gate_circular_no_sigmoid, tr("the gate is the sigmoid of the convolution's output.")),
+            (_gate_circular_minus_zero, tr("for k = 1, half = 0 and y[:, -0:] is all of y (-0 is "
+                                           "0), so your ring has 2C channels: pad only when half > "
+                                           "0.")),
         ],
         forbidden=_CIRCULAR_FORBIDDEN,
-        success="with circular padding, the gates of the first and the last channels see each "
-        "other.",
+        success=tr("with circular padding, the gates of the first and the last channels see each "
+                   "other."),
     )

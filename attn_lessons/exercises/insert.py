@@ -12,6 +12,7 @@ from __future__ import annotations
 import torch
 
 from ._core import Feedback, check_function
+from ._messages import mark, tr
 
 __all__ = ["check_blend"]
 
@@ -33,30 +34,32 @@ def _cases() -> list[tuple[torch.Tensor, torch.Tensor, object]]:
 #: Typical mistakes and the hint each one gets.
 MISTAKES = (
     (lambda u, a, alpha: alpha * a,
-     "At alpha = 0 your output is 0, not u: the blend keeps u and adds alpha times the change "
-     "A(u) - u."),
+     mark("At alpha = 0 your output is 0, not u: the blend keeps u and adds alpha times the change "
+          "A(u) - u.")),
     (lambda u, a, alpha: u + alpha * a,
-     "At alpha = 1 your output is u + A(u), not A(u): add alpha times the *change* A(u) - u, "
-     "not alpha times A(u)."),
+     mark("At alpha = 1 your output is u + A(u), not A(u): add alpha times the *change* A(u) - u, "
+          "not alpha times A(u).")),
     (lambda u, a, alpha: alpha * u + (1 - alpha) * a,
-     "The weights are swapped: at alpha = 0 you return A(u), the paper's module, instead of u."),
+     mark("The weights are swapped: at alpha = 0 you return A(u), the paper's module, instead of "
+          "u.")),
     (lambda u, a, alpha: u + alpha * (u - a),
-     "The sign of the change is reversed: alpha should move the output from u towards A(u)."),
+     mark("The sign of the change is reversed: alpha should move the output from u towards A(u).")),
     (lambda u, a, alpha: a,
-     "Your output ignores alpha: it is A(u) whatever the blend, so inserting it changes the "
-     "network at once."),
+     mark("Your output ignores alpha: it is A(u) whatever the blend, so inserting it changes the "
+          "network at once.")),
     (lambda u, a, alpha: u,
-     "Your output ignores the attention: it is u whatever alpha, so the module can never act "
-     "(and gets no gradient)."),
+     mark("Your output ignores the attention: it is u whatever alpha, so the module can never act "
+          "(and gets no gradient).")),
     (lambda u, a, alpha: (u + alpha * a) / (1 + alpha),
-     "That is a normalised average: at alpha = 1 it gives (u + A(u)) / 2, not A(u)."),
+     mark("That is a normalised average: at alpha = 1 it gives (u + A(u)) / 2, not A(u).")),
 )
 
 
 def check_blend(fn) -> Feedback:
     """``fn(u, attended, alpha)`` against :math:`u + \\alpha (A(u) - u)` on five cases."""
     return check_function(
-        fn, _blend, _cases(), what="blend(u, attended, alpha)", atol=1e-6, rtol=1e-5,
+        fn, _blend, _cases(), what=tr("blend(u, attended, alpha)"), atol=1e-6, rtol=1e-5,
         wrong_functions=MISTAKES,
-        success="the blend is u at alpha = 0 and A(u) at alpha = 1, and moves linearly between.",
+        success=tr("the blend is u at alpha = 0 and A(u) at alpha = 1, and moves linearly "
+                   "between."),
     )

@@ -51,6 +51,7 @@ from ._core import (
     tolerance,
     too_coarse,
 )
+from ._messages import mark, tr
 
 __all__ = ["check_difference_is_clear", "check_equivalence_power", "check_mean_std",
            "check_welch"]
@@ -58,31 +59,36 @@ __all__ = ["check_difference_is_clear", "check_equivalence_power", "check_mean_s
 
 def _missing(fn: Any, what: str) -> Feedback | None:
     if fn is None:
-        return not_yet(f"{what} is None. Replace the `...` with your code, and check the "
-                       "function ends with `return`.")
+        return not_yet(tr('{what} is None. Replace the `...` with your code, and check the '
+                          'function ends with `return`.', what=what))
     if fn is Ellipsis:
-        return not_yet(f"{what} is still the placeholder `...`: write your answer in its place.")
+        return not_yet(tr('{what} is still the placeholder `...`: write your answer in its place.',
+                          what=what))
     if not callable(fn):
-        return not_yet(f"{what} should be a function, got {safe_repr(fn)}")
+        return not_yet(tr('{what} should be a function, got {value}', what=what,
+                          value=safe_repr(fn)))
     return None
 
 
-_WORDS = {2: "two", 3: "three"}
+_WORDS = {2: mark("two"), 3: mark("three")}
 
 
 def _numbers(got: Any, count: int, what: str) -> list[float]:
     """``count`` real numbers out of a tuple/list/array answer, or :class:`_Refused`."""
     if isinstance(got, dict):
-        raise _Refused(f"{what} returned a dict ({safe_repr(got)}): return the {_WORDS[count]} "
-                       "numbers themselves, as a tuple, in the order asked for.")
+        raise _Refused(tr('{what} returned a dict ({value}): return the {count} numbers '
+                          'themselves, as a tuple, in the order asked for.', what=what,
+                          value=safe_repr(got), count=tr(_WORDS[count])))
     if isinstance(got, (str, bytes)) or not hasattr(got, "__len__"):
-        raise _Refused(f"{what} should return {_WORDS[count]} numbers, got {safe_repr(got)}.")
+        raise _Refused(tr('{what} should return {count} numbers, got {value}.', what=what,
+                          count=tr(_WORDS[count]), value=safe_repr(got)))
     try:
         items = list(got) if len(got) <= 16 else None
     except Exception:
         items = None
     if items is None or len(items) != count:
-        raise _Refused(f"{what} should return {_WORDS[count]} numbers, got {safe_repr(got)}.")
+        raise _Refused(tr('{what} should return {count} numbers, got {value}.', what=what,
+                          count=tr(_WORDS[count]), value=safe_repr(got)))
     values = []
     for item in items:
         value, dtype = _as_number(item, what)
@@ -121,26 +127,26 @@ def _mean_std(values):
 #: (what a mistake returns for values, hint); the mean comes first, then the spread.
 _MEAN_STD_MISTAKES: list[tuple[Callable[[list[float]], tuple[float, float]], str]] = [
     (lambda v: (statistics.fmean(v), statistics.pstdev(v)),
-     "your std divides by n: with a handful of seeds use the sample standard deviation, which "
-     "divides by n - 1 (statistics.stdev, np.std(ddof=1), torch.std's default)."),
+     mark("your std divides by n: with a handful of seeds use the sample standard deviation, which "
+          "divides by n - 1 (statistics.stdev, np.std(ddof=1), torch.std's default).")),
     (lambda v: (statistics.fmean(v), statistics.variance(v)),
-     "that is the variance: take its square root to get the std."),
+     mark("that is the variance: take its square root to get the std.")),
     (lambda v: (statistics.fmean(v), statistics.pvariance(v)),
-     "that is the variance, and it divides by n: take the square root, and divide by n - 1."),
+     mark("that is the variance, and it divides by n: take the square root, and divide by n - 1.")),
     (lambda v: (statistics.fmean(v), statistics.stdev(v) / math.sqrt(len(v))),
-     "s / √n is the standard error of the mean; the exercise asks for the spread of the seeds "
-     "themselves, the standard deviation s."),
+     mark("s / √n is the standard error of the mean; the exercise asks for the spread of the seeds "
+          "themselves, the standard deviation s.")),
     (lambda v: (statistics.median(v), statistics.stdev(v)),
-     "the first number is the median; the mean is the sum divided by n."),
+     mark("the first number is the median; the mean is the sum divided by n.")),
     (lambda v: (sum(v) / (len(v) - 1), statistics.stdev(v)),
-     "the mean divides by n; only the sum of squares of the sample standard deviation divides "
-     "by n - 1."),
+     mark("the mean divides by n; only the sum of squares of the sample standard deviation divides "
+          "by n - 1.")),
     (lambda v: (statistics.fmean(v), statistics.fmean([abs(x - statistics.fmean(v)) for x in v])),
-     "that is the mean absolute deviation; the standard deviation is the square root of the "
-     "mean squared deviation (divided by n - 1)."),
+     mark("that is the mean absolute deviation; the standard deviation is the square root of the "
+          "mean squared deviation (divided by n - 1).")),
     (lambda v: (statistics.stdev(v), statistics.fmean(v)),
-     "the two numbers are in the wrong order: return (mean, std). (torch.std_mean returns "
-     "(std, mean).)"),
+     mark("the two numbers are in the wrong order: return (mean, std). (torch.std_mean returns "
+          "(std, mean).)")),
 ]
 
 
@@ -152,14 +158,14 @@ def check_mean_std(fn: Any) -> Feedback:
     for i, values in enumerate(_SEED_CASES, start=1):
         got, error = call(fn, (list(values),))
         if error is not None:
-            return not_yet(f"mean_std raised {type(error).__name__}: {safe_str(error)} "
-                           f"(on test case {i}).")
+            return not_yet(tr('mean_std raised {type}: {error} (on test case {number}).',
+                              type=type(error).__name__, error=safe_str(error), number=i))
         if got is None:
-            return not_yet("mean_std returned None: does it end with `return mean, std`?")
+            return not_yet(tr("mean_std returned None: does it end with `return mean, std`?"))
         try:
             answer = _numbers(got, 2, "mean_std")
         except _Refused as refused:
-            return not_yet(f"{refused} Return the pair (mean, std).")
+            return not_yet(tr('{refused} Return the pair (mean, std).', refused=refused.args[0]))
         (mean, mean_dtype), (std, std_dtype) = answer
         want_mean, want_std = _mean_std(values)
         if (coarse := _coarse(answer, (want_mean, want_std), "mean_std")) is not None:
@@ -174,10 +180,11 @@ def check_mean_std(fn: Any) -> Feedback:
             if _close(mean, mean_dtype, m_mean) and _close(std, std_dtype, m_std):
                 return not_yet(hint)
         if not _close(mean, mean_dtype, want_mean):
-            return not_yet(f"the mean is off on test case {i}: got {mean}, expected "
-                           f"{want_mean:.6g}.")
-        return not_yet(f"the std is off on test case {i}: got {std}, expected {want_std:.6g}.")
-    return correct("mean and sample standard deviation, as the chapter reports them.")
+            return not_yet(tr('the mean is off on test case {number}: got {mean}, expected '
+                              '{expected:.6g}.', number=i, mean=mean, expected=want_mean))
+        return not_yet(tr('the std is off on test case {number}: got {std}, expected '
+                          '{expected:.6g}.', number=i, std=std, expected=want_std))
+    return correct(tr("mean and sample standard deviation, as the chapter reports them."))
 
 
 # --- the rule of thumb: |Δ| > 2 SE ----------------------------------------------------------------
@@ -236,54 +243,56 @@ _DIFF_CASES = [
 
 _DIFF_MISTAKES: list[tuple[Callable[[list[float], list[float]], bool], str]] = [
     (lambda a, b: statistics.fmean(a) != statistics.fmean(b),
-     "any difference of the means counts as real here: compare it with the spread, "
-     "2 * sqrt(s_a²/n_a + s_b²/n_b)."),
+     mark("any difference of the means counts as real here: compare it with the spread, 2 * "
+          "sqrt(s_a²/n_a + s_b²/n_b).")),
     (lambda a, b: statistics.fmean(b) - statistics.fmean(a) > 2 * _se(a, b),
-     "only an improvement of b over a is detected: use the absolute difference."),
+     mark("only an improvement of b over a is detected: use the absolute difference.")),
     (lambda a, b: _delta(a, b) > 2 * _se(a, b, statistics.pstdev),
-     "you used the population standard deviation (divisor n), the mistake the chapter warns "
-     "about: with a few seeds it underestimates the spread. Use the sample one (divisor n - 1)."),
+     mark("you used the population standard deviation (divisor n), the mistake the chapter warns "
+          "about: with a few seeds it underestimates the spread. Use the sample one (divisor n - "
+          "1).")),
     (lambda a, b: _delta(a, b) > 2 * math.sqrt(statistics.variance(a) + statistics.variance(b)),
-     "you compared with the standard deviations; the uncertainty of a *mean* of n seeds is "
-     "s / sqrt(n), so divide each variance by its number of seeds."),
+     mark("you compared with the standard deviations; the uncertainty of a *mean* of n seeds is s "
+          "/ sqrt(n), so divide each variance by its number of seeds.")),
     (lambda a, b: _delta(a, b) > 3 * _se(a, b),
-     "the rule of thumb is 2 standard errors, not 3."),
+     mark("the rule of thumb is 2 standard errors, not 3.")),
     (lambda a, b: _delta(a, b) > 2 * (statistics.stdev(a) + statistics.stdev(b))
      / math.sqrt(len(a)),
-     "standard deviations do not add: the variances do. The standard error of the difference is "
-     "sqrt(s_a²/n_a + s_b²/n_b), not (s_a + s_b)/√n."),
+     mark("standard deviations do not add: the variances do. The standard error of the difference "
+          "is sqrt(s_a²/n_a + s_b²/n_b), not (s_a + s_b)/√n.")),
     (lambda a, b: _delta(a, b) > 2 * math.sqrt((statistics.variance(a) + statistics.variance(b))
                                                / len(a)),
-     "the two variants may have different numbers of seeds: divide s_a² by n_a and s_b² by n_b."),
+     mark("the two variants may have different numbers of seeds: divide s_a² by n_a and s_b² by "
+          "n_b.")),
     (lambda a, b: _delta(a, b) > 2 * (statistics.variance(a) / len(a)
                                       + statistics.variance(b) / len(b)),
-     "take the square root: s_a²/n_a + s_b²/n_b is the variance of the difference, its square "
-     "root is the standard error."),
+     mark("take the square root: s_a²/n_a + s_b²/n_b is the variance of the difference, its square "
+          "root is the standard error.")),
     (lambda a, b: _delta(a, b) > 2 * math.sqrt(statistics.stdev(a) / len(a)
                                                + statistics.stdev(b) / len(b)),
-     "square the standard deviations: the standard error is sqrt(s_a²/n_a + s_b²/n_b)."),
+     mark("square the standard deviations: the standard error is sqrt(s_a²/n_a + s_b²/n_b).")),
     (lambda a, b: bool(stats.ttest_ind(a, b, equal_var=False).pvalue < 0.05),
-     "that is Welch's test at p < 0.05, the chapter's real criterion; this exercise asks for "
-     "the rule of thumb |Δ| > 2 SE, whose answers differ from Welch's for few seeds."),
+     mark("that is Welch's test at p < 0.05, the chapter's real criterion; this exercise asks for "
+          "the rule of thumb |Δ| > 2 SE, whose answers differ from Welch's for few seeds.")),
     (lambda a, b: _delta(a, b) > 2 * (statistics.stdev(a) / math.sqrt(len(a))
                                       + statistics.stdev(b) / math.sqrt(len(b))),
-     "you compared |Δ| with 2 (SE_a + SE_b), which is asking whether the two means' ±2 SE error "
-     "bars overlap: standard errors do not add, their squares do. The standard error of the "
-     "difference is sqrt(s_a²/n_a + s_b²/n_b), smaller than SE_a + SE_b."),
+     mark("you compared |Δ| with 2 (SE_a + SE_b), which is asking whether the two means' ±2 SE "
+          "error bars overlap: standard errors do not add, their squares do. The standard error of "
+          "the difference is sqrt(s_a²/n_a + s_b²/n_b), smaller than SE_a + SE_b.")),
     (lambda a, b: _delta(a, b) > statistics.stdev(a) + statistics.stdev(b),
-     "you asked whether the mean ± s bars of the two variants overlap (as the chapter's figures "
-     "draw them): that compares |Δ| with s_a + s_b, the spread of single seeds. The rule "
-     "compares it with twice the standard error of the difference, "
-     "2 sqrt(s_a²/n_a + s_b²/n_b)."),
+     mark("you asked whether the mean ± s bars of the two variants overlap (as the chapter's "
+          "figures draw them): that compares |Δ| with s_a + s_b, the spread of single seeds. The "
+          "rule compares it with twice the standard error of the difference, 2 sqrt(s_a²/n_a + "
+          "s_b²/n_b).")),
     (lambda a, b: _delta(a, b) > 2 * math.sqrt(
         ((len(a) - 1) * statistics.variance(a) + (len(b) - 1) * statistics.variance(b))
         / (len(a) + len(b) - 2) * (1 / len(a) + 1 / len(b))),
-     "that is Student's pooled standard error, sqrt(s_p² (1/n_a + 1/n_b)), which assumes the two "
-     "variances are equal. The rule keeps them apart: sqrt(s_a²/n_a + s_b²/n_b)."),
+     mark("that is Student's pooled standard error, sqrt(s_p² (1/n_a + 1/n_b)), which assumes the "
+          "two variances are equal. The rule keeps them apart: sqrt(s_a²/n_a + s_b²/n_b).")),
     (lambda a, b: _delta(a, b) > 2 * math.sqrt(statistics.variance(a) / (len(a) - 1)
                                                + statistics.variance(b) / (len(b) - 1)),
-     "you divided each sample variance by n - 1: s² already contains its n - 1 (Bessel's "
-     "correction, once); the standard error of a mean divides s² by n."),
+     mark("you divided each sample variance by n - 1: s² already contains its n - 1 (Bessel's "
+          "correction, once); the standard error of a mean divides s² by n.")),
 ]
 
 
@@ -295,31 +304,31 @@ def check_difference_is_clear(fn: Any) -> Feedback:
     for i, (a, b) in enumerate(_DIFF_CASES, start=1):
         got, error = call(fn, (list(a), list(b)))
         if error is not None:
-            return not_yet(f"difference_is_clear raised {type(error).__name__}: "
-                           f"{safe_str(error)} (on test case {i}).")
+            return not_yet(tr('difference_is_clear raised {type}: {error} (on test case {number}).',
+                              type=type(error).__name__, error=safe_str(error), number=i))
         if got is None:
-            return not_yet("difference_is_clear returned None: does it end with `return`?")
+            return not_yet(tr("difference_is_clear returned None: does it end with `return`?"))
         try:
             answers.append(as_bool(got, "difference_is_clear"))
         except _Refused as refused:
             return not_yet(str(refused))
     if answers == [_clear(a, b) for a, b in _DIFF_CASES]:
-        return correct("a difference inside two standard errors is not evidence either way.")
+        return correct(tr("a difference inside two standard errors is not evidence either way."))
     for mistake, hint in _DIFF_MISTAKES:
         if answers == [mistake(a, b) for a, b in _DIFF_CASES]:
             return not_yet(hint)
     deltas = [_delta(a, b) for a, b in _DIFF_CASES]
     order = sorted(range(len(deltas)), key=deltas.__getitem__)
     if [answers[i] for i in order] == sorted(answers[i] for i in order):
-        return not_yet("your verdicts depend on |mean_a - mean_b| alone, as with a fixed "
-                       "threshold: whether a difference is clear depends on the spread and the "
-                       "number of seeds, 2 * sqrt(s_a²/n_a + s_b²/n_b).")
+        return not_yet(tr("your verdicts depend on |mean_a - mean_b| alone, as with a fixed "
+                          "threshold: whether a difference is clear depends on the spread and the "
+                          "number of seeds, 2 * sqrt(s_a²/n_a + s_b²/n_b)."))
     wrong = next(i for i, (a, b) in enumerate(_DIFF_CASES, 1) if answers[i - 1] != _clear(a, b))
     a, b = _DIFF_CASES[wrong - 1]
     return not_yet(
-        f"wrong verdict on test case {wrong} (n_a = {len(a)}, n_b = {len(b)}): compare "
-        f"|mean_a - mean_b| with 2 * sqrt(s_a²/n_a + s_b²/n_b), s being the sample standard "
-        f"deviation."
+        tr('wrong verdict on test case {number} (n_a = {n_a}, n_b = {n_b}): compare |mean_a - '
+           'mean_b| with 2 * sqrt(s_a²/n_a + s_b²/n_b), s being the sample standard deviation.',
+           number=wrong, n_a=len(a), n_b=len(b))
     )
 
 
@@ -381,28 +390,28 @@ def _one_sided_wrong_tail(a, b):
 
 
 _WELCH_MISTAKES = [
-    (_pooled, "that is Student's t-test with a pooled variance (equal_var=True): Welch's test "
-              "keeps the two variances apart, SE = sqrt(s_a²/n_a + s_b²/n_b), and its degrees of "
-              "freedom come from the Welch–Satterthwaite formula."),
-    (_one_sided, "that p-value is one-sided: the two-sided p counts both tails, "
-                 "p = 2 · P(T > |t|)."),
-    (_one_sided_wrong_tail, "that p-value is one tail only: the two-sided p is "
-                            "2 · P(T > |t|)."),
-    (_df_sum, "n_a + n_b - 2 degrees of freedom belong to the pooled test; Welch's df is "
-              "(v_a + v_b)² / (v_a²/(n_a-1) + v_b²/(n_b-1)) with v = s²/n."),
-    (_normal_p, "that p-value comes from the normal distribution; with a few seeds use the t "
-                "distribution with Welch's degrees of freedom (scipy.stats.t.sf)."),
-    (_population_sd, "you used the population standard deviations (divisor n); use the sample "
-                     "ones (divisor n - 1)."),
-    (_flipped, "the sign of t: SciPy's convention, followed here, is "
-               "t = (mean_a - mean_b) / SE."),
+    (_pooled, mark("that is Student's t-test with a pooled variance (equal_var=True): Welch's test "
+                   "keeps the two variances apart, SE = sqrt(s_a²/n_a + s_b²/n_b), and its degrees "
+                   "of freedom come from the Welch–Satterthwaite formula.")),
+    (_one_sided, mark("that p-value is one-sided: the two-sided p counts both tails, p = 2 · P(T > "
+                      "|t|).")),
+    (_one_sided_wrong_tail, mark("that p-value is one tail only: the two-sided p is 2 · P(T > "
+                                 "|t|).")),
+    (_df_sum, mark("n_a + n_b - 2 degrees of freedom belong to the pooled test; Welch's df is (v_a "
+                   "+ v_b)² / (v_a²/(n_a-1) + v_b²/(n_b-1)) with v = s²/n.")),
+    (_normal_p, mark("that p-value comes from the normal distribution; with a few seeds use the t "
+                     "distribution with Welch's degrees of freedom (scipy.stats.t.sf).")),
+    (_population_sd, mark("you used the population standard deviations (divisor n); use the sample "
+                          "ones (divisor n - 1).")),
+    (_flipped, mark("the sign of t: SciPy's convention, followed here, is t = (mean_a - mean_b) / "
+                    "SE.")),
 ]
 
 
 #: The prompt allows SciPy for the tail only: these compute the whole test for the reader.
 _WELCH_FORBIDDEN = [
-    Forbidden("compute t, the Welch–Satterthwaite df and p from the formulas above, and use "
-              "scipy.stats.t.sf for the tail only.",
+    Forbidden(mark("compute t, the Welch–Satterthwaite df and p from the formulas above, and use "
+                   "scipy.stats.t.sf for the tail only."),
               python_functions=((stats.ttest_ind, "scipy.stats.ttest_ind"),
                                 (stats.ttest_ind_from_stats, "scipy.stats.ttest_ind_from_stats"))),
 ]
@@ -418,17 +427,17 @@ def check_welch(fn: Any) -> Feedback:
         got, error, watch = call_watched(fn, (list(a), list(b)), _WELCH_FORBIDDEN)
         if watch.seen is not None:
             rule, name = watch.seen
-            return not_yet(f"welch calls {name}, which this exercise asks you to do without: "
-                           f"{rule.hint}")
+            return not_yet(tr('welch calls {name}, which this exercise asks you to do without: '
+                              '{hint}', name=tr(name), hint=tr(rule.hint)))
         if error is not None:
-            return not_yet(f"welch raised {type(error).__name__}: {safe_str(error)} (on test "
-                           f"case {i}).")
+            return not_yet(tr('welch raised {type}: {error} (on test case {number}).',
+                              type=type(error).__name__, error=safe_str(error), number=i))
         if got is None:
-            return not_yet("welch returned None: does it end with `return t, df, p`?")
+            return not_yet(tr("welch returned None: does it end with `return t, df, p`?"))
         try:
             answer = _numbers(got, 3, "welch")
         except _Refused as refused:
-            return not_yet(f"{refused} Return the triple (t, df, p).")
+            return not_yet(tr('{refused} Return the triple (t, df, p).', refused=refused.args[0]))
         want = _welch(a, b)
         if (coarse := _coarse(answer, want, "welch")) is not None:
             return not_yet(coarse)
@@ -448,10 +457,11 @@ def check_welch(fn: Any) -> Feedback:
         names = ["t", "df", "p"]
         off = [n for n, (v, d), w in zip(names, answer, want, strict=True)
                if not _close(v, d, w, rel=1e-4)]
-        return not_yet(f"on test case {i}, {', '.join(off)} differ from Welch's test: "
-                       f"expected t = {want[0]:.4g}, df = {want[1]:.4g}, p = {want[2]:.4g}.")
-    return correct("Welch's t, its Welch–Satterthwaite degrees of freedom and the two-sided p, "
-                   "as SciPy computes them.")
+        return not_yet(tr("on test case {number}, {names} differ from Welch's test: expected t = "
+                          "{t:.4g}, df = {df:.4g}, p = {p:.4g}.", number=i,
+                          names=", ".join(off), t=want[0], df=want[1], p=want[2]))
+    return correct(tr("Welch's t, its Welch–Satterthwaite degrees of freedom and the two-sided p, "
+                      "as SciPy computes them."))
 
 
 # --- the power of an "equivalent" verdict -------------------------------------------------------
@@ -497,28 +507,31 @@ def check_equivalence_power(fn: Any) -> Feedback:
         atol=1e-6,
         rtol=1e-5,
         wrong_functions=[
-            (lambda *a: _equivalence(*a, clip=False), "when the band is narrower than the "
-             "interval's half-width z σ/√n, no interval fits inside it: the probability is 0, "
-             "not the negative difference of the two Φ terms."),
-            (lambda *a: _equivalence(*a, z_of=lambda al: stats.norm.ppf(1 - al)), "the book's "
-             "interval is two-sided: its half-width uses z at 1 − α/2, not 1 − α."),
-            (lambda *a: _equivalence(*a, sides=1), "the interval must stay inside the band at "
-             "both ends: subtract the probability that its lower end falls below −δ."),
-            (lambda *a: _equivalence(*a, half_width=False), "that is the probability that the "
-             "estimate lies inside the band; the verdict needs the whole interval inside, so "
-             "each end of the band moves in by z σ/√n."),
-            (lambda *a: _equivalence(*a, se_of=lambda sd, n: sd), "the mean of n per-seed "
-             "differences has standard deviation σ/√n, not σ."),
-            (lambda *a: _equivalence(*a, se_of=lambda sd, n: sd / n), "the standard error is "
-             "σ/√n, not σ/n."),
-            (lambda *a: _equivalence(*a, se_of=lambda sd, n: sd * math.sqrt(2 / n)), "the "
-             "design is paired: σ is already the SD of the per-seed differences, so the "
-             "standard error is σ/√n, with no factor √2."),
-            (lambda *a: _equivalence(*a, centre=False), "the estimate is centred on the true "
-             "effect θ: shift both ends by θ (Φ((δ − z se − θ)/se) − Φ((−δ + z se − θ)/se))."),
-            (lambda *a: 1 - _equivalence(*a), "that is the probability of *not* calling the "
-             "effect equivalent."),
+            (lambda *a: _equivalence(*a, clip=False), tr(
+                "when the band is narrower than the interval's half-width z σ/√n, no interval fits "
+                "inside it: the probability is 0, not the negative difference of the two Φ "
+                "terms.")),
+            (lambda *a: _equivalence(*a, z_of=lambda al: stats.norm.ppf(1 - al)), tr(
+                "the book's interval is two-sided: its half-width uses z at 1 − α/2, not 1 − α.")),
+            (lambda *a: _equivalence(*a, sides=1), tr("the interval must stay inside the band at "
+                                                      "both ends: subtract the probability that "
+                                                      "its lower end falls below −δ.")),
+            (lambda *a: _equivalence(*a, half_width=False), tr(
+                "that is the probability that the estimate lies inside the band; the verdict needs "
+                "the whole interval inside, so each end of the band moves in by z σ/√n.")),
+            (lambda *a: _equivalence(*a, se_of=lambda sd, n: sd), tr(
+                "the mean of n per-seed differences has standard deviation σ/√n, not σ.")),
+            (lambda *a: _equivalence(*a, se_of=lambda sd, n: sd / n), tr(
+                "the standard error is σ/√n, not σ/n.")),
+            (lambda *a: _equivalence(*a, se_of=lambda sd, n: sd * math.sqrt(2 / n)), tr(
+                "the design is paired: σ is already the SD of the per-seed differences, so the "
+                "standard error is σ/√n, with no factor √2.")),
+            (lambda *a: _equivalence(*a, centre=False), tr(
+                "the estimate is centred on the true effect θ: shift both ends by θ (Φ((δ − z se − "
+                "θ)/se) − Φ((−δ + z se − θ)/se)).")),
+            (lambda *a: 1 - _equivalence(*a), tr("that is the probability of *not* calling the "
+                                                 "effect equivalent.")),
         ],
-        success="the power of an \"equivalent\" verdict: Φ((δ − z se − θ)/se) − "
-        "Φ((−δ + z se − θ)/se), and 0 when the band is narrower than the interval.",
+        success=tr("the power of an \"equivalent\" verdict: Φ((δ − z se − θ)/se) − Φ((−δ + z se − "
+                   "θ)/se), and 0 when the band is narrower than the interval."),
     )

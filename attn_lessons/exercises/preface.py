@@ -15,6 +15,7 @@ from typing import Any
 import torch
 
 from ._core import Feedback, Vectorised, check_function
+from ._messages import tr
 
 __all__ = ["check_attend", "reference_attend"]
 
@@ -48,9 +49,9 @@ def _loop_probe() -> Vectorised:
     queries = torch.randn(6, 4, generator=g, dtype=torch.float64)
     return Vectorised(
         (queries[:1], keys, values), (queries, keys, values),
-        "the values are right, but your function makes more torch calls for six queries than for "
-        "one: it loops over the queries. Compute all m × n scores at once, queries @ keys.T, "
-        "and one softmax along the keys.")
+        tr("the values are right, but your function makes more torch calls for six queries than "
+           "for one: it loops over the queries. Compute all m × n scores at once, queries @ "
+           "keys.T, and one softmax along the keys."))
 
 
 def _over_queries(queries, keys, values):
@@ -99,27 +100,27 @@ def check_attend(attend: Any) -> Feedback:
         _cases(),
         what="attend",
         wrong_functions=[
-            (_over_queries, "your softmax normalised each key's scores over the queries "
-                            "(dim=0): each query's weights must sum to 1 over the keys, so "
-                            "normalise each row of queries @ keys.T (dim=1)."),
-            (_weights_not_transposed, "softmax(keys @ queries.T, dim=0) has one column per "
-                                      "query, shape (n, m): transpose it before multiplying "
-                                      "(weights.T @ values), or use queries @ keys.T."),
-            (_global_softmax, "one softmax over all m·n scores makes the queries share one set "
-                              "of weights summing to 1: take a softmax per query row (dim=1)."),
-            (_first_query_only, "every row of your answer is the first query's average: each "
-                                "row of queries needs its own weights."),
-            (_raw_scores, "you weighted the values by the raw scores: turn the scores into "
-                          "weights with a softmax first, so they are positive and sum to 1."),
-            (_plain_mean, "that is the plain average of the values: the weights should come "
-                          "from the scores queries @ keys.T, so they depend on the query."),
-            (_unnormalised, "the weights exp(score) do not sum to 1: divide each row by its sum "
-                            "(that is what softmax does)."),
-            (_scaled, "there is no 1/√d scale in this exercise (chapter 6 adds it): the "
-                      "weights are softmax(queries @ keys.T) along the keys."),
-            (_weights_only, "you returned the weights, one row per query and one column per key: "
-                            "return their averages of the value rows, weights @ values."),
+            (_over_queries, tr("your softmax normalised each key's scores over the queries "
+                               "(dim=0): each query's weights must sum to 1 over the keys, so "
+                               "normalise each row of queries @ keys.T (dim=1).")),
+            (_weights_not_transposed, tr("softmax(keys @ queries.T, dim=0) has one column per "
+                                         "query, shape (n, m): transpose it before multiplying "
+                                         "(weights.T @ values), or use queries @ keys.T.")),
+            (_global_softmax, tr("one softmax over all m·n scores makes the queries share one set "
+                                 "of weights summing to 1: take a softmax per query row (dim=1).")),
+            (_first_query_only, tr("every row of your answer is the first query's average: each "
+                                   "row of queries needs its own weights.")),
+            (_raw_scores, tr("you weighted the values by the raw scores: turn the scores into "
+                             "weights with a softmax first, so they are positive and sum to 1.")),
+            (_plain_mean, tr("that is the plain average of the values: the weights should come "
+                             "from the scores queries @ keys.T, so they depend on the query.")),
+            (_unnormalised, tr("the weights exp(score) do not sum to 1: divide each row by its sum "
+                               "(that is what softmax does).")),
+            (_scaled, tr("there is no 1/√d scale in this exercise (chapter 6 adds it): the weights "
+                         "are softmax(queries @ keys.T) along the keys.")),
+            (_weights_only, tr("you returned the weights, one row per query and one column per "
+                               "key: return their averages of the value rows, weights @ values.")),
         ],
         vectorised=_loop_probe(),
-        success="your attend() is softmax(queries @ keys.T, dim=1) @ values.",
+        success=tr("your attend() is softmax(queries @ keys.T, dim=1) @ values."),
     )

@@ -13,6 +13,7 @@ import torch
 from attn_lessons.se import se_num_params
 
 from ._core import Feedback, autograd_forbidden, check_function
+from ._messages import tr
 
 __all__ = [
     "check_se_channels_last",
@@ -127,28 +128,34 @@ def check_squeeze(fn: Any) -> Feedback:
         _irregular(seed=15),
     ]
     return check_function(
-        fn, _squeeze_reference, cases, what="your squeeze",
+        fn, _squeeze_reference, cases, what=tr("your squeeze"),
         wrong_functions=[
-            (_squeeze_ignores_mask, "that is the mean over all H × W positions, padding "
-             "included: average over the positions where mask is True only."),
-            (_squeeze_masked_over_hw, "you zeroed the padding but still divided by H·W: "
-             "divide by the number of real positions of each image, mask.sum(dim=(1, 2))."),
-            (_squeeze_padding_not_zeroed, "the padding holds numbers too: multiply u by the "
-             "mask (or select with it) before summing, not only when counting."),
-            (_squeeze_batch_count, "you divided by the real positions of the whole batch: each "
-             "image has its own count, mask.sum(dim=(1, 2)), shape (B, 1) to broadcast."),
-            (_squeeze_masked_sum, "that is the masked sum; the squeeze is the mean: divide by "
-             "each image's number of real positions."),
-            (_squeeze_masked_max, "that is a masked global max pooling; SE uses the average."),
-            (_squeeze_keepdim, "the values are right but the shape is (B, C, 1, 1): return "
-             "shape (B, C)."),
-            (_squeeze_first_mask, "every image used the first image's mask: each image has its "
-             "own, mask[b] for image b (mask[:, None] broadcasts it over the channels)."),
-            (_squeeze_top_left_crop, "you cropped each image to its top-left h × w corner: the "
-             "real positions need not be there (padding may sit at the top or on the left, and a "
-             "mask need not be a rectangle). Average exactly where mask is True."),
+            (_squeeze_ignores_mask, tr("that is the mean over all H × W positions, padding "
+                                       "included: average over the positions where mask is True "
+                                       "only.")),
+            (_squeeze_masked_over_hw, tr("you zeroed the padding but still divided by H·W: divide "
+                                         "by the number of real positions of each image, "
+                                         "mask.sum(dim=(1, 2)).")),
+            (_squeeze_padding_not_zeroed, tr("the padding holds numbers too: multiply u by the "
+                                             "mask (or select with it) before summing, not only "
+                                             "when counting.")),
+            (_squeeze_batch_count, tr("you divided by the real positions of the whole batch: each "
+                                      "image has its own count, mask.sum(dim=(1, 2)), shape (B, 1) "
+                                      "to broadcast.")),
+            (_squeeze_masked_sum, tr("that is the masked sum; the squeeze is the mean: divide by "
+                                     "each image's number of real positions.")),
+            (_squeeze_masked_max, tr("that is a masked global max pooling; SE uses the average.")),
+            (_squeeze_keepdim, tr("the values are right but the shape is (B, C, 1, 1): return "
+                                  "shape (B, C).")),
+            (_squeeze_first_mask, tr("every image used the first image's mask: each image has its "
+                                     "own, mask[b] for image b (mask[:, None] broadcasts it over "
+                                     "the channels).")),
+            (_squeeze_top_left_crop, tr("you cropped each image to its top-left h × w corner: the "
+                                        "real positions need not be there (padding may sit at the "
+                                        "top or on the left, and a mask need not be a rectangle). "
+                                        "Average exactly where mask is True.")),
         ],
-        success="z_c is the mean of channel c over the real positions of its image.",
+        success=tr("z_c is the mean of channel c over the real positions of its image."),
     )
 
 
@@ -227,29 +234,32 @@ def check_se_channels_last(fn: Any) -> Feedback:
         (_fixed(1, 2, 5, 6, seed=7), _fixed(3, 6, seed=8), _fixed(6, 3, seed=9)),
     ]
     return check_function(
-        fn, _se_cl_reference, cases, what="your channels-last SE block",
+        fn, _se_cl_reference, cases, what=tr("your channels-last SE block"),
         wrong_functions=[
-            (_se_cl_reshaped, "reshape to (B, C, H, W) is not a change of layout: it cuts the "
-             "numbers into new axes without moving them, so a 'channel' mixes channels and "
-             "positions. Use permute(0, 3, 1, 2), or average over dims (1, 2) directly."),
-            (_se_cl_axes_copied, "in a channels-last map dims (2, 3) are W and C, not the "
-             "spatial axes: average over dims (1, 2)."),
-            (_se_cl_not_permuted_back, "your output is channels-first (B, C, H, W); return it in "
-             "the input's layout (B, H, W, C)."),
-            (_se_cl_gate_only, "you returned the gates s (B, C); the block returns x scaled by "
-             "them, (B, H, W, C)."),
-            (_se_cl_max_squeeze, "SE's squeeze is the mean over the positions, not the maximum."),
-            (_se_cl_one_axis, "the squeeze averages over both spatial axes, dims (1, 2) here: "
-             "one gate per channel, not one per channel and column."),
-            (_se_cl_other_axis, "the squeeze averages over both spatial axes, dims (1, 2) here: "
-             "one gate per channel, not one per channel and row."),
-            (_se_cl_no_relu, "the ReLU δ between the two layers is missing: without it the two "
-             "layers collapse into one linear map W2 W1."),
-            (_se_cl_softmax, "a softmax makes the channels compete (the gates sum to 1); SE gates "
-             "each channel on its own with a sigmoid."),
-            (_se_cl_no_sigmoid, "the final sigmoid σ is missing: the gates must lie in (0, 1)."),
+            (_se_cl_reshaped, tr("reshape to (B, C, H, W) is not a change of layout: it cuts the "
+                                 "numbers into new axes without moving them, so a 'channel' mixes "
+                                 "channels and positions. Use permute(0, 3, 1, 2), or average over "
+                                 "dims (1, 2) directly.")),
+            (_se_cl_axes_copied, tr("in a channels-last map dims (2, 3) are W and C, not the "
+                                    "spatial axes: average over dims (1, 2).")),
+            (_se_cl_not_permuted_back, tr("your output is channels-first (B, C, H, W); return it "
+                                          "in the input's layout (B, H, W, C).")),
+            (_se_cl_gate_only, tr("you returned the gates s (B, C); the block returns x scaled by "
+                                  "them, (B, H, W, C).")),
+            (_se_cl_max_squeeze,
+             tr("SE's squeeze is the mean over the positions, not the maximum.")),
+            (_se_cl_one_axis, tr("the squeeze averages over both spatial axes, dims (1, 2) here: "
+                                 "one gate per channel, not one per channel and column.")),
+            (_se_cl_other_axis, tr("the squeeze averages over both spatial axes, dims (1, 2) here: "
+                                   "one gate per channel, not one per channel and row.")),
+            (_se_cl_no_relu, tr("the ReLU δ between the two layers is missing: without it the two "
+                                "layers collapse into one linear map W2 W1.")),
+            (_se_cl_softmax, tr("a softmax makes the channels compete (the gates sum to 1); SE "
+                                "gates each channel on its own with a sigmoid.")),
+            (_se_cl_no_sigmoid,
+             tr("the final sigmoid σ is missing: the gates must lie in (0, 1).")),
         ],
-        success="mean over dims (1, 2), σ(W2 δ(W1 z)), gate broadcast as (B, 1, 1, C).",
+        success=tr("mean over dims (1, 2), σ(W2 δ(W1 z)), gate broadcast as (B, 1, 1, C)."),
     )
 
 
@@ -301,30 +311,31 @@ def check_se_num_params(fn: Any) -> Feedback:
              (100, 16, True), (120, 16, False), (90, 16, False), (16, 16, True), (24, 16, False),
              (8, 16, False)]
     return check_function(
-        fn, _params_reference, cases, what="your se_num_params", atol=0.0, rtol=0.0,
+        fn, _params_reference, cases, what=tr("your se_num_params"), atol=0.0, rtol=0.0,
         integer=True,
         wrong_functions=[
-            (_params_no_bias, "the biases are missing: W1 z + b1 has C' biases and W2 h + b2 "
-             "has C."),
-            (_params_one_layer, "that is a single C × C layer; SE has two layers through a "
-             "bottleneck of width C' = C // r."),
-            (_params_one_fc, "only one of the two layers is counted: W1 is C' × C and W2 is "
-             "C × C'."),
-            (_params_both_biases_c, "the first layer has C' = C // r outputs, so C' biases, "
-             "not C."),
-            (_params_true_division, "C / r is a fraction when r does not divide C; the hidden "
-             "layer has a whole number of units, C' = C // r."),
-            (_params_ceil, "the hidden width rounds down: C' = C // r (for C = 100, r = 16 it "
-             "is 6, not 7)."),
-            (_params_round, "the hidden width rounds down, it is not rounded to the nearest: "
-             "C' = C // r (for C = 120, r = 16 it is 7, not 8)."),
+            (_params_no_bias, tr("the biases are missing: W1 z + b1 has C' biases and W2 h + b2 "
+                                 "has C.")),
+            (_params_one_layer, tr("that is a single C × C layer; SE has two layers through a "
+                                   "bottleneck of width C' = C // r.")),
+            (_params_one_fc, tr("only one of the two layers is counted: W1 is C' × C and W2 is C × "
+                                "C'.")),
+            (_params_both_biases_c, tr("the first layer has C' = C // r outputs, so C' biases, not "
+                                       "C.")),
+            (_params_true_division, tr("C / r is a fraction when r does not divide C; the hidden "
+                                       "layer has a whole number of units, C' = C // r.")),
+            (_params_ceil, tr("the hidden width rounds down: C' = C // r (for C = 100, r = 16 it "
+                              "is 6, not 7).")),
+            (_params_round, tr("the hidden width rounds down, it is not rounded to the nearest: C' "
+                               "= C // r (for C = 120, r = 16 it is 7, not 8).")),
         ],
-        refusal_hint="for C < r, C // r = 0: the block would have no hidden unit and its gate "
-        "would not depend on the input (σ of the second bias, 0.5 without biases). Refuse it: "
-        "raise ValueError (as the library does).",
-        valid_refused_hint="you refused a block that has a hidden unit: for C = r (or C = 24, "
-        "r = 16) C // r = 1, a working block. Refuse only when C // r is 0, that is C < r.",
-        success="2·C·C' weights plus C' + C biases, C' = C // r, and no block without a width.",
+        refusal_hint=tr("for C < r, C // r = 0: the block would have no hidden unit and its gate "
+                        "would not depend on the input (σ of the second bias, 0.5 without biases). "
+                        "Refuse it: raise ValueError (as the library does)."),
+        valid_refused_hint=tr("you refused a block that has a hidden unit: for C = r (or C = 24, r "
+                              "= 16) C // r = 1, a working block. Refuse only when C // r is 0, "
+                              "that is C < r."),
+        success=tr("2·C·C' weights plus C' + C biases, C' = C // r, and no block without a width."),
     )
 
 
@@ -347,10 +358,10 @@ def _by_hand(z, w1, b1, w2, b2, g, *, sig="s(1-s)", mask="a>0", order="right", b
     s = torch.sigmoid(torch.relu(a) @ w2.T + b2)
     g = g if upstream else torch.ones_like(g)
     local = {"s(1-s)": s * (1 - s), "s": s, "1": torch.ones_like(s),
-             "at s": torch.sigmoid(s) * (1 - torch.sigmoid(s))}[sig]
+             "at_s": torch.sigmoid(s) * (1 - torch.sigmoid(s))}[sig]
     d = g * local                               # dL/d(logit), (B, C)
     m = {"a>0": (a > 0), "none": torch.ones_like(a, dtype=torch.bool),
-         "no bias": (z @ w1.T > 0), "a>=0": (a >= 0)}[mask].to(z.dtype)
+         "no_bias": (z @ w1.T > 0), "a>=0": (a >= 0)}[mask].to(z.dtype)
     if order == "right":
         out = ((d @ w2) * m) @ w1               # (B, C) @ (C, C') -> (B, C') -> (B, C)
     else:                                       # the weights' roles swapped
@@ -387,30 +398,36 @@ def check_se_gate_grad(fn: Any) -> Feedback:
         _gate_grad,
         _gate_grad_cases(),
         what="se_gate_grad",
-        forbidden=[autograd_forbidden("derive dL/dz with the chain rule through the sigmoid, "
-                                      "the second layer, the ReLU and the first layer, and "
-                                      "compute it with tensor operations; the checker runs "
-                                      "autograd itself to compare.")],
+        forbidden=[autograd_forbidden(tr("derive dL/dz with the chain rule through the sigmoid, "
+                                         "the second layer, the ReLU and the first layer, and "
+                                         "compute it with tensor operations; the checker runs "
+                                         "autograd itself to compare."))],
         wrong_functions=[
-            (lambda *a: _by_hand(*a, mask="none"), "the ReLU passes a gradient only through "
-             "the hidden units that are on: multiply by 1[W1 z + b1 > 0] between the two "
-             "layers (with every unit off, the gradient is exactly 0)."),
-            (lambda *a: _by_hand(*a, mask="no bias"), "the ReLU's switch is its own input, "
-             "W1 z + b1, bias included; yours tests W1 z alone."),
-            (lambda *a: _by_hand(*a, mask="a>=0"), "a unit exactly at 0 is off: ReLU'(0) = 0 "
-             "(PyTorch's convention); yours lets it pass the gradient."),
-            (lambda *a: _by_hand(*a, sig="1"), "the chain rule goes through the sigmoid: "
-             "multiply the upstream gradient by σ' = s (1 − s) first."),
-            (lambda *a: _by_hand(*a, sig="s"), "the sigmoid's derivative is s (1 − s), not s."),
-            (lambda *a: _by_hand(*a, sig="at s"), "σ' is taken at the logit, where it equals "
-             "s (1 − s); yours evaluates σ' at the gate s."),
-            (lambda *a: _by_hand(*a, order="swapped"), "the backward pass goes through W2 "
-             "first, then W1 (dL/dh = δ W2, dL/dz = (dL/dh ⊙ mask) W1): yours uses the "
-             "transposes in the wrong places."),
-            (lambda *a: _by_hand(*a, batch="mean"), "each image's gate depends only on its own "
-             "z: the gradient is per image, not divided by the batch size."),
-            (lambda *a: _by_hand(*a, upstream=False), "multiply by the upstream gradient "
-             "dL/ds: yours is the gradient of sum(s)."),
+            (lambda *a: _by_hand(*a, mask="none"), tr("the ReLU passes a gradient only through the "
+                                                      "hidden units that are on: multiply by 1[W1 "
+                                                      "z + b1 > 0] between the two layers (with "
+                                                      "every unit off, the gradient is exactly "
+                                                      "0).")),
+            (lambda *a: _by_hand(*a, mask="no_bias"), tr(
+                "the ReLU's switch is its own input, W1 z + b1, bias included; yours tests W1 z "
+                "alone.")),
+            (lambda *a: _by_hand(*a, mask="a>=0"), tr("a unit exactly at 0 is off: ReLU'(0) = 0 "
+                                                      "(PyTorch's convention); yours lets it pass "
+                                                      "the gradient.")),
+            (lambda *a: _by_hand(*a, sig="1"), tr("the chain rule goes through the sigmoid: "
+                                                  "multiply the upstream gradient by σ' = s (1 − "
+                                                  "s) first.")),
+            (lambda *a: _by_hand(*a, sig="s"), tr("the sigmoid's derivative is s (1 − s), not s.")),
+            (lambda *a: _by_hand(*a, sig="at_s"), tr("σ' is taken at the logit, where it equals s "
+                                                     "(1 − s); yours evaluates σ' at the gate s.")),
+            (lambda *a: _by_hand(*a, order="swapped"), tr(
+                "the backward pass goes through W2 first, then W1 (dL/dh = δ W2, dL/dz = (dL/dh ⊙ "
+                "mask) W1): yours uses the transposes in the wrong places.")),
+            (lambda *a: _by_hand(*a, batch="mean"), tr("each image's gate depends only on its own "
+                                                       "z: the gradient is per image, not divided "
+                                                       "by the batch size.")),
+            (lambda *a: _by_hand(*a, upstream=False), tr(
+                "multiply by the upstream gradient dL/ds: yours is the gradient of sum(s).")),
         ],
-        success="the chain rule through the bottleneck, mask and all, equals autograd's.",
+        success=tr("the chain rule through the bottleneck, mask and all, equals autograd's."),
     )

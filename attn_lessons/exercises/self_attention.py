@@ -8,6 +8,7 @@ from typing import Any
 import torch
 
 from ._core import Feedback, Vectorised, check_function
+from ._messages import tr
 
 __all__ = [
     "check_attention_from_chunks",
@@ -105,10 +106,10 @@ def _heads_probe() -> Vectorised:
     q, k, v = (torch.randn(2, 5, 8, generator=g, dtype=torch.float64) for _ in range(3))
     return Vectorised(
         (q, k, v, 1), (q, k, v, 4),
-        "the values are right, but your function makes more torch calls for four heads than for "
-        "one: it loops over the heads (or over their chunks). The prompt asks for no loop: "
-        "reshape to (B, n, h, D/h), transpose to (B, h, n, D/h) and let one batched product "
-        "serve every head.")
+        tr("the values are right, but your function makes more torch calls for four heads than for "
+           "one: it loops over the heads (or over their chunks). The prompt asks for no loop: "
+           "reshape to (B, n, h, D/h), transpose to (B, h, n, D/h) and let one batched product "
+           "serve every head."))
 
 
 def check_multi_head_attention(fn: Any) -> Feedback:
@@ -120,22 +121,22 @@ def check_multi_head_attention(fn: Any) -> Feedback:
         _mha_cases(),
         what="multi_head_attention",
         wrong_functions=[
-            (_mha_one_head, "that is one head over the full width: split q, k and v into "
-                            "`heads` column blocks and attend within each block."),
-            (_mha_full_width_scale, "each head's scores are dot products of width d = D / h: "
-                                    "scale by 1/√(D/h), not by 1/√D."),
-            (_mha_reshape_without_transpose, "x.reshape(B, h, n, D/h) reinterprets the memory "
-                                             "and mixes positions with heads: reshape to "
-                                             "(B, n, h, D/h), then transpose(1, 2)."),
-            (_mha_merge_without_transpose, "merging (B, h, n, d) with a plain reshape to "
-                                           "(B, n, h*d) puts rows of different heads and "
-                                           "positions together: transpose(1, 2) back first."),
-            (_mha_softmax_over_queries, "the softmax runs over the wrong axis: each query's "
-                                        "weights over the keys should sum to 1 (dim=-1)."),
-            (_mha_unscaled, "you forgot the scale: divide each head's scores by √(D/h)."),
+            (_mha_one_head, tr("that is one head over the full width: split q, k and v into "
+                               "`heads` column blocks and attend within each block.")),
+            (_mha_full_width_scale, tr("each head's scores are dot products of width d = D / h: "
+                                       "scale by 1/√(D/h), not by 1/√D.")),
+            (_mha_reshape_without_transpose, tr("x.reshape(B, h, n, D/h) reinterprets the memory "
+                                                "and mixes positions with heads: reshape to (B, n, "
+                                                "h, D/h), then transpose(1, 2).")),
+            (_mha_merge_without_transpose, tr("merging (B, h, n, d) with a plain reshape to (B, n, "
+                                              "h*d) puts rows of different heads and positions "
+                                              "together: transpose(1, 2) back first.")),
+            (_mha_softmax_over_queries, tr("the softmax runs over the wrong axis: each query's "
+                                           "weights over the keys should sum to 1 (dim=-1).")),
+            (_mha_unscaled, tr("you forgot the scale: divide each head's scores by √(D/h).")),
         ],
         vectorised=_heads_probe(),
-        success="h heads of width D/h, each scaled by 1/√(D/h), concatenated in order.",
+        success=tr("h heads of width D/h, each scaled by 1/√(D/h), concatenated in order."),
     )
 
 
@@ -194,26 +195,29 @@ def check_local_causal_mask(local_causal_mask: Any) -> Feedback:
         atol=0.0,
         rtol=0.0,
         wrong_functions=[
-            (_window_ignored, "that is the plain causal mask: keys more than window - 1 "
-             "positions back must be blocked too, so keep only 0 <= i - j < window."),
-            (_window_plus_one, "one key too many: the window holds `window` keys, the query's "
-             "own included, so i - j < window, not <= window."),
-            (_window_both_sides, "the window must not reach into the future: a causal window "
-             "keeps j <= i, so 0 <= i - j < window, not |i - j| < window."),
-            (_window_upper, "rows are queries and columns keys: query i looks back at keys "
-             "j <= i, so the True entries lie on and below the diagonal, not above it."),
-            (_window_strict, "include the diagonal: a token may attend to itself (otherwise the "
-             "first query has no key at all), and the window counts it."),
-            (_window_inverted, "that is nn.MultiheadAttention's convention (True = blocked); "
-             "F.scaled_dot_product_attention and this book use True = may attend."),
-            (_window_float, "a 0/1 mask of a number dtype (float or int) is not a mask for "
-             "F.scaled_dot_product_attention: it adds a float mask to the scores, and adding 0 "
-             "or 1 blocks nothing. Use dtype=torch.bool."),
-            (_window_additive, "that is the additive float mask (0 where allowed, -inf where "
-             "blocked), which SDPA also accepts; this exercise asks for the boolean one, True = "
-             "may attend."),
+            (_window_ignored, tr("that is the plain causal mask: keys more than window - 1 "
+                                 "positions back must be blocked too, so keep only 0 <= i - j < "
+                                 "window.")),
+            (_window_plus_one, tr("one key too many: the window holds `window` keys, the query's "
+                                  "own included, so i - j < window, not <= window.")),
+            (_window_both_sides, tr("the window must not reach into the future: a causal window "
+                                    "keeps j <= i, so 0 <= i - j < window, not |i - j| < window.")),
+            (_window_upper, tr("rows are queries and columns keys: query i looks back at keys j <= "
+                               "i, so the True entries lie on and below the diagonal, not above "
+                               "it.")),
+            (_window_strict, tr("include the diagonal: a token may attend to itself (otherwise the "
+                                "first query has no key at all), and the window counts it.")),
+            (_window_inverted, tr("that is nn.MultiheadAttention's convention (True = blocked); "
+                                  "F.scaled_dot_product_attention and this book use True = may "
+                                  "attend.")),
+            (_window_float, tr("a 0/1 mask of a number dtype (float or int) is not a mask for "
+                               "F.scaled_dot_product_attention: it adds a float mask to the "
+                               "scores, and adding 0 or 1 blocks nothing. Use dtype=torch.bool.")),
+            (_window_additive, tr("that is the additive float mask (0 where allowed, -inf where "
+                                  "blocked), which SDPA also accepts; this exercise asks for the "
+                                  "boolean one, True = may attend.")),
         ],
-        success="each query sees itself and the window - 1 keys before it, and nothing else.",
+        success=tr("each query sees itself and the window - 1 keys before it, and nothing else."),
     )
 
 
@@ -362,37 +366,41 @@ def check_attention_from_chunks(fn: Any) -> Feedback:
         chunk_cases(),
         what="attention_from_chunks",
         wrong_functions=[
-            (_chunks_not_rescaled, "each chunk's l_c and o_c are sums relative to its own "
-             "maximum m_c: adding them as they are mixes different units. Bring every chunk to "
-             "one reference m first, multiplying both by e^(m_c - m)."),
-            (_chunks_averaged, "an equal average of the chunks' outputs o_c / l_c treats a chunk "
-             "of weak keys like one of strong keys: each chunk counts in proportion to its share "
-             "e^(m_c - m) l_c of the total denominator."),
-            (_chunks_sum_rescaled_not_o, "you rescaled the denominators l_c but not the "
-             "numerators o_c: both are sums relative to m_c and need the same factor "
-             "e^(m_c - m)."),
-            (_chunks_rescaled_o_not_l, "you rescaled the numerators o_c but not the "
-             "denominators l_c: both are sums relative to m_c and need the same factor "
-             "e^(m_c - m)."),
-            (_chunks_wrong_sign, "the factor is upside down: a term e^(s - m_c) becomes "
-             "e^(s - m) when multiplied by e^(m_c - m), which is at most 1 when m is the largest "
-             "m_c; e^(m - m_c) goes the other way."),
-            (_chunks_not_divided, "o is the unnormalised sum: the attention output is o / l, the "
-             "weights' denominator divided out at the end."),
-            (_chunks_exp_of_max, "e^(m_c) overflows once a score passes about 709 (inf / inf = "
-             "NaN): factor out the largest m_c, so that every factor e^(m_c - m) is at most 1."),
-            (_chunks_global_max, "one maximum over every query is not enough: for a query whose "
-             "scores lie far below it every factor underflows to 0 (0 / 0 = NaN). Take the "
-             "maximum over the chunks of each query separately."),
-            (_chunks_mean_shift, "shifting by the mean of the m_c is exact in theory, but a chunk "
-             "whose maximum lies far above the mean overflows: shift by the largest m_c, so that "
-             "no factor exceeds 1."),
-            (_chunks_no_empty_guard, "a query whose keys are all masked has m_c = -inf in every "
-             "chunk, and e^(-inf - (-inf)) is NaN: give such a query the output 0, as the "
-             "library's attention does."),
+            (_chunks_not_rescaled, tr("each chunk's l_c and o_c are sums relative to its own "
+                                      "maximum m_c: adding them as they are mixes different units. "
+                                      "Bring every chunk to one reference m first, multiplying "
+                                      "both by e^(m_c - m).")),
+            (_chunks_averaged, tr("an equal average of the chunks' outputs o_c / l_c treats a "
+                                  "chunk of weak keys like one of strong keys: each chunk counts "
+                                  "in proportion to its share e^(m_c - m) l_c of the total "
+                                  "denominator.")),
+            (_chunks_sum_rescaled_not_o, tr("you rescaled the denominators l_c but not the "
+                                            "numerators o_c: both are sums relative to m_c and "
+                                            "need the same factor e^(m_c - m).")),
+            (_chunks_rescaled_o_not_l, tr("you rescaled the numerators o_c but not the "
+                                          "denominators l_c: both are sums relative to m_c and "
+                                          "need the same factor e^(m_c - m).")),
+            (_chunks_wrong_sign, tr("the factor is upside down: a term e^(s - m_c) becomes e^(s - "
+                                    "m) when multiplied by e^(m_c - m), which is at most 1 when m "
+                                    "is the largest m_c; e^(m - m_c) goes the other way.")),
+            (_chunks_not_divided, tr("o is the unnormalised sum: the attention output is o / l, "
+                                     "the weights' denominator divided out at the end.")),
+            (_chunks_exp_of_max, tr("e^(m_c) overflows once a score passes about 709 (inf / inf = "
+                                    "NaN): factor out the largest m_c, so that every factor e^(m_c "
+                                    "- m) is at most 1.")),
+            (_chunks_global_max, tr("one maximum over every query is not enough: for a query whose "
+                                    "scores lie far below it every factor underflows to 0 (0 / 0 = "
+                                    "NaN). Take the maximum over the chunks of each query "
+                                    "separately.")),
+            (_chunks_mean_shift, tr("shifting by the mean of the m_c is exact in theory, but a "
+                                    "chunk whose maximum lies far above the mean overflows: shift "
+                                    "by the largest m_c, so that no factor exceeds 1.")),
+            (_chunks_no_empty_guard, tr("a query whose keys are all masked has m_c = -inf in every "
+                                        "chunk, and e^(-inf - (-inf)) is NaN: give such a query "
+                                        "the output 0, as the library's attention does.")),
         ],
-        success="m = max_c m_c, l = sum_c e^(m_c - m) l_c, o = sum_c e^(m_c - m) o_c, output "
-                "o / l, and 0 where no chunk has a key: the summaries merge exactly.",
+        success=tr("m = max_c m_c, l = sum_c e^(m_c - m) l_c, o = sum_c e^(m_c - m) o_c, output o "
+                   "/ l, and 0 where no chunk has a key: the summaries merge exactly."),
     )
 
 
@@ -432,14 +440,15 @@ def check_dot_variance(dot_variance: Any) -> Feedback:
         [(3, 4.0, 3.0), (64, 1.0, 1.0), (16, 2.0, 0.5)],
         what="dot_variance",
         wrong_functions=[
-            (_std_not_var, "that is the standard deviation; the question asks for the variance."),
-            (_sum_of_variances, "the variance of a product of independent zero-mean variables "
-                                "is the product of their variances, not the sum."),
-            (_forgot_d, "q·k is a sum of d_k independent terms: their variances add up."),
-            (_d_squared, "the variances of d_k independent terms add up to d_k times one of "
-                         "them, not d_k²: variances add, standard deviations do not."),
-            (_sqrt_d, "√d_k · Var(q_i) Var(k_i) mixes the two: √d_k is the standard deviation "
-                      "of q·k for unit variances; the variance is d_k · Var(q_i) · Var(k_i)."),
+            (_std_not_var,
+             tr("that is the standard deviation; the question asks for the variance.")),
+            (_sum_of_variances, tr("the variance of a product of independent zero-mean variables "
+                                   "is the product of their variances, not the sum.")),
+            (_forgot_d, tr("q·k is a sum of d_k independent terms: their variances add up.")),
+            (_d_squared, tr("the variances of d_k independent terms add up to d_k times one of "
+                            "them, not d_k²: variances add, standard deviations do not.")),
+            (_sqrt_d, tr("√d_k · Var(q_i) Var(k_i) mixes the two: √d_k is the standard deviation "
+                         "of q·k for unit variances; the variance is d_k · Var(q_i) · Var(k_i).")),
         ],
         success="Var(q·k) = d_k · Var(q_i) · Var(k_i).",
     )

@@ -18,6 +18,7 @@ import scipy.special
 import torch
 
 from ._core import Feedback, Forbidden, autograd_forbidden, check_function
+from ._messages import mark, tr
 
 __all__ = [
     "check_log_softmax_jacobian",
@@ -100,13 +101,13 @@ def _ms_flattened_batch(x):
 def _ms_diagnose(args, got, error):
     text = str(error) if error is not None else ""
     if error is not None and ("equal length" in text or "fill_diagonal" in text):
-        return ("fill_diagonal_ fills the diagonal of one square matrix; a batch of them, shape "
-                "(B, n, n), is not one. Mask the diagonal with torch.eye(n, dtype=torch.bool), "
-                "which broadcasts over the batch.")
+        return (tr("fill_diagonal_ fills the diagonal of one square matrix; a batch of them, shape "
+                   "(B, n, n), is not one. Mask the diagonal with torch.eye(n, dtype=torch.bool), "
+                   "which broadcasts over the batch."))
     if error is not None and ("batch2" in text or "mat2" in text):
-        return ("the product of the (B, n, d) rows with their transpose failed: transpose each "
-                "sample's matrix with x.transpose(-2, -1) (or x.mT), to (B, d, n). On a batch, x.T "
-                "reverses every dimension, giving (d, n, B).")
+        return (tr("the product of the (B, n, d) rows with their transpose failed: transpose each "
+                   "sample's matrix with x.transpose(-2, -1) (or x.mT), to (B, d, n). On a batch, "
+                   "x.T reverses every dimension, giving (d, n, B)."))
     return None
 
 
@@ -128,29 +129,33 @@ def check_most_similar(fn: Any) -> Feedback:
     """Check ``fn(x) -> index`` for ``x`` (B, n, d): entry (b, i) is the other row j != i of sample
     b with the largest cosine similarity to row i, shape (B, n)."""
     return check_function(
-        fn, _most_similar_reference, _most_similar_cases(), what="your most_similar",
+        fn, _most_similar_reference, _most_similar_cases(), what=tr(
+            "your most_similar"),
         atol=0.0, rtol=0.0,
         wrong_functions=[
-            (_ms_self_included, "every row is most similar to itself (cosine 1): exclude the "
-             "diagonal before taking the arg-max."),
-            (_ms_dot_product, "that ranks by the dot product, where a long row wins against "
-             "every other: divide each row by its length first, so that only directions count."),
-            (_ms_euclidean, "that is the nearest row in Euclidean distance; it ranks like the "
-             "cosine only when every row has length 1 (exercise 1.3). Normalise the rows first."),
-            (_ms_column_norms, "each row (a vector) is divided by its own length: "
-             "norm(dim=-1), not the length of each column."),
-            (_ms_least_similar, "that is the least similar row: take the arg-max of the "
-             "cosines, not the arg-min."),
-            (_ms_diagonal_zero, "setting the diagonal to 0 does not exclude it: when a row's "
-             "cosines with all the others are negative, 0 is still the largest and the row picks "
-             "itself. Set the diagonal to -inf."),
-            (_ms_values, "those are the largest cosines; return the index j of the most similar "
-             "row (argmax, not amax)."),
-            (_ms_flattened_batch, "the samples of the batch are separate sets: compare the rows "
-             "of one sample only with each other, (B, n, n) cosines, not all B·n rows at once."),
+            (_ms_self_included, tr("every row is most similar to itself (cosine 1): exclude the "
+                                   "diagonal before taking the arg-max.")),
+            (_ms_dot_product, tr("that ranks by the dot product, where a long row wins against "
+                                 "every other: divide each row by its length first, so that only "
+                                 "directions count.")),
+            (_ms_euclidean, tr("that is the nearest row in Euclidean distance; it ranks like the "
+                               "cosine only when every row has length 1 (exercise 1.3). Normalise "
+                               "the rows first.")),
+            (_ms_column_norms, tr("each row (a vector) is divided by its own length: norm(dim=-1), "
+                                  "not the length of each column.")),
+            (_ms_least_similar, tr("that is the least similar row: take the arg-max of the "
+                                   "cosines, not the arg-min.")),
+            (_ms_diagonal_zero, tr("setting the diagonal to 0 does not exclude it: when a row's "
+                                   "cosines with all the others are negative, 0 is still the "
+                                   "largest and the row picks itself. Set the diagonal to -inf.")),
+            (_ms_values, tr("those are the largest cosines; return the index j of the most similar "
+                            "row (argmax, not amax).")),
+            (_ms_flattened_batch, tr("the samples of the batch are separate sets: compare the rows "
+                                     "of one sample only with each other, (B, n, n) cosines, not "
+                                     "all B·n rows at once.")),
         ],
         diagnose=_ms_diagnose,
-        success="each vector's most similar other vector, set by set.",
+        success=tr("each vector's most similar other vector, set by set."),
     )
 
 
@@ -222,27 +227,31 @@ def check_masked_gram(fn: Any) -> Feedback:
     has shape ``(B, n, n)``.
     """
     return check_function(
-        fn, _masked_gram_reference, _masked_gram_cases(), what="your masked Gram matrices",
+        fn, _masked_gram_reference, _masked_gram_cases(), what=tr(
+            "your masked Gram matrices"),
         wrong_functions=[
-            (_mgram_no_mask, "the padding rows still enter: entries that involve a padded item "
-             "(mask False) must be 0."),
-            (_mgram_rows_only, "you zeroed the rows of the padded items but not their columns: "
-             "G_ij needs both items i and j real."),
-            (_mgram_columns_only, "you zeroed the columns of the padded items but not their "
-             "rows: G_ij needs both items i and j real."),
-            (_mgram_inverted, "the mask is inverted: True marks a real item, False padding."),
-            (_mgram_columns_of_x, "you computed Xᵀ X per sample (d × d, inner products of "
-             "columns); the Gram matrix of the rows is X Xᵀ (n × n)."),
-            (_mgram_columns_of_x_unmasked, "you computed Xᵀ X per sample (d × d, inner products "
-             "of columns); the Gram matrix of the rows is X Xᵀ (n × n), padded rows zeroed."),
-            (_mgram_one_for_all, "you flattened the batch into one (B·n) × (B·n) matrix; each "
-             "sample has its own Gram matrix: the answer is (B, n, n)."),
-            (_mgram_minus_inf, "-inf is what a padded score gets before a softmax; a Gram matrix "
-             "is no softmax, and its padded entries are 0 (the inner products with a zero row)."),
-            (_mgram_per_count, "there is no division by the number of real items: G_ij is the "
-             "plain inner product x_i · x_j."),
+            (_mgram_no_mask, tr("the padding rows still enter: entries that involve a padded item "
+                                "(mask False) must be 0.")),
+            (_mgram_rows_only, tr("you zeroed the rows of the padded items but not their columns: "
+                                  "G_ij needs both items i and j real.")),
+            (_mgram_columns_only, tr("you zeroed the columns of the padded items but not their "
+                                     "rows: G_ij needs both items i and j real.")),
+            (_mgram_inverted, tr("the mask is inverted: True marks a real item, False padding.")),
+            (_mgram_columns_of_x, tr("you computed Xᵀ X per sample (d × d, inner products of "
+                                     "columns); the Gram matrix of the rows is X Xᵀ (n × n).")),
+            (_mgram_columns_of_x_unmasked, tr("you computed Xᵀ X per sample (d × d, inner products "
+                                              "of columns); the Gram matrix of the rows is X Xᵀ (n "
+                                              "× n), padded rows zeroed.")),
+            (_mgram_one_for_all, tr("you flattened the batch into one (B·n) × (B·n) matrix; each "
+                                    "sample has its own Gram matrix: the answer is (B, n, n).")),
+            (_mgram_minus_inf, tr("-inf is what a padded score gets before a softmax; a Gram "
+                                  "matrix is no softmax, and its padded entries are 0 (the inner "
+                                  "products with a zero row).")),
+            (_mgram_per_count, tr("there is no division by the number of real items: G_ij is the "
+                                  "plain inner product x_i · x_j.")),
         ],
-        success="each sample's real rows, inner products x_i · x_j; padding rows and columns 0.",
+        success=(
+            tr("each sample's real rows, inner products x_i · x_j; padding rows and columns 0.")),
     )
 
 
@@ -326,9 +335,9 @@ def _log_softmax_dim1(scores, temperature):
 def _log_softmax_diagnose(args, got, error):
     scores = args[0]
     if isinstance(error, IndexError) and scores.ndim == 1:
-        return ("your function fails on a single row of scores, shape (n,): work over the last "
-                "dimension, dim=-1 (with keepdim=True), which exists for any number of "
-                "dimensions; dim=1 does not exist for a 1-D row.")
+        return (tr("your function fails on a single row of scores, shape (n,): work over the last "
+                   "dimension, dim=-1 (with keepdim=True), which exists for any number of "
+                   "dimensions; dim=1 does not exist for a 1-D row."))
     return None
 
 
@@ -361,8 +370,8 @@ def _log_softmax_cases() -> list[tuple[torch.Tensor, float]]:
 
 #: The prompt asks for the log-sum-exp trick by hand: these compute it for the reader.
 _LOG_SOFTMAX_FORBIDDEN = [
-    Forbidden("build it from the row maximum m with torch.exp and torch.log, as the prompt asks: "
-              "(s - m) / T - log sum exp((s - m) / T).",
+    Forbidden(mark("build it from the row maximum m with torch.exp and torch.log, as the prompt "
+                   "asks: (s - m) / T - log sum exp((s - m) / T)."),
               torch_functions=("logsumexp", "log_softmax", "_log_softmax", "special_logsumexp",
                                "special_log_softmax"),
               python_functions=((scipy.special.logsumexp, "scipy.special.logsumexp"),
@@ -375,36 +384,44 @@ def check_stable_log_softmax(fn: Any) -> Feedback:
     finite for any finite scores of any number of dimensions (the log-sum-exp trick, e.g.
     Goodfellow et al., Deep Learning, section 4.1), without ``logsumexp`` or ``log_softmax``."""
     return check_function(
-        fn, _log_softmax_reference, _log_softmax_cases(), what="your log-softmax",
+        fn, _log_softmax_reference, _log_softmax_cases(), what=tr(
+            "your log-softmax"),
         wrong_functions=[
-            (_log_softmax_no_lse, "every row must be the log of weights that sum to 1: subtract "
-             "log sum_k exp((s_k - m) / T), not only the maximum m / T."),
-            (_log_softmax_no_temperature, "the temperature is ignored: divide the scores by it."),
-            (_log_softmax_wrong_dim, "normalise each row (dim=-1), not down the columns."),
-            (_log_softmax_dim1, "normalise over the last dimension, dim=-1: dim=1 is the last one "
-             "only for 2-D scores, and on a (B, m, n) batch of attention scores it runs over the "
-             "queries."),
-            (_log_of_stable_softmax, "the log of the softmax is -inf wherever a weight underflows "
-             "to 0, although its log is a finite number (here -800): never form the weights. "
-             "Compute (s - m) / T - log sum exp((s - m) / T) directly."),
-            (_log_softmax_naive, "log(sum(exp(s / T))) overflows to inf for large scores: take "
-             "the row maximum m out first, log sum exp(t) = m + log sum exp(t - m)."),
-            (_log_softmax_shift_not_added, "log sum exp(t) = m + log sum exp(t - m): you dropped "
-             "the m that you subtracted inside, so every row is off by its maximum m / T."),
-            (_log_softmax_global_max, "you subtracted the maximum of the whole tensor: a row far "
-             "below it underflows to log 0 = -inf. Use each row's own maximum."),
-            (_log_softmax_clamped_max, "you shifted by max(m, 0), the row maximum clamped at 0: a "
-             "row whose scores all lie far below 0 then underflows to log 0 = -inf. Shift each "
-             "row by its own maximum, whatever its sign."),
-            (_log_softmax_median_shift, "only the row maximum makes every exponent <= 0: shifted "
-             "by the median, exp(1000) still overflows. Subtract the maximum."),
-            (_log_softmax_mean_shift, "only the row maximum makes every exponent <= 0: shifted by "
-             "the mean, the largest exponent can still overflow (in float32 above 88). Subtract "
-             "the maximum."),
+            (_log_softmax_no_lse, tr("every row must be the log of weights that sum to 1: subtract "
+                                     "log sum_k exp((s_k - m) / T), not only the maximum m / T.")),
+            (_log_softmax_no_temperature,
+             tr("the temperature is ignored: divide the scores by it.")),
+            (_log_softmax_wrong_dim, tr("normalise each row (dim=-1), not down the columns.")),
+            (_log_softmax_dim1, tr("normalise over the last dimension, dim=-1: dim=1 is the last "
+                                   "one only for 2-D scores, and on a (B, m, n) batch of attention "
+                                   "scores it runs over the queries.")),
+            (_log_of_stable_softmax, tr("the log of the softmax is -inf wherever a weight "
+                                        "underflows to 0, although its log is a finite number "
+                                        "(here -800): never form the weights. Compute (s - m) / T "
+                                        "- log sum exp((s - m) / T) directly.")),
+            (_log_softmax_naive, tr("log(sum(exp(s / T))) overflows to inf for large scores: take "
+                                    "the row maximum m out first, log sum exp(t) = m + log sum "
+                                    "exp(t - m).")),
+            (_log_softmax_shift_not_added, tr("log sum exp(t) = m + log sum exp(t - m): you "
+                                              "dropped the m that you subtracted inside, so every "
+                                              "row is off by its maximum m / T.")),
+            (_log_softmax_global_max, tr("you subtracted the maximum of the whole tensor: a row "
+                                         "far below it underflows to log 0 = -inf. Use each row's "
+                                         "own maximum.")),
+            (_log_softmax_clamped_max, tr("you shifted by max(m, 0), the row maximum clamped at 0: "
+                                          "a row whose scores all lie far below 0 then underflows "
+                                          "to log 0 = -inf. Shift each row by its own maximum, "
+                                          "whatever its sign.")),
+            (_log_softmax_median_shift, tr("only the row maximum makes every exponent <= 0: "
+                                           "shifted by the median, exp(1000) still overflows. "
+                                           "Subtract the maximum.")),
+            (_log_softmax_mean_shift, tr("only the row maximum makes every exponent <= 0: shifted "
+                                         "by the mean, the largest exponent can still overflow (in "
+                                         "float32 above 88). Subtract the maximum.")),
         ],
         diagnose=_log_softmax_diagnose,
         forbidden=_LOG_SOFTMAX_FORBIDDEN,
-        success="finite and exact: (s - m) / T minus the stable log-sum-exp, never log(0).",
+        success=tr("finite and exact: (s - m) / T minus the stable log-sum-exp, never log(0)."),
     )
 
 
@@ -477,25 +494,27 @@ def check_masked_attention(fn: Any) -> Feedback:
     """
     return check_function(
         fn, _masked_attention_reference, _masked_attention_cases(),
-        what="your masked attention",
+        what=tr("your masked attention"),
         wrong_functions=[
-            (_matt_no_mask, "the padded keys still get weight: their scores must become -inf "
-             "(or a very negative number) before the softmax."),
-            (_matt_zero_score, "a score of 0 is not 'no weight': e^0 = 1, so a padded key "
-             "still gets weight, and more than real keys with negative scores. Use -inf."),
-            (_matt_not_renormalised, "you removed the padded keys' weights (or zeroed their "
-             "values) after the softmax without renormalising: the rest no longer sum to 1."),
-            (_matt_inverted, "the mask is inverted: True marks a real key, False padding."),
-            (_matt_added_mask, "you added the mask itself to the scores (+1 for a real key); an "
-             "additive mask is 0 for a real key and -inf for padding."),
-            (_matt_column_softmax, "the softmax runs down the columns; each query's row of "
-             "weights over the keys must sum to 1 (dim=-1)."),
-            (_matt_query_mask, "the mask is along the keys (the last axis of the scores), not "
-             "the queries: key_mask[:, None, :]."),
-            (_matt_mean_of_real, "that is the plain mean of the real values: the weights must "
-             "come from the scores."),
+            (_matt_no_mask, tr("the padded keys still get weight: their scores must become -inf "
+                               "(or a very negative number) before the softmax.")),
+            (_matt_zero_score, tr("a score of 0 is not 'no weight': e^0 = 1, so a padded key still "
+                                  "gets weight, and more than real keys with negative scores. Use "
+                                  "-inf.")),
+            (_matt_not_renormalised, tr("you removed the padded keys' weights (or zeroed their "
+                                        "values) after the softmax without renormalising: the rest "
+                                        "no longer sum to 1.")),
+            (_matt_inverted, tr("the mask is inverted: True marks a real key, False padding.")),
+            (_matt_added_mask, tr("you added the mask itself to the scores (+1 for a real key); an "
+                                  "additive mask is 0 for a real key and -inf for padding.")),
+            (_matt_column_softmax, tr("the softmax runs down the columns; each query's row of "
+                                      "weights over the keys must sum to 1 (dim=-1).")),
+            (_matt_query_mask, tr("the mask is along the keys (the last axis of the scores), not "
+                                  "the queries: key_mask[:, None, :].")),
+            (_matt_mean_of_real, tr("that is the plain mean of the real values: the weights must "
+                                    "come from the scores.")),
         ],
-        success="padded keys get weight 0 and each row's real weights sum to 1.",
+        success=tr("padded keys get weight 0 and each row's real weights sum to 1."),
     )
 
 
@@ -559,24 +578,27 @@ def check_log_softmax_jacobian(fn: Any) -> Feedback:
     ``scores`` of shape (n,), against autograd's Jacobian of ``torch.log_softmax``. The reader's
     function must not use autograd itself (the prompt asks for J by hand)."""
     return check_function(
-        fn, _log_jacobian_reference, _log_jacobian_cases(), what="your log_softmax_jacobian",
-        forbidden=[autograd_forbidden("derive J on paper from log p_i = s_i - log sum_k e^{s_k} "
-                                      "and build it from p with tensor operations; the checker "
-                                      "runs autograd itself to compare.")],
+        fn, _log_jacobian_reference, _log_jacobian_cases(), what=tr(
+            "your log_softmax_jacobian"),
+        forbidden=[autograd_forbidden(tr("derive J on paper from log p_i = s_i - log sum_k e^{s_k} "
+                                         "and build it from p with tensor operations; the checker "
+                                         "runs autograd itself to compare."))],
         wrong_functions=[
-            (_logjac_softmax_jacobian, "that is the Jacobian of p itself, diag(p) - p pᵀ; the log "
-             "divides row i by p_i: ∂ log p_i/∂s_j = (∂p_i/∂s_j) / p_i."),
-            (_logjac_transposed, "rows and columns are swapped: entry (i, j) is δ_ij - p_j, so p_j "
-             "changes along each row, not down each column."),
-            (_logjac_identity, "log p_i = s_i - log Σ_k e^{s_k}: the second term depends on every "
-             "score too, and adds -p_j to every entry."),
-            (_logjac_no_identity, "the first term, s_i, gives 1 on the diagonal: J = I - 1 pᵀ."),
-            (_logjac_sign_flipped, "the signs are flipped: raising s_i raises log p_i."),
-            (_logjac_diagonal, "those are the diagonal entries only: the off-diagonal ones, -p_j, "
-             "are not zero."),
-            (_logjac_outer, "the normalisation term is -p_j in every row (its derivative does not "
-             "depend on i), not -p_i p_j."),
+            (_logjac_softmax_jacobian, tr("that is the Jacobian of p itself, diag(p) - p pᵀ; the "
+                                          "log divides row i by p_i: ∂ log p_i/∂s_j = (∂p_i/∂s_j) "
+                                          "/ p_i.")),
+            (_logjac_transposed, tr("rows and columns are swapped: entry (i, j) is δ_ij - p_j, so "
+                                    "p_j changes along each row, not down each column.")),
+            (_logjac_identity, tr("log p_i = s_i - log Σ_k e^{s_k}: the second term depends on "
+                                  "every score too, and adds -p_j to every entry.")),
+            (_logjac_no_identity,
+             tr("the first term, s_i, gives 1 on the diagonal: J = I - 1 pᵀ.")),
+            (_logjac_sign_flipped, tr("the signs are flipped: raising s_i raises log p_i.")),
+            (_logjac_diagonal, tr("those are the diagonal entries only: the off-diagonal ones, "
+                                  "-p_j, are not zero.")),
+            (_logjac_outer, tr("the normalisation term is -p_j in every row (its derivative does "
+                               "not depend on i), not -p_i p_j.")),
         ],
-        success="J = I - 1 pᵀ, as autograd finds: row i is the i-th unit vector minus p, so "
-        "J (1, ..., 1) = 0.",
+        success=tr("J = I - 1 pᵀ, as autograd finds: row i is the i-th unit vector minus p, so J "
+                   "(1, ..., 1) = 0."),
     )

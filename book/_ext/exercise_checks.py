@@ -15,6 +15,12 @@ it gives the answer away. This post-transform, for each solution cell followed b
 - places the solution after the checker cell, so the page reads: the stub, the call that checks
   it (without output), then the collapsed solution with what the check printed for it.
 
+In the Chinese edition the check's verdict is shown in Chinese, as the Chinese notebooks print it:
+the notebook runs once, in English, for both editions, so "Correct: <message>" becomes
+"正确：<the message's translation>" from the checkers' own catalogue
+(attn_lessons/exercises/locale/zh_CN.po; :func:`chinese_verdict`). A message missing from the
+catalogue fails the build rather than showing English on a Chinese page.
+
 The notebooks themselves are not changed: nbval and the student edition see the cells as they are.
 It runs before myst-nb's HideInputCells (priority 199), which wraps the collapsed cell.
 tests/browser/test_exercise_pages.py checks the built pages.
@@ -42,6 +48,39 @@ def _words(config) -> dict:
 
     language = (config.language or "en").split("_")[0]
     return WORDS.get(language, WORDS["en"])
+
+
+def chinese_verdict(text: str) -> str | None:
+    """A checker's printed English verdict, ``"Correct: <message>"`` or ``"Not yet: <hint>"``,
+    in Chinese from the checkers' catalogue; None when ``text`` is no verdict or its message is
+    not one of the catalogue's (a message with values filled in is not)."""
+    from attn_lessons.exercises import _messages
+
+    for passed, word in _messages.VERDICTS["en"].items():
+        if text.startswith(word):
+            message = text[len(word):].strip()
+            translated = _messages.catalogue("zh_CN").get(message)
+            if translated is None:
+                return None
+            return _messages.VERDICTS["zh_CN"][passed] + _messages.spaced(translated) + \
+                ("\n" if text.endswith("\n") else "")
+    return None
+
+
+def _translate_verdicts(output, location) -> None:
+    for block in list(output.findall(nodes.literal_block)):
+        text = block.astext()
+        if not text.startswith(("Correct: ", "Not yet: ")):
+            continue
+        chinese = chinese_verdict(text)
+        if chinese is None:
+            from sphinx.errors import ExtensionError
+
+            raise ExtensionError(f"exercise_checks: the checker's verdict {text.strip()!r} on "
+                                 f"{location} has no Chinese translation in "
+                                 "attn_lessons/exercises/locale/zh_CN.po")
+        block.children = [nodes.Text(chinese)]
+        block.rawsource = chinese
 
 
 class SolutionCellsHoldTheirCheck(SphinxPostTransform):
@@ -80,9 +119,12 @@ class SolutionCellsHoldTheirCheck(SphinxPostTransform):
         checker = parent[position + 1] if position + 1 < len(parent) else None
         if checker is not None and _is_code_cell(checker) and SOLUTION_TAG not in _tags(checker):
             outputs = [c for c in checker.children if c.get("nb_element") == "cell_code_output"]
+            chinese = (self.config.language or "en").startswith("zh")
             for output in outputs:
                 checker.remove(output)
                 solution.append(output)
+                if chinese:
+                    _translate_verdicts(output, self.env.docname)
             parent.remove(solution)
             parent.insert(parent.index(checker) + 1, solution)
         summary = self._summary(exercise) if exercise is not None else \

@@ -623,6 +623,38 @@ def translate_markdown(source: str, gettext) -> str:
 #: code cell does not carry: nbval's expected outputs quote the answers of the checked cells.
 SOLUTION_TAG = "solution"
 DROPPED_METADATA = ("nbval", "execution")
+#: The tag of each notebook's first code cell, the one that installs the library in Colab.
+INSTALL_TAG = "colab-install"
+#: What a translated edition's reader notebooks add to that cell, so that the exercise checkers
+#: answer in the edition's language with nothing for the reader to do, in Colab, Binder or plain
+#: Jupyter (attn_lessons/exercises/_messages.py reads the variable when a checker answers). The
+#: student edition (scripts/make_student.py) copies the cell from these notebooks.
+CHECKER_LANGUAGE = {
+    "zh_CN": [
+        "\n",
+        "# 中文版：练习的检查器用中文作答。想看英文提示，运行\n",
+        "# from attn_lessons.exercises import set_language; set_language(\"en\")\n",
+        "import os\n",
+        "\n",
+        "os.environ[\"ATTN_LESSONS_LANGUAGE\"] = \"zh_CN\"",
+    ],
+}
+
+
+def with_checker_language(cell: dict, language: str | None) -> dict:
+    """The install cell ``cell`` with the lines of :data:`CHECKER_LANGUAGE` for ``language``
+    appended (unchanged for English or a language without checker messages)."""
+    lines = CHECKER_LANGUAGE.get(language or "")
+    if not lines:
+        return cell
+    source = cell["source"] if isinstance(cell["source"], list) else \
+        cell["source"].splitlines(keepends=True)
+    source = list(source)
+    if source and not source[-1].endswith("\n"):
+        source[-1] += "\n"
+    return {**cell, "source": source + lines}
+
+
 #: Display tags of the book's solution cells, which mean nothing in a markdown cell.
 _DISPLAY_TAGS = {"hide-input", "hide-output", "hide-cell", "remove-input", "remove-output",
                  "remove-cell"}
@@ -680,16 +712,19 @@ def solution_markdown(cell: dict, exercise: tuple[str | None, bool] | None, reso
 
 
 def convert_notebook(nb: dict, resolver: Resolver, *, notebook: str, docname: str,
-                     gettext=None) -> dict:
+                     gettext=None, language: str | None = None) -> dict:
     """A copy of the notebook (a JSON dict) with every markdown cell converted.
 
     With ``gettext`` (a translated edition's catalogue for the page) the MyST source of each
     markdown cell is translated first (:func:`translate_markdown`). Each solution cell becomes a
     collapsed markdown block (:func:`solution_markdown`) named after the last ``{exercise}``
-    before it; the other code cells lose the metadata in DROPPED_METADATA.
+    before it; the other code cells lose the metadata in DROPPED_METADATA. With a ``language``
+    of :data:`CHECKER_LANGUAGE` the install cell (tagged ``colab-install``) also sets the
+    checkers' language (:func:`with_checker_language`); a notebook without it fails loudly.
     """
     out = copy.deepcopy(nb)
     exercise = None  # the last {exercise} seen: (label, unnumbered)
+    installs = 0
     for index, cell in enumerate(out["cells"]):
         if cell["cell_type"] == "code":
             if SOLUTION_TAG in cell.get("metadata", {}).get("tags", []):
@@ -698,6 +733,9 @@ def convert_notebook(nb: dict, resolver: Resolver, *, notebook: str, docname: st
             else:
                 for key in DROPPED_METADATA:
                     cell.get("metadata", {}).pop(key, None)
+                if INSTALL_TAG in cell.get("metadata", {}).get("tags", []):
+                    out["cells"][index] = with_checker_language(cell, language)
+                    installs += 1
             continue
         if cell["cell_type"] != "markdown":
             continue
@@ -709,6 +747,10 @@ def convert_notebook(nb: dict, resolver: Resolver, *, notebook: str, docname: st
             source = translate_markdown(source, gettext)
         text = convert_markdown(source, resolver, notebook=notebook, cell=index, docname=docname)
         cell["source"] = text.splitlines(keepends=True)
+    if CHECKER_LANGUAGE.get(language or "") and installs != 1:
+        raise ReaderNotebookError(f"{notebook}: {installs} code cells tagged {INSTALL_TAG!r}; the "
+                                  f"{language} reader notebook sets its checkers' language in "
+                                  "exactly one")
     return out
 
 
@@ -885,7 +927,8 @@ def write_reader_notebooks(app, exception) -> None:
         nb = json.loads(source.read_text(encoding="utf-8"))
         try:
             reader = convert_notebook(nb, resolver, notebook=f"{docname}.ipynb", docname=docname,
-                                      gettext=_page_gettext(app, docname))
+                                      gettext=_page_gettext(app, docname),
+                                      language=app.config.language if _translated(app) else None)
         except ReaderNotebookError as exc:
             raise ExtensionError(f"reader_notebooks: {exc}") from None
         target = out / reader_path(docname)

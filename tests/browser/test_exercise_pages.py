@@ -5,10 +5,11 @@ These read the built HTML (no browser needed; they run after `make book`, with t
 - every exercise of chapter N is numbered "Exercise N.k" ("练习 N.k"), k counting through the
   chapter's page and then its notebooks in table-of-contents order, exactly as the sources'
   labels predict (tests/test_exercise_prompts.py, which checks the reader notebooks the same way);
-- on a notebook page, a checker's "Correct: ..." appears only inside a collapsed solution
-  (book/_ext/exercise_checks.py): each solution cell is a closed ``<details>`` whose summary names
-  its exercise and which holds the solution's code and the output of the check run on it, placed
-  right after the cell that calls the checker, which itself shows no output.
+- on a notebook page, a checker's "Correct: ..." ("正确：..." on a Chinese page) appears only
+  inside a collapsed solution (book/_ext/exercise_checks.py): each solution cell is a closed
+  ``<details>`` whose summary names its exercise and which holds the solution's code and the
+  output of the check run on it, placed right after the cell that calls the checker, which
+  itself shows no output.
 
 tests/browser/test_pages.py opens the same pages in Chromium (hidden before a click, shown after);
 tests/browser/test_pdf.py checks the printed book's numbers.
@@ -26,9 +27,10 @@ from ..test_exercise_prompts import CHAPTERS, _cells, _path, _tags, _text, expec
 from .conftest import html_dir
 
 EDITIONS = {
-    "en": {"folder": "", "exercise": "Exercise",
+    "en": {"folder": "", "exercise": "Exercise", "correct": "Correct: ",
            "solution": re.compile(r"Solution to Exercise ((?:\d+|[A-Z])\.\d+)|Solution")},
-    "zh_CN": {"folder": "zh_CN/", "exercise": "练习",
+    # The Chinese pages show the check's verdict in Chinese (book/_ext/exercise_checks.py).
+    "zh_CN": {"folder": "zh_CN/", "exercise": "练习", "correct": "正确：",
               "solution": re.compile(r"练习 ((?:\d+|[A-Z])\.\d+) 的解答|解答")},
 }
 NOTEBOOK_DOCS = [d for _, files in CHAPTERS for d in files if _path(d).suffix == ".ipynb"]
@@ -82,7 +84,9 @@ def _expected_summaries(docname: str) -> list[str | None]:
 @pytest.mark.parametrize("docname", NOTEBOOK_DOCS)
 def test_a_checks_output_shows_only_inside_its_collapsed_solution(book_html, language, docname):
     soup = soup_of(language, docname)
-    verdicts = [o for o in soup.select("div.cell_output") if "Correct:" in o.get_text()]
+    correct = EDITIONS[language]["correct"]
+    verdicts = [o for o in soup.select("div.cell_output")
+                if "Correct:" in o.get_text() or correct in o.get_text()]
     outside = [o.get_text().strip()[:80] for o in verdicts
                if o.find_parent("div", class_="tag_solution") is None]
     assert not outside, f"a checker's verdict outside a solution: {outside}"
@@ -100,8 +104,10 @@ def test_a_checks_output_shows_only_inside_its_collapsed_solution(book_html, lan
             f"expected exercise {number}")
         assert details.select_one("div.cell_input"), f"solution {index} lost its code"
         check = details.select_one("div.cell_output")
-        assert check is not None and "Correct:" in check.get_text(), (
-            f"solution {index} does not hold its check's output")
+        assert check is not None and correct in check.get_text() and (
+            language == "en" or "Correct:" not in check.get_text()), (
+            f"solution {index} does not hold its check's output in its edition's language: "
+            f"{check and check.get_text().strip()[:80]!r}")
         checker = cell.find_previous_sibling("div", class_="cell")
         assert checker is not None and "check_" in checker.select_one("div.cell_input").get_text()
         assert checker.select_one("div.cell_output") is None, (

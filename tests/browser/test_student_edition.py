@@ -46,6 +46,9 @@ def _load_script(name: str):
 
 
 make_student = _load_script("make_student")
+sys.path.insert(0, str(ROOT / "book" / "_ext"))
+import reader_notebooks as rn  # noqa: E402  (book/_ext is not a package)
+
 NOTEBOOKS = [str(p.relative_to(BOOK)) for p in make_student.book_notebooks(BOOK)]
 
 # Runs in each student kernel after its notebook: where did `attn_lessons` come from?
@@ -184,7 +187,9 @@ def test_the_chinese_edition_is_the_english_one_with_chinese_markdown(tmp_path):
     """student/zh_CN (make student): the Chinese reader notebooks less their solution cells.
 
     Its code cells are the English student edition's, cell for cell (so the runs above vouch for
-    it), its markdown is the Chinese reader notebooks', and every data file is beside it.
+    it), except that its install cell also sets the checkers' language to Chinese (the Chinese
+    reader notebooks' runs in tests/browser/test_reader_notebooks.py see them answer), its
+    markdown is the Chinese reader notebooks', and every data file is beside it.
     """
     english = {str(p.relative_to(tmp_path / "en")): p
                for p, _ in make_student.make_student(BOOK, tmp_path / "en")}
@@ -194,8 +199,11 @@ def test_the_chinese_edition_is_the_english_one_with_chinese_markdown(tmp_path):
     for name in NOTEBOOKS:
         en = nbformat.read(english[name], as_version=4)
         zh = nbformat.read(chinese[name], as_version=4)
-        assert [(c.cell_type, c.source) for c in zh.cells if c.cell_type == "code"] == \
-            [(c.cell_type, c.source) for c in en.cells if c.cell_type == "code"], name
+        # The one difference: the install cell sets the checkers' language (Chinese hints).
+        english_code = ["".join(rn.with_checker_language(dict(c), "zh_CN")["source"])
+                        if rn.INSTALL_TAG in _tags(c) else c.source
+                        for c in en.cells if c.cell_type == "code"]
+        assert [c.source for c in zh.cells if c.cell_type == "code"] == english_code, name
         reader = nbformat.read(ZH_READER / name, as_version=4)
         kept = [c.source for c in reader.cells if c.cell_type == "markdown"
                 and "solution" not in _tags(c)]
