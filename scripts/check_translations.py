@@ -6,8 +6,13 @@ Every message is checked against its English source:
 - its protected spans are kept: inline maths ``$...$``, inline code, the targets of links and of
   roles (``{ref}`text <target>``` may translate ``text``; ``{eq}``, ``{cite}``, ``{glue:text}``,
   ``{math}`` and any role without a ``<target>`` must be kept whole);
-- a block of display maths (a message that starts with a line break) is copied unchanged;
-- every number written in digits in the English is written in digits in the Chinese;
+- a block of display maths (a message that starts with a line break) is copied unchanged, except
+  the words inside ``\text{...}``, which may be translated (in inline maths too);
+- every number written in digits in the English is written in digits in the Chinese, or states the
+  same number with 万 or 亿 ("25.6 M" as "2560 万", "9.8 million" as "980 万");
+- a shape or other code-like tuple written as plain text in the English, ``(B, C, H, W)``, is
+  written the same way in the Chinese, as plain text or as code (one notation in both editions:
+  not ``B × C × H × W``, not in full-width parentheses ``（B, C）``);
 - a message with English prose words (two or more lower-case words; names do not count) is
   translated into Chinese (it contains Chinese characters);
 - punctuation: full-width in Chinese prose (no ASCII , . : ; ? ! next to Chinese characters, no
@@ -20,7 +25,15 @@ Every message is checked against its English source:
 - emphasis renders: no ``*`` is left over once the message is parsed as Markdown (in Chinese a
   closing ``**`` between a full-width mark and a Chinese character does not close: write
   ``**标签**：``, not ``**标签：**``);
-- no variant that the glossary (book/glossary/terms.yml) lists under ``avoid`` is used.
+- no variant that the glossary (book/glossary/terms.yml) lists under ``avoid`` is used;
+- the glossary is a contract: wherever a glossary term's English appears in a message's prose
+  (outside maths, code and roles), the Chinese uses the glossary's Chinese term, unless the English
+  word itself is kept (a name such as "Triplet Attention") or book/glossary/exceptions.yml
+  accepts another rendering for that message (a verb such as "to score", or another sense of the
+  word), each exception with its reason;
+- first use: in each chapter (a chapter of the table of contents with its sections, or a page on
+  its own), the first message that uses a glossary term's Chinese gives its English in
+  parentheses right after it, 挤压（squeeze）; see :func:`missing_first_glosses`.
 
 Before any of that, each file must be a well-formed catalogue: a ``.po`` file whose every line
 is a comment, blank, a keyword (``msgid``, ``msgstr``, ...) followed by a quoted string, or a
@@ -40,6 +53,7 @@ import re
 import sys
 from collections import Counter
 from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 
 import yaml
@@ -75,6 +89,56 @@ _QUOTED = r'"(?:[^"\\]|\\.)*"'
 PO_LINE = re.compile(
     rf"^(?:(?:msgctxt|msgid|msgid_plural|msgstr(?:\[\d+\])?)[ \t]+)?{_QUOTED}[ \t]*$"
 )
+
+
+TEXT_COMMAND = re.compile(r"\\text\s*\{")
+# A code-like tuple in prose: items that are a letter (with a subscript), a number or a lower-case
+# identifier, joined by + - * /; at least one comma: "(B, C, H, W)", "(k,)", "(C/r, C)", "(out,
+# in)".
+_ITEM = r"\s*(?:[A-Za-z](?:_\w+)?|\d+|[a-z]+)(?:\s*[-+*/]\s*(?:[A-Za-z](?:_\w+)?|\d+|[a-z]+))*\s*"
+TUPLE = re.compile(rf"\((?:{_ITEM},)+(?:{_ITEM})?\)")
+FULL_WIDTH_TUPLE = re.compile(rf"（(?:{_ITEM},)+(?:{_ITEM})?）")
+# A number with its scale: "25.6 M", "9.8 million", "4,194,304"; in Chinese "2560 万", "3.5 亿".
+SCALED_EN = re.compile(r"(?<![\w.])(\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?)(?:\s?(M|million|G|billion|k|"
+                       r"thousand)(?![\w]))?")
+SCALED_ZH = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?)\s?(万亿|亿|万)")
+SCALE = {None: 1, "k": 10**3, "thousand": 10**3, "M": 10**6, "million": 10**6, "G": 10**9,
+         "billion": 10**9, "万": 10**4, "亿": 10**8, "万亿": 10**12}
+
+
+def tuples(text: str) -> list[str]:
+    """The code-like tuples in ``text``: at least one item a single letter (a shape's B, C, H, W,
+    n), so that words in parentheses, "(pool, transform, gate, apply)", and numbers, "widths (8, 16,
+    32)", a position "(1, 1)", are prose that a translation may write its own way."""
+    return [t for t in TUPLE.findall(text)
+            if any(re.fullmatch(r"\s*[A-Za-z](?:_\w+)?\s*", item)
+                   for item in t[1:-1].split(","))]
+
+
+def untext(maths: str) -> str:
+    """``maths`` with the contents of every ``\\text{...}`` emptied (braces balanced): the words a
+    translation may change inside maths."""
+    out, pos = [], 0
+    for m in TEXT_COMMAND.finditer(maths):
+        if m.start() < pos:
+            continue
+        depth, i = 1, m.end()
+        while i < len(maths) and depth:
+            depth += {"{": 1, "}": -1}.get(maths[i], 0) if maths[i - 1] != "\\" else 0
+            i += 1
+        out.append(maths[pos:m.end()] + "}")
+        pos = i
+    out.append(maths[pos:])
+    return "".join(out)
+
+
+def _scaled(pattern: re.Pattern, text: str) -> list[tuple[list[str], Fraction]]:
+    """(the digit strings NUMBER finds in it, the value) of each scaled number in ``text``."""
+    found = []
+    for m in pattern.finditer(text):
+        digits = m.group(1).replace(",", "")
+        found.append((NUMBER.findall(m.group(1)), Fraction(digits) * SCALE[m.group(2)]))
+    return found
 
 
 def invalid_lines(text: str) -> list[tuple[int, str]]:
@@ -121,6 +185,8 @@ def protected_spans(text: str) -> list[str]:
             target = re.search(r"<([^<>]+)>$", content)
             if target and name in XREF_ROLES:
                 span = f"{name}<{target.group(1)}>"
+        elif kind in ("math", "dmath"):
+            span = untext(span)
         spans.append(span)
     return spans
 
@@ -149,8 +215,16 @@ def check_message(msgid: str, msgstr: str, avoid: dict[str, str] | None = None) 
         # Display maths, or a message made only of maths, code, roles and numbers: kept as is,
         # unless it contains Chinese-translatable role text (then the checks below apply).
         if msgid.startswith("\n"):
-            return [] if msgstr == msgid else ["display maths must be copied unchanged"]
+            if untext(msgstr) == untext(msgid):
+                return []
+            return ["display maths must be copied unchanged (only words inside \\text{} may be "
+                    "translated)"]
+    src, dst = _mask(msgid), _mask(msgstr)
     a, b = Counter(protected_spans(msgid)), Counter(protected_spans(msgstr))
+    for span in list((b - a).elements()):  # a tuple of the English prose written as code
+        if span.strip("`") in tuples(src):
+            b[span] -= 1
+    b = +b
     if a != b:
         missing = list((a - b).elements())
         extra = list((b - a).elements())
@@ -160,14 +234,27 @@ def check_message(msgid: str, msgstr: str, avoid: dict[str, str] | None = None) 
         if extra:
             detail.append("added " + ", ".join(extra[:3]))
         problems.append("maths/code/roles differ: " + "; ".join(detail))
-    src, dst = _mask(msgid), _mask(msgstr)
     need = Counter(NUMBER.findall(src))
     have = Counter(NUMBER.findall(dst))
-    lost = need - have
+    english = _scaled(SCALED_EN, src)
+    for digits, value in _scaled(SCALED_ZH, dst):  # 2560 万 states 25.6 M
+        have.subtract(digits)
+        same = next((e for e in english if e[1] == value), None)
+        if same is not None:
+            english.remove(same)
+            have.update(same[0])
+    lost = need - +have
+    for tup in tuples(src):
+        if tup not in msgstr:
+            problems.append(f"shape/tuple {tup!r} not written as in the English (plain or as code)")
+    if (m := FULL_WIDTH_TUPLE.search(msgstr)) and tuples(f"({m.group()[1:-1]})"):
+        problems.append(f"code-like tuple in full-width parentheses: {m.group()!r} (write it "
+                        f"as the English does)")
     if lost:
         problems.append("numbers lost: " + ", ".join(sorted(lost.elements())))
     if len(PROSE_WORD.findall(src)) >= 2 and not re.search(f"[{CJK}]", dst):
         problems.append("not translated into Chinese")
+    dst = TUPLE.sub(PLACEHOLDER, dst)  # a code-like tuple keeps its ASCII parentheses
     if re.search(f"[{CJK}]", dst):
         if m := re.search(rf"[{CJK}][ ]?[,.:;?!]|[,;:?!][ ]?[{CJK}]", dst):
             problems.append(f"ASCII punctuation in Chinese prose: {m.group()!r}")

@@ -114,6 +114,19 @@ WRONG = [
     ("\n\\begin{equation}\ns = \\sigma(z)\n\\end{equation}\n",
      "\n\\begin{equation}\ns = \\sigma(y)\n\\end{equation}\n", "display maths"),
     ("The gate is a vector.", "", "untranslated"),
+    # \text{} may be translated, the rest of the maths may not
+    ("\n$$\nP = 2C^2/r \\quad \\text{(weights)}\n$$\n",
+     "\n$$\nP = 2C^2/s \\quad \\text{（权重）}\n$$\n", "display maths"),
+    ("The sum $\\sum_{j \\text{ seen}} a_j$ is 1.", "求和 $\\sum_{i \\text{ 已见}} a_j$ 为 1。",
+     "maths/code/roles differ"),
+    # 万/亿 must state the same number
+    ("About 25.6 M parameters.", "约 2500 万个参数。", "numbers lost"),
+    ("About 25.6 M parameters.", "约 25.6 万个参数。", "numbers lost"),
+    # one shape notation: the English tuple, not B × C × H × W, not full-width parentheses
+    ("A map of shape (B, C, H, W).", "形状为 B × C × H × W 的特征图。",
+     "not written as in the English"),
+    ("A map of shape (B, C, H, W).", "形状为（B, C, H, W）的特征图。", "full-width parentheses"),
+    ("A map of shape (B, C, H, W).", "形状为(B, C, H, W)的特征图。", "no space between Chinese"),
 ]
 
 RIGHT = [
@@ -129,6 +142,23 @@ RIGHT = [
     ("ResNet-50", "ResNet-50"),
     ("ResNet-50 / SENet / ECA-Net", "ResNet-50 / SENet / ECA-Net"),
     ("**Predict first.** Then run it.", "**先预测**。然后运行。"),
+    # words inside \text{} translated, in display and inline maths
+    ("\n$$\nP = 2C^2/r \\quad \\text{(weights)}\n$$\n",
+     "\n$$\nP = 2C^2/r \\quad \\text{（权重）}\n$$\n"),
+    ("\n$$\nm_{ij} = \\begin{cases} 0 & \\text{if $j \\le i$,} \\\\ -\\infty & \\text{otherwise}"
+     "\\end{cases}\n$$\n",
+     "\n$$\nm_{ij} = \\begin{cases} 0 & \\text{若 $j \\le i$，} \\\\ -\\infty & \\text{否则}"
+     "\\end{cases}\n$$\n"),
+    ("The sum $\\sum_{j \\text{ seen}} a_j$ is 1.", "求和 $\\sum_{j \\text{ 已见}} a_j$ 为 1。"),
+    # the same number in 万/亿
+    ("About 25.6 M parameters, 9.8 million weights.", "约 2560 万个参数、980 万个权重。"),
+    ("A network of 4,194,304 weights and 3.5 billion FLOPs.",
+     "一个有 419.4304 万个权重、35 亿次 FLOPs 的网络。"),
+    # a shape tuple as in the English, as plain text or as code
+    ("A map of shape (B, C, H, W).", "形状为 (B, C, H, W) 的特征图。"),
+    ("A map of shape (B, C, H, W).", "形状为 `(B, C, H, W)` 的特征图。"),
+    ("Widths (8, 16, 32) and the position (1, 1).", "宽度为 8、16、32，位置为第 1 行第 1 列。"),
+    ("The four steps (pool, transform, gate, apply).", "四个步骤（池化、变换、门控、作用）。"),
 ]
 
 
