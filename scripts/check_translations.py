@@ -16,7 +16,8 @@ Every message is checked against its English source:
 - a message with English prose words (two or more lower-case words; names do not count) is
   translated into Chinese (it contains Chinese characters);
 - punctuation: full-width in Chinese prose (no ASCII , . : ; ? ! next to Chinese characters, no
-  ASCII parentheses around or next to Chinese text), no space around full-width punctuation;
+  ASCII parentheses around or next to Chinese text, except a code-like tuple), no space around
+  full-width punctuation, no space between a number and its percent sign (10%);
 - spacing, one rule: one space between a Chinese character and an adjacent Latin letter, digit,
   maths, code or role that renders as Latin text ({eq}, {cite}, {glue:text}); none next to
   full-width punctuation; cross-references ({ref}, {doc}, {numref}) take no space in the
@@ -260,6 +261,8 @@ def check_message(msgid: str, msgstr: str, avoid: dict[str, str] | None = None) 
             problems.append(f"ASCII punctuation in Chinese prose: {m.group()!r}")
         if m := re.search(rf"\([^()]*[{CJK}][^()]*\)|[{CJK}][ ]?\(|\)[ ]?[{CJK}]", dst):
             problems.append(f"ASCII parentheses in Chinese prose: {m.group()!r}")
+        if m := re.search(rf"[0-9{PLACEHOLDER}] %", dst):
+            problems.append(f"a space before the percent sign (Chinese writes 10%): {m.group()!r}")
         if m := re.search(rf" [{FULL_WIDTH_PUNCT}]|[{FULL_WIDTH_PUNCT}] ", dst):
             problems.append(f"space next to full-width punctuation: {m.group()!r}")
         latin = f"A-Za-z0-9{PLACEHOLDER}"

@@ -119,6 +119,10 @@ WRONG = [
      "\n$$\nP = 2C^2/s \\quad \\text{（权重）}\n$$\n", "display maths"),
     ("The sum $\\sum_{j \\text{ seen}} a_j$ is 1.", "求和 $\\sum_{i \\text{ 已见}} a_j$ 为 1。",
      "maths/code/roles differ"),
+    ("An accuracy of 95 %.", "准确率为 95 %。", "percent sign"),
+    ("An accuracy of {glue:text}`nb.ipynb::acc:.1f` %.",
+     "准确率为 {glue:text}`nb.ipynb::acc:.1f` %。",
+     "percent sign"),
     # 万/亿 must state the same number
     ("About 25.6 M parameters.", "约 2500 万个参数。", "numbers lost"),
     ("About 25.6 M parameters.", "约 25.6 万个参数。", "numbers lost"),
@@ -150,6 +154,8 @@ RIGHT = [
      "\n$$\nm_{ij} = \\begin{cases} 0 & \\text{若 $j \\le i$，} \\\\ -\\infty & \\text{否则}"
      "\\end{cases}\n$$\n"),
     ("The sum $\\sum_{j \\text{ seen}} a_j$ is 1.", "求和 $\\sum_{j \\text{ 已见}} a_j$ 为 1。"),
+    ("An accuracy of {glue:text}`nb.ipynb::acc:.1f` %.",
+     "准确率为 {glue:text}`nb.ipynb::acc:.1f`%。"),
     # the same number in 万/亿
     ("About 25.6 M parameters, 9.8 million weights.", "约 2560 万个参数、980 万个权重。"),
     ("A network of 4,194,304 weights and 3.5 billion FLOPs.",
