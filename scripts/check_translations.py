@@ -64,6 +64,7 @@ from markdown_it import MarkdownIt
 ROOT = Path(__file__).resolve().parent.parent
 LOCALE = ROOT / "book" / "locale" / "zh_CN" / "LC_MESSAGES"
 GLOSSARY = ROOT / "book" / "glossary" / "terms.yml"
+EXCEPTIONS = ROOT / "book" / "glossary" / "exceptions.yml"
 
 CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 FULL_WIDTH_PUNCT = "，。：；？！、）（「」『』《》“”‘’…—"
@@ -207,8 +208,87 @@ def load_avoid() -> dict[str, str]:
     return {v: t["zh"] for t in terms for v in t.get("avoid", []) or []}
 
 
-def check_message(msgid: str, msgstr: str, avoid: dict[str, str] | None = None) -> list[str]:
-    """The problems of one translated message (an empty list when it is right)."""
+def english_term(en: str) -> str:
+    """The English a glossary entry's ``en`` stands for in prose: its parenthesised note removed
+    ("tap (one weight of a 1-D kernel)" -> "tap")."""
+    return re.sub(r"\s*\(.*\)\s*$", "", en).strip()
+
+
+@dataclass
+class Glossary:
+    """The glossary as a contract: for each English term (a pattern over the English prose), the
+    Chinese renderings accepted, and the exceptions of book/glossary/exceptions.yml.
+
+    An exception is ``{term, page, msgid, zh, why}``: in the message of ``page`` (a docname) whose
+    msgid starts with ``msgid``, ``zh`` is accepted for ``term``; with ``page: "*"`` and no msgid,
+    ``zh`` is accepted on every page (a construction Chinese needs, such as 一批 for "a batch of");
+    with ``page: "*"`` and neither msgid nor zh, ``term`` is not checked for positive use at all
+    (an English word too ambiguous to find mechanically, such as "plus"); with ``english`` (a
+    regular expression), the term is looked for only where it matches (the noun "the cost", not
+    the verb "costs 524 288 weights"). ``used`` records which exceptions accepted something (the test requires every
+    exception to be needed)."""
+
+    terms: dict[str, tuple[re.Pattern, tuple[str, ...]]]
+    exceptions: list[dict]
+    used: set[int]
+
+    def problems(self, msgid: str, msgstr: str, page: str | None) -> list[str]:
+        src = _mask(msgid)
+        out = []
+        for en, (pattern, zh) in self.terms.items():
+            m = pattern.search(src)
+            if not m or any(z in msgstr for z in zh) or m.group().lower() in msgstr.lower():
+                continue  # not there, rendered as the glossary says, or kept as a name
+            if self._excepted(en, page, msgid, msgstr):
+                continue
+            out.append(f"glossary: {en!r} is {zh[0]!r} in this edition (or an exception in "
+                       f"book/glossary/exceptions.yml)")
+        return out
+
+    def _excepted(self, en: str, page: str | None, msgid: str, msgstr: str) -> bool:
+        for index, e in enumerate(self.exceptions):
+            if e["term"] != en:
+                continue
+            if e.get("english"):
+                continue
+            whole = e["page"] == "*" and not e.get("msgid") and not e.get("zh")
+            here = (e["page"] in (page, "*") and msgid.startswith(e.get("msgid", ""))
+                    and e.get("zh", "\0") in msgstr)
+            if whole or here:
+                self.used.add(index)
+                return True
+        return False
+
+
+def load_glossary(path: Path = GLOSSARY, exceptions: Path = EXCEPTIONS) -> Glossary:
+    """The glossary's terms as patterns, with the exceptions (ValueError names a bad one)."""
+    terms: dict[str, tuple[re.Pattern, tuple[str, ...]]] = {}
+    for t in yaml.safe_load(path.read_text(encoding="utf-8")):
+        en = english_term(t["en"])
+        words = [r"\s+".join(map(re.escape, alt.split())) for alt in en.split(" / ")]
+        flags = re.I if en == en.lower() else 0
+        pattern = re.compile(rf"(?<![\w-])(?:{'|'.join(words)})(?:s|es)?(?![\w-])", flags)
+        zh = tuple(z.strip() for z in t["zh"].split(" / "))
+        old = terms.get(en, (pattern, ()))[1]
+        terms[en] = (pattern, old + zh)
+    listed = yaml.safe_load(exceptions.read_text(encoding="utf-8")) if exceptions.exists() else []
+    for e in listed or []:
+        if e.get("english") and e.get("term") in terms:
+            terms[e["term"]] = (re.compile(e["english"]), terms[e["term"]][1])
+            continue
+        if e.get("term") not in terms or not e.get("why") or not e.get("page"):
+            raise ValueError(f"{exceptions}: an exception needs a glossary term, a page and a "
+                             f"reason: {e!r}")
+        if e["page"] != "*" and not (e.get("msgid") and e.get("zh")) or "why" not in e:
+            raise ValueError(f"{exceptions}: an exception on a page names the message (msgid) "
+                             f"and the Chinese it accepts (zh): {e!r}")
+    return Glossary(terms, list(listed or []), set())
+
+
+def check_message(msgid: str, msgstr: str, avoid: dict[str, str] | None = None,
+                  glossary: Glossary | None = None, page: str | None = None) -> list[str]:
+    """The problems of one translated message (an empty list when it is right); with a
+    ``glossary``, the positive use of its terms too (``page``, the docname, for its exceptions)."""
     problems = []
     if not msgstr:
         return ["untranslated"]
@@ -273,12 +353,23 @@ def check_message(msgid: str, msgstr: str, avoid: dict[str, str] | None = None) 
     for variant, term in (avoid or {}).items():
         if variant in msgstr:
             problems.append(f"glossary: use {term!r}, not {variant!r}")
+    if glossary is not None and re.search(f"[{CJK}]", msgstr):
+        problems += glossary.problems(msgid, msgstr, page)
     return problems
 
 
-def check_catalogue(path: Path, avoid: dict[str, str] | None = None) -> list[Problem]:
-    """Every problem of one .po file (a malformed file is one problem per bad line)."""
-    avoid = load_avoid() if avoid is None else avoid
+def docname(path: Path) -> str | None:
+    """The page a catalogue translates ("book/ch2_se/se"), None for a file outside the locale."""
+    path = path.resolve()
+    return str(path.relative_to(LOCALE).with_suffix("")) if path.is_relative_to(LOCALE) else None
+
+
+def check_catalogue(path: Path, avoid: dict[str, str] | None = None,
+                    glossary: Glossary | None = None) -> list[Problem]:
+    """Every problem of one .po file (a malformed file is one problem per bad line). With
+    ``avoid`` left out, the glossary's variants and its positive use are both checked."""
+    if avoid is None:
+        avoid, glossary = load_avoid(), glossary or load_glossary()
     rel = str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
     if path.suffix != ".po" or not path.is_file():
         return [Problem(rel, "", "not a .po catalogue file")]
@@ -306,7 +397,8 @@ def check_catalogue(path: Path, avoid: dict[str, str] | None = None) -> list[Pro
         if message.fuzzy:
             out.append(Problem(rel, msgid, "fuzzy (the English changed: update the translation)"))
             continue
-        out.extend(Problem(rel, msgid, what) for what in check_message(msgid, msgstr, avoid))
+        out.extend(Problem(rel, msgid, what)
+                   for what in check_message(msgid, msgstr, avoid, glossary, docname(path)))
     return out
 
 
@@ -319,8 +411,8 @@ def main(argv: list[str]) -> int:
     if not paths:
         print(f"no catalogue (*.po) found under {LOCALE}: nothing was checked", file=sys.stderr)
         return 1
-    avoid = load_avoid()
-    problems = [p for path in paths for p in check_catalogue(path, avoid)]
+    avoid, glossary = load_avoid(), load_glossary()
+    problems = [p for path in paths for p in check_catalogue(path, avoid, glossary)]
     for p in problems:
         print(p)
     counts = Counter(p.path for p in problems)
