@@ -50,6 +50,7 @@ tests/test_translations.py calls :func:`check_catalogue` on every catalogue.
 from __future__ import annotations
 
 import io
+import json
 import re
 import sys
 from collections import Counter
@@ -247,7 +248,7 @@ class Glossary:
 
     def _excepted(self, en: str, page: str | None, msgid: str, msgstr: str) -> bool:
         for index, e in enumerate(self.exceptions):
-            if e["term"] != en:
+            if e["term"] != en or e.get("first_use") is False:
                 continue
             if e.get("english"):
                 continue
@@ -273,6 +274,10 @@ def load_glossary(path: Path = GLOSSARY, exceptions: Path = EXCEPTIONS) -> Gloss
         terms[en] = (pattern, old + zh)
     listed = yaml.safe_load(exceptions.read_text(encoding="utf-8")) if exceptions.exists() else []
     for e in listed or []:
+        if e.get("first_use") is False:
+            if not e.get("why"):
+                raise ValueError(f"{exceptions}: say why the term needs no gloss: {e!r}")
+            continue
         if e.get("english") and e.get("term") in terms:
             terms[e["term"]] = (re.compile(e["english"]), terms[e["term"]][1])
             continue
@@ -402,6 +407,103 @@ def check_catalogue(path: Path, avoid: dict[str, str] | None = None,
     return out
 
 
+def chapters() -> list[list[str]]:
+    """The chapters whose first uses are glossed, each a list of pages in reading order: every
+    chapter of the table of contents with its sections (the preface, chapters 1-8, each page of the
+    field guide). The front page and the back matter are not chapters."""
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text(encoding="utf-8"))
+    return [[ch["file"]] + [sec["file"] for sec in ch.get("sections", [])]
+            for part in toc["parts"] if part.get("caption") != "Back matter"
+            for ch in part["chapters"]]
+
+
+def headings() -> set[str]:
+    """The text of every heading and admonition title of the book's sources (a gloss belongs in
+    the running text, not in a title that the sidebar and the references repeat)."""
+    found = set()
+    line = re.compile(r"^(?:#{1,6}\s+|```\{admonition\}\s+|:::\{admonition\}\s+)(.+?)\s*$", re.M)
+    for path in (ROOT / "book").rglob("*"):
+        if path.suffix == ".md":
+            found.update(line.findall(path.read_text(encoding="utf-8")))
+        elif path.suffix == ".ipynb" and ".ipynb_checkpoints" not in path.parts:
+            cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+            for cell in cells:
+                if cell["cell_type"] == "markdown":
+                    found.update(line.findall("".join(cell["source"])))
+    return found
+
+
+def glossed_terms() -> list[dict]:
+    """The glossary entries whose first use in a chapter carries the English: all but those whose
+    Chinese has Latin letters or is one character (键, 值: too common inside other words to find),
+    and those exceptions.yml marks ``first_use: false``."""
+    terms = yaml.safe_load(GLOSSARY.read_text(encoding="utf-8"))
+    listed = yaml.safe_load(EXCEPTIONS.read_text(encoding="utf-8")) if EXCEPTIONS.exists() else []
+    exempt = {e["term"] for e in listed or [] if e.get("first_use") is False}
+    return [t for t in terms if english_term(t["en"]) not in exempt
+            and not re.search("[A-Za-z]", t["zh"]) and len(t["zh"].split(" / ")[0]) >= 2]
+
+
+def _first_use(text: str, zh: str, longer: list[str]) -> re.Match | None:
+    """The first occurrence of ``zh`` in ``text`` outside maths, code and roles, and not part of a
+    longer glossary term (注意力 inside 自注意力 is a use of 自注意力)."""
+    spans = [m.span() for m in PROTECTED.finditer(text)]
+    spans += [m.span() for other in longer for m in re.finditer(re.escape(other), text)]
+    for m in re.finditer(re.escape(zh), text):
+        if not any(a <= m.start() and m.end() <= b for a, b in spans):
+            return m
+    return None
+
+
+def glossed(text: str, at: re.Match, term: dict) -> bool:
+    """Whether the use ``at`` is followed (after a closing ``**``, or after one more character
+    that makes a compound: 门控值（gate）, 卷积核（convolution kernel）) by parentheses holding
+    the English term or its abbreviation: 挤压（squeeze）, **降维比**（reduction ratio，r）."""
+    after = text[at.end():].lstrip("*")
+    if re.match(f"[{CJK}]（", after):
+        after = after[1:]
+    if not after.startswith("（") or "）" not in after:
+        return False
+    inside = after[1:after.index("）")].lower()
+    return english_term(term["en"]).lower() in inside or (
+        "abbr" in term and term["abbr"].lower() in inside)
+
+
+def missing_first_glosses() -> list[Problem]:
+    """For each chapter and glossed term: the first message of the chapter (headings and display
+    maths left out) that uses the term's Chinese must give its English in parentheses."""
+    terms = glossed_terms()
+    all_zh = [z.strip() for t in yaml.safe_load(GLOSSARY.read_text(encoding="utf-8"))
+              for z in t["zh"].split(" / ")]
+    titles = headings()
+    problems = []
+    for pages in chapters():
+        messages = []
+        for page in pages:
+            path = LOCALE / f"{page}.po"
+            if not path.is_file():
+                continue
+            with open(path, "rb") as f:
+                for message in read_po(f):
+                    if (message.id and isinstance(message.string, str) and message.string
+                            and not message.id.startswith("\n") and message.id not in titles):
+                        messages.append((path, message.id, message.string))
+        for term in terms:
+            zh = term["zh"].split(" / ")[0].strip()
+            longer = [z for z in all_zh if zh in z and z != zh]
+            for path, msgid, msgstr in messages:
+                at = _first_use(msgstr, zh, longer)
+                if at is None:
+                    continue
+                if not glossed(msgstr, at, term):
+                    rel = str(path.relative_to(ROOT))
+                    problems.append(Problem(rel, msgid, f"first use of {zh!r} in the chapter of "
+                                                        f"{pages[0]}: write {zh}（"
+                                                        f"{english_term(term['en'])}）"))
+                break
+    return problems
+
+
 def catalogues() -> list[Path]:
     return sorted(LOCALE.rglob("*.po"))
 
@@ -413,6 +515,8 @@ def main(argv: list[str]) -> int:
         return 1
     avoid, glossary = load_avoid(), load_glossary()
     problems = [p for path in paths for p in check_catalogue(path, avoid, glossary)]
+    if not argv:  # the whole edition: the first use of each term in each chapter
+        problems += missing_first_glosses()
     for p in problems:
         print(p)
     counts = Counter(p.path for p in problems)
