@@ -226,8 +226,8 @@ class Glossary:
     with ``page: "*"`` and neither msgid nor zh, ``term`` is not checked for positive use at all
     (an English word too ambiguous to find mechanically, such as "plus"); with ``english`` (a
     regular expression), the term is looked for only where it matches (the noun "the cost", not
-    the verb "costs 524 288 weights"). ``used`` records which exceptions accepted something (the test requires every
-    exception to be needed)."""
+    the verb "costs 524 288 weights"). ``used`` records which exceptions accepted something (the
+    test requires every exception to be needed)."""
 
     terms: dict[str, tuple[re.Pattern, tuple[str, ...]]]
     exceptions: list[dict]
@@ -284,7 +284,7 @@ def load_glossary(path: Path = GLOSSARY, exceptions: Path = EXCEPTIONS) -> Gloss
         if e.get("term") not in terms or not e.get("why") or not e.get("page"):
             raise ValueError(f"{exceptions}: an exception needs a glossary term, a page and a "
                              f"reason: {e!r}")
-        if e["page"] != "*" and not (e.get("msgid") and e.get("zh")) or "why" not in e:
+        if e["page"] != "*" and not (e.get("msgid") and e.get("zh")):
             raise ValueError(f"{exceptions}: an exception on a page names the message (msgid) "
                              f"and the Chinese it accepts (zh): {e!r}")
     return Glossary(terms, list(listed or []), set())
