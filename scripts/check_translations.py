@@ -23,6 +23,8 @@ Every message is checked against its English source:
   full-width punctuation; cross-references ({ref}, {doc}, {numref}) take no space in the
   catalogue: the Chinese build names them ("第 2 章（标题）", "式 (2.3)") and sets their spacing
   itself (book/_ext/chinese_references.py);
+- a one-line message does not begin with a list marker ("1. 点积与相似度"): Sphinx's i18n
+  transform drops a translation that parses as a list, and the English stays on the page;
 - emphasis renders: no ``*`` is left over once the message is parsed as Markdown (in Chinese a
   closing ``**`` between a full-width mark and a Chinese character does not close: write
   ``**标签**：``, not ``**标签：**``);
@@ -353,6 +355,9 @@ def check_message(msgid: str, msgstr: str, avoid: dict[str, str] | None = None,
         latin = f"A-Za-z0-9{PLACEHOLDER}"
         if m := re.search(rf"[{CJK}][{latin}]|[{latin}%][{CJK}]", dst):
             problems.append(f"no space between Chinese and Latin/number/maths: {m.group()!r}")
+    if re.match(r"\d+[.)]\s", msgstr) and "\n" not in msgstr:
+        problems.append("begins with a list marker: Sphinx drops a translation that parses as a "
+                        "list (write 第 1 章 …, or escape it: 1\\.)")
     if stray_asterisks(msgstr) and not stray_asterisks(msgid):
         problems.append("emphasis does not render (a '*' is left over): punctuation outside '**'")
     for variant, term in (avoid or {}).items():

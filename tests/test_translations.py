@@ -123,6 +123,7 @@ WRONG = [
     ("An accuracy of {glue:text}`nb.ipynb::acc:.1f` %.",
      "准确率为 {glue:text}`nb.ipynb::acc:.1f` %。",
      "percent sign"),
+    ("1. Dot products and similarity", "1. 点积与相似度", "list marker"),
     # 万/亿 must state the same number
     ("About 25.6 M parameters.", "约 2500 万个参数。", "numbers lost"),
     ("About 25.6 M parameters.", "约 25.6 万个参数。", "numbers lost"),
@@ -156,6 +157,7 @@ RIGHT = [
     ("The sum $\\sum_{j \\text{ seen}} a_j$ is 1.", "求和 $\\sum_{j \\text{ 已见}} a_j$ 为 1。"),
     ("An accuracy of {glue:text}`nb.ipynb::acc:.1f` %.",
      "准确率为 {glue:text}`nb.ipynb::acc:.1f`%。"),
+    ("1. Dot products and similarity", "第 1 章 点积与相似度"),
     # the same number in 万/亿
     ("About 25.6 M parameters, 9.8 million weights.", "约 2560 万个参数、980 万个权重。"),
     ("A network of 4,194,304 weights and 3.5 billion FLOPs.",
