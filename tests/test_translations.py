@@ -362,3 +362,10 @@ def test_the_book_has_one_chinese_title():
         title = next(m.string for m in read_po(f) if m.id == "Attention, Derived")
     readme = (ROOT / "README.zh-CN.md").read_text(encoding="utf-8").splitlines()[0]
     assert readme == f"# {title}", (title, readme)
+
+
+def test_a_proof_begins_the_same_way_in_every_chapter():
+    """The review found 证明： in chapter 1 and 证明。 in chapters 2 and 6."""
+    starts = {m.string[:3] for path in CATALOGUES for m in read_po(open(path, "rb"))
+              if isinstance(m.id, str) and m.id.startswith("Proof.")}
+    assert starts == {"证明："}, starts
