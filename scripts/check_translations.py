@@ -17,7 +17,8 @@ Every message is checked against its English source:
   translated into Chinese (it contains Chinese characters);
 - punctuation: full-width in Chinese prose (no ASCII , . : ; ? ! next to Chinese characters, no
   ASCII parentheses around or next to Chinese text, except a code-like tuple), no space around
-  full-width punctuation, no space between a number and its percent sign (10%);
+  full-width punctuation, no space between a number and its percent sign (10%), none between a
+  cross-reference and Chinese (the build sets it);
 - spacing, one rule: one space between a Chinese character and an adjacent Latin letter, digit,
   maths, code or role that renders as Latin text ({eq}, {cite}, {glue:text}); none next to
   full-width punctuation; cross-references ({ref}, {doc}, {numref}) take no space in the
@@ -348,6 +349,10 @@ def check_message(msgid: str, msgstr: str, avoid: dict[str, str] | None = None,
             problems.append(f"ASCII punctuation in Chinese prose: {m.group()!r}")
         if m := re.search(rf"\([^()]*[{CJK}][^()]*\)|[{CJK}][ ]?\(|\)[ ]?[{CJK}]", dst):
             problems.append(f"ASCII parentheses in Chinese prose: {m.group()!r}")
+        chinese = f"[{CJK}{FULL_WIDTH_PUNCT}]"
+        if re.search(rf"{chinese} {NEUTRAL}|{NEUTRAL} {chinese}", dst):
+            problems.append("a space beside a cross-reference: the Chinese build sets its spacing "
+                            "(write 见{ref}`ch2-se`。)")
         if m := re.search(rf"[0-9{PLACEHOLDER}] %", dst):
             problems.append(f"a space before the percent sign (Chinese writes 10%): {m.group()!r}")
         if m := re.search(rf" [{FULL_WIDTH_PUNCT}]|[{FULL_WIDTH_PUNCT}] ", dst):

@@ -124,6 +124,7 @@ WRONG = [
      "准确率为 {glue:text}`nb.ipynb::acc:.1f` %。",
      "percent sign"),
     ("1. Dot products and similarity", "1. 点积与相似度", "list marker"),
+    ("See {ref}`ch2-se` first.", "先看 {ref}`ch2-se` 一章。", "beside a cross-reference"),
     # 万/亿 must state the same number
     ("About 25.6 M parameters.", "约 2500 万个参数。", "numbers lost"),
     ("About 25.6 M parameters.", "约 25.6 万个参数。", "numbers lost"),
