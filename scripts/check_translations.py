@@ -468,10 +468,13 @@ def _first_use(text: str, zh: str, longer: list[str]) -> re.Match | None:
 def glossed(text: str, at: re.Match, term: dict) -> bool:
     """Whether the use ``at`` is followed (after a closing ``**``, or after one more character
     that makes a compound: 门控值（gate）, 卷积核（convolution kernel）) by parentheses holding
-    the English term or its abbreviation: 挤压（squeeze）, **降维比**（reduction ratio，r）."""
+    the English term or its abbreviation: 挤压（squeeze）, **降维比**（reduction ratio，r）; inside
+    parentheses already, by a comma and the English: （即全局平均池化，global average pooling）."""
     after = text[at.end():].lstrip("*")
     if re.match(f"[{CJK}]（", after):
         after = after[1:]
+    if after.startswith("，") and "）" in after:  # inside parentheses already: （…挤压，squeeze）
+        after = "（" + after[1:]
     if not after.startswith("（") or "）" not in after:
         return False
     inside = after[1:after.index("）")].lower()
