@@ -47,6 +47,8 @@ catalogue, both without an error.)
 
 Run ``python scripts/check_translations.py [FILE.po ...]`` (all catalogues when none is named): it
 prints one line per problem and exits 1 if there is any, or if there is no catalogue to check.
+``python scripts/check_translations.py --add-glosses`` writes the missing first-use glosses into
+the catalogues mechanically (read them afterwards: a compound word may need the gloss moved).
 tests/test_translations.py calls :func:`check_catalogue` on every catalogue.
 """
 
@@ -521,7 +523,69 @@ def catalogues() -> list[Path]:
     return sorted(LOCALE.rglob("*.po"))
 
 
+def _gloss(msgstr: str, zh: str, term: dict, longer: list[str]) -> str:
+    """``msgstr`` with the English gloss after the first use of ``zh`` (the mechanical fix of a
+    missing first-use gloss: inside existing parentheses as "（squeeze，…", else "（squeeze）")."""
+    at = _first_use(msgstr, zh, longer)
+    if at is None or glossed(msgstr, at, term):
+        return msgstr
+    end = at.end() + len(msgstr[at.end():]) - len(msgstr[at.end():].lstrip("*"))
+    gloss = english_term(term["en"])
+    if term.get("abbr") and term["abbr"] not in msgstr[end:end + 40]:
+        gloss += f"，{term['abbr']}"
+    if msgstr[end:end + 1] == "（":
+        return msgstr[:end + 1] + gloss + "，" + msgstr[end + 1:]
+    after = msgstr[end:].lstrip(" ") if re.match(r" [A-Za-z0-9$`{]", msgstr[end:]) else msgstr[end:]
+    return msgstr[:end] + f"（{gloss}）" + after
+
+
+def add_first_glosses() -> int:
+    """Write the missing first-use glosses into the catalogues (``--add-glosses``), changing only
+    the msgstr of the messages concerned; returns how many were added. Read the result: a gloss
+    is placed mechanically after the first use, which may sit inside a compound word."""
+    from babel.messages.pofile import normalize, unescape
+
+    by_term = {t["zh"].split(" / ")[0].strip(): t for t in glossed_terms()}
+    all_zh = [z.strip() for t in yaml.safe_load(GLOSSARY.read_text(encoding="utf-8"))
+              for z in t["zh"].split(" / ")]
+    todo: dict[tuple[str, str], list[str]] = {}
+    for problem in missing_first_glosses():
+        zh = re.search(r"first use of '([^']+)'", problem.what).group(1)
+        todo.setdefault((problem.path, problem.msgid), []).append(zh)
+    added = 0
+    for (rel, msgid), terms in todo.items():
+        path = ROOT / rel
+        blocks = path.read_text(encoding="utf-8").split("\n\n")
+        for index, block in enumerate(blocks):
+            lines = block.split("\n")
+            keys = [i for i, line in enumerate(lines) if re.match(r"(msgid|msgstr) ", line)]
+            if len(keys) != 2:
+                continue
+            start_id, start_str = keys
+            text_id = "".join(unescape(x.split(" ", 1)[-1] if i == start_id else x)
+                              for i, x in enumerate(lines[start_id:start_str], start_id))
+            if text_id != msgid:
+                continue
+            end_str = start_str + 1
+            while end_str < len(lines) and lines[end_str].startswith('"'):
+                end_str += 1
+            text = "".join(unescape(x.split(" ", 1)[-1] if i == start_str else x)
+                           for i, x in enumerate(lines[start_str:end_str], start_str))
+            for zh in terms:
+                new = _gloss(text, zh, by_term[zh], [z for z in all_zh if zh in z and z != zh])
+                added += new != text
+                text = new
+            rendered = "msgstr " + normalize(text, prefix="", width=76)
+            lines[start_str:end_str] = rendered.split("\n")
+            blocks[index] = "\n".join(lines)
+        path.write_text("\n\n".join(blocks), encoding="utf-8")
+    return added
+
+
 def main(argv: list[str]) -> int:
+    if argv == ["--add-glosses"]:
+        print(f"{add_first_glosses()} first-use gloss(es) added: read them, then check again")
+        return 0
     paths = [Path(a).resolve() for a in argv] or catalogues()
     if not paths:
         print(f"no catalogue (*.po) found under {LOCALE}: nothing was checked", file=sys.stderr)

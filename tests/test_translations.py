@@ -370,3 +370,27 @@ def test_a_proof_begins_the_same_way_in_every_chapter():
     starts = {m.string[:3] for path in CATALOGUES for m in read_po(open(path, "rb"))
               if isinstance(m.id, str) and m.id.startswith("Proof.")}
     assert starts == {"证明："}, starts
+
+
+def test_add_glosses_writes_the_missing_first_use_gloss(tmp_path, monkeypatch):
+    """--add-glosses puts the English after the first use, inside parentheses already there."""
+    locale = tmp_path / "locale"
+    page = locale / "book" / "ch2_se" / "se.po"
+    page.parent.mkdir(parents=True)
+    page.write_text('msgid ""\nmsgstr ""\n"Content-Type: text/plain; charset=utf-8\\n"\n\n'
+                    'msgid "The squeeze pools each channel."\n'
+                    'msgstr "挤压对每个通道求平均。"\n\n'
+                    'msgid "Then the squeeze (a mean)."\nmsgstr "然后是挤压（一个均值）。"\n',
+                    encoding="utf-8")
+    monkeypatch.setattr(ct, "LOCALE", locale)
+    monkeypatch.setattr(ct, "ROOT", tmp_path)
+    monkeypatch.setattr(ct, "chapters", lambda: [["book/ch2_se/se"]])
+    monkeypatch.setattr(ct, "headings", lambda: set())
+    monkeypatch.setattr(ct, "glossed_terms",
+                        lambda: [t for t in TERMS if t["en"] in ("squeeze", "channel")])
+    assert {p.what.split("'")[1] for p in ct.missing_first_glosses()} == {"挤压", "通道"}
+    assert ct.main(["--add-glosses"]) == 0
+    with open(page, "rb") as f:
+        strings = [m.string for m in read_po(f) if m.id]
+    assert strings == ["挤压（squeeze）对每个通道（channel）求平均。", "然后是挤压（一个均值）。"]
+    assert ct.missing_first_glosses() == []
