@@ -525,7 +525,8 @@ def catalogues() -> list[Path]:
 
 def _gloss(msgstr: str, zh: str, term: dict, longer: list[str]) -> str:
     """``msgstr`` with the English gloss after the first use of ``zh`` (the mechanical fix of a
-    missing first-use gloss: inside existing parentheses as "（squeeze，…", else "（squeeze）")."""
+    missing first-use gloss): "挤压（squeeze）", "挤压（squeeze，…" before parentheses already
+    there, "（…挤压，squeeze）" at the end of parentheses."""
     at = _first_use(msgstr, zh, longer)
     if at is None or glossed(msgstr, at, term):
         return msgstr
@@ -535,6 +536,9 @@ def _gloss(msgstr: str, zh: str, term: dict, longer: list[str]) -> str:
         gloss += f"，{term['abbr']}"
     if msgstr[end:end + 1] == "（":
         return msgstr[:end + 1] + gloss + "，" + msgstr[end + 1:]
+    before = msgstr[:at.start()]
+    if msgstr[end:end + 1] == "）" and before.count("（") > before.count("）"):
+        return msgstr[:end] + f"，{gloss}" + msgstr[end:]  # not nested: （…挤压，squeeze）
     after = msgstr[end:].lstrip(" ") if re.match(r" [A-Za-z0-9$`{]", msgstr[end:]) else msgstr[end:]
     return msgstr[:end] + f"（{gloss}）" + after
 

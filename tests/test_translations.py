@@ -380,17 +380,20 @@ def test_add_glosses_writes_the_missing_first_use_gloss(tmp_path, monkeypatch):
     page.write_text('msgid ""\nmsgstr ""\n"Content-Type: text/plain; charset=utf-8\\n"\n\n'
                     'msgid "The squeeze pools each channel."\n'
                     'msgstr "挤压对每个通道求平均。"\n\n'
-                    'msgid "Then the squeeze (a mean)."\nmsgstr "然后是挤压（一个均值）。"\n',
+                    'msgid "Then the squeeze (a mean)."\nmsgstr "然后是挤压（一个均值）。"\n\n'
+                    'msgid "The gate (a sigmoid of the excitation)."\n'
+                    'msgstr "门控（sigmoid 函数作用于激励）。"\n',
                     encoding="utf-8")
     monkeypatch.setattr(ct, "LOCALE", locale)
     monkeypatch.setattr(ct, "ROOT", tmp_path)
     monkeypatch.setattr(ct, "chapters", lambda: [["book/ch2_se/se"]])
     monkeypatch.setattr(ct, "headings", lambda: set())
-    monkeypatch.setattr(ct, "glossed_terms",
-                        lambda: [t for t in TERMS if t["en"] in ("squeeze", "channel")])
-    assert {p.what.split("'")[1] for p in ct.missing_first_glosses()} == {"挤压", "通道"}
+    glossed = ("squeeze", "channel", "excitation")
+    monkeypatch.setattr(ct, "glossed_terms", lambda: [t for t in TERMS if t["en"] in glossed])
+    assert {p.what.split("'")[1] for p in ct.missing_first_glosses()} == {"挤压", "通道", "激励"}
     assert ct.main(["--add-glosses"]) == 0
     with open(page, "rb") as f:
         strings = [m.string for m in read_po(f) if m.id]
-    assert strings == ["挤压（squeeze）对每个通道（channel）求平均。", "然后是挤压（一个均值）。"]
+    assert strings == ["挤压（squeeze）对每个通道（channel）求平均。", "然后是挤压（一个均值）。",
+                       "门控（sigmoid 函数作用于激励，excitation）。"]
     assert ct.missing_first_glosses() == []
