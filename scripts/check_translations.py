@@ -479,9 +479,10 @@ def glossed(text: str, at: re.Match, term: dict) -> bool:
         after = "（" + after[1:]
     if not after.startswith("（") or "）" not in after:
         return False
-    inside = after[1:after.index("）")].lower()
-    return english_term(term["en"]).lower() in inside or (
-        "abbr" in term and term["abbr"].lower() in inside)
+    inside = _mask(after[1:after.index("）")])
+    return english_term(term["en"]).lower() in inside.lower() or (
+        "abbr" in term and re.search(rf"(?<![A-Za-z]){re.escape(term['abbr'])}(?![A-Za-z])",
+                                     inside) is not None)
 
 
 def missing_first_glosses() -> list[Problem]:
