@@ -32,8 +32,7 @@ def glue(name: str, value: bool | numbers.Real) -> bool | numbers.Real:
     Raises ``TypeError`` for anything but a real number or a bool (a tensor or NumPy scalar is
     converted with ``.item()`` first), and ``ValueError`` for an empty name.
     """
-    if not isinstance(name, str) or not name.strip():
-        raise ValueError(f"glue needs a non-empty name, got {name!r}")
+    _check_name("glue", name)
     if hasattr(value, "item") and getattr(value, "ndim", 0) == 0:
         value = value.item()
     if not isinstance(value, (bool, numbers.Real)):
@@ -41,11 +40,7 @@ def glue(name: str, value: bool | numbers.Real) -> bool | numbers.Real:
             f"glue takes a number or a bool (text would not survive translation), "
             f"got {type(value).__name__} for {name!r}"
         )
-    try:
-        from myst_nb import glue as _myst_glue
-    except ImportError:  # Colab, plain Jupyter: nothing to paste into
-        return value
-    _myst_glue(name, value, display=False)
+    _store(name, value)
     return value
 
 
@@ -57,16 +52,26 @@ def glue_verdict(name: str, verdict: str) -> str:
     "clearly better" from the older :class:`~attn_lessons.stats.Comparison`, which the pages no
     longer use) and for an empty name.
     """
-    if not isinstance(name, str) or not name.strip():
-        raise ValueError(f"glue_verdict needs a non-empty name, got {name!r}")
+    _check_name("glue_verdict", name)
     if verdict not in VERDICTS:
         raise ValueError(
             f"glue_verdict takes one of {', '.join(VERDICTS)} (a verdict of "
             f"attn_lessons.stats.analyse), got {verdict!r} for {name!r}"
         )
+    _store(name, VERDICT_PREFIX + verdict)
+    return verdict
+
+
+def _check_name(function: str, name: object) -> None:
+    if not isinstance(name, str) or not name.strip():
+        raise ValueError(f"{function} needs a non-empty name, got {name!r}")
+
+
+def _store(name: str, value: object) -> None:
+    """Hand ``value`` to myst-nb's glue, without displaying it; nothing where myst-nb is absent
+    (Colab, plain Jupyter: there is no page to paste into)."""
     try:
         from myst_nb import glue as _myst_glue
-    except ImportError:  # Colab, plain Jupyter: nothing to paste into
-        return verdict
-    _myst_glue(name, VERDICT_PREFIX + verdict, display=False)
-    return verdict
+    except ImportError:
+        return
+    _myst_glue(name, value, display=False)
