@@ -87,7 +87,8 @@ def _check_target(target: object, batch: int) -> torch.Tensor:
 
 
 def _forward_with_layer(model: nn.Module, layer: nn.Module, inputs: torch.Tensor, target):
-    """``(y^c (B,), A (B, K, h, w))``: the class scores and the layer's output, on one graph."""
+    """``(y^c (B,), A (B, K, h, w), classes)``: the class scores and the layer's output, on one
+    graph, and the model's number of classes."""
     inputs = check_tensor("inputs", inputs, ndim=4)
     if len(inputs) == 0:
         raise ValueError(f"inputs holds no image (shape {tuple(inputs.shape)})")
@@ -117,7 +118,7 @@ def _forward_with_layer(model: nn.Module, layer: nn.Module, inputs: torch.Tensor
         raise ValueError(f"target holds class index {int(target[bad][0])}, outside 0.."
                          f"{logits.shape[1] - 1} for a model with {logits.shape[1]} classes")
     score = logits.gather(1, target.to(logits.device)[:, None])[:, 0]  # (B, classes) -> (B,)
-    return score, activation
+    return score, activation, logits.shape[1]
 
 
 def layer_cam(model: nn.Module, layer: nn.Module, inputs: torch.Tensor, target) -> torch.Tensor:
@@ -133,7 +134,7 @@ def layer_cam(model: nn.Module, layer: nn.Module, inputs: torch.Tensor, target) 
     was_training = model.training
     try:
         model.eval()
-        score, activation = _forward_with_layer(model, layer, inputs, target)
+        score, activation, _ = _forward_with_layer(model, layer, inputs, target)
         # The images are independent in eval mode, so the gradient of the sum is each image's own.
         (grad,) = torch.autograd.grad(score.sum(), activation)  # (B, K, h, w)
     finally:
@@ -156,9 +157,14 @@ def grad_cam(model: nn.Module, layer: nn.Module, inputs: torch.Tensor, target) -
     was_training = model.training
     try:
         model.eval()
-        # One forward pass of our own checks the inputs, the layer's output and the targets.
-        _, _ = _forward_with_layer(model, layer, inputs, target)
+        inputs = check_tensor("inputs", inputs, ndim=4)
         target = _check_target(target, len(inputs))
+        # A forward pass of our own on one image checks the layer's output and the class count.
+        _, _, classes = _forward_with_layer(model, layer, inputs[:1], target[:1])
+        bad = (target < 0) | (target >= classes)
+        if bad.any():
+            raise ValueError(f"target holds class index {int(target[bad][0])}, outside 0.."
+                             f"{classes - 1} for a model with {classes} classes")
         cam = LayerGradCam(model, layer).attribute(
             inputs.detach(), target=target.tolist(), relu_attributions=True
         )  # (B, 1, h, w)
