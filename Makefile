@@ -147,6 +147,7 @@ bench: $(STAMP)
 # The chapter 7 networks shipped in attn_lessons/checkpoints, with their manifest (SHA-256, accuracy).
 checkpoints: $(STAMP)
 	$(BIN)/python scripts/make_checkpoints.py
+	$(BIN)/python scripts/make_control_checkpoints.py
 
 # Every experiment of attn_lessons/experiments (the chapters' comparisons), two runs at a time on
 # one CPU thread each, into attn_lessons/results/<name>.json (design, runs, provenance); commit

@@ -309,22 +309,46 @@ def attention_heatmap(
             f"unknown attention kind {kind!r}; expected one of {list(ATTENTION_KINDS)}"
         )
     pre = captured[f"block{block}.pre"][index].detach().cpu().float()  # (C, h, w)
-    h, w = pre.shape[1:]
     if kind in ("se", "eca"):
         gate = captured[f"block{block}.gate"][index].reshape(-1)  # (C,) or (1, C) -> (C,)
         return top_channels_heatmap(pre, gate, size, k)
-    if kind == "cbam":
-        m = captured[f"block{block}.spatial.gate"][index, 0]  # (1, h, w) -> (h, w)
-    elif kind == "coordatt":
-        a_h = captured[f"block{block}.gate_h"][index]  # (C, h, 1)
-        a_w = captured[f"block{block}.gate_w"][index]  # (C, 1, w)
-        m = (a_h * a_w).mean(dim=0)  # (C, h, 1) * (C, 1, w) -> (C, h, w) -> (h, w)
-    elif kind == "self_attention":
-        weights = captured[f"block{block}.weights"][index]  # (heads, hw, hw), rows = queries
-        m = weights.mean(dim=(0, 1)).reshape(h, w)  # (heads, hw, hw) -> (hw,) -> (h, w)
+    if kind in SPATIAL_MAP_KINDS:
+        m = spatial_maps(kind, captured, block)[index]  # (B, h, w) -> (h, w)
     else:
         m = pre.mean(dim=0)  # (C, h, w) -> (h, w)
     return _normalise(upsample(m.detach().cpu().float(), size))
+
+
+#: The kinds whose module computes a spatial map of its own (:func:`spatial_maps`).
+SPATIAL_MAP_KINDS = ("cbam", "coordatt", "self_attention")
+
+
+def spatial_maps(kind: str, captured: Mapping[str, torch.Tensor], block: int) -> torch.Tensor:
+    """A module's own spatial map ``(B, h, w)`` at ``block``, raw (not resized, not rescaled).
+
+    ``captured`` is what :func:`~attn_lessons.small_cnn.capture` returned. For ``"cbam"`` the
+    spatial gate ``M_s``; for ``"coordatt"`` the product of the directional gates
+    ``a_h(i) a_w(j)`` averaged over channels; for ``"self_attention"`` the attention each position
+    receives, averaged over queries and heads. Chapter 7 scores these maps against the target,
+    and chapter 8 scores them beside Grad-CAM and LayerCAM (:mod:`attn_lessons.heatmaps`).
+    """
+    if kind not in SPATIAL_MAP_KINDS:
+        raise ValueError(f"attention kind {kind!r} has no spatial map of its own; expected one "
+                         f"of {list(SPATIAL_MAP_KINDS)}")
+    block = check_int("block", block, minimum=0)
+    key = f"block{block}.pre"
+    if key not in captured:
+        raise ValueError(f"captured holds no {key!r}: block {block} was not captured "
+                         f"(keys: {sorted(captured)[:6]}...)")
+    pre = captured[key]  # (B, C, h, w)
+    if kind == "cbam":
+        return captured[f"block{block}.spatial.gate"][:, 0]  # (B, 1, h, w) -> (B, h, w)
+    if kind == "coordatt":
+        a_h = captured[f"block{block}.gate_h"]  # (B, C, h, 1)
+        a_w = captured[f"block{block}.gate_w"]  # (B, C, 1, w)
+        return (a_h * a_w).mean(dim=1)  # (B, C, h, 1) * (B, C, 1, w) -> (B, C, h, w) -> (B, h, w)
+    weights = captured[f"block{block}.weights"]  # (B, heads, hw, hw), rows = queries
+    return weights.mean(dim=(1, 2)).reshape(-1, *pre.shape[2:])  # (B, hw) -> (B, h, w)
 
 
 def compare_attention(

@@ -42,6 +42,7 @@ from attn_lessons.exercises import (
     se,
     self_attention,
 )
+from attn_lessons.exercises import heatmaps as heat
 from attn_lessons.exercises import insert as ins
 from attn_lessons.exercises import similarity as sim
 from attn_lessons.stats import welch
@@ -1411,6 +1412,26 @@ BLEND = dict(
 )
 
 
+# --- chapter 8: heat maps -------------------------------------------------------------------------
+
+LAYER_CAM = dict(
+    wrong=[
+        (lambda a, g: torch.relu((g.mean(dim=(2, 3), keepdim=True) * a).sum(1)), "Grad-CAM"),
+        (lambda a, g: torch.relu((g * a).sum(1)), "negative part is kept"),
+        (lambda a, g: (torch.relu(g) * a).sum(1), "negative values"),
+        (lambda a, g: torch.relu(g * a).sum(1), "rectified each product"),
+        (lambda a, g: torch.relu((torch.relu(g) * a).mean(1)), "K times too small"),
+        (lambda a, g: torch.relu((g.abs() * a).sum(1)), "absolute value"),
+        (lambda a, g: torch.relu((torch.relu(g) * torch.relu(a)).sum(1)), "activation too"),
+    ],
+    right=[
+        lambda a, g: torch.einsum("bkhw,bkhw->bhw", torch.relu(g), a).clamp(min=0),
+        _np(lambda a, g: np.maximum((np.maximum(g, 0) * a).sum(axis=1), 0)),
+        lambda a, g: g.clamp_(min=0).mul_(a).sum(1).clamp_(min=0),  # in place, on its own copy
+    ],
+)
+
+
 CATALOGUE = {
     "preface.check_attend": (preface.check_attend, ATTEND),
     "similarity.check_most_similar": (sim.check_most_similar, MOST_SIMILAR),
@@ -1444,6 +1465,7 @@ CATALOGUE = {
     "networks.check_welch": (networks.check_welch, WELCH),
     "networks.check_equivalence_power": (networks.check_equivalence_power, EQUIVALENCE_POWER),
     "insert.check_blend": (ins.check_blend, BLEND),
+    "heatmaps.check_layer_cam": (heat.check_layer_cam, LAYER_CAM),
 }
 
 WRONG = [pytest.param(checker, answer, hint, id=f"{name}-{i}")

@@ -18,6 +18,7 @@ import torch
 
 from .. import checkpoints
 from ..data import make_task
+from ..heatmaps import target_over_elsewhere
 from ..small_cnn import SmallCNN, capture
 from ..train import evaluate
 from ..visualize import CMAP, as_image
@@ -129,9 +130,7 @@ def ratio_on_target(gate: torch.Tensor, mask: torch.Tensor) -> float:
     """Mean of a map ``(h, w)`` on the target's cells over its mean elsewhere.
 
     ``mask`` ``(S, S)`` is max-pooled to the map's resolution first (a cell is a target cell when
-    any of its pixels is), as chapter 7 scores the gates.
+    any of its pixels is), as chapter 7 scores the gates: for one image,
+    :func:`attn_lessons.heatmaps.target_over_elsewhere`.
     """
-    h = gate.shape[0]
-    factor = mask.shape[0] // h
-    cells = torch.nn.functional.max_pool2d(mask[None, None].float(), factor)[0, 0].bool()
-    return float(gate[cells].mean() / gate[~cells].mean())
+    return target_over_elsewhere(gate[None], mask[None])  # (h, w) -> (1, h, w): one image
