@@ -13,6 +13,7 @@ from __future__ import annotations
 import torch
 
 from ._core import Feedback, check_function
+from ._messages import mark, tr
 
 __all__ = ["check_layer_cam"]
 
@@ -34,34 +35,35 @@ def _cases() -> list[tuple[torch.Tensor, torch.Tensor]]:
 #: Typical mistakes and the hint each one gets.
 MISTAKES = (
     (lambda a, g: (g.mean(dim=(2, 3), keepdim=True) * a).sum(1).clamp(min=0),
-     "That is Grad-CAM: you averaged the gradient over the positions. LayerCAM keeps one weight "
-     "per channel and position, the gradient at that position."),
+     mark("That is Grad-CAM: you averaged the gradient over the positions. LayerCAM keeps one "
+          "weight per channel and position, the gradient at that position.")),
     (lambda a, g: (g * a).sum(1).clamp(min=0),
-     "The gradient's negative part is kept: LayerCAM's weight is ReLU(gradient), so a channel "
-     "counts only where it supports the class."),
+     mark("The gradient's negative part is kept: LayerCAM's weight is ReLU(gradient), so a channel "
+     "counts only where it supports the class.")),
     (lambda a, g: (g.clamp(min=0) * a).sum(1),
-     "Your map has negative values: LayerCAM ends with a ReLU of the sum over channels."),
+     mark("Your map has negative values: LayerCAM ends with a ReLU of the sum over channels.")),
     (lambda a, g: (g * a).clamp(min=0).sum(1),
-     "You rectified each product gradient x activation: where both are negative the product "
-     "is positive and counts. Rectify the gradient, then the sum over channels."),
+     mark("You rectified each product gradient x activation: where both are negative the product "
+     "is positive and counts. Rectify the gradient, then the sum over channels.")),
     (lambda a, g: (g.clamp(min=0) * a).mean(1).clamp(min=0),
-     "Your map is K times too small: sum over the channels, do not average."),
+     mark("Your map is K times too small: sum over the channels, do not average.")),
     (lambda a, g: (g.abs() * a).sum(1).clamp(min=0),
-     "You took the gradient's absolute value: a negative gradient means the channel counts "
-     "against the class there, and LayerCAM sets its weight to 0, not to |gradient|."),
+     mark("You took the gradient's absolute value: a negative gradient means the channel counts "
+     "against the class there, and LayerCAM sets its weight to 0, not to |gradient|.")),
     (lambda a, g: (g.clamp(min=0) * a.clamp(min=0)).sum(1).clamp(min=0),
-     "You rectified the activation too: LayerCAM multiplies the rectified gradient by the "
-     "activation as it is, and rectifies only the sum."),
+     mark("You rectified the activation too: LayerCAM multiplies the rectified gradient by the "
+     "activation as it is, and rectifies only the sum.")),
     (lambda a, g: (g.clamp(min=0) * a).sum(1).clamp(min=0).transpose(1, 2),
-     "Your map is transposed: keep the layout (B, h, w) of the activation's rows and columns."),
+     mark("Your map is transposed: keep the layout (B, h, w) of the activation's rows and "
+          "columns.")),
 )
 
 
 def check_layer_cam(fn) -> Feedback:
     """``fn(activation, gradient)`` against LayerCAM on four cases."""
     return check_function(
-        fn, _layer_cam, _cases(), what="layer_cam_map(activation, gradient)", atol=1e-6,
+        fn, _layer_cam, _cases(), what=tr("layer_cam_map(activation, gradient)"), atol=1e-6,
         rtol=1e-5, wrong_functions=MISTAKES,
-        success="each position keeps the channels whose gradient supports the class there, "
-                "weighted by that gradient, and the sum is rectified.",
+        success=tr("each position keeps the channels whose gradient supports the class there, "
+                   "weighted by that gradient, and the sum is rectified."),
     )
