@@ -1,7 +1,7 @@
 """No exercise notebook imports a function that solves one of its exercises.
 
-A lab that has ``se_num_params`` in scope cannot ask its reader to write ``num_params``: the answer
-is one import away. For every notebook with exercise cells, this test collects
+A lab that has ``se_num_params`` in scope cannot ask its reader to count an SE block's parameters:
+the answer is one import away. For every notebook with exercise cells, this test collects
 
 - the library functions the notebook imports (``from attn_lessons.x import f``, a module imported
   whole counts with every function it defines), and
@@ -195,8 +195,9 @@ def test_each_listed_library_solution_really_passes_its_checker(checker, names):
 
 
 def test_the_reference_tracing_sees_a_library_reference():
-    # the SE count checker's reference is the library's se_num_params: the tracing must find it
-    from attn_lessons.exercises.se import check_se_num_params
+    # the SE budget checker's reference searches with the library's se_num_params: the tracing
+    # must find it
+    from attn_lessons.exercises.se import check_se_reduction_for_budget
     from attn_lessons.se import se_num_params
 
-    assert se_num_params.__code__ in _library_calls(check_se_num_params)
+    assert se_num_params.__code__ in _library_calls(check_se_reduction_for_budget)

@@ -34,6 +34,7 @@ from scipy import stats
 from attn_lessons.exercises import cbam, coordatt, eca, networks, preface, se, self_attention
 from attn_lessons.exercises import insert as ins
 from attn_lessons.exercises import similarity as sim
+from attn_lessons.se import SqueezeExcite, se_num_params
 from attn_lessons.stats import welch
 
 from .test_exercises_all_checkers import CHECKERS
@@ -273,18 +274,6 @@ LOG_SOFTMAX_JACOBIAN = dict(
 
 # --- chapter 2 ------------------------------------------------------------------------------------
 
-def _raise_if_zero(c, r):
-    if c // r == 0:
-        raise ValueError(f"reduction {r} > channels {c}")
-    return c // r
-
-
-def _raise_if_one(c, r):  # refuses C' = 1 too
-    if c // r <= 1:
-        raise ValueError(f"reduction {r} leaves at most one unit for {c} channels")
-    return c // r
-
-
 SQUEEZE = dict(
     wrong=[
         (lambda u, m: u.mean(dim=(2, 3)), "padding included"),
@@ -358,37 +347,62 @@ SE_CHANNELS_LAST = dict(
 )
 
 
-def _se_params_numpy(c, r, bias):
-    h = _raise_if_zero(c, r)
-    return np.int64(2 * c * h + (h + c) * bool(bias))
+def _widest(c, budget, b):
+    """The largest hidden width whose SE block fits the budget (0 when none does)."""
+    return max([h for h in range(1, c + 1) if 2 * c * h + ((h + c) if b else 0) <= budget],
+               default=0)
 
 
-SE_PARAMS = dict(
+def _smallest_r(c, budget, b, width=None):
+    h = (width or _widest)(c, budget, b)
+    if h == 0:
+        raise ValueError(f"one hidden unit exceeds {budget}")
+    return c // (h + 1) + 1
+
+
+SE_REDUCTION = dict(
     wrong=[
-        (lambda c, r, b: 2 * c * _raise_if_zero(c, r), "biases are missing"),
-        (lambda c, r, b: c * c + (c if b else 0), "single C × C"),
-        (lambda c, r, b: c * _raise_if_zero(c, r) + (_raise_if_zero(c, r) if b else 0),
-         "only one of the two layers"),
-        (lambda c, r, b: 2 * c * _raise_if_zero(c, r) + (2 * c if b else 0), "not C."),
-        (lambda c, r, b: 2 * c * (c / r) + ((c / r + c) if b else 0), "whole number"),
-        (lambda c, r, b: 2 * c * math.ceil(c / r) + ((math.ceil(c / r) + c) if b else 0),
-         "rounds down"),
-        (lambda c, r, b: 2 * c * round(c / r) + ((round(c / r) + c) if b else 0), "rounds down"),
-        (lambda c, r, b: 2 * c * (c // r) + ((c // r + c) if b else 0), "raise ValueError"),
-        # the review's refusal boundary: one hidden unit is a working block
-        (lambda c, r, b: _raise_if_zero(c, r + 1) and 2 * c * (c // r) + ((c // r + c) if b
-                                                                           else 0),
-         "refused a block that has a hidden unit"),
-        (lambda c, r, b: 2 * c * _raise_if_one(c, r) + ((c // r + c) if b else 0),
-         "refused a block that has a hidden unit"),
+        # the lab imports SqueezeExcite: the library's count answers in one line, refused
+        (lambda c, p, b: min(r for r in range(1, c + 1)
+                             if sum(x.numel() for x in SqueezeExcite(c, r, bias=b).parameters())
+                             <= p), "SqueezeExcite"),
+        (lambda c, p, b: next(r for r in range(1, c + 1) if se_num_params(c, r, b) <= p),
+         "se_num_params"),
+        (lambda c, p, b: math.ceil(c / _widest(c, p, b)) if _widest(c, p, b) else
+         _smallest_r(c, p, b), "rounded up"),
+        (lambda c, p, b: max(1, math.ceil(2 * c * c / p)) if _widest(c, p, b) else
+         _smallest_r(c, p, b), "as if the width were C / r"),
+        (lambda c, p, b: _smallest_r(c, p - 1, b), "upper bound"),
+        (lambda c, p, b: c // _smallest_r(c, p, b), "largest hidden width"),
+        (lambda c, p, b: next(r for r in (2 ** k for k in range(16)) if c // r <= _widest(c, p, b))
+         if _widest(c, p, b) else _smallest_r(c, p, b), "powers of two"),
+        (lambda c, p, b: _smallest_r(c, p, False), "biases count too"),
+        (lambda c, p, b: _smallest_r(c, p, b, width=lambda c, p, b: max(
+            [h for h in range(1, c + 1) if 2 * c * h + (2 * c if b else 0) <= p], default=0)),
+         "not C."),
+        # no refusal: a ratio above C "fits" with its empty hidden layer
+        (lambda c, p, b: next(r for r in range(1, 10 * c)
+                              if 2 * c * (c // r) + ((c // r + c) if b else 0) <= p),
+         "raise ValueError"),
+        # the review's refusal boundary: a budget of exactly one hidden unit is a working block
+        (lambda c, p, b: _smallest_r(c, p, b, width=lambda c, p, b: _widest(c, p, b) if
+                                     _widest(c, p, b) > 1 else 0),
+         "one hidden unit fits"),
     ],
     right=[
-        _se_params_numpy,
-        lambda c, r, b: sum(p.numel() for p in torch.nn.Sequential(
-            torch.nn.Linear(c, _raise_if_zero(c, r), bias=b),
-            torch.nn.Linear(_raise_if_zero(c, r), c, bias=b)).parameters()),
+        lambda c, p, b: np.int64(_smallest_r(c, p, b)),
+        # a search over r with the reader's own count, from the largest ratio down
+        lambda c, p, b: _raise_if_none(min((r for r in range(1, c + 1)
+                                            if 2 * c * (c // r) + ((c // r + c) if b else 0) <= p),
+                                           default=None)),
     ],
 )
+
+
+def _raise_if_none(r):
+    if r is None:
+        raise ValueError("no ratio fits")
+    return r
 
 
 def _se_logits(z, a, b1, b, b2):
@@ -1410,7 +1424,7 @@ CATALOGUE = {
                                               LOG_SOFTMAX_JACOBIAN),
     "se.check_squeeze": (se.check_squeeze, SQUEEZE),
     "se.check_se_channels_last": (se.check_se_channels_last, SE_CHANNELS_LAST),
-    "se.check_se_num_params": (se.check_se_num_params, SE_PARAMS),
+    "se.check_se_reduction_for_budget": (se.check_se_reduction_for_budget, SE_REDUCTION),
     "se.check_se_gate_grad": (se.check_se_gate_grad, SE_GATE_GRAD),
     "eca.check_eca_channel_range": (eca.check_eca_channel_range, ECA_RANGE),
     "eca.check_eca_kernel_grad": (eca.check_eca_kernel_grad, ECA_GRAD),
