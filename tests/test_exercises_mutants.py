@@ -1143,25 +1143,45 @@ DOT_VARIANCE = dict(
 
 # --- chapter 7 ------------------------------------------------------------------------------------
 
+def _pooled_seeds(groups, within=1, between=True, divisor=1, weights=True):
+    """Mean and SD of all seeds from (n, mean, s) summaries, written independently of the checker:
+    the sum of squares is sum (n - within) s² (+ sum n (m_g - m)²), over N - divisor."""
+    n = np.array([g[0] for g in groups], dtype=float)
+    m = np.array([g[1] for g in groups])
+    s = np.array([g[2] for g in groups])
+    mean = float((n * m).sum() / n.sum()) if weights else float(m.mean())
+    squares = ((n - within) * s**2).sum() + ((n * (m - mean) ** 2).sum() if between else 0.0)
+    return mean, float(np.sqrt(squares / (n.sum() - divisor)))
+
+
 MEAN_STD = dict(
     wrong=[
-        (lambda v: (np.mean(v), np.std(v)), "divides by n"),
-        (lambda v: (np.mean(v), np.var(v, ddof=1)), "that is the variance"),
-        (lambda v: (np.mean(v), np.var(v)), "and it divides by n"),
-        (lambda v: (np.mean(v), np.std(v, ddof=1) / math.sqrt(len(v))), "standard error"),
-        (lambda v: (np.median(v), np.std(v, ddof=1)), "median"),
-        (lambda v: (sum(v) / (len(v) - 1), np.std(v, ddof=1)), "the mean divides by n"),
-        (lambda v: (np.mean(v), np.mean(np.abs(np.array(v) - np.mean(v)))), "absolute deviation"),
+        (lambda g: _pooled_seeds(g, weights=False), "not the plain average"),
+        (lambda g: (_pooled_seeds(g)[0], sum(n * s for n, _, s in g) / sum(n for n, _, _ in g)),
+         "do not average"),
+        (lambda g: _pooled_seeds(g, between=False, divisor=len(g)), "pooled standard deviation"),
+        (lambda g: _pooled_seeds(g, between=False), "only the spread inside each batch"),
+        (lambda g: (_pooled_seeds(g)[0], float(np.std([m for _, m, _ in g], ddof=1))
+                    if len(g) > 1 else 0.0), "standard deviation of the batch means"),
+        (lambda g: _pooled_seeds(g, divisor=0), "divided it by N"),
+        (lambda g: _pooled_seeds(g, within=0), "(n_g - 1) s_g², not n_g s_g²"),
+        (lambda g: (lambda m, s: (m, s**2))(*_pooled_seeds(g)), "variance of the seeds"),
         # the review's minor hints and its bfloat16 answer
-        (lambda v: {"mean": np.mean(v), "std": np.std(v, ddof=1)}, "returned a dict"),
-        (lambda v: torch.std_mean(torch.tensor(v, dtype=torch.float64)), "wrong order"),
-        (lambda v: (lambda t: (t.mean(), t.std(correction=0)))(
-            torch.tensor(v, dtype=torch.bfloat16)), "bfloat16"),
+        (lambda g: dict(zip(("mean", "std"), _pooled_seeds(g), strict=True)), "returned a dict"),
+        (lambda g: _pooled_seeds(g)[::-1], "wrong order"),
+        (lambda g: tuple(torch.tensor(_pooled_seeds(g), dtype=torch.bfloat16)), "bfloat16"),
+        # the library and statistics want the raw seeds, which the exercise does not give
+        (lambda g: (statistics.fmean(m for _, m, _ in g), statistics.stdev(m for _, m, _ in g)),
+         "not the plain average"),
     ],
     right=[
-        lambda v: (statistics.fmean(v), statistics.stdev(v)),
-        lambda v: (torch.tensor(v).mean(), torch.tensor(v).std()),
-        lambda v: tuple(np.array([np.mean(v), np.std(v, ddof=1)], dtype=np.float32)),
+        _pooled_seeds,
+        lambda g: tuple(np.array(_pooled_seeds(g), dtype=np.float32)),
+        # from the raw-seed view: the total sum of squares is sum x² - N m², each batch giving
+        # sum x² = (n - 1) s² + n m_g²
+        lambda g: (lambda big_n, m, sq: (m, math.sqrt((sq - big_n * m * m) / (big_n - 1))))(
+            sum(n for n, _, _ in g), sum(n * x for n, x, _ in g) / sum(n for n, _, _ in g),
+            sum((n - 1) * s * s + n * x * x for n, x, s in g)),
     ],
 )
 

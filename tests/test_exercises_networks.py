@@ -16,6 +16,14 @@ def mean_std(values):
     return statistics.fmean(values), statistics.stdev(values)
 
 
+def combined_mean_std(summaries):
+    """Mean and sample SD of all seeds from (n, mean, sample SD) batch summaries."""
+    total = sum(n for n, _, _ in summaries)
+    mean = sum(n * m for n, m, _ in summaries) / total
+    squares = sum((n - 1) * s**2 + n * (m - mean) ** 2 for n, m, s in summaries)
+    return mean, math.sqrt(squares / (total - 1))
+
+
 def difference_is_clear(a, b):
     ma, sa = mean_std(a)
     mb, sb = mean_std(b)
@@ -27,20 +35,41 @@ def _raises(*args):
 
 
 def test_solutions_are_accepted():
-    assert check_mean_std(mean_std)
-    assert check_mean_std(lambda v: (np.mean(v), np.std(v, ddof=1)))
+    assert check_mean_std(combined_mean_std)
     assert check_difference_is_clear(difference_is_clear)
-    assert str(check_mean_std(mean_std)).startswith("Correct: ")
+    assert str(check_mean_std(combined_mean_std)).startswith("Correct: ")
+
+
+def test_the_combined_summary_equals_the_raw_seeds():
+    """The checker's reference, on summaries of random batches, is mean_std of all the seeds."""
+    rng = np.random.default_rng(0)
+    for _ in range(50):
+        batches = [list(rng.normal(0.7, 0.05, rng.integers(2, 9)))
+                   for _ in range(rng.integers(1, 5))]
+        summaries = [(len(b), statistics.fmean(b), statistics.stdev(b)) for b in batches]
+        want = mean_std([x for b in batches for x in b])
+        assert networks._mean_std(summaries) == pytest.approx(want, rel=1e-12)
+
+
+def test_the_library_and_statistics_cannot_answer_from_summaries():
+    """The raw seeds are not given: mean_std and statistics.stdev of the summaries are refused."""
+    from attn_lessons.train import mean_std as library_mean_std
+
+    for answer in (library_mean_std, lambda g: (statistics.fmean(m for _, m, _ in g),
+                                                statistics.stdev(m for _, m, _ in g))):
+        assert not check_mean_std(answer)
 
 
 @pytest.mark.parametrize(
     ("wrong", "hint"),
     [
-        (lambda v: (np.mean(v), np.std(v)), "divides by n"),
-        (lambda v: (np.mean(v), np.var(v, ddof=1)), "that is the variance"),
-        (lambda v: (np.median(v) + 1, np.std(v, ddof=1)), "the mean is off"),
-        (lambda v: (np.mean(v), 2 * np.std(v, ddof=1)), "the std is off"),
-        (lambda v: np.mean(v), "should return two numbers"),
+        (lambda g: (np.mean([m for _, m, _ in g]), combined_mean_std(g)[1]),
+         "not the plain average"),
+        (lambda g: (combined_mean_std(g)[0], sum(n * s for n, _, s in g) / sum(n for n, _, _ in g)),
+         "do not average"),
+        (lambda g: (combined_mean_std(g)[0] + 1, combined_mean_std(g)[1]), "the mean is off"),
+        (lambda g: (combined_mean_std(g)[0], 2 * combined_mean_std(g)[1]), "the std is off"),
+        (lambda g: combined_mean_std(g)[0], "should return two numbers"),
     ],
 )
 def test_mean_std_mistakes(wrong, hint):

@@ -1,7 +1,8 @@
 """Checkers for chapter 7's code exercises: summarising seeds, and judging a difference.
 
-``check_mean_std(fn)``: ``fn(values)`` returns ``(mean, std)`` with the *sample* standard deviation
-(divisor n - 1).
+``check_mean_std(fn)``: ``fn(summaries)`` returns ``(mean, std)`` of all the seeds of a variant,
+the *sample* standard deviation (divisor n - 1), from one ``(n, mean, sample std)`` summary per
+batch of seeds (the raw values are not given).
 
 ``check_difference_is_clear(fn)``: ``fn(a, b)`` returns ``True`` when the mean accuracies of two
 variants, each measured over several seeds, differ by more than twice the standard error of the
@@ -103,57 +104,99 @@ def _coarse(answer: list[tuple[float, Any]], want: tuple[float, ...], what: str)
     return None
 
 
-# --- mean and sample standard deviation -----------------------------------------------------------
+# --- mean and sample standard deviation, from batch summaries ------------------------------------
+#
+# A variant's seeds were run in batches, and only each batch's summary (n, mean, sample std) was
+# kept. The mean and sample std of all the seeds together follow from the summaries alone: the sum
+# of squared deviations around the overall mean m splits, batch by batch, into the batch's own
+# (n_g - 1) s_g^2 and n_g (m_g - m)^2, the batch mean's distance from m.
 
-# Two seeds come last: with n = 2 the population SD, s/√n and the mean absolute deviation coincide.
+# Every batch has at least two seeds. Unequal counts come first (the unweighted mean shows), then
+# batches with different means (the between-batch term shows), three batches (a pooled SD with
+# N - k shows), a spread of 0 inside each batch, and a single batch (its own summary).
 _SEED_CASES = [
-    [0.71, 0.74, 0.69, 0.73],
-    [0.5, 0.52, 0.55],
-    [0.61, 0.64, 0.60, 0.66, 0.62, 0.70],
-    [0.8468, 0.8538],
+    [(5, 0.72, 0.020), (3, 0.75, 0.030)],
+    [(2, 0.80, 0.005), (10, 0.78, 0.020), (6, 0.79, 0.015)],
+    [(4, 0.61, 0.010), (4, 0.65, 0.012)],
+    [(3, 0.70, 0.0), (3, 0.74, 0.0)],
+    [(10, 0.5, 0.1)],
 ]
 
 
-def _mean_std(values):
-    return statistics.fmean(values), statistics.stdev(values)
+def _combined(groups, *, weights="n", within="n-1", between=True, divisor="N-1", root=True):
+    """The mean and std of all seeds from ``(n, mean, std)`` summaries, or a modelled mistake."""
+    total = sum(n for n, _, _ in groups)
+    if weights == "n":
+        mean = sum(n * m for n, m, _ in groups) / total
+    else:                                            # the batch means averaged as equals
+        mean = sum(m for _, m, _ in groups) / len(groups)
+    ss = sum({"n-1": n - 1, "n": n}[within] * sd**2 for n, _, sd in groups)
+    if between:
+        ss += sum(n * (m - mean) ** 2 for n, m, _ in groups)
+    var = ss / {"N-1": total - 1, "N": total, "N-k": total - len(groups)}[divisor]
+    return mean, (math.sqrt(var) if root else var)
 
 
-#: (what a mistake returns for values, hint); the mean comes first, then the spread.
-_MEAN_STD_MISTAKES: list[tuple[Callable[[list[float]], tuple[float, float]], str]] = [
-    (lambda v: (statistics.fmean(v), statistics.pstdev(v)),
-     "your std divides by n: with a handful of seeds use the sample standard deviation, which "
-     "divides by n - 1 (statistics.stdev, np.std(ddof=1), torch.std's default)."),
-    (lambda v: (statistics.fmean(v), statistics.variance(v)),
-     "that is the variance: take its square root to get the std."),
-    (lambda v: (statistics.fmean(v), statistics.pvariance(v)),
-     "that is the variance, and it divides by n: take the square root, and divide by n - 1."),
-    (lambda v: (statistics.fmean(v), statistics.stdev(v) / math.sqrt(len(v))),
-     "s / √n is the standard error of the mean; the exercise asks for the spread of the seeds "
-     "themselves, the standard deviation s."),
-    (lambda v: (statistics.median(v), statistics.stdev(v)),
-     "the first number is the median; the mean is the sum divided by n."),
-    (lambda v: (sum(v) / (len(v) - 1), statistics.stdev(v)),
-     "the mean divides by n; only the sum of squares of the sample standard deviation divides "
-     "by n - 1."),
-    (lambda v: (statistics.fmean(v), statistics.fmean([abs(x - statistics.fmean(v)) for x in v])),
-     "that is the mean absolute deviation; the standard deviation is the square root of the "
-     "mean squared deviation (divided by n - 1)."),
-    (lambda v: (statistics.stdev(v), statistics.fmean(v)),
+def _mean_std(groups):
+    return _combined(groups)
+
+
+def _mean_of_sds(groups):
+    total = sum(n for n, _, _ in groups)
+    return _combined(groups)[0], sum(n * sd for n, _, sd in groups) / total
+
+
+def _sd_of_means(groups):
+    means = [m for _, m, _ in groups]
+    return _combined(groups)[0], (statistics.stdev(means) if len(means) > 1 else 0.0)
+
+
+#: (what a mistake returns for the summaries, hint); the mean comes first, then the spread.
+_MEAN_STD_MISTAKES: list[tuple[Callable[[list[tuple[float, float, float]]],
+                                        tuple[float, float]], str]] = [
+    (lambda g: _combined(g, weights="equal"),
+     "the batches have different numbers of seeds: the overall mean weights each batch mean by "
+     "its n, sum(n_g m_g) / N, not the plain average of the batch means."),
+    (_mean_of_sds,
+     "standard deviations do not average: a batch whose seeds all sit at one value has s = 0, "
+     "yet two such batches at different values spread. Add up the squared deviations instead: "
+     "(n_g - 1) s_g² inside each batch plus n_g (m_g - m)² for its distance from the overall "
+     "mean m, then divide by N - 1."),
+    (lambda g: _combined(g, between=False, divisor="N-k"),
+     "that is the pooled standard deviation of Student's test, which measures the spread inside "
+     "the batches only: the seeds also spread because the batch means differ. Add "
+     "n_g (m_g - m)² for each batch, and divide the total by N - 1."),
+    (lambda g: _combined(g, between=False),
+     "only the spread inside each batch is counted: the batch means differ from the overall mean "
+     "too, which adds n_g (m_g - m)² per batch to the sum of squares."),
+    (_sd_of_means,
+     "that is the standard deviation of the batch means; the seeds spread inside their batches "
+     "as well: (n_g - 1) s_g² per batch, plus n_g (m_g - m)²."),
+    (lambda g: _combined(g, divisor="N"),
+     "the sum of squared deviations is right, but you divided it by N: the sample standard "
+     "deviation of N seeds divides by N - 1."),
+    (lambda g: _combined(g, within="n"),
+     "each batch's s_g is a *sample* standard deviation: its seeds' squared deviations add up to "
+     "(n_g - 1) s_g², not n_g s_g²."),
+    (lambda g: _combined(g, root=False),
+     "that is the variance of the seeds: take its square root to get the std."),
+    (lambda g: _combined(g)[::-1],
      "the two numbers are in the wrong order: return (mean, std). (torch.std_mean returns "
      "(std, mean).)"),
 ]
 
 
 def check_mean_std(fn: Any) -> Feedback:
-    """Check ``fn(values) -> (mean, sample std)`` on a few lists of accuracies."""
+    """Check ``fn(summaries) -> (mean, sample std)`` of all seeds, where ``summaries`` lists one
+    ``(n, mean, sample std)`` per batch of seeds; the raw values are not given."""
     if (missing := _missing(fn, "mean_std")) is not None:
         return missing
     candidates = list(_MEAN_STD_MISTAKES)
-    for i, values in enumerate(_SEED_CASES, start=1):
-        got, error = call(fn, (list(values),))
+    for i, groups in enumerate(_SEED_CASES, start=1):
+        got, error = call(fn, ([tuple(g) for g in groups],))
         if error is not None:
             return not_yet(f"mean_std raised {type(error).__name__}: {safe_str(error)} "
-                           f"(on test case {i}).")
+                           f"(on test case {i}, {len(groups)} batch(es)).")
         if got is None:
             return not_yet("mean_std returned None: does it end with `return mean, std`?")
         try:
@@ -161,23 +204,27 @@ def check_mean_std(fn: Any) -> Feedback:
         except _Refused as refused:
             return not_yet(f"{refused} Return the pair (mean, std).")
         (mean, mean_dtype), (std, std_dtype) = answer
-        want_mean, want_std = _mean_std(values)
+        want_mean, want_std = _mean_std(groups)
         if (coarse := _coarse(answer, (want_mean, want_std), "mean_std")) is not None:
             return not_yet(coarse)
         if _close(mean, mean_dtype, want_mean) and _close(std, std_dtype, want_std):
             candidates = [(m, h) for m, h in candidates
-                          if all(math.isclose(x, y, rel_tol=1e-9)
-                                 for x, y in zip(m(values), (want_mean, want_std), strict=True))]
+                          if all(math.isclose(x, y, rel_tol=1e-9, abs_tol=1e-15)
+                                 for x, y in zip(m(groups), (want_mean, want_std), strict=True))]
             continue
         for mistake, hint in candidates:
-            m_mean, m_std = mistake(values)
+            m_mean, m_std = mistake(groups)
             if _close(mean, mean_dtype, m_mean) and _close(std, std_dtype, m_std):
                 return not_yet(hint)
         if not _close(mean, mean_dtype, want_mean):
+            if _close(mean, mean_dtype, _combined(groups, weights="equal")[0]):
+                return not_yet(_MEAN_STD_MISTAKES[0][1])  # the plain average, whatever the std
             return not_yet(f"the mean is off on test case {i}: got {mean}, expected "
                            f"{want_mean:.6g}.")
         return not_yet(f"the std is off on test case {i}: got {std}, expected {want_std:.6g}.")
-    return correct("mean and sample standard deviation, as the chapter reports them.")
+    return correct("the mean and sample standard deviation of every seed, from the batch "
+                   "summaries alone: (n_g - 1) s_g² inside each batch plus n_g (m_g - m)² "
+                   "between them, over N - 1.")
 
 
 # --- the rule of thumb: |Δ| > 2 SE ----------------------------------------------------------------
