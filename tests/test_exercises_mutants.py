@@ -1231,6 +1231,60 @@ DIFFERENCE = dict(
 )
 
 
+def _extra_seeds(a, b, mode="right"):
+    """Seeds to add to a until |Δ| > 2 SE, by closed form, written independently of the checker."""
+    a, b = np.asarray(a), np.asarray(b)
+    ddof = 0 if mode == "population" else 1
+    va, vb = np.var(a, ddof=ddof), np.var(b, ddof=ddof)
+    delta = abs(a.mean() - b.mean())
+    room = (delta / 2) ** 2 - (0.0 if mode == "no floor" else vb / len(b))
+    if room <= 0:
+        raise ValueError("the baseline's standard error alone is too large")
+    k = max(0, math.floor(va / room) + 1 - len(a))
+    return {"total": len(a) + k, "at least one": max(k, 1)}.get(mode, k)
+
+
+def _extra_seeds_both(a, b):
+    k = 0
+    while abs(np.mean(a) - np.mean(b)) <= 2 * math.sqrt(np.var(a, ddof=1) / (len(a) + k)
+                                                         + np.var(b, ddof=1) / (len(b) + k)):
+        k += 1
+    return k
+
+
+def _extra_seeds_forever(a, b):
+    # a search with no stopping rule: never returns where no k works
+    k = 0
+    while abs(np.mean(a) - np.mean(b)) <= 2 * math.sqrt(np.var(a, ddof=1) / (len(a) + k)
+                                                         + np.var(b, ddof=1) / len(b)):
+        k += 1
+    return k
+
+
+SEEDS_TO_CLEAR = dict(
+    wrong=[
+        (lambda a, b: _extra_seeds(a, b, "no floor"), "baseline's standard error stays"),
+        (_extra_seeds_both, "only the variant gets new seeds"),
+        (lambda a, b: _extra_seeds(a, b, "total"), "n_a + k"),
+        (lambda a, b: _extra_seeds(a, b, "population"), "sample standard deviations"),
+        (lambda a, b: _extra_seeds(a, b, "at least one"), "return 0"),
+        (lambda a, b: max(0, math.floor(np.var(a, ddof=1) / (abs(np.mean(a) - np.mean(b)) ** 2
+                                                            - np.var(b, ddof=1) / len(b)))
+                          + 1 - len(a)), "two standard errors, not one"),
+        (_extra_seeds_forever, "did not return"),
+        (lambda a, b: _extra_seeds(a, b) + 0.5, "whole number"),
+        # refuses whenever the difference is not clear now
+        (lambda a, b: _extra_seeds(a, b) if _extra_seeds(a, b) == 0 else
+         (_ for _ in ()).throw(ValueError("not clear")), "you refused"),
+    ],
+    right=[
+        _extra_seeds,
+        lambda a, b: torch.tensor(_extra_seeds(a, b)),
+        lambda a, b: float(_extra_seeds(a, b)),
+    ],
+)
+
+
 def _welch_by_hand(a, b):
     va, vb = np.var(a, ddof=1) / len(a), np.var(b, ddof=1) / len(b)
     t = (np.mean(a) - np.mean(b)) / np.sqrt(va + vb)
@@ -1464,6 +1518,7 @@ CATALOGUE = {
                                                    ATTENTION_FROM_CHUNKS),
     "networks.check_mean_std": (networks.check_mean_std, MEAN_STD),
     "networks.check_difference_is_clear": (networks.check_difference_is_clear, DIFFERENCE),
+    "networks.check_seeds_to_clear": (networks.check_seeds_to_clear, SEEDS_TO_CLEAR),
     "networks.check_welch": (networks.check_welch, WELCH),
     "networks.check_equivalence_power": (networks.check_equivalence_power, EQUIVALENCE_POWER),
     "insert.check_blend": (ins.check_blend, BLEND),

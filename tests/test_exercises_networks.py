@@ -97,7 +97,8 @@ def test_difference_mistakes(wrong, hint):
     assert hint in str(feedback)
 
 
-@pytest.mark.parametrize("checker", [check_mean_std, check_difference_is_clear])
+@pytest.mark.parametrize("checker", [check_mean_std, check_difference_is_clear,
+                                     networks.check_seeds_to_clear])
 @pytest.mark.parametrize(
     "answer",
     [None, "mean_std", ..., _raises, lambda *a: None, lambda *a: [1.0, 2.0, 3.0], lambda *a: "x"],
@@ -125,3 +126,28 @@ def test_the_cases_leave_no_wide_band_around_the_rule():
     above = min(r for r in ratios if r > 1)
     below = max(r for r in ratios if r < 1)
     assert 1.02 < above < 1.05 and 0.95 < below < 0.98
+
+
+def test_seeds_to_clear_cases_stay_away_from_the_floor_of_the_closed_form():
+    """s_a²/D is never within 1e-6 of a whole number (where > and >= would differ), and the
+    reference's search equals the closed form k = max(0, floor(s_a²/D) + 1 - n_a)."""
+    for a, b in networks._CLEAR_CASES:
+        delta = abs(statistics.fmean(a) - statistics.fmean(b))
+        room = (delta / 2) ** 2 - statistics.variance(b) / len(b)
+        if room <= 0:
+            with pytest.raises(ValueError):
+                networks._clear_reference(a, b)
+            continue
+        ratio = statistics.variance(a) / room
+        assert abs(ratio - round(ratio)) > 1e-6
+        assert networks._clear_reference(a, b) == max(0, math.floor(ratio) + 1 - len(a))
+
+
+def test_a_search_that_never_stops_is_cut_off_with_a_hint():
+    def forever(a, b):
+        k = 0
+        while True:
+            k += 1
+
+    verdict = networks.check_seeds_to_clear(forever)
+    assert not verdict and "did not return" in verdict.message

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import math
 import statistics
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -54,7 +55,7 @@ from ._core import (
 )
 
 __all__ = ["check_difference_is_clear", "check_equivalence_power", "check_mean_std",
-           "check_welch"]
+           "check_seeds_to_clear", "check_welch"]
 
 
 def _missing(fn: Any, what: str) -> Feedback | None:
@@ -368,6 +369,188 @@ def check_difference_is_clear(fn: Any) -> Feedback:
         f"|mean_a - mean_b| with 2 * sqrt(s_a²/n_a + s_b²/n_b), s being the sample standard "
         f"deviation."
     )
+
+
+# --- seeds to add until the rule of thumb calls a difference clear --------------------------------
+#
+# The baseline's seeds b are fixed (a table); seeds are added to the variant a, whose mean and
+# sample SD are assumed to stay as measured. The rule calls the difference clear when
+# |Δ| > 2 sqrt(s_a²/(n_a + k) + s_b²/n_b). The first term vanishes as k grows, the second stays:
+# when |Δ| <= 2 s_b/√n_b no k suffices (ValueError); otherwise
+# k = max(0, floor(s_a²/D) + 1 - n_a) with D = (Δ/2)² - s_b²/n_b. A reader's search that never
+# stops is cut off after a budget of steps.
+
+
+def _exact(n: int, mean: float, sd: float) -> list[float]:
+    """n values, evenly spaced, with the given mean and (to rounding) sample standard deviation."""
+    centred = [i - (n - 1) / 2 for i in range(n)]
+    scale = sd / statistics.stdev(centred)
+    return [round(mean + scale * c, 4) for c in centred]
+
+
+# (the variant's seeds a, the baseline's b): many seeds needed with b's SE mattering, already
+# clear, b's SE alone too large (refuse), two more that need seeds, and a spread of 0 in a with b
+# too noisy (refuse).
+_CLEAR_CASES = [
+    (_exact(3, 0.74, 0.03), _exact(10, 0.73, 0.01)),
+    (_exact(4, 0.70, 0.02), _exact(5, 0.60, 0.02)),
+    (_exact(3, 0.74, 0.02), _exact(10, 0.73, 0.02)),
+    (_exact(5, 0.65, 0.04), _exact(6, 0.63, 0.015)),
+    (_exact(2, 0.81, 0.05), _exact(20, 0.80, 0.01)),
+    (_exact(3, 0.50, 0.0), _exact(4, 0.52, 0.03)),
+]
+
+
+def _seeds_to_clear(a, b, *, sd=statistics.stdev, both=False, keep_b=True, factor=2.0,
+                    total=False, at_least_one=False):
+    """The reference (default arguments) or a modelled mistake: the smallest k, by search."""
+    n_a, n_b = len(a), len(b)
+    delta = abs(statistics.fmean(a) - statistics.fmean(b))
+    var_a, var_b = sd(a) ** 2, sd(b) ** 2
+
+    def clear(k):
+        se2 = var_a / (n_a + k) + (var_b / (n_b + (k if both else 0)) if keep_b else 0.0)
+        return delta > factor * math.sqrt(se2)
+
+    floor = var_b / n_b if keep_b and not both else 0.0  # what the SE tends to as k grows
+    if delta <= factor * math.sqrt(floor) or (delta == 0.0):
+        raise ValueError("no number of seeds makes this difference clear")
+    k = 1 if at_least_one else 0
+    while not clear(k):
+        k += 1
+    return n_a + k if total else k
+
+
+def _clear_reference(a, b):
+    return _seeds_to_clear(a, b)
+
+
+_CLEAR_MISTAKES: list[tuple[Callable[[list[float], list[float]], int], str]] = [
+    (lambda a, b: _seeds_to_clear(a, b, keep_b=False),
+     "the baseline's standard error stays whatever you add to a: the rule needs "
+     "s_a²/(n_a + k) + s_b²/n_b < (Δ/2)², so s_a²/(n_a + k) < (Δ/2)² - s_b²/n_b."),
+    (lambda a, b: _seeds_to_clear(a, b, both=True),
+     "only the variant gets new seeds: the baseline's n_b stays as it is."),
+    (lambda a, b: _seeds_to_clear(a, b, total=True),
+     "that is the total number of the variant's seeds, n_a + k; return the number to add, k."),
+    (lambda a, b: _seeds_to_clear(a, b, sd=statistics.pstdev),
+     "s_a and s_b are sample standard deviations (divisor n - 1), as in the chapter."),
+    (lambda a, b: _seeds_to_clear(a, b, factor=1.0),
+     "the rule asks for more than two standard errors, not one."),
+    (lambda a, b: _seeds_to_clear(a, b, at_least_one=True),
+     "when the difference is already clear, no seed is needed: return 0."),
+]
+
+#: Python line events a reader's function may use on one case before it is stopped.
+_STEP_BUDGET = 200_000
+
+
+class _TooLong(Exception):
+    pass
+
+
+def _call_with_budget(fn: Any, args: tuple[Any, ...]) -> tuple[Any, BaseException | None]:
+    """:func:`call`, stopped with :class:`_TooLong` after ``_STEP_BUDGET`` lines of Python."""
+    steps = 0
+
+    def local(frame, event, arg):
+        nonlocal steps
+        if event == "line":
+            steps += 1
+            if steps > _STEP_BUDGET:
+                raise _TooLong
+        return local
+
+    previous = sys.gettrace()
+    sys.settrace(lambda frame, event, arg: local)
+    try:
+        return call(fn, args)
+    finally:
+        sys.settrace(previous)
+
+
+def _whole(value: float) -> bool:
+    if isinstance(value, int):
+        return True
+    return math.isfinite(value) and value == math.floor(value)
+
+
+def check_seeds_to_clear(fn: Any) -> Feedback:
+    """Check ``fn(a, b) -> k``: the fewest seeds to add to ``a`` (mean and sample SD unchanged)
+    for ``|mean_a - mean_b| > 2 sqrt(s_a²/(n_a + k) + s_b²/n_b)``, ``ValueError`` when none do."""
+    if (missing := _missing(fn, "seeds_to_clear")) is not None:
+        return missing
+    candidates = list(_CLEAR_MISTAKES)
+    for i, (a, b) in enumerate(_CLEAR_CASES, start=1):
+        try:
+            want = _clear_reference(a, b)
+        except ValueError:
+            want = None
+        got, error = _call_with_budget(fn, (list(a), list(b)))
+        if isinstance(error, _TooLong):
+            return not_yet(f"seeds_to_clear did not return on test case {i}: a search over k "
+                           "must first decide whether any k works. As k grows the standard "
+                           "error falls only to the baseline's s_b/√n_b, so when "
+                           "|Δ| <= 2 s_b/√n_b raise ValueError instead of searching.")
+        if want is None:
+            if isinstance(error, ValueError):
+                candidates = [(m, h) for m, h in candidates if _refuses(m, a, b)]
+                continue
+            if error is None:
+                for mistake, hint in candidates:
+                    if not _refuses(mistake, a, b) and _same_k(got, mistake(a, b)):
+                        return not_yet(hint)
+            return not_yet(
+                f"on test case {i} the baseline's standard error alone, s_b/√n_b, is more than "
+                "half the difference: as k grows the standard error falls only to s_b/√n_b, so "
+                "no number of new seeds makes the difference clear. Raise ValueError there."
+                + (f" (Yours raised {type(error).__name__}: {safe_str(error)}.)"
+                   if error is not None else ""))
+        if isinstance(error, ValueError):
+            return not_yet(f"you refused test case {i}, where {want} more seed(s) make the "
+                           "difference clear: refuse only when |Δ| <= 2 s_b/√n_b, where the "
+                           "baseline's standard error alone is too large.")
+        if error is not None:
+            return not_yet(f"seeds_to_clear raised {type(error).__name__}: {safe_str(error)} "
+                           f"(on test case {i}).")
+        if got is None:
+            return not_yet("seeds_to_clear returned None: does it end with `return k`?")
+        try:
+            value, _ = _as_number(got, "seeds_to_clear")
+        except _Refused as refused:
+            return not_yet(f"{refused} Return one whole number, k.")
+        if value == want:
+            candidates = [(m, h) for m, h in candidates if not _refuses(m, a, b)
+                          and m(a, b) == want]
+            continue
+        for mistake, hint in candidates:
+            if not _refuses(mistake, a, b) and value == mistake(a, b):
+                return not_yet(hint)
+        if not _whole(value):
+            return not_yet(f"k is a whole number of seeds: on test case {i} you returned "
+                           f"{value}; take the smallest whole k with n_a + k > s_a² / D, "
+                           "D = (Δ/2)² - s_b²/n_b.")
+        return not_yet(f"on test case {i} (n_a = {len(a)}, n_b = {len(b)}) you returned "
+                       f"{safe_repr(value)}, expected {want}: the rule must hold with n_a + k seeds in a "
+                       "and n_b in b, and fail with one seed fewer.")
+    return correct("the baseline's standard error is a floor that new seeds of the variant "
+                   "cannot lower; above it, k = max(0, ⌊s_a²/D⌋ + 1 - n_a).")
+
+
+def _refuses(mistake: Callable[..., Any], a: list[float], b: list[float]) -> bool:
+    try:
+        mistake(a, b)
+    except ValueError:
+        return True
+    return False
+
+
+def _same_k(got: Any, want: int) -> bool:
+    try:
+        value, _ = _as_number(got, "seeds_to_clear")
+    except _Refused:
+        return False
+    return value == want
 
 
 # --- Welch's t-test ------------------------------------------------------------------------------
