@@ -531,8 +531,8 @@ def check_seeds_to_clear(fn: Any) -> Feedback:
                            f"{value}; take the smallest whole k with n_a + k > s_a² / D, "
                            "D = (Δ/2)² - s_b²/n_b.")
         return not_yet(f"on test case {i} (n_a = {len(a)}, n_b = {len(b)}) you returned "
-                       f"{safe_repr(value)}, expected {want}: the rule must hold with n_a + k seeds in a "
-                       "and n_b in b, and fail with one seed fewer.")
+                       f"{safe_repr(value)}, expected {want}: the rule must hold with n_a + k "
+                       "seeds in a and n_b in b, and fail with one seed fewer.")
     return correct("the baseline's standard error is a floor that new seeds of the variant "
                    "cannot lower; above it, k = max(0, ⌊s_a²/D⌋ + 1 - n_a).")
 
