@@ -45,6 +45,7 @@ from attn_lessons.exercises import (
 from attn_lessons.exercises import heatmaps as heat
 from attn_lessons.exercises import insert as ins
 from attn_lessons.exercises import similarity as sim
+from attn_lessons.se import SqueezeExcite, se_num_params
 from attn_lessons.stats import welch
 
 from .test_exercise_messages import CJK, english_prose
@@ -285,18 +286,6 @@ LOG_SOFTMAX_JACOBIAN = dict(
 
 # --- chapter 2 ------------------------------------------------------------------------------------
 
-def _raise_if_zero(c, r):
-    if c // r == 0:
-        raise ValueError(f"reduction {r} > channels {c}")
-    return c // r
-
-
-def _raise_if_one(c, r):  # refuses C' = 1 too
-    if c // r <= 1:
-        raise ValueError(f"reduction {r} leaves at most one unit for {c} channels")
-    return c // r
-
-
 SQUEEZE = dict(
     wrong=[
         (lambda u, m: u.mean(dim=(2, 3)), "padding included"),
@@ -370,37 +359,62 @@ SE_CHANNELS_LAST = dict(
 )
 
 
-def _se_params_numpy(c, r, bias):
-    h = _raise_if_zero(c, r)
-    return np.int64(2 * c * h + (h + c) * bool(bias))
+def _widest(c, budget, b):
+    """The largest hidden width whose SE block fits the budget (0 when none does)."""
+    return max([h for h in range(1, c + 1) if 2 * c * h + ((h + c) if b else 0) <= budget],
+               default=0)
 
 
-SE_PARAMS = dict(
+def _smallest_r(c, budget, b, width=None):
+    h = (width or _widest)(c, budget, b)
+    if h == 0:
+        raise ValueError(f"one hidden unit exceeds {budget}")
+    return c // (h + 1) + 1
+
+
+SE_REDUCTION = dict(
     wrong=[
-        (lambda c, r, b: 2 * c * _raise_if_zero(c, r), "biases are missing"),
-        (lambda c, r, b: c * c + (c if b else 0), "single C × C"),
-        (lambda c, r, b: c * _raise_if_zero(c, r) + (_raise_if_zero(c, r) if b else 0),
-         "only one of the two layers"),
-        (lambda c, r, b: 2 * c * _raise_if_zero(c, r) + (2 * c if b else 0), "not C."),
-        (lambda c, r, b: 2 * c * (c / r) + ((c / r + c) if b else 0), "whole number"),
-        (lambda c, r, b: 2 * c * math.ceil(c / r) + ((math.ceil(c / r) + c) if b else 0),
-         "rounds down"),
-        (lambda c, r, b: 2 * c * round(c / r) + ((round(c / r) + c) if b else 0), "rounds down"),
-        (lambda c, r, b: 2 * c * (c // r) + ((c // r + c) if b else 0), "raise ValueError"),
-        # the review's refusal boundary: one hidden unit is a working block
-        (lambda c, r, b: _raise_if_zero(c, r + 1) and 2 * c * (c // r) + ((c // r + c) if b
-                                                                           else 0),
-         "refused a block that has a hidden unit"),
-        (lambda c, r, b: 2 * c * _raise_if_one(c, r) + ((c // r + c) if b else 0),
-         "refused a block that has a hidden unit"),
+        # the lab imports SqueezeExcite: the library's count answers in one line, refused
+        (lambda c, p, b: min(r for r in range(1, c + 1)
+                             if sum(x.numel() for x in SqueezeExcite(c, r, bias=b).parameters())
+                             <= p), "SqueezeExcite"),
+        (lambda c, p, b: next(r for r in range(1, c + 1) if se_num_params(c, r, b) <= p),
+         "se_num_params"),
+        (lambda c, p, b: math.ceil(c / _widest(c, p, b)) if _widest(c, p, b) else
+         _smallest_r(c, p, b), "rounded up"),
+        (lambda c, p, b: max(1, math.ceil(2 * c * c / p)) if _widest(c, p, b) else
+         _smallest_r(c, p, b), "as if the width were C / r"),
+        (lambda c, p, b: _smallest_r(c, p - 1, b), "upper bound"),
+        (lambda c, p, b: c // _smallest_r(c, p, b), "largest hidden width"),
+        (lambda c, p, b: next(r for r in (2 ** k for k in range(16)) if c // r <= _widest(c, p, b))
+         if _widest(c, p, b) else _smallest_r(c, p, b), "powers of two"),
+        (lambda c, p, b: _smallest_r(c, p, False), "biases count too"),
+        (lambda c, p, b: _smallest_r(c, p, b, width=lambda c, p, b: max(
+            [h for h in range(1, c + 1) if 2 * c * h + (2 * c if b else 0) <= p], default=0)),
+         "not C."),
+        # no refusal: a ratio above C "fits" with its empty hidden layer
+        (lambda c, p, b: next(r for r in range(1, 10 * c)
+                              if 2 * c * (c // r) + ((c // r + c) if b else 0) <= p),
+         "raise ValueError"),
+        # the review's refusal boundary: a budget of exactly one hidden unit is a working block
+        (lambda c, p, b: _smallest_r(c, p, b, width=lambda c, p, b: _widest(c, p, b) if
+                                     _widest(c, p, b) > 1 else 0),
+         "one hidden unit fits"),
     ],
     right=[
-        _se_params_numpy,
-        lambda c, r, b: sum(p.numel() for p in torch.nn.Sequential(
-            torch.nn.Linear(c, _raise_if_zero(c, r), bias=b),
-            torch.nn.Linear(_raise_if_zero(c, r), c, bias=b)).parameters()),
+        lambda c, p, b: np.int64(_smallest_r(c, p, b)),
+        # a search over r with the reader's own count, from the largest ratio down
+        lambda c, p, b: _raise_if_none(min((r for r in range(1, c + 1)
+                                            if 2 * c * (c // r) + ((c // r + c) if b else 0) <= p),
+                                           default=None)),
     ],
 )
+
+
+def _raise_if_none(r):
+    if r is None:
+        raise ValueError("no ratio fits")
+    return r
 
 
 def _se_logits(z, a, b1, b, b2):
@@ -1141,25 +1155,45 @@ DOT_VARIANCE = dict(
 
 # --- chapter 7 ------------------------------------------------------------------------------------
 
+def _pooled_seeds(groups, within=1, between=True, divisor=1, weights=True):
+    """Mean and SD of all seeds from (n, mean, s) summaries, written independently of the checker:
+    the sum of squares is sum (n - within) s² (+ sum n (m_g - m)²), over N - divisor."""
+    n = np.array([g[0] for g in groups], dtype=float)
+    m = np.array([g[1] for g in groups])
+    s = np.array([g[2] for g in groups])
+    mean = float((n * m).sum() / n.sum()) if weights else float(m.mean())
+    squares = ((n - within) * s**2).sum() + ((n * (m - mean) ** 2).sum() if between else 0.0)
+    return mean, float(np.sqrt(squares / (n.sum() - divisor)))
+
+
 MEAN_STD = dict(
     wrong=[
-        (lambda v: (np.mean(v), np.std(v)), "divides by n"),
-        (lambda v: (np.mean(v), np.var(v, ddof=1)), "that is the variance"),
-        (lambda v: (np.mean(v), np.var(v)), "and it divides by n"),
-        (lambda v: (np.mean(v), np.std(v, ddof=1) / math.sqrt(len(v))), "standard error"),
-        (lambda v: (np.median(v), np.std(v, ddof=1)), "median"),
-        (lambda v: (sum(v) / (len(v) - 1), np.std(v, ddof=1)), "the mean divides by n"),
-        (lambda v: (np.mean(v), np.mean(np.abs(np.array(v) - np.mean(v)))), "absolute deviation"),
+        (lambda g: _pooled_seeds(g, weights=False), "not the plain average"),
+        (lambda g: (_pooled_seeds(g)[0], sum(n * s for n, _, s in g) / sum(n for n, _, _ in g)),
+         "do not average"),
+        (lambda g: _pooled_seeds(g, between=False, divisor=len(g)), "pooled standard deviation"),
+        (lambda g: _pooled_seeds(g, between=False), "only the spread inside each batch"),
+        (lambda g: (_pooled_seeds(g)[0], float(np.std([m for _, m, _ in g], ddof=1))
+                    if len(g) > 1 else 0.0), "standard deviation of the batch means"),
+        (lambda g: _pooled_seeds(g, divisor=0), "divided it by N"),
+        (lambda g: _pooled_seeds(g, within=0), "(n_g - 1) s_g², not n_g s_g²"),
+        (lambda g: (lambda m, s: (m, s**2))(*_pooled_seeds(g)), "variance of the seeds"),
         # the review's minor hints and its bfloat16 answer
-        (lambda v: {"mean": np.mean(v), "std": np.std(v, ddof=1)}, "returned a dict"),
-        (lambda v: torch.std_mean(torch.tensor(v, dtype=torch.float64)), "wrong order"),
-        (lambda v: (lambda t: (t.mean(), t.std(correction=0)))(
-            torch.tensor(v, dtype=torch.bfloat16)), "bfloat16"),
+        (lambda g: dict(zip(("mean", "std"), _pooled_seeds(g), strict=True)), "returned a dict"),
+        (lambda g: _pooled_seeds(g)[::-1], "wrong order"),
+        (lambda g: tuple(torch.tensor(_pooled_seeds(g), dtype=torch.bfloat16)), "bfloat16"),
+        # the library and statistics want the raw seeds, which the exercise does not give
+        (lambda g: (statistics.fmean(m for _, m, _ in g), statistics.stdev(m for _, m, _ in g)),
+         "not the plain average"),
     ],
     right=[
-        lambda v: (statistics.fmean(v), statistics.stdev(v)),
-        lambda v: (torch.tensor(v).mean(), torch.tensor(v).std()),
-        lambda v: tuple(np.array([np.mean(v), np.std(v, ddof=1)], dtype=np.float32)),
+        _pooled_seeds,
+        lambda g: tuple(np.array(_pooled_seeds(g), dtype=np.float32)),
+        # from the raw-seed view: the total sum of squares is sum x² - N m², each batch giving
+        # sum x² = (n - 1) s² + n m_g²
+        lambda g: (lambda big_n, m, sq: (m, math.sqrt((sq - big_n * m * m) / (big_n - 1))))(
+            sum(n for n, _, _ in g), sum(n * x for n, x, _ in g) / sum(n for n, _, _ in g),
+            sum((n - 1) * s * s + n * x * x for n, x, s in g)),
     ],
 )
 
@@ -1205,6 +1239,60 @@ DIFFERENCE = dict(
         lambda a, b: _d(a, b) > 2 * math.hypot(stats.sem(a), stats.sem(b)),
         lambda a, b: torch.tensor(_d(a, b) > 2 * _se(a, b)),
         lambda a, b: np.abs(np.mean(a) - np.mean(b)) > 2 * _se(a, b),
+    ],
+)
+
+
+def _extra_seeds(a, b, mode="right"):
+    """Seeds to add to a until |Δ| > 2 SE, by closed form, written independently of the checker."""
+    a, b = np.asarray(a), np.asarray(b)
+    ddof = 0 if mode == "population" else 1
+    va, vb = np.var(a, ddof=ddof), np.var(b, ddof=ddof)
+    delta = abs(a.mean() - b.mean())
+    room = (delta / 2) ** 2 - (0.0 if mode == "no floor" else vb / len(b))
+    if room <= 0:
+        raise ValueError("the baseline's standard error alone is too large")
+    k = max(0, math.floor(va / room) + 1 - len(a))
+    return {"total": len(a) + k, "at least one": max(k, 1)}.get(mode, k)
+
+
+def _extra_seeds_both(a, b):
+    k = 0
+    while abs(np.mean(a) - np.mean(b)) <= 2 * math.sqrt(np.var(a, ddof=1) / (len(a) + k)
+                                                         + np.var(b, ddof=1) / (len(b) + k)):
+        k += 1
+    return k
+
+
+def _extra_seeds_forever(a, b):
+    # a search with no stopping rule: never returns where no k works
+    k = 0
+    while abs(np.mean(a) - np.mean(b)) <= 2 * math.sqrt(np.var(a, ddof=1) / (len(a) + k)
+                                                         + np.var(b, ddof=1) / len(b)):
+        k += 1
+    return k
+
+
+SEEDS_TO_CLEAR = dict(
+    wrong=[
+        (lambda a, b: _extra_seeds(a, b, "no floor"), "baseline's standard error stays"),
+        (_extra_seeds_both, "only the variant gets new seeds"),
+        (lambda a, b: _extra_seeds(a, b, "total"), "n_a + k"),
+        (lambda a, b: _extra_seeds(a, b, "population"), "sample standard deviations"),
+        (lambda a, b: _extra_seeds(a, b, "at least one"), "return 0"),
+        (lambda a, b: max(0, math.floor(np.var(a, ddof=1) / (abs(np.mean(a) - np.mean(b)) ** 2
+                                                            - np.var(b, ddof=1) / len(b)))
+                          + 1 - len(a)), "two standard errors, not one"),
+        (_extra_seeds_forever, "did not return"),
+        (lambda a, b: _extra_seeds(a, b) + 0.5, "whole number"),
+        # refuses whenever the difference is not clear now
+        (lambda a, b: _extra_seeds(a, b) if _extra_seeds(a, b) == 0 else
+         (_ for _ in ()).throw(ValueError("not clear")), "you refused"),
+    ],
+    right=[
+        _extra_seeds,
+        lambda a, b: torch.tensor(_extra_seeds(a, b)),
+        lambda a, b: float(_extra_seeds(a, b)),
     ],
 )
 
@@ -1442,7 +1530,7 @@ CATALOGUE = {
                                               LOG_SOFTMAX_JACOBIAN),
     "se.check_squeeze": (se.check_squeeze, SQUEEZE),
     "se.check_se_channels_last": (se.check_se_channels_last, SE_CHANNELS_LAST),
-    "se.check_se_num_params": (se.check_se_num_params, SE_PARAMS),
+    "se.check_se_reduction_for_budget": (se.check_se_reduction_for_budget, SE_REDUCTION),
     "se.check_se_gate_grad": (se.check_se_gate_grad, SE_GATE_GRAD),
     "eca.check_eca_channel_range": (eca.check_eca_channel_range, ECA_RANGE),
     "eca.check_eca_kernel_grad": (eca.check_eca_kernel_grad, ECA_GRAD),
@@ -1462,6 +1550,7 @@ CATALOGUE = {
                                                    ATTENTION_FROM_CHUNKS),
     "networks.check_mean_std": (networks.check_mean_std, MEAN_STD),
     "networks.check_difference_is_clear": (networks.check_difference_is_clear, DIFFERENCE),
+    "networks.check_seeds_to_clear": (networks.check_seeds_to_clear, SEEDS_TO_CLEAR),
     "networks.check_welch": (networks.check_welch, WELCH),
     "networks.check_equivalence_power": (networks.check_equivalence_power, EQUIVALENCE_POWER),
     "insert.check_blend": (ins.check_blend, BLEND),

@@ -19,17 +19,18 @@ def _se_channels_last(x, w1, w2):
     return x * s[:, None, None, :]
 
 
-def _params(channels, reduction, bias):
-    hidden = channels // reduction
-    if hidden == 0:
-        raise ValueError(f"channels // reduction = 0 for {channels=}, {reduction=}")
-    return 2 * channels * hidden + (hidden + channels if bias else 0)
+def _reduction(channels, budget, bias):
+    """The smallest r whose SE block fits: the largest width C', then C // (C' + 1) + 1."""
+    hidden = min(channels, (budget - (channels if bias else 0)) // (2 * channels + bool(bias)))
+    if hidden < 1:
+        raise ValueError(f"one hidden unit costs more than {budget} for {channels=}")
+    return channels // (hidden + 1) + 1
 
 
 FUNCTION_CHECKERS = [
     (ex.check_squeeze, _squeeze),
     (ex.check_se_channels_last, _se_channels_last),
-    (ex.check_se_num_params, _params),
+    (ex.check_se_reduction_for_budget, _reduction),
 ]
 
 
@@ -40,8 +41,29 @@ def test_reference_solution_is_accepted(checker, solution):
     assert str(verdict).startswith("Correct: ")
 
 
-def test_library_count_is_accepted():
-    assert ex.check_se_num_params(lambda c, r, b: se_num_params(c, r, b)).passed
+def test_the_library_count_is_refused_as_a_one_line_answer():
+    """The lab imports SqueezeExcite: counting with it (or with se_num_params) is refused."""
+    def with_count(c, budget, b):
+        return min(r for r in range(1, c + 1) if se_num_params(c, r, b) <= budget)
+
+    def with_module(c, budget, b):
+        return min(r for r in range(1, c + 1)
+                   if sum(p.numel() for p in SqueezeExcite(c, r, bias=b).parameters()) <= budget)
+
+    for answer, name in ((with_count, "se_num_params"), (with_module, "SqueezeExcite")):
+        verdict = ex.check_se_reduction_for_budget(answer)
+        assert not verdict and name in verdict.message, str(verdict)
+
+
+def test_a_search_over_r_with_the_readers_own_count_is_accepted():
+    def search(c, budget, b):
+        for r in range(1, c + 1):
+            h = c // r
+            if 2 * c * h + ((h + c) if b else 0) <= budget:
+                return r
+        raise ValueError("nothing fits")
+
+    assert ex.check_se_reduction_for_budget(search).passed
 
 
 def test_library_module_is_accepted_by_the_channels_last_checker():
@@ -88,12 +110,12 @@ def test_non_answers_get_not_yet_without_raising(checker, solution, answer):
             x.mean((1, 2)) @ a.T) @ b.T), "returned the gates"),
         (ex.check_se_channels_last,
          lambda x, a, b: _se_channels_last(x, a, b).permute(0, 3, 1, 2), "channels-first"),
-        (ex.check_se_num_params, lambda c, r, b: 2 * c * (c // r), "biases are missing"),
-        (ex.check_se_num_params, lambda c, r, b: c * c + (c if b else 0), "single C × C"),
-        (ex.check_se_num_params, lambda c, r, b: c * (c // r) + (c // r if b else 0),
-         "only one of the two layers"),
-        (ex.check_se_num_params, lambda c, r, b: 2 * c * (c // r) + (2 * c if b else 0),
-         "not C."),
+        (ex.check_se_reduction_for_budget, lambda c, p, b: _reduction(c, p, False),
+         "biases count too"),
+        (ex.check_se_reduction_for_budget, lambda c, p, b: -(-c // (c // _reduction(c, p, b))),
+         "rounded up"),
+        (ex.check_se_reduction_for_budget, lambda c, p, b: c // _reduction(c, p, b),
+         "largest hidden width"),
     ],
 )
 def test_typical_mistakes_get_their_hint(checker, wrong, hint):
@@ -139,14 +161,14 @@ def test_gate_grad_cases_hold_what_the_prompt_promises():
 
 
 def test_the_review_cases_are_in_the_se_checkers():
-    # a block with one hidden unit must be counted, not refused; padding may sit top or left
-    def too_strict(c, r, b):
-        if r >= c:
-            raise ValueError("refuses C = r")
-        return se_num_params(c, r, b)
+    # a budget of exactly one hidden unit is a block, not a refusal; padding may sit top or left
+    def too_strict(c, budget, b):
+        if budget < 2 * c * 2 + ((2 + c) if b else 0):
+            raise ValueError("refuses one hidden unit")
+        return _reduction(c, budget, b)
 
-    verdict = ex.check_se_num_params(too_strict)
-    assert not verdict and "has a hidden unit" in verdict.message
+    verdict = ex.check_se_reduction_for_budget(too_strict)
+    assert not verdict and "one hidden unit fits" in verdict.message
 
     def crop(u, mask):
         return torch.stack([u[i, :, :int(mask[i].any(1).sum()), :int(mask[i].any(0).sum())]

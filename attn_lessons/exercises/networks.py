@@ -1,7 +1,8 @@
 """Checkers for chapter 7's code exercises: summarising seeds, and judging a difference.
 
-``check_mean_std(fn)``: ``fn(values)`` returns ``(mean, std)`` with the *sample* standard deviation
-(divisor n - 1).
+``check_mean_std(fn)``: ``fn(summaries)`` returns ``(mean, std)`` of all the seeds of a variant,
+the *sample* standard deviation (divisor n - 1), from one ``(n, mean, sample std)`` summary per
+batch of seeds (the raw values are not given).
 
 ``check_difference_is_clear(fn)``: ``fn(a, b)`` returns ``True`` when the mean accuracies of two
 variants, each measured over several seeds, differ by more than twice the standard error of the
@@ -30,6 +31,7 @@ from __future__ import annotations
 
 import math
 import statistics
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -54,7 +56,7 @@ from ._core import (
 from ._messages import mark, tr
 
 __all__ = ["check_difference_is_clear", "check_equivalence_power", "check_mean_std",
-           "check_welch"]
+           "check_seeds_to_clear", "check_welch"]
 
 
 def _missing(fn: Any, what: str) -> Feedback | None:
@@ -109,57 +111,100 @@ def _coarse(answer: list[tuple[float, Any]], want: tuple[float, ...], what: str)
     return None
 
 
-# --- mean and sample standard deviation -----------------------------------------------------------
+# --- mean and sample standard deviation, from batch summaries ------------------------------------
+#
+# A variant's seeds were run in batches, and only each batch's summary (n, mean, sample std) was
+# kept. The mean and sample std of all the seeds together follow from the summaries alone: the sum
+# of squared deviations around the overall mean m splits, batch by batch, into the batch's own
+# (n_g - 1) s_g^2 and n_g (m_g - m)^2, the batch mean's distance from m.
 
-# Two seeds come last: with n = 2 the population SD, s/√n and the mean absolute deviation coincide.
+# Every batch has at least two seeds. Unequal counts come first (the unweighted mean shows), then
+# batches with different means (the between-batch term shows), three batches (a pooled SD with
+# N - k shows), a spread of 0 inside each batch, and a single batch (its own summary).
 _SEED_CASES = [
-    [0.71, 0.74, 0.69, 0.73],
-    [0.5, 0.52, 0.55],
-    [0.61, 0.64, 0.60, 0.66, 0.62, 0.70],
-    [0.8468, 0.8538],
+    [(5, 0.72, 0.020), (3, 0.75, 0.030)],
+    [(2, 0.80, 0.005), (10, 0.78, 0.020), (6, 0.79, 0.015)],
+    [(4, 0.61, 0.010), (4, 0.65, 0.012)],
+    [(3, 0.70, 0.0), (3, 0.74, 0.0)],
+    [(10, 0.5, 0.1)],
 ]
 
 
-def _mean_std(values):
-    return statistics.fmean(values), statistics.stdev(values)
+def _combined(groups, *, weights="n", within="n-1", between=True, divisor="N-1", root=True):
+    """The mean and std of all seeds from ``(n, mean, std)`` summaries, or a modelled mistake."""
+    total = sum(n for n, _, _ in groups)
+    if weights == "n":
+        mean = sum(n * m for n, m, _ in groups) / total
+    else:                                            # the batch means averaged as equals
+        mean = sum(m for _, m, _ in groups) / len(groups)
+    ss = sum({"n-1": n - 1, "n": n}[within] * sd**2 for n, _, sd in groups)
+    if between:
+        ss += sum(n * (m - mean) ** 2 for n, m, _ in groups)
+    var = ss / {"N-1": total - 1, "N": total, "N-k": total - len(groups)}[divisor]
+    return mean, (math.sqrt(var) if root else var)
 
 
-#: (what a mistake returns for values, hint); the mean comes first, then the spread.
-_MEAN_STD_MISTAKES: list[tuple[Callable[[list[float]], tuple[float, float]], str]] = [
-    (lambda v: (statistics.fmean(v), statistics.pstdev(v)),
-     mark("your std divides by n: with a handful of seeds use the sample standard deviation, which "
-          "divides by n - 1 (statistics.stdev, np.std(ddof=1), torch.std's default).")),
-    (lambda v: (statistics.fmean(v), statistics.variance(v)),
-     mark("that is the variance: take its square root to get the std.")),
-    (lambda v: (statistics.fmean(v), statistics.pvariance(v)),
-     mark("that is the variance, and it divides by n: take the square root, and divide by n - 1.")),
-    (lambda v: (statistics.fmean(v), statistics.stdev(v) / math.sqrt(len(v))),
-     mark("s / √n is the standard error of the mean; the exercise asks for the spread of the seeds "
-          "themselves, the standard deviation s.")),
-    (lambda v: (statistics.median(v), statistics.stdev(v)),
-     mark("the first number is the median; the mean is the sum divided by n.")),
-    (lambda v: (sum(v) / (len(v) - 1), statistics.stdev(v)),
-     mark("the mean divides by n; only the sum of squares of the sample standard deviation divides "
-          "by n - 1.")),
-    (lambda v: (statistics.fmean(v), statistics.fmean([abs(x - statistics.fmean(v)) for x in v])),
-     mark("that is the mean absolute deviation; the standard deviation is the square root of the "
-          "mean squared deviation (divided by n - 1).")),
-    (lambda v: (statistics.stdev(v), statistics.fmean(v)),
+def _mean_std(groups):
+    return _combined(groups)
+
+
+def _mean_of_sds(groups):
+    total = sum(n for n, _, _ in groups)
+    return _combined(groups)[0], sum(n * sd for n, _, sd in groups) / total
+
+
+def _sd_of_means(groups):
+    means = [m for _, m, _ in groups]
+    return _combined(groups)[0], (statistics.stdev(means) if len(means) > 1 else 0.0)
+
+
+#: (what a mistake returns for the summaries, hint); the mean comes first, then the spread.
+_MEAN_STD_MISTAKES: list[tuple[Callable[[list[tuple[float, float, float]]],
+                                        tuple[float, float]], str]] = [
+    (lambda g: _combined(g, weights="equal"),
+     mark("the batches have different numbers of seeds: the overall mean weights each batch mean "
+          "by its n, sum(n_g m_g) / N, not the plain average of the batch means.")),
+    (_mean_of_sds,
+     mark("standard deviations do not average: a batch whose seeds all sit at one value has s = 0, "
+          "yet two such batches at different values spread. Add up the squared deviations instead: "
+          "(n_g - 1) s_g² inside each batch plus n_g (m_g - m)² for its distance from the overall "
+          "mean m, then divide by N - 1.")),
+    (lambda g: _combined(g, between=False, divisor="N-k"),
+     mark("that is the pooled standard deviation of Student's test, which measures the spread "
+          "inside the batches only: the seeds also spread because the batch means differ. Add n_g "
+          "(m_g - m)² for each batch, and divide the total by N - 1.")),
+    (lambda g: _combined(g, between=False),
+     mark("only the spread inside each batch is counted: the batch means differ from the overall "
+          "mean too, which adds n_g (m_g - m)² per batch to the sum of squares.")),
+    (_sd_of_means,
+     mark("that is the standard deviation of the batch means; the seeds spread inside their "
+          "batches as well: (n_g - 1) s_g² per batch, plus n_g (m_g - m)².")),
+    (lambda g: _combined(g, divisor="N"),
+     mark("the sum of squared deviations is right, but you divided it by N: the sample standard "
+          "deviation of N seeds divides by N - 1.")),
+    (lambda g: _combined(g, within="n"),
+     mark("each batch's s_g is a *sample* standard deviation: its seeds' squared deviations add up "
+          "to (n_g - 1) s_g², not n_g s_g².")),
+    (lambda g: _combined(g, root=False),
+     mark("that is the variance of the seeds: take its square root to get the std.")),
+    (lambda g: _combined(g)[::-1],
      mark("the two numbers are in the wrong order: return (mean, std). (torch.std_mean returns "
           "(std, mean).)")),
 ]
 
 
 def check_mean_std(fn: Any) -> Feedback:
-    """Check ``fn(values) -> (mean, sample std)`` on a few lists of accuracies."""
+    """Check ``fn(summaries) -> (mean, sample std)`` of all seeds, where ``summaries`` lists one
+    ``(n, mean, sample std)`` per batch of seeds; the raw values are not given."""
     if (missing := _missing(fn, "mean_std")) is not None:
         return missing
     candidates = list(_MEAN_STD_MISTAKES)
-    for i, values in enumerate(_SEED_CASES, start=1):
-        got, error = call(fn, (list(values),))
+    for i, groups in enumerate(_SEED_CASES, start=1):
+        got, error = call(fn, ([tuple(g) for g in groups],))
         if error is not None:
-            return not_yet(tr('mean_std raised {type}: {error} (on test case {number}).',
-                              type=type(error).__name__, error=safe_str(error), number=i))
+            return not_yet(tr('mean_std raised {type}: {error} (on test case {number}, {batches} '
+                              'batch(es)).', type=type(error).__name__, error=safe_str(error),
+                              number=i, batches=len(groups)))
         if got is None:
             return not_yet(tr("mean_std returned None: does it end with `return mean, std`?"))
         try:
@@ -167,24 +212,28 @@ def check_mean_std(fn: Any) -> Feedback:
         except _Refused as refused:
             return not_yet(tr('{refused} Return the pair (mean, std).', refused=refused.args[0]))
         (mean, mean_dtype), (std, std_dtype) = answer
-        want_mean, want_std = _mean_std(values)
+        want_mean, want_std = _mean_std(groups)
         if (coarse := _coarse(answer, (want_mean, want_std), "mean_std")) is not None:
             return not_yet(coarse)
         if _close(mean, mean_dtype, want_mean) and _close(std, std_dtype, want_std):
             candidates = [(m, h) for m, h in candidates
-                          if all(math.isclose(x, y, rel_tol=1e-9)
-                                 for x, y in zip(m(values), (want_mean, want_std), strict=True))]
+                          if all(math.isclose(x, y, rel_tol=1e-9, abs_tol=1e-15)
+                                 for x, y in zip(m(groups), (want_mean, want_std), strict=True))]
             continue
         for mistake, hint in candidates:
-            m_mean, m_std = mistake(values)
+            m_mean, m_std = mistake(groups)
             if _close(mean, mean_dtype, m_mean) and _close(std, std_dtype, m_std):
                 return not_yet(hint)
         if not _close(mean, mean_dtype, want_mean):
+            if _close(mean, mean_dtype, _combined(groups, weights="equal")[0]):
+                return not_yet(_MEAN_STD_MISTAKES[0][1])  # the plain average, whatever the std
             return not_yet(tr('the mean is off on test case {number}: got {mean}, expected '
                               '{expected:.6g}.', number=i, mean=mean, expected=want_mean))
         return not_yet(tr('the std is off on test case {number}: got {std}, expected '
                           '{expected:.6g}.', number=i, std=std, expected=want_std))
-    return correct(tr("mean and sample standard deviation, as the chapter reports them."))
+    return correct(tr("the mean and sample standard deviation of every seed, from the batch "
+                      "summaries alone: (n_g - 1) s_g² inside each batch plus n_g (m_g - m)² "
+                      "between them, over N - 1."))
 
 
 # --- the rule of thumb: |Δ| > 2 SE ----------------------------------------------------------------
@@ -330,6 +379,193 @@ def check_difference_is_clear(fn: Any) -> Feedback:
            'mean_b| with 2 * sqrt(s_a²/n_a + s_b²/n_b), s being the sample standard deviation.',
            number=wrong, n_a=len(a), n_b=len(b))
     )
+
+
+# --- seeds to add until the rule of thumb calls a difference clear --------------------------------
+#
+# The baseline's seeds b are fixed (a table); seeds are added to the variant a, whose mean and
+# sample SD are assumed to stay as measured. The rule calls the difference clear when
+# |Δ| > 2 sqrt(s_a²/(n_a + k) + s_b²/n_b). The first term vanishes as k grows, the second stays:
+# when |Δ| <= 2 s_b/√n_b no k suffices (ValueError); otherwise
+# k = max(0, floor(s_a²/D) + 1 - n_a) with D = (Δ/2)² - s_b²/n_b. A reader's search that never
+# stops is cut off after a budget of steps.
+
+
+def _exact(n: int, mean: float, sd: float) -> list[float]:
+    """n values, evenly spaced, with the given mean and (to rounding) sample standard deviation."""
+    centred = [i - (n - 1) / 2 for i in range(n)]
+    scale = sd / statistics.stdev(centred)
+    return [round(mean + scale * c, 4) for c in centred]
+
+
+# (the variant's seeds a, the baseline's b): many seeds needed with b's SE mattering, already
+# clear, b's SE alone too large (refuse), two more that need seeds, and a spread of 0 in a with b
+# too noisy (refuse).
+_CLEAR_CASES = [
+    (_exact(3, 0.74, 0.03), _exact(10, 0.73, 0.01)),
+    (_exact(4, 0.70, 0.02), _exact(5, 0.60, 0.02)),
+    (_exact(3, 0.74, 0.02), _exact(10, 0.73, 0.02)),
+    (_exact(5, 0.65, 0.04), _exact(6, 0.63, 0.015)),
+    (_exact(2, 0.81, 0.05), _exact(20, 0.80, 0.01)),
+    (_exact(3, 0.50, 0.0), _exact(4, 0.52, 0.03)),
+]
+
+
+def _seeds_to_clear(a, b, *, sd=statistics.stdev, both=False, keep_b=True, factor=2.0,
+                    total=False, at_least_one=False):
+    """The reference (default arguments) or a modelled mistake: the smallest k, by search."""
+    n_a, n_b = len(a), len(b)
+    delta = abs(statistics.fmean(a) - statistics.fmean(b))
+    var_a, var_b = sd(a) ** 2, sd(b) ** 2
+
+    def clear(k):
+        se2 = var_a / (n_a + k) + (var_b / (n_b + (k if both else 0)) if keep_b else 0.0)
+        return delta > factor * math.sqrt(se2)
+
+    floor = var_b / n_b if keep_b and not both else 0.0  # what the SE tends to as k grows
+    if delta <= factor * math.sqrt(floor) or (delta == 0.0):
+        raise ValueError("no number of seeds makes this difference clear")
+    k = 1 if at_least_one else 0
+    while not clear(k):
+        k += 1
+    return n_a + k if total else k
+
+
+def _clear_reference(a, b):
+    return _seeds_to_clear(a, b)
+
+
+_CLEAR_MISTAKES: list[tuple[Callable[[list[float], list[float]], int], str]] = [
+    (lambda a, b: _seeds_to_clear(a, b, keep_b=False),
+     mark("the baseline's standard error stays whatever you add to a: the rule needs "
+          "s_a²/(n_a + k) + s_b²/n_b < (Δ/2)², so s_a²/(n_a + k) < (Δ/2)² - s_b²/n_b.")),
+    (lambda a, b: _seeds_to_clear(a, b, both=True),
+     mark("only the variant gets new seeds: the baseline's n_b stays as it is.")),
+    (lambda a, b: _seeds_to_clear(a, b, total=True),
+     mark("that is the total number of the variant's seeds, n_a + k; return the number to add, "
+          "k.")),
+    (lambda a, b: _seeds_to_clear(a, b, sd=statistics.pstdev),
+     mark("s_a and s_b are sample standard deviations (divisor n - 1), as in the chapter.")),
+    (lambda a, b: _seeds_to_clear(a, b, factor=1.0),
+     mark("the rule asks for more than two standard errors, not one.")),
+    (lambda a, b: _seeds_to_clear(a, b, at_least_one=True),
+     mark("when the difference is already clear, no seed is needed: return 0.")),
+]
+
+#: Python line events a reader's function may use on one case before it is stopped.
+_STEP_BUDGET = 200_000
+
+
+class _TooLong(Exception):
+    pass
+
+
+def _call_with_budget(fn: Any, args: tuple[Any, ...]) -> tuple[Any, BaseException | None]:
+    """:func:`call`, stopped with :class:`_TooLong` after ``_STEP_BUDGET`` lines of Python."""
+    steps = 0
+
+    def local(frame, event, arg):
+        nonlocal steps
+        if event == "line":
+            steps += 1
+            if steps > _STEP_BUDGET:
+                raise _TooLong
+        return local
+
+    previous = sys.gettrace()
+    sys.settrace(lambda frame, event, arg: local)
+    try:
+        return call(fn, args)
+    finally:
+        sys.settrace(previous)
+
+
+def _whole(value: float) -> bool:
+    if isinstance(value, int):
+        return True
+    return math.isfinite(value) and value == math.floor(value)
+
+
+def check_seeds_to_clear(fn: Any) -> Feedback:
+    """Check ``fn(a, b) -> k``: the fewest seeds to add to ``a`` (mean and sample SD unchanged)
+    for ``|mean_a - mean_b| > 2 sqrt(s_a²/(n_a + k) + s_b²/n_b)``, ``ValueError`` when none do."""
+    if (missing := _missing(fn, "seeds_to_clear")) is not None:
+        return missing
+    candidates = list(_CLEAR_MISTAKES)
+    for i, (a, b) in enumerate(_CLEAR_CASES, start=1):
+        try:
+            want = _clear_reference(a, b)
+        except ValueError:
+            want = None
+        got, error = _call_with_budget(fn, (list(a), list(b)))
+        if isinstance(error, _TooLong):
+            return not_yet(tr("seeds_to_clear did not return on test case {number}: a search "
+                              "over k must first decide whether any k works. As k grows the "
+                              "standard error falls only to the baseline's s_b/√n_b, so when "
+                              "|Δ| <= 2 s_b/√n_b raise ValueError instead of searching.",
+                              number=i))
+        if want is None:
+            if isinstance(error, ValueError):
+                candidates = [(m, h) for m, h in candidates if _refuses(m, a, b)]
+                continue
+            if error is None:
+                for mistake, hint in candidates:
+                    if not _refuses(mistake, a, b) and _same_k(got, mistake(a, b)):
+                        return not_yet(hint)
+            return not_yet(
+                tr("on test case {number} the baseline's standard error alone, s_b/√n_b, is "
+                   "more than half the difference: as k grows the standard error falls only to "
+                   "s_b/√n_b, so no number of new seeds makes the difference clear. Raise "
+                   "ValueError there.", number=i)
+                + (tr(" (Yours raised {type}: {error}.)", type=type(error).__name__,
+                      error=safe_str(error)) if error is not None else ""))
+        if isinstance(error, ValueError):
+            return not_yet(tr("you refused test case {number}, where {want} more seed(s) make "
+                              "the difference clear: refuse only when |Δ| <= 2 s_b/√n_b, where "
+                              "the baseline's standard error alone is too large.", number=i,
+                              want=want))
+        if error is not None:
+            return not_yet(tr("seeds_to_clear raised {type}: {error} (on test case {number}).",
+                              type=type(error).__name__, error=safe_str(error), number=i))
+        if got is None:
+            return not_yet(tr("seeds_to_clear returned None: does it end with `return k`?"))
+        try:
+            value, _ = _as_number(got, "seeds_to_clear")
+        except _Refused as refused:
+            return not_yet(tr("{refused} Return one whole number, k.", refused=refused.args[0]))
+        if value == want:
+            candidates = [(m, h) for m, h in candidates if not _refuses(m, a, b)
+                          and m(a, b) == want]
+            continue
+        for mistake, hint in candidates:
+            if not _refuses(mistake, a, b) and value == mistake(a, b):
+                return not_yet(hint)
+        if not _whole(value):
+            return not_yet(tr("k is a whole number of seeds: on test case {number} you returned "
+                              "{value}; take the smallest whole k with n_a + k > s_a² / D, "
+                              "D = (Δ/2)² - s_b²/n_b.", number=i, value=value))
+        return not_yet(tr("on test case {number} (n_a = {n_a}, n_b = {n_b}) you returned "
+                          "{value}, expected {want}: the rule must hold with n_a + k seeds in a "
+                          "and n_b in b, and fail with one seed fewer.", number=i, n_a=len(a),
+                          n_b=len(b), value=safe_repr(value), want=want))
+    return correct(tr("the baseline's standard error is a floor that new seeds of the variant "
+                      "cannot lower; above it, k = max(0, ⌊s_a²/D⌋ + 1 - n_a)."))
+
+
+def _refuses(mistake: Callable[..., Any], a: list[float], b: list[float]) -> bool:
+    try:
+        mistake(a, b)
+    except ValueError:
+        return True
+    return False
+
+
+def _same_k(got: Any, want: int) -> bool:
+    try:
+        value, _ = _as_number(got, "seeds_to_clear")
+    except _Refused:
+        return False
+    return value == want
 
 
 # --- Welch's t-test ------------------------------------------------------------------------------

@@ -10,15 +10,15 @@ from typing import Any
 
 import torch
 
-from attn_lessons.se import se_num_params
+from attn_lessons.se import SqueezeExcite, se_num_params
 
-from ._core import Feedback, autograd_forbidden, check_function
-from ._messages import tr
+from ._core import Feedback, Forbidden, autograd_forbidden, check_function
+from ._messages import mark, tr
 
 __all__ = [
     "check_se_channels_last",
     "check_se_gate_grad",
-    "check_se_num_params",
+    "check_se_reduction_for_budget",
     "check_squeeze",
 ]
 
@@ -263,79 +263,132 @@ def check_se_channels_last(fn: Any) -> Feedback:
     )
 
 
-# --- parameter count ---------------------------------------------------------------------------
+# --- the reduction ratio for a parameter budget ---------------------------------------------------
+#
+# The inverse of eq-se-params: the smallest ratio r whose block (hidden width C // r) has at most
+# ``budget`` parameters. The count is a step function of r, so the answer is not C divided by the
+# largest affordable width: every r > C / (C' + 1) already floors to C' or less. When even one
+# hidden unit (r = C) is too many, no ratio fits: a ratio above C would leave the zero-width block
+# of eq-se-zero-width, so the function refuses with ValueError.
 
 
-def _params_reference(channels, reduction, bias):
-    return se_num_params(channels, reduction, bias)
+def _count(channels, hidden, bias):
+    return 2 * channels * hidden + ((hidden + channels) if bias else 0)
 
 
-def _params_no_bias(channels, reduction, bias):
-    return 2 * channels * max(1, channels // reduction)
+def _ratio_reference(channels, budget, bias):
+    for r in range(1, channels + 1):  # se_num_params(C, r) falls as r grows; r = C is one unit
+        if se_num_params(channels, r, bias) <= budget:
+            return r
+    one_unit = se_num_params(channels, channels, bias)
+    raise ValueError(f"no ratio fits: one hidden unit needs {one_unit} parameters, more than "
+                     f"{budget}")
 
 
-def _params_one_layer(channels, reduction, bias):
-    return channels * channels + (channels if bias else 0)
+def _ratio_from_width(channels, budget, bias, *, rule="floor", count=_count, strict=False):
+    """The smallest r, or a modelled mistake, from the largest affordable width C'."""
+    fits = (lambda n: n < budget) if strict else (lambda n: n <= budget)
+    hidden = 0
+    while hidden < channels and fits(count(channels, hidden + 1, bias)):
+        hidden += 1
+    if hidden == 0:
+        raise ValueError("no hidden unit fits")
+    if rule == "floor":
+        return channels // (hidden + 1) + 1
+    if rule == "ceil":                  # C / C' rounded up: a ratio that fits, not the smallest
+        return -(-channels // hidden)
+    if rule == "width":                 # the width instead of the ratio
+        return hidden
+    if rule == "power_of_two":          # only r = 1, 2, 4, 8, ... tried
+        r = 1
+        while channels // r > hidden:
+            r *= 2
+        return r
+    raise AssertionError(rule)
 
 
-def _params_one_fc(channels, reduction, bias):
-    hidden = max(1, channels // reduction)
-    return channels * hidden + (hidden if bias else 0)
+def _ratio_continuous(channels, budget, bias):
+    # 2 C^2 / r <= budget solved for r, the floor and the biases ignored
+    r = -(-2 * channels * channels // budget)
+    if r > channels:
+        raise ValueError("no hidden unit fits")
+    return max(1, r)
 
 
-def _params_both_biases_c(channels, reduction, bias):
-    hidden = max(1, channels // reduction)
-    return 2 * channels * hidden + (2 * channels if bias else 0)
+def _ratio_biases_2c(channels, budget, bias):
+    return _ratio_from_width(channels, budget, bias,
+                             count=lambda c, h, b: 2 * c * h + (2 * c if b else 0))
 
 
-def _params_true_division(channels, reduction, bias):
-    hidden = channels / reduction
-    return 2 * channels * hidden + (hidden + channels if bias else 0)
+def _ratio_no_bias(channels, budget, bias):
+    return _ratio_from_width(channels, budget, False)
 
 
-def _params_ceil(channels, reduction, bias):
-    hidden = -(-channels // reduction)
-    return 2 * channels * hidden + (hidden + channels if bias else 0)
+#: The reader's own count, not the library's: these solve the exercise in one line.
+_RATIO_FORBIDDEN = [
+    Forbidden(mark("count the parameters yourself from eq-se-params (2 C C' + C' + C with "
+                   "biases, C' = C // r) and invert that count; the library's count is the "
+                   "reference."),
+              python_functions=((se_num_params, "attn_lessons.se.se_num_params"),
+                                (SqueezeExcite.__init__, "attn_lessons.se.SqueezeExcite"))),
+]
 
 
-def _params_round(channels, reduction, bias):
-    hidden = max(1, round(channels / reduction))
-    return 2 * channels * hidden + (hidden + channels if bias else 0)
-
-
-def check_se_num_params(fn: Any) -> Feedback:
-    """Check ``fn(channels, reduction, bias)``: the number of parameters of an SE block, with
-    ``ValueError`` when ``channels // reduction`` is 0."""
-    # C = r and C = 24, r = 16 leave one hidden unit: a block that works, not one to refuse.
-    cases = [(64, 16, True), (256, 16, False), (48, 4, True), (1024, 16, True),
-             (100, 16, True), (120, 16, False), (90, 16, False), (16, 16, True), (24, 16, False),
-             (8, 16, False)]
+def check_se_reduction_for_budget(fn: Any) -> Feedback:
+    """Check ``fn(channels, budget, bias)``: the smallest reduction ratio r whose SE block
+    (hidden width ``channels // r``, biases if ``bias``) has at most ``budget`` parameters, with
+    ``ValueError`` when not even one hidden unit fits."""
+    # (C, budget, bias, answer): C' = C // r is a step function of r, the boundary budget is
+    # allowed (<=), biases change the answer (256, 8400), r need not be a power of 2 or divide C,
+    # a budget of exactly one hidden unit is a block, one unit too few is refused.
+    cases = [(100, 1500, True),     # width 6: r = 15 (C / C' rounded up: 17; powers of 2: 16)
+             (64, 760, True),       # width 5 (4 if the first layer had C biases): r = 11
+             (64, 600, False),      # width 4: r = 13, not 16 = 64 / 4
+             (64, 512, False),      # exactly 2·64·4: r = 13 (strict < would give 17)
+             (256, 8400, True),     # width 15 with biases (16 without): r = 17
+             (120, 2000, False),    # width 8: r = 14, not 15 = 120 / 8
+             (2048, 524288, False),  # width 128: r = 16, the book's ratio
+             (48, 10**6, True),     # everything fits: r = 1
+             (24, 73, True),        # exactly one hidden unit (2·24 + 1 + 24): r = 13
+             (24, 100, True),       # still one unit: r = 13
+             (24, 72, True),        # one parameter short of one unit: refuse
+             (8, 10, False)]        # one unit needs 16: refuse
     return check_function(
-        fn, _params_reference, cases, what=tr("your se_num_params"), atol=0.0, rtol=0.0,
+        fn, _ratio_reference, cases, what=tr("your smallest_reduction"), atol=0.0, rtol=0.0,
         integer=True,
+        forbidden=_RATIO_FORBIDDEN,
         wrong_functions=[
-            (_params_no_bias, tr("the biases are missing: W1 z + b1 has C' biases and W2 h + b2 "
-                                 "has C.")),
-            (_params_one_layer, tr("that is a single C × C layer; SE has two layers through a "
-                                   "bottleneck of width C' = C // r.")),
-            (_params_one_fc, tr("only one of the two layers is counted: W1 is C' × C and W2 is C × "
-                                "C'.")),
-            (_params_both_biases_c, tr("the first layer has C' = C // r outputs, so C' biases, not "
-                                       "C.")),
-            (_params_true_division, tr("C / r is a fraction when r does not divide C; the hidden "
-                                       "layer has a whole number of units, C' = C // r.")),
-            (_params_ceil, tr("the hidden width rounds down: C' = C // r (for C = 100, r = 16 it "
-                              "is 6, not 7).")),
-            (_params_round, tr("the hidden width rounds down, it is not rounded to the nearest: C' "
-                               "= C // r (for C = 120, r = 16 it is 7, not 8).")),
+            (lambda c, p, b: _ratio_from_width(c, p, b, rule="ceil"), tr(
+                "C / C' rounded up is a ratio that fits, not the smallest: C // r stays at most "
+                "C' for every r > C / (C' + 1) (for C = 100 and C' = 6, r = 15 already floors to "
+                "6, not only r = 17).")),
+            (_ratio_continuous, tr(
+                "you solved 2 C² / r ≤ budget as if the width were C / r: the width is C // r (a "
+                "step function of r), and with biases the count is 2 C C' + C' + C. Find the "
+                "largest width that fits first, then the smallest r that floors to it.")),
+            (lambda c, p, b: _ratio_from_width(c, p, b, strict=True), tr(
+                "a block with exactly `budget` parameters fits: the budget is an upper bound (≤), "
+                "not a strict one.")),
+            (lambda c, p, b: _ratio_from_width(c, p, b, rule="width"), tr(
+                "that is the largest hidden width that fits, C'; the exercise asks for the ratio "
+                "r, the smallest with C // r ≤ C'.")),
+            (lambda c, p, b: _ratio_from_width(c, p, b, rule="power_of_two"), tr(
+                "you tried only powers of two: any whole r is a ratio (for C = 100 and a budget "
+                "of 1500 with biases, r = 15 fits and is smaller than 16).")),
+            (_ratio_no_bias, tr("the biases count too when bias is True: C' in the first layer "
+                                "and C in the second.")),
+            (_ratio_biases_2c, tr("the first layer has C' = C // r outputs, so C' biases, not "
+                                  "C.")),
         ],
-        refusal_hint=tr("for C < r, C // r = 0: the block would have no hidden unit and its gate "
-                        "would not depend on the input (σ of the second bias, 0.5 without biases). "
-                        "Refuse it: raise ValueError (as the library does)."),
-        valid_refused_hint=tr("you refused a block that has a hidden unit: for C = r (or C = 24, r "
-                              "= 16) C // r = 1, a working block. Refuse only when C // r is 0, "
-                              "that is C < r."),
-        success=tr("2·C·C' weights plus C' + C biases, C' = C // r, and no block without a width."),
+        refusal_hint=tr("when even one hidden unit (r = C) costs more than the budget, no ratio "
+                        "gives a working block: a ratio above C leaves C // r = 0, the constant "
+                        "gate of the chapter, which does not count as fitting. Refuse it: raise "
+                        "ValueError."),
+        valid_refused_hint=tr("you refused a budget that one hidden unit fits: for C = 24 with "
+                              "biases, r = 13 gives C // r = 1 and 2·24 + 1 + 24 = 73 parameters. "
+                              "Refuse only when one unit is too many."),
+        success=tr("the largest affordable width C', then the smallest r with C // r ≤ C', "
+                   "r = C // (C' + 1) + 1."),
     )
 
 
