@@ -18,9 +18,10 @@ axis sets from its formatter at each draw, legend entries, colour-bar labels, an
 bounding box, legend frame, alignment) is computed for the Chinese strings. Nothing of the figure
 is changed: the English image drawn after it is the same.
 
-A string needs no translation when it has no Latin letter outside ``$...$`` maths (numbers, tick
-values, ``$10^{2}$``, ``$d_k$``); every other string must be in the catalogue (a name such as
-``SE`` or ``CBAM`` is translated to itself). Without the font the copy is not drawn: the record
+A string needs no translation when it has no two Latin letters in a row outside ``$...$`` maths
+and code identifiers (numbers, tick values, symbols: ``0.5``, ``$10^{2}$``, ``d_k``, ``T = 1.0``,
+``round_odd``); every other string must be in the catalogue (a name such as ``SE`` or ``CBAM`` is
+translated to itself). Without the font the copy is not drawn: the record
 says why, and the Chinese build fails with it, rather than show boxes for the characters.
 """
 
@@ -45,14 +46,17 @@ METADATA_KEY = "attn_lessons_translations"
 LANGUAGE_CHUNK_KEY = "attn_lessons language"
 
 _MATHS = re.compile(r"(?<!\\)\$.*?(?<!\\)\$", re.S)
+_IDENTIFIER = re.compile(r"\b[A-Za-z0-9]*_[A-Za-z0-9_]*\b")
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 
 
 def needs_translation(text: str) -> bool:
-    """Whether ``text`` has a Latin letter outside ``$...$`` maths (so a reader reads words)."""
+    """Whether ``text`` has a word for a reader: two Latin letters in a row outside ``$...$``
+    maths and code identifiers (``snake_case``). A single letter is a symbol (``a``, ``d_k``,
+    ``T = 0.5``), a number is a number (``0.5``, ``$10^{2}$``)."""
     if not isinstance(text, str):
         raise TypeError(f"text must be a str, got {type(text).__name__}")
-    return bool(re.search(r"[A-Za-z]", _MATHS.sub("", text)))
+    return bool(re.search(r"[A-Za-z]{2}", _IDENTIFIER.sub("", _MATHS.sub("", text))))
 
 
 def has_cjk(text: str) -> bool:
@@ -180,10 +184,32 @@ def stale_reasons(record: Mapping | None, catalogue: Mapping[str, str]) -> list[
     if "error" in record:
         return [record["error"]]
     reasons = [f"no translation of {s!r} in the figure-text catalogue" for s in record["missing"]
-               if s not in catalogue]
+               if s not in catalogue and needs_translation(s)]
     if any(s in catalogue for s in record["missing"]):
         reasons.append("drawn before the catalogue translated some of its strings")
     if any(catalogue.get(s) != t for s, t in record["translations"].items()):
         reasons.append("drawn with translations the catalogue has since changed")
     reasons += [f"drawing it warned: {p}" for p in record.get("problems", [])]
     return reasons
+
+
+def redraw_needed(record: Mapping | None, catalogue: Mapping[str, str]) -> bool:
+    """Whether executing the figure's notebook again would draw a different Chinese copy: none
+    was drawn, the font is installed now, or the catalogue translates its strings differently."""
+    if record is None:
+        return True
+    if "error" in record:
+        try:
+            cjk_font_path()
+        except RuntimeError:
+            return False
+        return True
+    return (any(s in catalogue for s in record["missing"])
+            or any(catalogue.get(s) != t for s, t in record["translations"].items()))
+
+
+def notebook_needs_redraw(notebook, catalogue: Mapping[str, str]) -> bool:
+    """Whether any PNG figure of an executed notebook needs :func:`redraw_needed`."""
+    return any(redraw_needed(translations_of_output(output), catalogue)
+               for cell in notebook.cells for output in cell.get("outputs", [])
+               if "image/png" in (output.get("data") or {}))

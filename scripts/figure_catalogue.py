@@ -55,7 +55,7 @@ def figure_strings(executed) -> list[str]:
             if not record or "error" in record:
                 continue
             for text in [*record["translations"], *record["missing"]]:
-                if text not in found:
+                if text not in found and needs_translation(text):
                     found.append(text)
     return found
 
