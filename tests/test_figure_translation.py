@@ -239,7 +239,8 @@ NAMES = {"SE", "ECA", "CBAM", "CoordAtt", "SelfAttention", "SmallCNN", "ResNet",
          # the tasks of chapter 7, as the code and the prose name them
          "channel", "clutter", "axis", "relation",
          # units, number formats and the functions of maths
-         "MACs", "FLOP", "CPU", "MiB", "float", "Gram", "sqrt", "min", "max", "cos", "std", "Var", "exp"}
+         "MACs", "FLOP", "CPU", "MiB", "float", "Gram", "sqrt", "min", "max", "cos", "std", "Var",
+         "exp"}
 
 
 def _foreign_words(text: str) -> list[str]:
