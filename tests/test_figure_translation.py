@@ -237,10 +237,10 @@ NAMES = {"SE", "ECA", "CBAM", "CoordAtt", "SelfAttention", "SmallCNN", "ResNet",
          # the attention kinds as the code names them (attn_lessons.factory)
          "se", "eca", "cbam", "coordatt", "none", "self_attention",
          # the tasks of chapter 7, as the code and the prose name them
-         "channel", "clutter", "axis", "relation",
-         # units, number formats and the functions of maths
-         "MACs", "FLOP", "CPU", "MiB", "float", "Gram", "sqrt", "min", "max", "cos", "std", "Var",
-         "exp"}
+         "clutter", "axis", "relation",
+         # units, number formats, names in maths and the functions of maths
+         "MACs", "FLOP", "CPU", "MiB", "float", "Gram", "Frobenius", "sqrt", "min", "max", "cos",
+         "std", "Var", "exp"}
 
 
 def _foreign_words(text: str) -> list[str]:
