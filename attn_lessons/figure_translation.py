@@ -94,24 +94,28 @@ def cjk_font_path(family: str = FONT_FAMILY) -> str:
 
 @contextmanager
 def translated_text(translate: Callable[[str], str], family: str = FONT_FAMILY):
-    """Inside the block, every matplotlib ``Text`` reads as ``translate(its text)`` and text is
-    set in ``family`` (then DejaVu Sans for a glyph it lacks). Figures are not changed."""
-    import matplotlib
+    """Inside the block, every matplotlib ``Text`` reads as ``translate(its text)`` and is set in
+    ``family`` first, then in its own font for a glyph ``family`` lacks (``ᵀ``: matplotlib falls
+    back from one family of a text's list to the next, glyph by glyph). Figures are not
+    changed."""
+    from matplotlib.font_manager import FontProperties
     from matplotlib.text import Text
 
-    original = Text.get_text
+    original_text, original_family = Text.get_text, FontProperties.get_family
 
     def get_text(self):
-        text = original(self)
+        text = original_text(self)
         return translate(text) if text else text
 
-    rc = {"font.family": ["sans-serif"], "font.sans-serif": [family, "DejaVu Sans"]}
-    with matplotlib.rc_context(rc):
-        Text.get_text = get_text
-        try:
-            yield
-        finally:
-            Text.get_text = original
+    def get_family(self):
+        families = original_family(self)
+        return families if family in families else [family, *families]
+
+    Text.get_text, FontProperties.get_family = get_text, get_family
+    try:
+        yield
+    finally:
+        Text.get_text, FontProperties.get_family = original_text, original_family
 
 
 def record_language(png: bytes, language: str) -> bytes:
@@ -134,7 +138,7 @@ def draw_translated(fig: Figure, formatter: Callable, catalogue: Mapping[str, st
     Returns the record kept in the output's metadata: ``png`` (base64, the copy's smallest text
     and language recorded in it), ``translations`` (each string looked up and its translation),
     ``missing`` (strings that need a translation the catalogue lacks, drawn in English) and
-    ``problems`` (matplotlib's warnings while drawing, such as a glyph missing from the font);
+    ``problems`` (glyphs that no font had, drawn as boxes: matplotlib's warnings);
     or ``error`` alone when the copy could not be drawn.
     """
     from .visualize import figure_png_with_text_size
@@ -158,7 +162,7 @@ def draw_translated(fig: Figure, formatter: Callable, catalogue: Mapping[str, st
         return text
 
     with warnings.catch_warnings(record=True) as caught, translated_text(translate):
-        warnings.simplefilter("always")
+        warnings.simplefilter("always")  # matplotlib warns of a glyph no font has: a box
         shown = formatter(fig)
         if isinstance(shown, tuple):  # (data, metadata), as the retina formatter returns
             shown = shown[0]
@@ -168,7 +172,8 @@ def draw_translated(fig: Figure, formatter: Callable, catalogue: Mapping[str, st
     return {"png": base64.b64encode(png).decode("ascii"),
             "translations": dict(sorted(used.items())),
             "missing": sorted(missing),
-            "problems": sorted({str(w.message) for w in caught})}
+            "problems": sorted({str(w.message) for w in caught
+                                if "missing from font" in str(w.message)})}
 
 
 def translations_of_output(output: Mapping) -> dict | None:

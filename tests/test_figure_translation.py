@@ -114,7 +114,7 @@ def test_every_kind_of_figure_text_is_translated_while_drawn_and_only_then():
             "A figure"} <= set(english_strings)
     with ft.translated_text(lambda s: CATALOGUE_OF_TEST.get(s, s)):
         chinese_strings = _drawn_strings(fig)
-        assert matplotlib.rcParams["font.sans-serif"][0] == ft.FONT_FAMILY
+        assert fig.axes[0].title.get_fontproperties().get_family()[0] == ft.FONT_FAMILY
     words = [s for s in chinese_strings if ft.needs_translation(s)]
     assert not words, f"left in English: {words}"
     assert set(CATALOGUE_OF_TEST.values()) - {"$x$ 的值"} <= set(chinese_strings)
@@ -139,6 +139,13 @@ def test_a_translated_copy_records_its_language_text_size_and_what_it_missed():
     assert record["missing"] == ["higher"]
     assert record["translations"]["value of $x$"] == "$x$ 的值"
     assert record["problems"] == []  # no glyph fell back to boxes
+    # a glyph the CJK font lacks comes from the text's own font (DejaVu Sans), not a box
+    fig.axes[0].set_title("Gram matrix X Xᵀ")
+    assert ft.draw_translated(fig, _png, {"Gram matrix X Xᵀ": "Gram 矩阵 X Xᵀ"})["problems"] == []
+    # a glyph no font has is a box: the record says so, and the Chinese build fails on it
+    problems = ft.draw_translated(fig, _png, {"Gram matrix X Xᵀ": "矩阵 \ue000"})["problems"]
+    assert len(problems) == 1 and "missing from font" in problems[0]
+    fig.axes[0].set_title("Two bars")
     assert ft.stale_reasons(record, catalogue) == [
         "no translation of 'higher' in the figure-text catalogue"]
     assert ft.stale_reasons(record, {**catalogue, "higher": "更高"}) == [
