@@ -87,35 +87,41 @@ def cjk_font_path(family: str = FONT_FAMILY) -> str:
     except ValueError:
         raise RuntimeError(
             f"the font {family!r} is not installed (Debian: apt-get install fonts-noto-cjk), so "
-            "the Chinese copies of the figures cannot be drawn; after installing it, remove "
-            "_build/.jupyter_cache (or run make clean) so that the notebooks are executed again"
+            "the Chinese copies of the figures cannot be drawn; after installing it, make book "
+            "(scripts/execute_notebooks.py) executes again the notebooks drawn without it"
         ) from None
 
 
 @contextmanager
 def translated_text(translate: Callable[[str], str], family: str = FONT_FAMILY):
     """Inside the block, every matplotlib ``Text`` reads as ``translate(its text)`` and is set in
-    ``family`` first, then in its own font for a glyph ``family`` lacks (``ᵀ``: matplotlib falls
-    back from one family of a text's list to the next, glyph by glyph). Figures are not
+    ``family`` first, then in its own fonts and DejaVu Sans for a glyph ``family`` lacks (``ᵀ``;
+    matplotlib takes each glyph from the first font of the list that has it). Figures are not
     changed."""
-    from matplotlib.font_manager import FontProperties
+    import matplotlib
+    from matplotlib.font_manager import FontManager
     from matplotlib.text import Text
 
-    original_text, original_family = Text.get_text, FontProperties.get_family
+    first = cjk_font_path(family)
+    last = matplotlib.font_manager.findfont("DejaVu Sans")  # matplotlib's own font
+    original_text, original_fonts = Text.get_text, FontManager._find_fonts_by_props
 
     def get_text(self):
         text = original_text(self)
         return translate(text) if text else text
 
-    def get_family(self):
-        families = original_family(self)
-        return families if family in families else [family, *families]
+    def find_fonts(self, prop, *args, **kwargs):
+        fonts = original_fonts(self, prop, *args, **kwargs)
+        return list(dict.fromkeys([first, *fonts, last]))
 
-    Text.get_text, FontProperties.get_family = get_text, get_family
-    try:
-        yield
-    finally:
-        Text.get_text, FontProperties.get_family = original_text, original_family
+    # mathtext's text outside $...$ is set in the rc's sans-serif font: the CJK font first there
+    rc = {"font.sans-serif": [family, *matplotlib.rcParams["font.sans-serif"]]}
+    with matplotlib.rc_context(rc):
+        Text.get_text, FontManager._find_fonts_by_props = get_text, find_fonts
+        try:
+            yield
+        finally:
+            Text.get_text, FontManager._find_fonts_by_props = original_text, original_fonts
 
 
 def record_language(png: bytes, language: str) -> bytes:
@@ -199,9 +205,10 @@ def stale_reasons(record: Mapping | None, catalogue: Mapping[str, str]) -> list[
 
 
 def redraw_needed(record: Mapping | None, catalogue: Mapping[str, str]) -> bool:
-    """Whether executing the figure's notebook again would draw a different Chinese copy: none
-    was drawn, the font is installed now, or the catalogue translates its strings differently."""
-    if record is None:
+    """Whether executing the figure's notebook again may draw a different Chinese copy: none was
+    drawn, the font is installed now, a glyph was drawn as a box (by an older version of this
+    module, or with other fonts), or the catalogue translates its strings differently."""
+    if record is None or record.get("problems"):
         return True
     if "error" in record:
         try:

@@ -114,7 +114,8 @@ def test_every_kind_of_figure_text_is_translated_while_drawn_and_only_then():
             "A figure"} <= set(english_strings)
     with ft.translated_text(lambda s: CATALOGUE_OF_TEST.get(s, s)):
         chinese_strings = _drawn_strings(fig)
-        assert fig.axes[0].title.get_fontproperties().get_family()[0] == ft.FONT_FAMILY
+        assert matplotlib.font_manager.fontManager._find_fonts_by_props(
+            fig.axes[0].title.get_fontproperties())[0] == ft.cjk_font_path()
     words = [s for s in chinese_strings if ft.needs_translation(s)]
     assert not words, f"left in English: {words}"
     assert set(CATALOGUE_OF_TEST.values()) - {"$x$ 的值"} <= set(chinese_strings)
@@ -153,6 +154,15 @@ def test_a_translated_copy_records_its_language_text_size_and_what_it_missed():
     assert ft.stale_reasons(record, {**catalogue, "kind": "类别", "higher": "更高"})[-1] == \
         "drawn with translations the catalogue has since changed"
     assert ft.recorded_language(_png(fig)) is None  # the English picture names no language
+    # scripts/execute_notebooks.py executes a notebook again when its copies are out of date
+    full = {**catalogue, "higher": "更高"}
+    fresh = ft.draw_translated(fig, _png, full)
+    assert not ft.redraw_needed(fresh, full)
+    assert ft.redraw_needed(fresh, {**full, "kind": "类别"})  # a translation changed
+    assert ft.redraw_needed(record, full)  # a string translated since
+    assert not ft.redraw_needed(record, catalogue)  # still missing: the Chinese build says so
+    assert ft.redraw_needed({**fresh, "problems": ["Glyph 7488 missing"]}, full)
+    assert ft.redraw_needed(None, full)
     plt.close(fig)
 
 
