@@ -74,11 +74,11 @@ def chinese_render_image(original):
             reasons = stale_reasons(record, figures)
             if reasons:
                 logger.warning(
-                    "figure of cell %s: its Chinese copy does not show the figure-text catalogue "
-                    "(book/_ext/locale/zh_CN/LC_MESSAGES/figures.po): %s. Translate the strings "
-                    "(scripts/figure_catalogue.py adds them), then run "
-                    "scripts/execute_notebooks.py, which executes such notebooks again",
-                    data.cell_index, "; ".join(reasons), location=where,
+                    "figure of cell %s: its Chinese copy is not what the figure-text catalogue "
+                    "(book/_ext/locale/zh_CN/LC_MESSAGES/figures.po) draws: %s. Add and translate "
+                    "missing strings (scripts/figure_catalogue.py), then run "
+                    "scripts/execute_notebooks.py: it executes such a notebook again",
+                    data.cell_index, "; ".join(r.rstrip(".") for r in reasons), location=where,
                     type="translated_figures", subtype="figure")
             if record is not None and "png" in record:
                 data = dataclasses.replace(data, content=record["png"])
