@@ -1,12 +1,13 @@
 """Every image of the Chinese edition is the Chinese one, and says so in Chinese.
 
-After the build (the browser stage), on every page of ``_build/html/zh_CN`` every ``<img>``:
+After the build (the browser stage), on every page of ``_build/html/zh_CN``:
 
-- has alt text, in Chinese (a notebook figure's from the figure-text catalogue, a diagram's from
-  the page's catalogue);
-- is the Chinese copy: a PNG names its language in its ``attn_lessons language`` text chunk (the
-  copy drawn in the kernel with its text translated, attn_lessons.figure_translation), an SVG
-  diagram is the ``.zh_CN.svg`` copy (Sphinx's figure_language_filename) and its text is Chinese.
+- every ``<img>`` has alt text, in Chinese (a notebook figure's from the figure-text catalogue, a
+  diagram's from the page's catalogue, a launch button's logo from the theme's strings);
+- every figure (an image of ``_images``) is the Chinese copy: a PNG names its language in its
+  ``attn_lessons language`` text chunk (the copy drawn in the kernel with its text translated,
+  attn_lessons.figure_translation), an SVG diagram is the ``.zh_CN.svg`` copy (Sphinx's
+  figure_language_filename) and its text is Chinese.
 
 And no English page shows a Chinese copy. The pages are read as served files (the ``<img>`` tags
 and the image files they name): every image loading in Chromium is test_pages.py's check.
@@ -39,23 +40,16 @@ def _pages(root: Path) -> list[Path]:
 
 
 class _Images(HTMLParser):
-    """The ``(src, alt)`` of every ``<img>`` inside the page's ``<article>``."""
+    """The ``(src, alt)`` of every ``<img>`` of the page (the launch buttons' logos included)."""
 
     def __init__(self):
         super().__init__()
-        self.depth = 0
         self.images: list[tuple[str, str | None]] = []
 
     def handle_starttag(self, tag, attrs):
-        attrs = dict(attrs)
-        if tag == "article":
-            self.depth += 1
-        elif tag == "img" and self.depth:
+        if tag == "img":
+            attrs = dict(attrs)
             self.images.append((attrs.get("src", ""), attrs.get("alt")))
-
-    def handle_endtag(self, tag):
-        if tag == "article" and self.depth:
-            self.depth -= 1
 
 
 def _images(page: Path) -> list[tuple[Path | None, str, str | None]]:
@@ -69,6 +63,11 @@ def _images(page: Path) -> list[tuple[Path | None, str, str | None]]:
             found.append(((page.parent / urllib.parse.unquote(src.split("#")[0])).resolve(),
                           src, alt))
     return found
+
+
+def _is_figure(path: Path | None) -> bool:
+    """A figure of the book's pages (Sphinx copies them to ``_images``), not a theme's icon."""
+    return path is not None and "_images" in path.parts
 
 
 def _language_of(path: Path) -> str | None:
@@ -99,6 +98,8 @@ def test_every_image_of_a_chinese_page_is_the_chinese_one_with_chinese_alt_text(
         if path is None or not path.is_file():
             problems.append(f"{src}: not an image file of the book")
             continue
+        if not _is_figure(path):
+            continue
         if _language_of(path) != ZH:
             problems.append(f"{src}: not the Chinese copy (no zh_CN language record)")
         if path.suffix.lower() == ".svg":
@@ -112,7 +113,7 @@ def test_every_image_of_a_chinese_page_is_the_chinese_one_with_chinese_alt_text(
 def test_the_chinese_edition_has_its_figures():
     """The notebook figures and the diagrams are there to check (a build that lost them would
     pass the test above on pages without images)."""
-    images = [path for page in CHINESE for path, _, _ in _images(page) if path is not None]
+    images = {path for page in CHINESE for path, _, _ in _images(page) if _is_figure(path)}
     assert sum(p.suffix == ".png" for p in images) >= 30
     assert sum(p.suffix == ".svg" for p in images) >= 6
 
