@@ -146,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
           f"already in {where}; executing {len(todo)}, {args.jobs} at a time", flush=True)
     if redraw:
         print(f"execute_notebooks: {len(redraw)} of them again, their figures' Chinese copies "
-              "drawn from an older figure-text catalogue: "
+              "out of date (an older figure-text catalogue, a missing font or glyph): "
               + ", ".join(str(p.relative_to(ROOT)) for p in redraw), flush=True)
     if not todo:
         return 0
