@@ -5,7 +5,8 @@ The catalogue holds every string the notebooks' figures draw that needs a transl
 code cell's ``mystnb.image.alt``), English to Chinese. The figure strings are read from the
 executed notebooks of the build's execution cache (``_build/.jupyter_cache``): each figure's
 Chinese copy records the strings it looked up, translated or not, so nothing is executed here. The
-alt text is read from the notebooks themselves.
+alt text is read from the notebooks themselves. The interactive figures' static pictures (which
+the printed book shows) are drawn here to see their strings.
 
 ``python scripts/figure_catalogue.py`` adds each new string untranslated (with the notebook it
 comes from), keeps every translation, and drops strings no notebook draws any more (only those of
@@ -60,13 +61,39 @@ def figure_strings(executed) -> list[str]:
     return found
 
 
+def interactive_strings() -> dict[str, list[str]]:
+    """The strings of the interactive figures' static pictures (drawn here, as the build draws
+    them: book/_ext/interactive_figures.py), ``{string: ["interactive:<name>", ...]}``."""
+    import tempfile
+
+    from attn_lessons import interactive
+
+    where: dict[str, list[str]] = {}
+    with tempfile.TemporaryDirectory() as folder:
+        for name in sorted(interactive.FALLBACKS):
+            def note(text: str, name: str = name) -> str:
+                if needs_translation(text):
+                    where.setdefault(text, [])
+                    if f"interactive:{name}" not in where[text]:
+                        where[text].append(f"interactive:{name}")
+                return text
+
+            interactive.draw_fallback(name, interactive.figure_data(name),
+                                      Path(folder) / "picture.png", translate=note)
+    return where
+
+
 def collect(cache_path: Path = CACHE) -> tuple[dict[str, list[str]], set[str]]:
-    """``({string: [notebook, ...]}, notebooks read from the cache)``."""
+    """``({string: [notebook, ...]}, notebooks and figures read)``: the notebooks' figure strings
+    from the cache, their alt text, and the interactive figures' static pictures."""
     from jupyter_cache import get_cache
 
     cache = get_cache(str(cache_path)) if cache_path.is_dir() else None
     where: dict[str, list[str]] = {}
     executed_ones = set()
+    for text, names in interactive_strings().items():
+        where[text] = list(names)
+        executed_ones.update(names)
     for path in toc_notebooks():
         name = str(path.relative_to(ROOT))
         notebook = read_notebook(path)

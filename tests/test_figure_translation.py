@@ -257,7 +257,7 @@ NAMES = {"SE", "ECA", "CBAM", "CoordAtt", "SelfAttention", "SmallCNN", "ResNet",
          "clutter", "axis", "relation",
          # units, number formats, names in maths and the functions of maths
          "MACs", "FLOP", "CPU", "MiB", "float", "Gram", "Frobenius", "sqrt", "min", "max", "cos",
-         "std", "Var", "exp"}
+         "std", "Var", "exp", "log", "arg", "MobileNetV"}
 
 
 def _foreign_words(text: str) -> list[str]:
@@ -355,3 +355,26 @@ def test_every_diagram_has_a_chinese_copy_of_the_same_drawing(english):
 def test_a_chinese_diagram_is_set_in_the_cjk_font(english):
     chinese = english.with_name(english.stem + ".zh_CN.svg")
     assert ft.FONT_FAMILY in ET.parse(chinese).getroot().get("font-family", "")
+
+
+# ------------------------------------------------------------------------------------------------
+# The interactive figures' static pictures (the printed book shows them)
+# ------------------------------------------------------------------------------------------------
+
+@requires_font
+def test_an_interactive_figures_chinese_picture_is_drawn_from_the_catalogue(tmp_path):
+    from attn_lessons import interactive
+
+    catalogue, asked = ft.load_catalogue(CATALOGUE), []
+
+    def translate(text):
+        asked.append(text)
+        return catalogue.get(text, text)
+
+    name = "softmax-temperature"
+    data = interactive.figure_data(name)
+    english = interactive.draw_fallback(name, data, tmp_path / "en.png")
+    chinese = interactive.draw_fallback(name, data, tmp_path / "zh.png", translate=translate)
+    assert ft.recorded_language(chinese) == "zh_CN" and ft.recorded_language(english) is None
+    words = [s for s in asked if ft.needs_translation(s)]
+    assert words and all(s in catalogue for s in words)
