@@ -152,8 +152,8 @@ def main(argv: list[str] | None = None) -> int:
         missing = [text for text in where if text not in have]
     else:
         missing = update(args.catalogue, where, executed)
-    print(f"figure_catalogue: {len(where)} strings ({len(executed)} notebooks read from the "
-          f"cache); {len(missing)} without a translation")
+    print(f"figure_catalogue: {len(where)} strings (from {len(executed)} executed notebooks "
+          f"and interactive figures); {len(missing)} without a translation")
     for text in missing:
         print(f"  {text!r}")
     return 1 if args.check and missing else 0
