@@ -45,9 +45,13 @@ BOOK_RC = {
 }
 
 
-def book_style() -> None:
+def book_style(figure_catalogue: str | Path | None = None) -> None:
     """Apply :data:`BOOK_RC` to matplotlib's defaults (for a notebook's own figures), and, inside
     IPython, record in every PNG figure the notebook shows the size of its smallest text.
+
+    With ``figure_catalogue`` (a ``.po`` file of figure text, English to Chinese), every figure
+    shown also carries a copy drawn with its text translated, in its PNG's metadata
+    (:mod:`attn_lessons.figure_translation`): the book's Chinese edition shows that copy.
 
     The functions of this module draw in this style already (inside ``plt.rc_context``). The book's
     build calls this in every notebook's kernel before the first cell (``book/_ext/figure_text.py``
@@ -61,7 +65,12 @@ def book_style() -> None:
         return
     shell = get_ipython()
     if shell is not None and hasattr(shell, "display_formatter"):
-        record_text_size_in_shown_figures(shell)
+        catalogue = None
+        if figure_catalogue is not None:
+            from .figure_translation import load_catalogue
+
+            catalogue = load_catalogue(figure_catalogue)
+        record_text_size_in_shown_figures(shell, catalogue=catalogue)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -130,6 +139,29 @@ def png_dpi(png: bytes) -> float | None:
     return None
 
 
+def record_text_chunk(png: bytes, key: str, value: str) -> bytes:
+    """``png`` with a ``tEXt`` chunk ``key`` saying ``value`` (Latin-1 text), right after its
+    header; an earlier chunk of that key is replaced, the image itself is unchanged."""
+    if not isinstance(key, str) or not key or not isinstance(value, str):
+        raise TypeError(f"key and value must be str (key non-empty), got {key!r}, {value!r}")
+    keyword = key.encode("latin-1")
+    chunks = [(k, d) for k, d in _png_chunks(png)
+              if not (k == b"tEXt" and d.split(b"\0", 1)[0] == keyword)]
+    chunks.insert(1, (b"tEXt", keyword + b"\0" + value.encode("latin-1")))
+    return _PNG_SIGNATURE + b"".join(_chunk(k, d) for k, d in chunks)
+
+
+def recorded_text_chunk(png: bytes | str | Path, key: str) -> str | None:
+    """The value of a PNG's ``tEXt`` chunk ``key`` (bytes or a path), or ``None``."""
+    if isinstance(png, str | Path):
+        png = Path(png).read_bytes()
+    prefix = key.encode("latin-1") + b"\0"
+    for kind, data in _png_chunks(png):
+        if kind == b"tEXt" and data.startswith(prefix):
+            return data[len(prefix):].decode("latin-1")
+    return None
+
+
 def record_text_size(png: bytes, px: float | None) -> bytes:
     """``png`` with a ``tEXt`` chunk :data:`TEXT_SIZE_KEY` saying ``px`` (``None``: no text).
 
@@ -137,12 +169,7 @@ def record_text_size(png: bytes, px: float | None) -> bytes:
     """
     if px is not None and not (isinstance(px, int | float) and math.isfinite(px) and px > 0):
         raise ValueError(f"px must be a positive number of pixels or None, got {px!r}")
-    chunks = [(k, d) for k, d in _png_chunks(png)
-              if not (k == b"tEXt" and d.split(b"\0", 1)[0] == TEXT_SIZE_KEY.encode("latin-1"))]
-    value = "none" if px is None else f"{px:.2f}"
-    record = (b"tEXt", TEXT_SIZE_KEY.encode("latin-1") + b"\0" + value.encode("ascii"))
-    chunks.insert(1, record)  # right after IHDR
-    return _PNG_SIGNATURE + b"".join(_chunk(k, d) for k, d in chunks)
+    return record_text_chunk(png, TEXT_SIZE_KEY, "none" if px is None else f"{px:.2f}")
 
 
 def recorded_text_size(png: bytes | str | Path) -> float | None:
@@ -151,14 +178,10 @@ def recorded_text_size(png: bytes | str | Path) -> float | None:
     ``math.inf`` for a figure recorded as having no text; ``None`` when nothing is recorded (a
     PNG drawn without :func:`book_style`).
     """
-    if isinstance(png, str | Path):
-        png = Path(png).read_bytes()
-    key = TEXT_SIZE_KEY.encode("latin-1") + b"\0"
-    for kind, data in _png_chunks(png):
-        if kind == b"tEXt" and data.startswith(key):
-            value = data[len(key):].decode("ascii")
-            return math.inf if value == "none" else float(value)
-    return None
+    value = recorded_text_chunk(png, TEXT_SIZE_KEY)
+    if value is None:
+        return None
+    return math.inf if value == "none" else float(value)
 
 
 def figure_png_with_text_size(fig: Figure, png: bytes) -> bytes:
@@ -172,25 +195,38 @@ def figure_png_with_text_size(fig: Figure, png: bytes) -> bytes:
     return record_text_size(png, None if points is None else points * dpi / 72)
 
 
-def _recording(formatter: Callable) -> Callable:
+def _recording(formatter: Callable, catalogue: Mapping[str, str] | None = None) -> Callable:
     """An IPython PNG formatter for figures that records the text size in what ``formatter``
-    returns (PNG bytes, or base64 text as matplotlib-inline returns it)."""
+    returns (PNG bytes, or base64 text as matplotlib-inline returns it). With a ``catalogue``
+    of figure text it returns ``(png, metadata)``, the metadata holding the figure's translated
+    copy (:func:`attn_lessons.figure_translation.draw_translated`)."""
 
     def record(fig):
         shown = formatter(fig)
         if shown is None:
             return shown
+        metadata = None
+        if isinstance(shown, tuple):  # (data, metadata), as the retina formatter returns
+            shown, metadata = shown
         if isinstance(shown, str):
             png = base64.b64decode(shown)
-            return base64.b64encode(figure_png_with_text_size(fig, png)).decode("ascii")
-        return figure_png_with_text_size(fig, bytes(shown))
+            shown = base64.b64encode(figure_png_with_text_size(fig, png)).decode("ascii")
+        else:
+            shown = figure_png_with_text_size(fig, bytes(shown))
+        if catalogue is not None:
+            from .figure_translation import LANGUAGE, METADATA_KEY, draw_translated
+
+            metadata = dict(metadata or {})
+            metadata[METADATA_KEY] = {LANGUAGE: draw_translated(fig, formatter, catalogue)}
+        return shown if metadata is None else (shown, metadata)
 
     record.records_text_size = True
     return record
 
 
-def record_text_size_in_shown_figures(shell) -> None:
-    """Make the PNG of every figure ``shell`` (IPython) shows record its smallest text size.
+def record_text_size_in_shown_figures(shell, catalogue: Mapping[str, str] | None = None) -> None:
+    """Make the PNG of every figure ``shell`` (IPython) shows record its smallest text size (and,
+    with a figure-text ``catalogue``, carry its translated copy: :func:`_recording`).
 
     The shell's PNG formatter for figures is wrapped. matplotlib's inline backend installs its own
     formatter when it is loaded, which pyplot does lazily (usually in the middle of a notebook's
@@ -209,7 +245,7 @@ def record_text_size_in_shown_figures(shell) -> None:
         except KeyError:
             return
         if not getattr(current, "records_text_size", False):
-            png.for_type(Figure, _recording(current))
+            png.for_type(Figure, _recording(current, catalogue))
 
     wrap()
     if not getattr(shell, "_attn_records_text_size", False):

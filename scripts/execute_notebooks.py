@@ -7,7 +7,9 @@ executed, as myst-nb would execute it in the build (``execute_notebooks: cache``
 ``allow_errors``), but ``--jobs`` at a time instead of one after the other, and stored in the
 cache. The English build, the Chinese build (scripts/build_zh.py), the single-page builds of
 ``make pdf`` and ``make test``'s output checks (``book/conftest.py``, ``--nbval-from-cache``)
-then read each notebook's one execution from there.
+then read each notebook's one execution from there. A notebook in the cache whose figures'
+Chinese copies were drawn from an older figure-text catalogue (``attn_lessons.figure_translation``)
+is executed again, so that the Chinese edition shows the catalogue's current text.
 
 A notebook that fails is reported with its traceback and is not cached, and the script exits
 with status 1 (the build would execute it again and fail on it too). With two or more jobs each
@@ -28,6 +30,9 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = ROOT / "_build" / ".jupyter_cache"  # build_zh.CACHE, the build's execution_cache_path
+#: The figure-text catalogue (book/_ext/figure_text_startup.py draws each figure's Chinese copy
+#: from it): a notebook whose copies it would now draw differently is executed again.
+FIGURE_CATALOGUE = ROOT / "book" / "_ext" / "locale" / "zh_CN" / "LC_MESSAGES" / "figures.po"
 
 
 def toc_notebooks(toc: Path = ROOT / "_toc.yml") -> list[Path]:
@@ -66,6 +71,19 @@ def execution_settings(config: Path = ROOT / "_config.yml") -> dict:
         raise SystemExit("execute_notebooks.py: execute.run_in_temp is not supported")
     return {"timeout": execute.get("timeout", 30),
             "allow_errors": bool(execute.get("allow_errors"))}
+
+
+def figure_catalogue() -> dict[str, str]:
+    """The figure-text catalogue the build's kernels draw the Chinese copies from."""
+    from attn_lessons.figure_translation import load_catalogue
+
+    return load_catalogue(FIGURE_CATALOGUE)
+
+
+def notebook_needs_redraw(notebook, catalogue: dict[str, str]) -> bool:
+    from attn_lessons.figure_translation import notebook_needs_redraw as needs
+
+    return needs(notebook, catalogue)
 
 
 def read_notebook(path: Path):
@@ -112,14 +130,24 @@ def main(argv: list[str] | None = None) -> int:
     cache = get_cache(str(args.cache))
     notebooks = [p.resolve() for p in args.notebooks] or toc_notebooks()
     todo = []
+    redraw = []
+    catalogue = figure_catalogue()
     for path in notebooks:
         try:
-            cache.match_cache_notebook(read_notebook(path))
+            record = cache.match_cache_notebook(read_notebook(path))
         except KeyError:
             todo.append(path)
+            continue
+        if notebook_needs_redraw(cache.get_cache_bundle(record.pk).nb, catalogue):
+            todo.append(path)
+            redraw.append(path)
     where = args.cache.relative_to(ROOT) if args.cache.is_relative_to(ROOT) else args.cache
     print(f"execute_notebooks: {len(notebooks) - len(todo)} of {len(notebooks)} notebooks "
           f"already in {where}; executing {len(todo)}, {args.jobs} at a time", flush=True)
+    if redraw:
+        print(f"execute_notebooks: {len(redraw)} of them again, their figures' Chinese copies "
+              "out of date (an older figure-text catalogue, a missing font or glyph): "
+              + ", ".join(str(p.relative_to(ROOT)) for p in redraw), flush=True)
     if not todo:
         return 0
     jobs = max(1, min(args.jobs, len(todo)))

@@ -213,6 +213,12 @@ def test_a_notebook_kernel_started_by_the_build_records_its_figures(tmp_path):
             if "image/png" in o.get("data", {})]
     assert [recorded_text_size(p) for p in pngs] == [pytest.approx(6 * 100 / 72, abs=0.01),
                                                      math.inf]
+    # and each carries its Chinese copy (attn_lessons.figure_translation), drawn or refused
+    from attn_lessons.figure_translation import translations_of_output
+
+    copies = [translations_of_output(o) for c in nb.cells for o in c.outputs
+              if "image/png" in o.get("data", {})]
+    assert len(copies) == 2 and all(c and ("png" in c or "error" in c) for c in copies)
 
 
 # ------------------------------------------------------------------------------------------------

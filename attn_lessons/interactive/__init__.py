@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable
+from contextlib import nullcontext
 from pathlib import Path
 
 #: Data function of every figure, by name.
@@ -100,13 +101,20 @@ def figure_data(name: str) -> dict:
     return data
 
 
-def draw_fallback(name: str, data: dict, path: str | Path) -> Path:
-    """Write figure ``name``'s static picture for ``data`` to the PNG file ``path``."""
+def draw_fallback(name: str, data: dict, path: str | Path, *,
+                  translate: Callable[[str], str] | None = None) -> Path:
+    """Write figure ``name``'s static picture for ``data`` to the PNG file ``path``.
+
+    With ``translate`` (English text to Chinese), the picture's text is translated and set in the
+    CJK font, and the PNG names its language (:mod:`attn_lessons.figure_translation`): the static
+    picture of the Chinese edition, which its printed book shows.
+    """
     import matplotlib
 
     matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
 
+    from ..figure_translation import LANGUAGE, record_language, translated_text
     from ..visualize import BOOK_RC
 
     name = _known(name, FALLBACKS)
@@ -117,10 +125,13 @@ def draw_fallback(name: str, data: dict, path: str | Path) -> Path:
     with plt.rc_context(BOOK_RC):
         figure = FALLBACKS[name](data)
         try:
-            figure.savefig(path, dpi=110, facecolor="white", bbox_inches="tight",
-                           metadata={"Software": None})
+            with translated_text(translate) if translate is not None else nullcontext():
+                figure.savefig(path, dpi=110, facecolor="white", bbox_inches="tight",
+                               metadata={"Software": None})
         finally:
             plt.close(figure)
+    if translate is not None:
+        path.write_bytes(record_language(path.read_bytes(), LANGUAGE))
     return path
 
 

@@ -51,6 +51,8 @@ from sphinx.util.docutils import SphinxDirective
 
 HERE = Path(__file__).resolve().parent
 STATIC = HERE / "static"
+#: The Chinese edition's figure text (its static pictures are drawn from it).
+FIGURE_CATALOGUE = HERE / "locale" / "zh_CN" / "LC_MESSAGES" / "figures.po"
 #: The framework's files under ``_static/interactive/``, loaded on every page (they are small).
 CORE_JS = "interactive/core.js"
 CSS = "interactive/interactive.css"
@@ -88,6 +90,22 @@ def _cache(app: Sphinx) -> dict:
 def picture_dir(app: Sphinx) -> Path:
     """Where the static pictures are drawn: beside the doctrees, so Sphinx copies them."""
     return Path(app.doctreedir) / "interactive"
+
+
+def _draw_chinese_fallback(library, name: str, data: dict, png: Path) -> list[str]:
+    """Draw the Chinese static picture; returns the strings the catalogue does not translate."""
+    from attn_lessons.figure_translation import load_catalogue, needs_translation
+
+    catalogue = load_catalogue(FIGURE_CATALOGUE)
+    missing: list[str] = []
+
+    def translate(text: str) -> str:
+        if needs_translation(text) and text not in catalogue:
+            missing.append(text)
+        return catalogue.get(text, text)
+
+    library.draw_fallback(name, data, png, translate=translate)
+    return sorted(set(missing))
 
 
 class InteractiveFigure(SphinxDirective):
@@ -128,8 +146,18 @@ class InteractiveFigure(SphinxDirective):
         cache = _cache(self.env.app)
         if name not in cache:
             data = library.figure_data(name)
-            png = picture_dir(self.env.app) / f"interactive-{name}.png"
-            library.draw_fallback(name, data, png)
+            if (self.config.language or "").replace("-", "_") == "zh_CN":
+                # the Chinese edition's picture: its text from the figure-text catalogue
+                self.env.note_dependency(str(FIGURE_CATALOGUE))
+                png = picture_dir(self.env.app) / f"interactive-{name}.zh_CN.png"
+                missing = _draw_chinese_fallback(library, name, data, png)
+                if missing:
+                    raise self._error("its static picture draws text the figure-text catalogue "
+                                      "(locale/zh_CN/LC_MESSAGES/figures.po) does not translate "
+                                      f"(scripts/figure_catalogue.py adds it): {missing}")
+            else:
+                png = picture_dir(self.env.app) / f"interactive-{name}.png"
+                library.draw_fallback(name, data, png)
             cache[name] = (library.to_json(data), png)
         data_json, png = cache[name]
 
