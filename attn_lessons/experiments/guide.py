@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import concurrent.futures
+import datetime
 import json
 import multiprocessing
 import sys
@@ -290,7 +291,8 @@ def _read_partial(path: Path) -> dict[tuple[str, str, int], dict[str, Any]]:
 
 
 def run_guide(*, jobs: int = 2, out: str | Path | None = None, partial: str | Path | None = None,
-              command: str | None = None, experiment: Experiment | None = None) -> Path:
+              command: str | None = None, experiment: Experiment | None = None,
+              started: str | None = None) -> Path:
     """Train the new cells of ``guide_modules``, copy the partners, write the result file.
 
     The new runs go seed by seed (every new cell of seed 0, then of seed 1, ...), ``jobs`` at a
@@ -298,7 +300,9 @@ def run_guide(*, jobs: int = 2, out: str | Path | None = None, partial: str | Pa
     ``partial`` skips the runs already there. The file's records are those the ordinary runner
     writes (the same records whatever the order or ``jobs``); its provenance adds ``partners``,
     naming the file, commit and date the copied records come from. ``experiment`` replaces the
-    declared design (a test runs a smaller one).
+    declared design (a test runs a smaller one). ``started`` (an ISO date) is the start of the
+    first call when this one resumes from ``partial``: the provenance's date and wall time then
+    count from it.
     """
     exp = EXPERIMENTS[0] if experiment is None else experiment
     if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
@@ -314,6 +318,15 @@ def run_guide(*, jobs: int = 2, out: str | Path | None = None, partial: str | Pa
     prov = provenance(command=command or f"run_guide(jobs={jobs})", jobs=jobs, threads=1,
                       device=str(exp.settings.get("device", "cpu")))
     start = time.perf_counter()
+    if started is not None:
+        first = datetime.datetime.fromisoformat(started)
+        if first.tzinfo is None:
+            raise ValueError(f"started must name its time zone, got {started!r}")
+        now = datetime.datetime.now(datetime.UTC)
+        if first > now:
+            raise ValueError(f"started {started!r} is in the future")
+        start -= (now - first).total_seconds()
+        prov["date"] = first.isoformat(timespec="seconds")
     partial.parent.mkdir(parents=True, exist_ok=True)
     with partial.open("a", encoding="utf-8") as log:
         context = multiprocessing.get_context("spawn")
@@ -355,9 +368,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--out")
     parser.add_argument("--partial")
+    parser.add_argument("--started", help="ISO date of the first call, when resuming")
     args = parser.parse_args(argv)
     command = " ".join(["python -m attn_lessons.experiments.guide", *(argv or sys.argv[1:])])
-    path = run_guide(jobs=args.jobs, out=args.out, partial=args.partial, command=command)
+    path = run_guide(jobs=args.jobs, out=args.out, partial=args.partial, command=command,
+                     started=args.started)
     print(f"wrote {path}")
     return 0
 
