@@ -52,8 +52,10 @@ parameters), forward lines 21-30::
 This module computes the same, with these documented differences:
 
 * **The variance divides by** :math:`n = HW - 1` in the code (its README calls ``d.sum() / n``
-  "channel variance"), by :math:`M = HW` in Eq. 4 of the paper as printed. Option ``ddof``:
-  1 (the code's, default) or 0 (the paper's Eq. 4). For a 7 x 7 map the two differ by 2 % in
+  "channel variance"). Option ``ddof``: 1 (the code's, default) or 0, the population variance
+  over :math:`M = HW`, the other reading of Eq. 4's statistics (the book has not checked which
+  divisor the printed paper uses; the README and the code say :math:`HW - 1`). For a 7 x 7 map
+  the two differ by 2 % in
   the variance term.
 * **A 1 x 1 map.** With one position the code divides 0 by :math:`n = 0` and returns NaN for
   every activation. Here the divisor is :math:`\max(M - \text{ddof}, 1)`: the squared deviation
@@ -73,7 +75,7 @@ Paper versus popular code
 The External-Attention collection (xmu-xiaoma666/External-Attention-pytorch at commit
 d75848e40233ed56fa503c888472bab8b17c568c, ``model/attention/SimAM.py``) is a verbatim copy of the
 authors' module, NaN on 1 x 1 maps included. Blog versions that divide the variance by
-:math:`HW` instead of :math:`HW - 1` compute the paper's Eq. 4 (``ddof=0``), not the released code.
+:math:`HW` instead of :math:`HW - 1` compute ``ddof=0``, not the released code.
 """
 
 from __future__ import annotations
@@ -94,8 +96,8 @@ def _check_ddof(ddof: object) -> int:
     ddof = check_int("ddof", ddof, minimum=0)
     if ddof > 1:
         raise ValueError(
-            f"ddof must be 1 (the authors' code: variance over HW - 1) or 0 (the paper's Eq. 4: "
-            f"over HW), got {ddof}"
+            f"ddof must be 1 (the authors' code: variance over HW - 1) or 0 (the population "
+            f"variance, over HW), got {ddof}"
         )
     return ddof
 
@@ -109,7 +111,7 @@ class SimAM(nn.Module):
         e_lambda: the weight decay :math:`\lambda` of the energy, a positive number (authors'
             code: ``1e-4``).
         ddof: the variance's divisor is :math:`HW - \text{ddof}`: 1 as the authors' code
-            (default), 0 as the paper's Eq. 4.
+            (default), 0 for the population variance over :math:`HW`.
 
     Submodule ``gate`` (``nn.Sigmoid``): a forward hook on it sees the gate
     :math:`\sigma(1/E)` with the input's shape (B, C, H, W). :meth:`inverse_energy` returns

@@ -1,4 +1,4 @@
-"""SimAM equals its authors' code and the paper's Eq. 4, has no parameters, refuses bad input."""
+"""SimAM equals its authors' code and the paper's Eq. 4-5, has no parameters, refuses bad input."""
 
 from __future__ import annotations
 
@@ -29,9 +29,10 @@ def authors_simam(x: torch.Tensor, e_lambda: float) -> torch.Tensor:
 
 
 def paper_eq4(x: torch.Tensor, e_lambda: float, divisor_offset: int) -> torch.Tensor:
-    """Eq. 4 and 5 of the paper as printed: e* = 4(s2 + l) / ((t - mu)^2 + 2 s2 + 2 l), X sig(1/E).
+    """Eq. 4 and 5 of the paper: e* = 4(s2 + l) / ((t - mu)^2 + 2 s2 + 2 l), X sig(1/E).
 
-    The variance s2 divides by M - divisor_offset (0: the paper's 1/M; 1: the code's M - 1).
+    The variance s2 divides by M - divisor_offset (1: the code's M - 1; 0: the population
+    variance, 1/M; which one the printed paper uses is not checked here).
     """
     m = x.shape[2] * x.shape[3]
     mu = x.sum(dim=(2, 3), keepdim=True) / m
@@ -53,7 +54,7 @@ def test_equals_the_authors_forward(shape, e_lambda):
 
 
 @pytest.mark.parametrize("shape", SHAPES)
-def test_ddof0_is_the_papers_eq4(shape):
+def test_ddof0_is_eq4_with_the_population_variance(shape):
     x = _randn(*shape, seed=7)
     got = SimAM(e_lambda=0.01, ddof=0)(x)
     torch.testing.assert_close(got, paper_eq4(x, 0.01, 0), atol=1e-10, rtol=0)

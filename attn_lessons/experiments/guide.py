@@ -1,0 +1,379 @@
+"""The field guide's experiment: what each of its eight modules does on chapter 7's tasks.
+
+Each module of :data:`attn_lessons.factory.FIELD_GUIDE_KINDS` is trained in the small CNN of
+chapter 7 (:class:`attn_lessons.small_cnn.SmallCNN`, widths 8, 16, 32) on the generated tasks
+that test what it claims to see, with chapter 7's settings and seeds exactly
+(:data:`SETTINGS` is :data:`attn_lessons.experiments.ch7.SETTINGS` plus one entry of
+``options`` per new module, which no chapter 7 arm reads), so that a seed gives every arm the
+same data, initial random state and batch order: the arms are paired by seed with chapter 7's.
+
+The baseline ``"none"`` and the closest module the book already has (:data:`PARTNERS`) are cells
+of this design too, but they are not trained again: :func:`run_guide` trains the new cells and
+copies the partners' records from ``ch7_tasks.json`` (the same settings and seeds give the same
+numbers on the same CPU and torch, which ``check_reruns`` of this file re-checks). The ordinary
+``python -m attn_lessons.experiments run guide_modules`` trains every cell, partners included,
+and writes the same records.
+
+``run_one(arm, task, seed, settings)`` is chapter 7's run for any kind the factory knows: it
+returns the final test ``accuracy`` and ``loss`` and the last epoch's ``train_accuracy``.
+
+Options at the small CNN's widths (8, 16, 32 channels; the papers' defaults assume 64 or more):
+the reductions are 4, as chapter 7 gives SE and CBAM; SK's grouped convolutions have 4 groups and
+its hidden width at least 4; Shuffle Attention and EMA cut the channels into 2 groups; ELA's
+GroupNorm has 8 groups (the paper's 16 do not divide 8 channels). SimAM and Triplet Attention
+take their defaults.
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures
+import datetime
+import json
+import multiprocessing
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from torch import nn
+
+from attn_lessons.data import task_info
+from attn_lessons.device import seed_everything
+from attn_lessons.experiments import ch7
+from attn_lessons.experiments._common import settings_device
+from attn_lessons.experiments.design import Comparison, Experiment
+from attn_lessons.experiments.results import load_results
+from attn_lessons.experiments.runner import (
+    SCHEMA_VERSION,
+    default_path,
+    provenance,
+    run_one_record,
+    write_json_atomic,
+)
+from attn_lessons.factory import ATTENTION_KINDS, FIELD_GUIDE_KINDS
+from attn_lessons.small_cnn import SmallCNN
+from attn_lessons.train import evaluate, train_model
+
+#: Every arm this module can train: chapter 7's kinds (the partners) and the guide's.
+ARMS = ATTENTION_KINDS + FIELD_GUIDE_KINDS
+
+#: Options of the new modules at widths 8, 16 and 32 (see the module docstring).
+GUIDE_OPTIONS: dict[str, dict[str, Any]] = {
+    "gc": {"reduction": 4},
+    "sk": {"groups": 4, "reduction": 4, "min_width": 4},
+    "bam": {"reduction": 4},
+    "shuffle": {"groups": 2},
+    "ema": {"groups": 2},
+    "ela": {"norm_groups": 8},
+}
+
+#: Chapter 7's settings, plus the new modules' options (chapter 7's arms read none of them).
+SETTINGS: dict[str, Any] = {
+    **json.loads(json.dumps(ch7.SETTINGS)),
+    "options": {**json.loads(json.dumps(ch7.SETTINGS["options"])), **GUIDE_OPTIONS},
+}
+
+#: The result file the partners' records are copied from.
+PARTNER_SOURCE = "ch7_tasks"
+
+
+def build_model(arm: str, task: str, settings: dict[str, Any]) -> nn.Module:
+    """The small CNN with attention ``arm`` in the task's blocks, from the current random state."""
+    if arm not in ARMS:
+        raise ValueError(f"unknown arm {arm!r}; expected one of {list(ARMS)}")
+    info = task_info(task)
+    return SmallCNN(info.in_channels, info.num_classes, widths=tuple(settings["widths"]),
+                    attention=arm,
+                    attention_blocks=tuple(settings["tasks"][task]["attention_blocks"]),
+                    **settings["options"].get(arm, {}))
+
+
+def run_one(arm: str, task: str, seed: int, settings: dict[str, Any]) -> dict[str, float]:
+    """Chapter 7's run (:func:`attn_lessons.experiments.ch7.run_one`) for any factory kind."""
+    if task not in settings["tasks"]:
+        raise ValueError(f"unknown task {task!r}; expected one of {list(settings['tasks'])}")
+    per_task = settings["tasks"][task]
+    train = ch7._data(task, per_task["train_images"], settings["size"], settings["train_seed"])
+    test = ch7._data(task, settings["test_images"], settings["size"], settings["test_seed"])
+    seed_everything(seed)
+    model = build_model(arm, task, settings)
+    device = settings_device(settings)
+    result = train_model(model, train, epochs=per_task["epochs"],
+                         batch_size=settings["batch_size"], lr=settings["lr"], seed=seed,
+                         device=device, progress=False)
+    scores = evaluate(model, test, device=device)
+    return {"accuracy": scores["accuracy"], "loss": scores["loss"],
+            "train_accuracy": result.train_accuracy[-1]}
+
+
+# --- the design -----------------------------------------------------------------------------------
+
+#: For each module: the task that tests what it claims to see, the module of chapters 1-7 closest
+#: to it there (its partner, read from ch7_tasks.json), and for three of them a negative control
+#: task where their mechanism has nothing to offer, each with the reason. The budget (about 25
+#: minutes at two runs at a time on a quiet two-core CPU) allows one claim task per module and
+#: the three cheapest controls.
+PLAN: dict[str, dict[str, Any]] = {
+    "simam": {
+        "claim": "clutter", "partner": "cbam", "control": "channel",
+        "why": "3-D weights for the activations that stand out from their channel: the spatial "
+               "selection the clutter task rewards. CBAM is the book's module with channel and "
+               "spatial weights, the foil of SimAM's paper. A parameter-free gate cannot learn "
+               "which input channel to keep: no effect predicted on channel.",
+    },
+    "gc": {
+        "claim": "clutter", "partner": "se", "control": "axis",
+        "why": "SE with a learned attention pooling instead of the mean: on clutter the pooling "
+               "can pick the target where SE's mean mixes it with the distractors (SE: no "
+               "effect there). Its output is one vector added at every position, so it cannot "
+               "carry a row index: no effect predicted on axis.",
+    },
+    "sk": {
+        "claim": "channel", "partner": "se", "role": "question",
+        "why": "Branch attention that picks a receptive field per channel. Its claim (objects of "
+               "several sizes) needs a task of varying scale, which the generator lacks, so it "
+               "is measured without a prediction. Its selection is SE's squeeze and excitation "
+               "with a softmax over branches, and its branches are convolutions: on channel, "
+               "where SE did not help, the measurement asks what the branches add.",
+    },
+    "bam": {
+        "claim": "clutter", "partner": "cbam",
+        "why": "CBAM's two gates side by side, with a dilated spatial branch: the clutter task "
+               "is CBAM's.",
+    },
+    "triplet": {
+        "claim": "axis", "partner": "coordatt",
+        "why": "Its C-W and C-H branches weight each channel per column and per row, as "
+               "Coordinate Attention does: the axis task.",
+    },
+    "shuffle": {
+        "claim": "clutter", "partner": "cbam", "control": "channel",
+        "why": "A channel gate and a spatial gate on two halves of each group, CBAM's two "
+               "gates without a transform: clutter. Its channel half is a per-channel affine "
+               "map of the mean, SE's squeeze without the excitation: no effect predicted on "
+               "channel.",
+    },
+    "ema": {
+        "claim": "axis", "partner": "coordatt",
+        "why": "Coordinate Attention's pooling along each axis in groups, plus a 3 x 3 branch "
+               "and cross-spatial weights: axis, against CoordAtt.",
+    },
+    "ela": {
+        "claim": "axis", "partner": "coordatt",
+        "why": "Coordinate Attention's two strips, each through a depthwise 1-D convolution "
+               "and GroupNorm: axis, against CoordAtt.",
+    },
+}
+
+#: The tasks the design uses (relation is left out: a run there costs 3 to 5 times one on the
+#: other tasks, and no new module claims its long-range comparison of two glyphs).
+TASKS = ("channel", "clutter", "axis")
+
+
+def _cells_and_comparisons() -> tuple[tuple[tuple[str, str], ...], tuple[Comparison, ...],
+                                      tuple[tuple[str, str], ...]]:
+    cells: list[tuple[str, str]] = []
+    partners: list[tuple[str, str]] = []
+    comparisons: list[Comparison] = []
+
+    def partner(cell: tuple[str, str]) -> None:
+        if cell not in partners:
+            partners.append(cell)
+
+    for module, plan in PLAN.items():
+        role = plan.get("role", "prediction")
+        task, closest = plan["claim"], plan["partner"]
+        cells.append((task, module))
+        partner((task, "none"))
+        partner((task, closest))
+        comparisons.append(Comparison(task, module, "none", role))
+        comparisons.append(Comparison(task, module, closest, "question"))
+        if "control" in plan:
+            task = plan["control"]
+            cells.append((task, module))
+            partner((task, "none"))
+            comparisons.append(Comparison(task, module, "none", "control"))
+    order = {task: i for i, task in enumerate(TASKS)}
+    partners.sort(key=lambda cell: (order[cell[0]], ATTENTION_KINDS.index(cell[1])))
+    cells.sort(key=lambda cell: (order[cell[0]], ARMS.index(cell[1])))
+    return tuple(partners + cells), tuple(comparisons), tuple(partners)
+
+
+CELLS, COMPARISONS, PARTNER_CELLS = _cells_and_comparisons()
+
+#: The SD of the per-seed differences (module - none) of chapter 7's comparisons on the tasks used,
+#: from ch7_tasks.json (accuracy units); tests/test_experiments_guide.py recomputes them.
+CH7_SD_OF_DIFFERENCES = {
+    ("channel", "se"): 0.0385, ("channel", "eca"): 0.0353,
+    ("clutter", "cbam"): 0.0753, ("clutter", "se"): 0.0626, ("clutter", "eca"): 0.0500,
+    ("axis", "coordatt"): 0.1000, ("axis", "se"): 0.1320, ("axis", "eca"): 0.1064,
+}
+
+EXPERIMENTS = (
+    Experiment(
+        name="guide_modules",
+        chapter="guide",
+        question=(
+            "On the generated task that tests what each field-guide module claims to see, does "
+            "it raise the small CNN's test accuracy over the plain network and how does it "
+            "compare with the closest module of chapters 1-7, and does it leave a task it has "
+            "nothing to offer unchanged?"),
+        runner="attn_lessons.experiments.guide:run_one",
+        cells=CELLS,
+        settings=SETTINGS,
+        metrics=("accuracy", "loss", "train_accuracy"),
+        primary_metric="accuracy",
+        seeds=tuple(range(40)),
+        paired=True,
+        comparisons=COMPARISONS,
+        effect_of_interest=0.05,
+        effect_source=(
+            "Chapter 7's threshold (ch7_tasks): 5 points of test accuracy. Each task is built so "
+            "that one inductive bias matters and the plain network sits 23 to 41 points below "
+            "100 % on it; a module that moves accuracy by less than 5 points on the task that "
+            "tests its claim has not shown that its bias matters there."),
+        sd_assumed=0.132,
+        sd_source=(
+            "ch7_tasks.json, the same network, settings and seeds: the largest SD of the per-seed "
+            "differences among chapter 7's comparisons on the three tasks used, SE - none on "
+            "axis (13.2 points; CoordAtt - none on axis 10.0, CBAM - none on clutter 7.5, SE - "
+            "none on channel 3.9; CH7_SD_OF_DIFFERENCES in this module)."),
+        note=(
+            "Budget cap. 80 % power at 5 points with an SD of 13.2 points over this family needs "
+            "108 seeds per arm, and the partners' records in ch7_tasks.json have 40. The design "
+            "asks for those 40 (11 new cells; a pilot puts them at 15 to 30 minutes at two runs "
+            "at a time on a quiet two-core CPU; the recorded run, on a loaded machine, took "
+            "longer: its provenance gives the wall time). "
+            "The comparisons on channel (SD about 4 points) and clutter (about 6 to 8) can "
+            "detect smaller effects than those on axis; each comparison's minimum detectable "
+            "effect is reported, and one whose interval spans 0 has not shown that the module "
+            "is within 5 points of its baseline."),
+    ),
+)
+
+
+# --- the run: train the new cells, copy the partners ----------------------------------------------
+
+
+def partner_records(exp: Experiment | None = None, source: str = PARTNER_SOURCE
+                    ) -> list[dict[str, Any]]:
+    """The records of the partner cells, copied from ``source``'s result file.
+
+    Refused (``ValueError``) unless that file ran the partners with this design's settings (the
+    new modules' options aside) and every seed of this design.
+    """
+    exp = EXPERIMENTS[0] if exp is None else exp
+    ch7_results = load_results(source)
+    theirs = ch7_results.design["settings"]
+    ours = {**exp.settings, "options": {k: v for k, v in exp.settings["options"].items()
+                                        if k not in GUIDE_OPTIONS}}
+    if theirs != ours:
+        raise ValueError(f"{source}.json ran with other settings than {exp.name!r}'s: "
+                         f"{theirs!r} != {ours!r}")
+    missing = sorted(set(exp.seeds) - set(ch7_results.experiment.seeds))
+    if missing:
+        raise ValueError(f"{source}.json lacks the seeds {missing} of {exp.name!r}")
+    return [dict(ch7_results.run(task, arm, seed)) for task, arm in PARTNER_CELLS
+            for seed in exp.seeds]
+
+
+def _read_partial(path: Path) -> dict[tuple[str, str, int], dict[str, Any]]:
+    done = {}
+    if path.is_file():
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                record = json.loads(line)
+                done[record["task"], record["arm"], record["seed"]] = record
+    return done
+
+
+def run_guide(*, jobs: int = 2, out: str | Path | None = None, partial: str | Path | None = None,
+              command: str | None = None, experiment: Experiment | None = None,
+              started: str | None = None) -> Path:
+    """Train the new cells of ``guide_modules``, copy the partners, write the result file.
+
+    The new runs go seed by seed (every new cell of seed 0, then of seed 1, ...), ``jobs`` at a
+    time, each appended to ``partial`` (a JSON-lines file) as it ends; a second call with the same
+    ``partial`` skips the runs already there. The file's records are those the ordinary runner
+    writes (the same records whatever the order or ``jobs``); its provenance adds ``partners``,
+    naming the file, commit and date the copied records come from. ``experiment`` replaces the
+    declared design (a test runs a smaller one). ``started`` (an ISO date) is the start of the
+    first call when this one resumes from ``partial``: the provenance's date and wall time then
+    count from it.
+    """
+    exp = EXPERIMENTS[0] if experiment is None else experiment
+    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
+        raise ValueError(f"jobs must be a positive integer, got {jobs!r}")
+    out = default_path(exp.name) if out is None else Path(out)
+    partial = out.with_suffix(".partial.jsonl") if partial is None else Path(partial)
+    copied = partner_records(exp)  # fail now, not after the runs
+    source = load_results(PARTNER_SOURCE)
+    new_cells = [cell for cell in exp.cells if cell not in PARTNER_CELLS]
+    order = [(task, arm, seed) for seed in exp.seeds for task, arm in new_cells]
+    done = _read_partial(partial)
+    todo = [key for key in order if key not in done]
+    prov = provenance(command=command or f"run_guide(jobs={jobs})", jobs=jobs, threads=1,
+                      device=str(exp.settings.get("device", "cpu")))
+    start = time.perf_counter()
+    if started is not None:
+        first = datetime.datetime.fromisoformat(started)
+        if first.tzinfo is None:
+            raise ValueError(f"started must name its time zone, got {started!r}")
+        now = datetime.datetime.now(datetime.UTC)
+        if first > now:
+            raise ValueError(f"started {started!r} is in the future")
+        start -= (now - first).total_seconds()
+        prov["date"] = first.isoformat(timespec="seconds")
+    partial.parent.mkdir(parents=True, exist_ok=True)
+    with partial.open("a", encoding="utf-8") as log:
+        context = multiprocessing.get_context("spawn")
+        with concurrent.futures.ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+            futures = {pool.submit(run_one_record, exp.runner, task, arm, seed, exp.settings,
+                                   exp.metrics): (task, arm, seed) for task, arm, seed in todo}
+            for i, future in enumerate(concurrent.futures.as_completed(futures), 1):
+                record = future.result()
+                done[futures[future]] = record
+                log.write(json.dumps(record) + "\n")
+                log.flush()
+                print(f"{i}/{len(todo)} {futures[future]} {record['seconds']:.1f} s",
+                      file=sys.stderr, flush=True)
+    wall = time.perf_counter() - start
+    by_key = {(r["task"], r["arm"], r["seed"]): r for r in copied} | done
+    record = {
+        "schema": SCHEMA_VERSION,
+        "design": exp.to_dict(),
+        "runs": [by_key[task, arm, seed] for task, arm in exp.cells for seed in exp.seeds],
+        "provenance": {
+            **prov, "wall_seconds": round(wall, 1),
+            "partners": {
+                "cells": [list(cell) for cell in PARTNER_CELLS], "copied_from": PARTNER_SOURCE,
+                "commit": source.provenance["commit"], "date": source.provenance["date"],
+                "cpu_model": source.provenance["machine"].get("cpu_model"),
+                "torch_version": source.provenance["torch_version"],
+            },
+        },
+    }
+    write_json_atomic(out, record)
+    load_results(exp.name, path=out)  # validates
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m attn_lessons.experiments.guide [--jobs 2] [--out PATH] [--partial PATH]``."""
+    parser = argparse.ArgumentParser(prog="python -m attn_lessons.experiments.guide",
+                                     description=run_guide.__doc__.splitlines()[0])
+    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--out")
+    parser.add_argument("--partial")
+    parser.add_argument("--started", help="ISO date of the first call, when resuming")
+    args = parser.parse_args(argv)
+    command = " ".join(["python -m attn_lessons.experiments.guide", *(argv or sys.argv[1:])])
+    path = run_guide(jobs=args.jobs, out=args.out, partial=args.partial, command=command,
+                     started=args.started)
+    print(f"wrote {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
