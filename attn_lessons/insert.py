@@ -81,7 +81,10 @@ float round-off (the tests: at most :math:`10^{-5}` on the outputs of every test
 kind). Meanwhile every parameter of :math:`A` gets :math:`\alpha_0` times a gradient of normal size,
 non-zero, and :math:`\alpha` a full-sized one,
 :math:`\partial L/\partial\alpha = \langle \partial L/\partial y, A(u) - u\rangle`, so the module
-opens as fast as the loss asks (``scripts/measure_insertion_init.py`` measures the change, the
+opens as fast as the loss asks, up to the optimiser's step (under Adam, about the learning rate
+per step: chapter 8's ``ch8_init`` experiment finds a short fine-tune leaves the module nearly
+closed; give ``alpha`` a larger learning rate of its own to open it faster)
+(``scripts/measure_insertion_init.py`` measures the change, the
 gradients and one epoch of fine-tuning on trained networks, against the paper's initialisation).
 The rule holds for every kind: channel and spatial gates, self-attention (whose :math:`A(u) - u`
 is not bounded by :math:`|u|`, so a few units in the last place), and modules without parameters,
