@@ -252,7 +252,8 @@ NAMES = {"SE", "ECA", "CBAM", "CoordAtt", "SelfAttention", "SmallCNN", "ResNet",
          "BN", "softmax", "conv", "swish", "sigmoid", "Grad", "CAM", "LayerCAM", "SimAM", "GC", "SK", "BAM",
          "EMA", "ELA", "Triplet", "Shuffle", "MobileNet", "PyTorch", "torch", "timm",
          # the attention kinds as the code names them (attn_lessons.factory)
-         "se", "eca", "cbam", "coordatt", "none", "self_attention",
+         "se", "eca", "cbam", "coordatt", "none", "self_attention", "simam", "gc", "sk", "bam",
+         "triplet", "shuffle", "ema", "ela",
          # the tasks of chapter 7, as the code and the prose name them
          "clutter", "axis", "relation",
          # units, number formats, names in maths and the functions of maths
