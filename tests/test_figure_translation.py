@@ -249,8 +249,8 @@ def test_the_chinese_build_warns_on_a_missing_copy_or_alt_text(monkeypatch):
 #: Latin-script words a Chinese figure may show: names of modules, layers, functions and
 #: libraries (a word of one or two letters is a symbol: k, d, x, sj).
 NAMES = {"SE", "ECA", "CBAM", "CoordAtt", "SelfAttention", "SmallCNN", "ResNet", "MLP", "ReLU",
-         "BN", "softmax", "conv", "swish", "sigmoid", "Grad", "CAM", "LayerCAM", "SimAM", "GC", "SK", "BAM",
-         "EMA", "ELA", "Triplet", "Shuffle", "MobileNet", "PyTorch", "torch", "timm",
+         "BN", "softmax", "conv", "swish", "sigmoid", "Grad", "CAM", "LayerCAM", "SimAM", "GC",
+         "SK", "BAM", "EMA", "ELA", "Triplet", "Shuffle", "MobileNet", "PyTorch", "torch", "timm",
          # the attention kinds as the code names them (attn_lessons.factory)
          "se", "eca", "cbam", "coordatt", "none", "self_attention", "simam", "gc", "sk", "bam",
          "triplet", "shuffle", "ema", "ela",
