@@ -253,15 +253,32 @@ def _test_stages() -> list[str]:
     return targets
 
 
+def _recipe_targets(target: str) -> list[str]:
+    """The make targets named in ``target``'s recipe, in order."""
+    rule = re.search(rf"^{re.escape(target)}:.*\n((?:\t.*\n)+)", _read("Makefile"), re.MULTILINE)
+    assert rule, f"no rule for {target} in the Makefile"
+    return [w for line in rule[1].splitlines() for w in line.replace("\\", " ").split()
+            if re.fullmatch(r"[a-z][\w-]*", w) and w not in {"make", "$(MAKE)"}]
+
+
 def test_make_test_prints_the_book_before_the_browser_stage():
+    """The book is built before the PDF and the browser processes; the PDF is printed beside
+    the browser processes, and the tests that read it back (the rest) start after it."""
     stages = _test_stages()
-    assert stages.index("book") < stages.index("pdf") < stages.index("browser")
+    assert stages.index("book") < stages.index("browser-with-pdf")
+    processes = _recipe_targets("browser-with-pdf")
+    assert {"browser-pages-en", "browser-pages-zh", "browser-figures", "browser-student",
+            "pdf-then-rest"} <= set(processes)
+    chain = _recipe_targets("pdf-then-rest")
+    assert chain.index("pdf") < chain.index("browser-rest")
+    # `make browser` alone runs the same browser processes, without printing the PDF
+    assert set(_recipe_targets("browser")) == set(processes) - {"pdf-then-rest"} | {"browser-rest"}
 
 
 def test_make_test_runs_every_stage_and_checks_the_notebooks_after_their_execution():
     stages = _test_stages()
-    assert {"lint", "pytest", "book", "nbval-cached", "pdf", "browser"} <= set(stages)
-    assert stages.index("book") < stages.index("nbval-cached")
+    assert {"lint", "pytest", "book", "nbval-cached", "browser-with-pdf"} <= set(stages)
+    assert stages.index("book") < stages.index("nbval-cached") < stages.index("browser-with-pdf")
     recipe = re.search(r"^test:.*\n((?:\t.*\n)+)", _read("Makefile"), re.MULTILINE)[1]
     # the breakdown is printed whether the stages passed or not, and their status is kept
     assert "stage_times.py report; exit $$status" in recipe
