@@ -10,7 +10,6 @@ computed here in the test process. (Chapters 4 to 7 have theirs in test_interact
 from __future__ import annotations
 
 import math
-import re
 import urllib.parse
 from dataclasses import dataclass, field
 
@@ -281,22 +280,3 @@ def test_print_shows_the_picture_and_not_the_stage(open_page, page):
         name = figure.get_attribute("data-figure")
         assert figure.locator("img.attn-fallback").is_visible(), f"{name}: no picture in print"
         assert not figure.locator(".attn-stage").is_visible(), f"{name}: the stage is printed"
-
-
-def test_the_printed_book_holds_every_figures_picture():
-    """The page `make pdf` printed has each figure's static picture, loaded, with its alt text."""
-    from make_pdf import EDITIONS, OUT  # conftest put scripts/ on the path
-
-    expected = sorted({m for p in FIGURE_PAGES for m in re.findall(
-        r'data-figure="([^"]+)"', (html_dir() / p).read_text(encoding="utf-8"))})
-    for edition in EDITIONS:
-        printed = OUT / f"{edition.name}.html"
-        if not printed.is_file():
-            pytest.fail(f"no printed page {printed}: run `make pdf` first", pytrace=False)
-        text = printed.read_text(encoding="utf-8")
-        shown = sorted(set(re.findall(
-            r'<figure class="attn-interactive[^"]*"[^>]* data-figure="([^"]+)"', text)))
-        assert shown == expected, f"{edition.name}: figures printed {shown}, expected {expected}"
-        for name in expected:
-            picture = rf'<img alt="[^"]+" class="attn-fallback" src="[^"]*interactive-{name}\.png"'
-            assert re.search(picture, text), f"{edition.name}: no picture of {name}"

@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from .conftest import ROOT, skip_or_fail
+from .conftest import ROOT, html_dir, skip_or_fail
 
 sys.path.insert(0, str(ROOT / "scripts"))
 from make_pdf import EDITIONS, OUT
@@ -230,3 +230,23 @@ def test_chinese_text_is_extractable_from_the_chinese_pdf(name):
     assert "术语表" in text, "the glossary page's Chinese title is not in the PDF's text"
     assert len(CJK.findall(text)) > 100
     assert "\ufffd" not in text and "\u25a1" not in text, "replacement or tofu characters"
+
+
+def test_the_printed_book_holds_every_figures_picture():
+    """The page `make pdf` printed has each interactive figure's static picture, with its alt
+    text (here, not beside the figures' tests: this file runs after the PDF is printed)."""
+    from .test_interactive import FIGURE_PAGES
+
+    expected = sorted({m for p in FIGURE_PAGES for m in re.findall(
+        r'data-figure="([^"]+)"', (html_dir() / p).read_text(encoding="utf-8"))})
+    for edition in EDITIONS:
+        printed = OUT / f"{edition.name}.html"
+        if not printed.is_file():
+            pytest.fail(f"no printed page {printed}: run `make pdf` first", pytrace=False)
+        text = printed.read_text(encoding="utf-8")
+        shown = sorted(set(re.findall(
+            r'<figure class="attn-interactive[^"]*"[^>]* data-figure="([^"]+)"', text)))
+        assert shown == expected, f"{edition.name}: figures printed {shown}, expected {expected}"
+        for name in expected:
+            picture = rf'<img alt="[^"]+" class="attn-fallback" src="[^"]*interactive-{name}\.png"'
+            assert re.search(picture, text), f"{edition.name}: no picture of {name}"
