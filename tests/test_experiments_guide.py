@@ -150,3 +150,28 @@ def test_the_shipped_file_holds_chapter_sevens_partner_records():
         for seed in EXP.seeds:
             assert res.run(task, arm, seed) == CH7.run(task, arm, seed)
     assert res.provenance["partners"]["commit"] == CH7.provenance["commit"]
+
+
+def test_the_command_line_trains_only_the_new_cells_through_run_guide(monkeypatch, tmp_path):
+    """`run guide_modules` and `run --all` (so `make results`) must not re-train the partners."""
+    from attn_lessons.experiments import __main__ as cli
+    from attn_lessons.experiments import runner
+
+    calls = []
+
+    def fake_run_guide(**kwargs):
+        calls.append(kwargs)
+        return default_path(EXP.name)  # the shipped file, read back by the command
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("run_experiment would train the partner cells again")
+
+    monkeypatch.setattr(cli, "run_guide", fake_run_guide)
+    monkeypatch.setattr(cli, "run_experiment", refuse)
+    monkeypatch.setattr(runner, "run_experiment", refuse)
+    if not default_path(EXP.name).is_file():
+        pytest.skip("guide_modules.json is not shipped yet")
+    assert cli.main(["run", EXP.name, "--jobs", "2", "--no-progress"]) == 0
+    (call,) = calls
+    assert call["jobs"] == 2 and call["progress"] is False
+    assert call["partial"].name == "partial.jsonl" and not call["partial"].parent.exists()

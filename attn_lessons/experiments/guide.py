@@ -10,9 +10,11 @@ same data, initial random state and batch order: the arms are paired by seed wit
 The baseline ``"none"`` and the closest module the book already has (:data:`PARTNERS`) are cells
 of this design too, but they are not trained again: :func:`run_guide` trains the new cells and
 copies the partners' records from ``ch7_tasks.json`` (the same settings and seeds give the same
-numbers on the same CPU and torch, which ``check_reruns`` of this file re-checks). The ordinary
-``python -m attn_lessons.experiments run guide_modules`` trains every cell, partners included,
-and writes the same records.
+numbers on the same CPU and torch, which ``check_reruns`` of this file re-checks).
+``python -m attn_lessons.experiments run guide_modules`` (and ``run --all``, so ``make results``)
+goes through :func:`run_guide`; only the larger GPU configuration (``--config gpu``) and
+:func:`~attn_lessons.experiments.runner.run_experiment` called directly train every cell,
+partners included, and write the same records.
 
 ``run_one(arm, task, seed, settings)`` is chapter 7's run for any kind the factory knows: it
 returns the final test ``accuracy`` and ``loss`` and the last epoch's ``train_accuracy``.
@@ -290,7 +292,7 @@ def _read_partial(path: Path) -> dict[tuple[str, str, int], dict[str, Any]]:
 
 def run_guide(*, jobs: int = 2, out: str | Path | None = None, partial: str | Path | None = None,
               command: str | None = None, experiment: Experiment | None = None,
-              started: str | None = None) -> Path:
+              started: str | None = None, progress: bool = False) -> Path:
     """Train the new cells of ``guide_modules``, copy the partners, write the result file.
 
     The new runs go seed by seed (every new cell of seed 0, then of seed 1, ...), ``jobs`` at a
@@ -300,8 +302,10 @@ def run_guide(*, jobs: int = 2, out: str | Path | None = None, partial: str | Pa
     naming the file, commit and date the copied records come from. ``experiment`` replaces the
     declared design (a test runs a smaller one). ``started`` (an ISO date) is the start of the
     first call when this one resumes from ``partial``: the provenance's date and wall time then
-    count from it.
+    count from it. ``progress`` shows a progress bar instead of a line per run on stderr.
     """
+    from attn_lessons.progress import progress_bar
+
     exp = EXPERIMENTS[0] if experiment is None else experiment
     if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
         raise ValueError(f"jobs must be a positive integer, got {jobs!r}")
@@ -326,7 +330,9 @@ def run_guide(*, jobs: int = 2, out: str | Path | None = None, partial: str | Pa
         start -= (now - first).total_seconds()
         prov["date"] = first.isoformat(timespec="seconds")
     partial.parent.mkdir(parents=True, exist_ok=True)
-    with partial.open("a", encoding="utf-8") as log:
+    bar = progress_bar(total=len(todo), desc=exp.name, unit="run",
+                       **({} if progress else {"disable": True}))
+    with bar, partial.open("a", encoding="utf-8") as log:
         context = multiprocessing.get_context("spawn")
         with concurrent.futures.ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
             futures = {pool.submit(run_one_record, exp.runner, task, arm, seed, exp.settings,
@@ -336,8 +342,10 @@ def run_guide(*, jobs: int = 2, out: str | Path | None = None, partial: str | Pa
                 done[futures[future]] = record
                 log.write(json.dumps(record) + "\n")
                 log.flush()
-                print(f"{i}/{len(todo)} {futures[future]} {record['seconds']:.1f} s",
-                      file=sys.stderr, flush=True)
+                bar.update(1)
+                if not progress:
+                    print(f"{i}/{len(todo)} {futures[future]} {record['seconds']:.1f} s",
+                          file=sys.stderr, flush=True)
     wall = time.perf_counter() - start
     by_key = {(r["task"], r["arm"], r["seed"]): r for r in copied} | done
     record = {
