@@ -13,7 +13,7 @@ BOOK_FLAGS := -W -n --keep-going
 # time when ATTN_TIMINGS names a file (make test sets it) and otherwise only runs the command.
 TIMED := $(BIN)/python scripts/stage_times.py run
 
-.PHONY: help setup book catalogues notebooks test test-stages lint nbval nbval-cached pytest browser browser-with-pdf pdf-then-rest browser-pages browser-pages-en browser-pages-zh browser-figures browser-student browser-rest student bench module-bench pdf check-clean clean checkpoints results
+.PHONY: help setup book catalogues notebooks test test-stages lint nbval nbval-cached pytest browser browser-with-pdf pdf-then-check browser-pages browser-pages-en browser-pages-zh browser-figures browser-student browser-rest browser-pdf student bench module-bench pdf check-clean clean checkpoints results
 
 help:
 	@echo "make book     build the HTML book into _build/html, English and Chinese (zh_CN/)"
@@ -91,32 +91,33 @@ nbval-cached: $(STAMP)
 
 # After the build: every page in headless Chromium (Debian's chromium package), and the student
 # edition executed from its own folders (tests/browser; `pytest tests` leaves that folder out).
-# Five pytest processes at once, because a browser test mostly waits for Chromium (one process
+# Several pytest processes at once, because a browser test mostly waits for Chromium (one process
 # keeps a core less than half busy): the pages of each edition, the interactive figures, the
-# student edition (its notebooks executed, two at a time), and the rest (the Chinese edition, the
-# PDF, the reader notebooks). A new file in tests/browser runs with the rest. Each process prints its report when
-# it ends (and its time, within make test); any failure fails the stage.
+# student edition (its notebooks executed, two at a time), the rest (the Chinese edition, the
+# reader notebooks, the exercise pages) and the printed book's checks (test_pdf.py, which reads
+# the PDF). A new file in tests/browser runs with the rest. Each process prints its report when it
+# ends (and its time, within make test); any failure fails the stage.
 BROWSER_PAGES   := tests/browser/test_pages.py
 BROWSER_FIGURES := tests/browser/test_interactive.py tests/browser/test_interactive_b.py
 BROWSER_STUDENT := tests/browser/test_student_edition.py
+BROWSER_PDF     := tests/browser/test_pdf.py
 BROWSER_PYTEST  := $(BIN)/python -m pytest -p no:cacheprovider
 
 browser: $(STAMP)
-	@$(MAKE) --no-print-directory -j5 --output-sync=target \
-		browser-pages-en browser-pages-zh browser-figures browser-student browser-rest
+	@$(MAKE) --no-print-directory -j6 --output-sync=target \
+		browser-pages-en browser-pages-zh browser-figures browser-student browser-rest browser-pdf
 
-# Within make test: the PDF is printed while the other browser processes run (it needs a core
-# for a little over two minutes, which the processes that wait on page loads leave free), and the
-# rest (which reads the PDF) starts after it.
+# Within make test: the PDF is printed while the other browser processes run, and only the
+# checks that read it (browser-pdf) wait for it; everything else starts at once, so that no
+# process runs alone at the end while a core idles.
 browser-with-pdf: $(STAMP)
-	@$(MAKE) --no-print-directory -j5 --output-sync=target \
-		browser-pages-en browser-pages-zh browser-figures browser-student pdf-then-rest
+	@$(MAKE) --no-print-directory -j6 --output-sync=target \
+		browser-pages-en browser-pages-zh browser-figures browser-student browser-rest pdf-then-check
 
-pdf-then-rest:
+pdf-then-check:
 	@$(MAKE) --no-print-directory pdf PDF_FLAGS=--skip-without-chromium
-	@$(MAKE) --no-print-directory browser-rest
+	@$(MAKE) --no-print-directory browser-pdf
 
-# The pages in two processes, one edition each (tests/browser/conftest.py: ATTN_BROWSER_EDITION).
 browser-pages: browser-pages-en browser-pages-zh
 
 browser-pages-en:
@@ -135,7 +136,10 @@ browser-student:
 
 browser-rest:
 	$(TIMED) "browser: rest" -- $(BROWSER_PYTEST) tests/browser \
-		$(foreach f,$(BROWSER_PAGES) $(BROWSER_FIGURES) $(BROWSER_STUDENT),--ignore=$(f))
+		$(foreach f,$(BROWSER_PAGES) $(BROWSER_FIGURES) $(BROWSER_STUDENT) $(BROWSER_PDF),--ignore=$(f))
+
+browser-pdf:
+	$(TIMED) "browser: printed book" -- $(BROWSER_PYTEST) $(BROWSER_PDF)
 
 student: $(STAMP)
 	$(BIN)/python scripts/make_student.py

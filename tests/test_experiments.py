@@ -379,6 +379,23 @@ def test_picks_and_the_time_budget(same_machine):
         check_reruns("infra_test", path=same_machine, per_cell=0)
 
 
+def test_the_skip_variable_checks_the_picks_and_trains_nothing(same_machine, monkeypatch):
+    """The student edition's test sets it: the picks are still looked up, nothing is trained."""
+    def refuse(*args, **kwargs):
+        raise AssertionError("a run was trained although the variable is set")
+
+    monkeypatch.setattr(results_module, "run_one_record", refuse)
+    monkeypatch.setenv(results_module.SKIP_RERUNS_VARIABLE, "1")
+    report = check_reruns("infra_test", path=same_machine)
+    assert not report.rows and not report.asserted and len(report.skipped) == 3
+    assert f"none re-run ({results_module.SKIP_RERUNS_VARIABLE} is set)" in repr(report)
+    with pytest.raises(KeyError, match="seed 99"):
+        check_reruns("infra_test", picks=[("t", "gate", 99)], path=same_machine)
+    monkeypatch.setenv(results_module.SKIP_RERUNS_VARIABLE, "0")  # 0 or empty: re-run as usual
+    with pytest.raises(AssertionError, match="trained although"):
+        check_reruns("infra_test", path=same_machine)
+
+
 # --- the analysis reads the file ----------------------------------------------------------------
 
 

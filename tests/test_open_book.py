@@ -263,16 +263,20 @@ def _recipe_targets(target: str) -> list[str]:
 
 def test_make_test_prints_the_book_before_the_browser_stage():
     """The book is built before the PDF and the browser processes; the PDF is printed beside
-    the browser processes, and the tests that read it back (the rest) start after it."""
+    the browser processes, and only the tests that read it back (browser-pdf) start after it."""
     stages = _test_stages()
     assert stages.index("book") < stages.index("browser-with-pdf")
     processes = _recipe_targets("browser-with-pdf")
     assert {"browser-pages-en", "browser-pages-zh", "browser-figures", "browser-student",
-            "pdf-then-rest"} <= set(processes)
-    chain = _recipe_targets("pdf-then-rest")
-    assert chain.index("pdf") < chain.index("browser-rest")
+            "browser-rest", "pdf-then-check"} <= set(processes)
+    chain = _recipe_targets("pdf-then-check")
+    assert chain.index("pdf") < chain.index("browser-pdf")
     # `make browser` alone runs the same browser processes, without printing the PDF
-    assert set(_recipe_targets("browser")) == set(processes) - {"pdf-then-rest"} | {"browser-rest"}
+    assert set(_recipe_targets("browser")) == set(processes) - {"pdf-then-check"} | {"browser-pdf"}
+    # every file of tests/browser runs in exactly one process: the rest leaves out the others'
+    rest = re.search(r"^browser-rest:.*\n((?:\t.*\n)+)", _read("Makefile"), re.MULTILINE)[1]
+    for variable in ("BROWSER_PAGES", "BROWSER_FIGURES", "BROWSER_STUDENT", "BROWSER_PDF"):
+        assert f"$({variable})" in rest
 
 
 def test_make_test_runs_every_stage_and_checks_the_notebooks_after_their_execution():

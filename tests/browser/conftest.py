@@ -15,6 +15,8 @@ import os
 import shutil
 import sys
 import time
+import urllib.parse
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -137,3 +139,99 @@ class Quiet:
                 urls = sorted(request.url for request in self.in_flight)
                 raise AssertionError(f"requests still in flight after {timeout_s} s: {urls}")
             self.page.wait_for_timeout(50)  # lets Playwright deliver the page's events
+
+
+# ---------------------------------------------------------------------------------------------
+# The interactive figures' pages (test_interactive.py, test_interactive_b.py): one load per page
+# ---------------------------------------------------------------------------------------------
+
+@dataclass
+class Tab:
+    """One page opened for the figures, with what it logged and asked for.
+
+    ``console_errors`` and ``foreign_requests`` hold what the page load produced
+    (``load_errors``, ``load_requests``) and what happened since the current test opened it.
+    """
+
+    page: object
+    console_errors: list[str] = field(default_factory=list)
+    foreign_requests: list[str] = field(default_factory=list)
+    load_errors: list[str] = field(default_factory=list)
+    load_requests: list[str] = field(default_factory=list)
+
+
+@pytest.fixture(scope="session")
+def figure_context(browser):
+    """The browser context of the interactive figures' pages (1280 px wide)."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, service_workers="block")
+    yield context
+    context.close()
+
+
+# Put an opened page back as a reader finds it after loading it: screen media, scrolled to the
+# top, nothing focused or hovered, every figure drawn afresh (AttnFigures.restart, which resolves
+# once the new drawing's maths is typeset).
+_RESTART_JS = """() => {
+  window.scrollTo(0, 0);
+  if (document.activeElement && document.activeElement.blur) document.activeElement.blur();
+  const figures = document.querySelectorAll("figure.attn-interactive[data-figure]");
+  return Promise.all(Array.from(figures, f => window.AttnFigures.restart(f))).then(() => true);
+}"""
+
+
+@pytest.fixture(scope="session")
+def _tabs(figure_context):
+    """The pages loaded so far, by name: each chapter page is loaded once for every test."""
+    tabs: dict[str, Tab] = {}
+    yield tabs
+    for tab in tabs.values():
+        tab.page.close()
+
+
+@pytest.fixture()
+def open_page(figure_context, server, _tabs):
+    """open_page(page) -> Tab: the page loaded from 127.0.0.1, every other host blocked.
+
+    A page is loaded (with its maths typeset) the first time a test asks for it; a later test
+    gets the same page with its figures restarted, as they were after the load. The load's
+    console errors and blocked requests are reported to every test that opens the page.
+    """
+    host = urllib.parse.urlparse(server).netloc
+
+    def _load(page_name: str) -> Tab:
+        page = figure_context.new_page()
+        tab = Tab(page)
+        quiet = Quiet(page)
+
+        def route(route):
+            parsed = urllib.parse.urlparse(route.request.url)
+            if parsed.scheme in ("data", "blob") or parsed.netloc == host:
+                route.continue_()
+            else:
+                tab.foreign_requests.append(route.request.url)
+                route.abort("blockedbyclient")
+
+        page.route("**/*", route)
+        page.on("console", lambda m: m.type == "error" and tab.console_errors.append(m.text))
+        page.on("pageerror", lambda e: tab.console_errors.append(f"uncaught: {e}"))
+        page.goto(server + page_name, wait_until="load")
+        page.evaluate("""() => window.MathJax && MathJax.startup && MathJax.startup.promise
+                             ? MathJax.startup.promise.then(() => true) : false""")
+        quiet.wait()
+        tab.load_errors = list(tab.console_errors)
+        tab.load_requests = list(tab.foreign_requests)
+        return tab
+
+    def _open(page_name: str) -> Tab:
+        tab = _tabs.get(page_name)
+        if tab is None:
+            tab = _tabs[page_name] = _load(page_name)
+            return tab
+        tab.page.emulate_media(media="screen")
+        tab.page.mouse.move(0, 0)
+        tab.page.evaluate(_RESTART_JS)
+        tab.console_errors[:] = tab.load_errors
+        tab.foreign_requests[:] = tab.load_requests
+        return tab
+
+    return _open

@@ -10,12 +10,10 @@ computed here in the test process. (Chapters 4 to 7 have theirs in test_interact
 from __future__ import annotations
 
 import math
-import urllib.parse
-from dataclasses import dataclass, field
 
 import pytest
 
-from .conftest import Quiet, html_dir
+from .conftest import html_dir
 
 CHAPTERS = ["ch1_similarity", "ch2_se", "ch3_eca", "ch4_cbam", "ch5_coordatt",
             "ch6_self_attention", "ch7_networks"]
@@ -31,56 +29,6 @@ def _figure_pages() -> list[str]:
 
 
 FIGURE_PAGES = _figure_pages()
-
-
-@dataclass
-class Tab:
-    """One page opened for the figures, with what it logged and asked for."""
-
-    page: object
-    console_errors: list[str] = field(default_factory=list)
-    foreign_requests: list[str] = field(default_factory=list)
-
-
-@pytest.fixture(scope="module")
-def context(browser):
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, service_workers="block")
-    yield context
-    context.close()
-
-
-@pytest.fixture()
-def open_page(context, server):
-    """open_page(page) -> Tab: the page loaded from 127.0.0.1, every other host blocked."""
-    host = urllib.parse.urlparse(server).netloc
-    tabs = []
-
-    def _open(page_name: str) -> Tab:
-        page = context.new_page()
-        tab = Tab(page)
-        quiet = Quiet(page)
-
-        def route(route):
-            parsed = urllib.parse.urlparse(route.request.url)
-            if parsed.scheme in ("data", "blob") or parsed.netloc == host:
-                route.continue_()
-            else:
-                tab.foreign_requests.append(route.request.url)
-                route.abort("blockedbyclient")
-
-        page.route("**/*", route)
-        page.on("console", lambda m: m.type == "error" and tab.console_errors.append(m.text))
-        page.on("pageerror", lambda e: tab.console_errors.append(f"uncaught: {e}"))
-        page.goto(server + page_name, wait_until="load")
-        page.evaluate("""() => window.MathJax && MathJax.startup && MathJax.startup.promise
-                             ? MathJax.startup.promise.then(() => true) : false""")
-        quiet.wait()
-        tabs.append(tab)
-        return tab
-
-    yield _open
-    for tab in tabs:
-        tab.page.close()
 
 
 def test_every_chapter_has_an_interactive_figure_in_the_built_book():

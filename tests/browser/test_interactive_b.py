@@ -10,15 +10,9 @@ import math
 
 import pytest
 
-from . import test_interactive as generic
 from .test_interactive import _figure, _number, _page_of, _set_range
 
 torch = pytest.importorskip("torch")
-
-# the generic tests' fixtures: one browser context per module, pages served from 127.0.0.1 only
-context = generic.context
-open_page = generic.open_page
-
 
 @pytest.fixture(scope="module")
 def captured():

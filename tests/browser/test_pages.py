@@ -8,9 +8,10 @@ display equation, formula and table and of the page at 1280 px, every figure's s
 shown, the table-of-contents toggle at 1280 px, and, after narrowing the page to a phone's 390 px,
 the widths and the figures' text again and both sidebar toggles; on a Chinese page, the
 furniture's strings and any Chinese set in italics. The tests below then judge one aspect each, so
-a failure names both the page and what is wrong with it. A full-page screenshot of every chapter
-page is written to `_build/screenshots/` for review, and one page of each edition at 390 px with
-its table of contents open (phone-sidebar__*.png).
+a failure names both the page and what is wrong with it. One page of each edition is photographed
+at 390 px with its table of contents open (`_build/screenshots/phone-sidebar__*.png`), one chapter
+page in light and dark mode, and, with ``ATTN_SCREENSHOTS=1``, every chapter page in full, for
+review.
 """
 
 from __future__ import annotations
@@ -137,6 +138,9 @@ class Visit:
     #: On a Chinese page: the page's language, furniture strings with English words in them, and
     #: Chinese text set in italics.
     chinese: dict = field(default_factory=dict)
+    #: On a page with figures, in the theme's dark mode: the theme it showed, how many figures
+    #: were measured, and each figure whose background was not light (see ``_dark_figures``).
+    dark: dict = field(default_factory=dict)
     #: Every figure's smallest text as shown at PHONE: {width: [figure, ...]}
     #: (_FIGURE_TEXT_JS; judged by test_figure_text_is_at_least_9_px).
     figure_text: dict = field(default_factory=dict)
@@ -213,6 +217,11 @@ def _hidden_cell_states(page) -> list[dict]:
             state["check_shown_after"] = _shown_after_click(page, check.first)
         states.append(state)
     return states
+
+
+#: Set (``ATTN_SCREENSHOTS=1 make browser``): a full-page screenshot of every chapter page for
+#: review. Off by default: nothing asserts on them, and on two cores they cost about a minute.
+SCREENSHOTS_VARIABLE = "ATTN_SCREENSHOTS"
 
 
 def _screenshot_path(page: str) -> Path:
@@ -553,7 +562,7 @@ def visit(browser, server):
         result.math_errors = facts["errors"]
         result.images = facts["images"]
         result.hrefs = facts["hrefs"]
-        if page_name in CHAPTER_PAGES:
+        if page_name in CHAPTER_PAGES and os.environ.get(SCREENSHOTS_VARIABLE):
             shot = _screenshot_path(page_name)
             shot.parent.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(shot), full_page=True)
@@ -562,6 +571,8 @@ def visit(browser, server):
         result.hidden_cells = _hidden_cell_states(page)
         if result.solutions or result.hidden_cells:
             page.wait_for_timeout(500)  # let anything a click asked for arrive, or fail, here
+        if page_name in DARK_PAGES:
+            result.dark = _dark_figures(page)
         _furniture_and_widths(page, page_name, result)  # last: it narrows the page to PHONE
         page.close()
         visits[page_name] = result
@@ -768,32 +779,17 @@ def _border(lum, width: int = 3):
                            lum[:, :width].ravel(), lum[:, -width:].ravel()])
 
 
-@pytest.fixture(scope="session")
-def dark_page(browser, server):
-    """open(page) -> a Playwright page in the theme's dark mode (the reader's system asks dark)."""
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, color_scheme="dark",
-                                  service_workers="block")
-    host = urllib.parse.urlparse(server).netloc
-
-    def _open(page_name: str):
-        page = context.new_page()
-        quiet = Quiet(page)
-        page.route("**/*", lambda route: route.continue_()
-                   if urllib.parse.urlparse(route.request.url).netloc == host else route.abort())
-        page.goto(server + page_name, wait_until="load")
-        quiet.wait()
-        return page
-
-    yield _open
-    context.close()
-
-
 def _figure_pages() -> list[str]:
     """Chapter pages with a figure in the article (a diagram or a notebook's plot)."""
     return [page for page in CHAPTER_PAGES
             if re.search(r'<article class="bd-article">.*?<img\s',
                          (html_dir() / page).read_text(encoding="utf-8", errors="replace"),
                          re.DOTALL)]
+
+
+#: The pages whose figures are photographed in dark mode during their visit.
+DARK_PAGES_LIST = _figure_pages()
+DARK_PAGES = frozenset(DARK_PAGES_LIST)
 
 
 # The part of an image on the screen, in the viewport's coordinates: the image's box, cut at the
@@ -806,34 +802,54 @@ _SHOWN_PART_JS = """img => {
   return {x, y, width: Math.min(r.right, b.right) - x, height: Math.min(r.bottom, b.bottom) - y};
 }"""
 
+_THEME_JS = "document.documentElement.dataset.theme"
 
-@pytest.mark.parametrize("page", _figure_pages())
-def test_figures_keep_a_light_background_in_dark_mode(dark_page, page):
-    """Each figure, as the reader sees it on the dark page, still has a light background."""
+
+def _dark_figures(page) -> dict:
+    """The page switched to dark mode as a reader's system would ask for it (the theme follows
+    ``prefers-color-scheme`` in its "auto" mode), each visible figure of the article photographed
+    as it shows, then the page switched back to light."""
     import numpy as np
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-    tab = dark_page(page)
+    page.emulate_media(color_scheme="dark")
     try:
-        assert tab.evaluate("document.documentElement.dataset.theme") == "dark"
-        images = tab.locator("article.bd-article img").all()
-        dark = []
-        for i, image in enumerate(images):
-            if not image.is_visible():  # an interactive figure's picture, hidden while it is live
-                continue
-            image.scroll_into_view_if_needed()
-            # What shows of the figure: a figure wider than the column is cut at the edge of the
-            # box it scrolls in (book/_ext/figure_text.py).
-            box = image.evaluate(_SHOWN_PART_JS)
-            if box["width"] < 8 or box["height"] < 8:
-                continue
-            ring = float(np.median(_border(_luminance(tab.screenshot(clip=box)))))
-            if ring < LIGHT:
-                dark.append(f"image {i} ({image.get_attribute('src')}): background luminance "
-                            f"{ring:.0f} < {LIGHT}")
-        assert images, "the page has figures in its source but none was found on it"
-        assert not dark, "\n".join(dark)
-    finally:
-        tab.close()
+        page.wait_for_function(f"{_THEME_JS} === 'dark'", timeout=10_000)
+    except PlaywrightTimeout:  # the test reports the theme the page shows instead
+        pass
+    found = {"theme": page.evaluate(_THEME_JS), "images": 0, "measured": 0, "dark": []}
+    images = page.locator("article.bd-article img").all()
+    found["images"] = len(images)
+    for i, image in enumerate(images):
+        if not image.is_visible():  # an interactive figure's picture, hidden while it is live
+            continue
+        image.scroll_into_view_if_needed()
+        # What shows of the figure: a figure wider than the column is cut at the edge of the
+        # box it scrolls in (book/_ext/figure_text.py).
+        box = image.evaluate(_SHOWN_PART_JS)
+        if box["width"] < 8 or box["height"] < 8:
+            continue
+        ring = float(np.median(_border(_luminance(page.screenshot(clip=box)))))
+        found["measured"] += 1
+        if ring < LIGHT:
+            found["dark"].append(f"image {i} ({image.get_attribute('src')}): background "
+                                 f"luminance {ring:.0f} < {LIGHT}")
+    page.emulate_media(color_scheme="light")
+    page.wait_for_function(f"{_THEME_JS} === 'light'", timeout=10_000)
+    page.evaluate("window.scrollTo(0, 0)")
+    return found
+
+
+@pytest.mark.parametrize("page", DARK_PAGES_LIST)
+def test_figures_keep_a_light_background_in_dark_mode(visit, page):
+    """Each figure, as the reader sees it on the dark page, still has a light background.
+
+    Measured during the page's one visit (``_dark_figures``), after its solutions were opened,
+    so the figures inside solutions are measured too."""
+    dark = visit(page).dark
+    assert dark["theme"] == "dark", f"the page did not follow the system's dark mode: {dark}"
+    assert dark["images"], "the page has figures in its source but none was found on it"
+    assert not dark["dark"], "\n".join(dark["dark"])
 
 
 @pytest.mark.parametrize("mode", ["light", "dark"])

@@ -360,8 +360,10 @@
 
   function typeset(stage) {
     var mj = window.MathJax;
-    if (!stage.querySelector(".math") || !mj || !mj.startup || !mj.startup.promise) return;
-    mj.startup.promise.then(function () {
+    if (!stage.querySelector(".math") || !mj || !mj.startup || !mj.startup.promise) {
+      return Promise.resolve(null);
+    }
+    return mj.startup.promise.then(function () {
       var raw = Array.prototype.filter.call(stage.querySelectorAll(".math"), function (m) {
         return !m.querySelector("mjx-container");
       });
@@ -385,7 +387,7 @@
 
   function start(figure) {
     var name = figure.getAttribute("data-figure");
-    if (figure.getAttribute("data-state")) return;
+    if (figure.getAttribute("data-state")) return Promise.resolve(null);
     try {
       if (!Object.prototype.hasOwnProperty.call(inits, name)) {
         throw new Error("no script registered the figure " + name);
@@ -398,10 +400,23 @@
       figure.classList.add("attn-live");
       keepTextReadable(stage);
       figure.setAttribute("data-state", "live");
-      typeset(stage);
+      return typeset(stage);
     } catch (error) {
       fail(figure, name, error);
     }
+    return Promise.resolve(null);
+  }
+
+  /* Draw a figure afresh from its data, as on page load: its controls back at their first
+   * values. Returns a promise that resolves once the new drawing's maths is typeset. (The
+   * browser tests use it to serve many tests from one page load.) */
+  function restart(figure) {
+    figure.removeAttribute("data-state");
+    figure.classList.remove("attn-live");
+    var stage = figure.querySelector(":scope > .attn-stage");
+    if (stage) stage.textContent = "";
+    figure.querySelectorAll(":scope > p.attn-failed").forEach(function (p) { p.remove(); });
+    return start(figure);
   }
 
   function startAll() {
@@ -422,7 +437,7 @@
     readout: readout, show: show, format: format, linear: linear, log: log, color: color,
     text: text, label: label, cmapColour: cmapColour, colourBar: colourBar,
     drawImage: drawImage, drawTarget: drawTarget, imageSelect: imageSelect,
-    networkReadouts: networkReadouts, cellGrid: cellGrid
+    networkReadouts: networkReadouts, cellGrid: cellGrid, restart: restart
   };
 
   if (document.readyState === "loading") {
