@@ -8,6 +8,9 @@ thread each). The tests then check that
 - each student notebook runs to the end: no later cell needed a solution;
 - each checker cell that judges a reader's answer prints "Not yet: <hint>" (the stub is still
   there) instead of crashing or passing;
+- the notebooks' re-runs of recorded experiments (``check_reruns``) find their picks in the
+  result files; they train nothing here (``ATTN_LESSONS_SKIP_RERUNS``), since the book's own
+  execution in the same ``make test`` re-ran them with the same code;
 - in that kernel, ``attn_lessons`` was imported through the installed distribution
   ``attn-lessons``: the repository is not on ``sys.path`` and the notebook's folder holds no copy,
   so what runs here runs in a fresh Binder or Colab session that installs the package.
@@ -32,6 +35,8 @@ from pathlib import Path
 
 import nbformat
 import pytest
+
+from attn_lessons.experiments.results import SKIP_RERUNS_VARIABLE
 
 from .conftest import ROOT
 
@@ -73,6 +78,9 @@ def student_runs(tmp_path_factory) -> dict[str, dict]:
     make_student.make_student(BOOK, out)
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     env.update(OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")  # two kernels share two cores
+    # The re-runs of recorded experiments (check_reruns) look their picks up but train nothing
+    # here: the book's own execution re-ran the same picks with the same code on this machine.
+    env[SKIP_RERUNS_VARIABLE] = "1"
 
     def run(name: str) -> dict:
         notebook = out / name
