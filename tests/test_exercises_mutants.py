@@ -1480,22 +1480,46 @@ MULTI_HEAD = dict(
 )
 
 
-# --- chapter 8: the identity blend, written independently of the checker's own mistakes ---------
+# --- chapter 8: the blended gate's logit gradient, written independently of the checker ---------
 
-BLEND = dict(
+def _sig_prime(z):
+    return torch.sigmoid(z) * (1 - torch.sigmoid(z))
+
+
+def _blend_grad_in_place(u, z, alpha, g):
+    s = z.sigmoid_()  # the reader's own copy of z, overwritten
+    return g.mul_(u).sum(dim=(2, 3)).mul_(s * (1 - s)).mul_(alpha)
+
+
+BLEND_LOGIT_GRAD = dict(
     wrong=[
-        (lambda u, a, alpha: alpha * a, "At alpha = 0 your output is 0"),
-        (lambda u, a, alpha: u + alpha * a, "not alpha times A(u)"),
-        (lambda u, a, alpha: torch.lerp(a, u, torch.as_tensor(alpha)), "swapped"),
-        (lambda u, a, alpha: u - alpha * (a - u), "sign of the change is reversed"),
-        (lambda u, a, alpha: a.clone(), "ignores alpha"),
-        (lambda u, a, alpha: u.clone(), "ignores the attention"),
-        (lambda u, a, alpha: (u + alpha * a) / (1 + alpha), "normalised average"),
+        (lambda u, z, a, g: torch.einsum("nchw,nchw->nc", g, u) * _sig_prime(z), "ignores alpha"),
+        (lambda u, z, a, g: (1 - a) * torch.einsum("nchw,nchw->nc", g, u) * _sig_prime(z),
+         "not 1 − alpha"),
+        (lambda u, z, a, g: a * torch.einsum("nchw,nchw->nc", g, u), "go on through the sigmoid"),
+        (lambda u, z, a, g: a * torch.einsum("nchw,nchw->nc", g, u) * torch.sigmoid(z),
+         "s (1 − s), not s"),
+        (lambda u, z, a, g: a * (g * u).sum(dim=(2, 3)) * _sig_prime(torch.sigmoid(z)),
+         "evaluates σ' at the gate"),
+        (lambda u, z, a, g: a * g * u * _sig_prime(z).unsqueeze(-1).unsqueeze(-1),
+         "one value per position"),
+        (lambda u, z, a, g: a * (g * u).mean(dim=(3, 2)) * _sig_prime(z), "do not average"),
+        (lambda u, z, a, g: torch.einsum("nchw,nchw->c", g, u * a * _sig_prime(z)[..., None, None]),
+         "sums over the images"),
+        (lambda u, z, a, g: a * (g * u * (torch.sigmoid(z)[..., None, None] - 1)).sum(dim=(2, 3))
+         * _sig_prime(z), "dy/ds = alpha u"),
+        (lambda u, z, a, g: (g * u * (torch.sigmoid(z)[..., None, None] - 1)).sum(dim=(2, 3)),
+         "alpha's gradient"),
+        (lambda u, z, a, g: torch.autograd.grad(
+            (g * (u + a * (torch.sigmoid(z := z.requires_grad_())[..., None, None] * u - u))).sum(),
+            z)[0], "torch.autograd.grad"),
     ],
     right=[
-        lambda u, a, alpha: torch.lerp(u, a, torch.as_tensor(alpha, dtype=u.dtype)),
-        _np(lambda u, a, alpha: (1 - float(alpha)) * u + float(alpha) * a),
-        lambda u, a, alpha: u.add_(a.sub(u).mul_(alpha)),  # in place, on the reader's own copy
+        lambda u, z, a, g: a * torch.einsum("nchw,nchw->nc", g, u) * _sig_prime(z),
+        _np(lambda u, z, a, g: a * (g * u).sum(axis=(2, 3)) * np.exp(-z) / (1 + np.exp(-z)) ** 2),
+        _blend_grad_in_place,
+        lambda u, z, a, g: (a * (g.float() * u.float()).sum(dim=(2, 3))
+                            * _sig_prime(z.float())),  # in float32
     ],
 )
 
@@ -1553,7 +1577,7 @@ CATALOGUE = {
     "networks.check_seeds_to_clear": (networks.check_seeds_to_clear, SEEDS_TO_CLEAR),
     "networks.check_welch": (networks.check_welch, WELCH),
     "networks.check_equivalence_power": (networks.check_equivalence_power, EQUIVALENCE_POWER),
-    "insert.check_blend": (ins.check_blend, BLEND),
+    "insert.check_blend_logit_grad": (ins.check_blend_logit_grad, BLEND_LOGIT_GRAD),
     "heatmaps.check_layer_cam": (heat.check_layer_cam, LAYER_CAM),
 }
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import io
+import math
 
 import pytest
 import torch
@@ -551,6 +552,28 @@ def test_identity_alpha_is_half_the_machine_epsilon():
     assert one + identity_alpha() == one and one + 2 * identity_alpha() > one
     with pytest.raises(TypeError, match="floating-point torch.dtype"):
         identity_alpha(torch.int64)
+
+
+def test_the_saturated_gate_exercise_solution():
+    """Exercise ex-ch8-saturated-gate's numbers, on every float32 b between 16 and 17: sigma(b) is
+    exactly 1 from the first float32 above 24 ln 2 (16.64) on, with gradient exactly 0; the float32
+    just below stores sigma(b) = 1 - 2^-23 and gets the gradient 2^-23 (1 - 2^-23), twice alpha_0
+    in size."""
+    ends = torch.tensor([16.0, 17.0]).view(torch.int32).tolist()
+    b = torch.arange(ends[0], ends[1] + 1, dtype=torch.int32).view(torch.float32)  # 2^19 + 1
+    b.requires_grad_()
+    s = torch.sigmoid(b)
+    s.sum().backward()
+    first = int((s == 1).nonzero()[0])
+    assert (s[first:] == 1).all() and (s[:first] < 1).all()
+    threshold = 24 * math.log(2)
+    spacing = 2.0**-19  # between float32 numbers in [16, 32)
+    assert b[first - 1].item() <= threshold < b[first].item() + spacing
+    assert f"{b[first].item():.2f}" == f"{threshold:.2f}" == "16.64"
+    assert (b.grad[first:] == 0).all()  # (a): the dead start
+    assert 1 - s[first - 1].item() == 2.0**-23  # (b): the stored gate just below
+    assert math.isclose(b.grad[first - 1].item(), 2.0**-23, rel_tol=1e-6)
+    assert 1 - s[first - 1].item() == 2 * IDENTITY_ALPHA
 
 
 def test_new_modules_follow_dtype_and_mode():
