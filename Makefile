@@ -13,7 +13,7 @@ BOOK_FLAGS := -W -n --keep-going
 # time when ATTN_TIMINGS names a file (make test sets it) and otherwise only runs the command.
 TIMED := $(BIN)/python scripts/stage_times.py run
 
-.PHONY: help setup book catalogues notebooks test test-stages lint nbval nbval-cached pytest browser browser-with-pdf pdf-then-check browser-pages browser-pages-en browser-pages-zh browser-figures browser-student browser-rest browser-pdf student bench module-bench pdf check-clean clean checkpoints results
+.PHONY: help setup book book-en book-zh catalogues notebooks test test-stages lint nbval nbval-cached pytest browser browser-with-pdf pdf-then-check browser-pages browser-pages-en browser-pages-zh browser-figures browser-student browser-rest browser-pdf student bench module-bench pdf check-clean clean checkpoints results
 
 help:
 	@echo "make book     build the HTML book into _build/html, English and Chinese (zh_CN/)"
@@ -45,14 +45,21 @@ setup: $(STAMP)
 # same sources in language zh_CN, from book/locale; it reuses the English build's execution cache)
 # into _build/html/zh_CN/, beside the English site. Both builds are strict. First every notebook
 # of _toc.yml not yet in the execution cache is executed into it, two at a time
-# (scripts/execute_notebooks.py, as the build would execute it), so the builds execute nothing.
-# The builds compute the interactive figures' data with torch on one thread (small tensors: a
-# second thread costs more CPU than it saves, and make test runs pytest beside the build).
+# (scripts/execute_notebooks.py, as the build would execute it), so the builds execute nothing,
+# and the two editions, which share only that cache (read), are built at the same time: each
+# Sphinx build uses one core. The builds compute the interactive figures' data with torch on one
+# thread (small tensors: a second thread costs more CPU than it saves, and make test runs pytest
+# beside the build).
 book: $(STAMP)
 	$(TIMED) "execute notebooks" -- $(BIN)/python scripts/execute_notebooks.py
-	$(TIMED) "book (English)" -- env OMP_NUM_THREADS=1 $(BIN)/jupyter-book build . $(BOOK_FLAGS)
-	$(TIMED) "book (Chinese)" -- env OMP_NUM_THREADS=1 $(BIN)/python scripts/build_zh.py
+	@$(MAKE) --no-print-directory -j2 --output-sync=target book-en book-zh
 	@echo "The book is built: open $(CURDIR)/_build/html/index.html (Chinese: _build/html/zh_CN/index.html)"
+
+book-en: $(STAMP)
+	$(TIMED) "book (English)" -- env OMP_NUM_THREADS=1 $(BIN)/jupyter-book build . $(BOOK_FLAGS)
+
+book-zh: $(STAMP)
+	$(TIMED) "book (Chinese)" -- env OMP_NUM_THREADS=1 $(BIN)/python scripts/build_zh.py
 
 # The Chinese catalogues after an English edit: re-extract the messages and update
 # book/locale/zh_CN with sphinx-intl (new messages untranslated, changed ones fuzzy).
