@@ -142,13 +142,13 @@ def _hidden(tag: str, attributes: dict, classes: list[str]) -> bool:
     return "d-none" in classes and not any(_SHOWN_AGAIN.match(c) for c in classes)
 
 
-def _skipped(tag: str, attributes: dict, classes: list[str]) -> bool:
+def _skipped(tag: str, attributes: dict, classes: list[str], also: frozenset = frozenset()) -> bool:
     if tag in SKIP_TAGS or _hidden(tag, attributes, classes):
         return True
     # deliberately in another language (the "English" link, for the English reader)
     if not str(attributes.get("lang") or "zh").lower().startswith("zh"):
         return True
-    return bool(SKIP_CLASSES & set(classes))
+    return bool((SKIP_CLASSES | also) & set(classes))
 
 
 VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param",
@@ -159,8 +159,9 @@ class _Reader(HTMLParser):
     """Collects the visible texts of a page (the standard library's parser, streamed: a tree of
     the book's 4 MB of pages would take seconds to build)."""
 
-    def __init__(self):
+    def __init__(self, skip: frozenset = frozenset()):
         super().__init__(convert_charrefs=True)
+        self.skip = skip
         #: open elements: (tag, skipped, printed, in the glossary's table)
         self.stack: list[tuple[str, bool, bool, bool]] = []
         self.texts: list[str] = []
@@ -181,7 +182,7 @@ class _Reader(HTMLParser):
         attributes = {name: value or "" for name, value in attrs}
         classes = attributes.get("class", "").split()
         if not skipped:
-            skipped = tag == "head" or _skipped(tag, attributes, classes)
+            skipped = tag == "head" or _skipped(tag, attributes, classes, self.skip)
             printed = printed or "onlyprint" in classes
             glossary = glossary or (tag == "table" and "glossary-table" in classes)
             if glossary and tag == "tr":
@@ -209,9 +210,11 @@ class _Reader(HTMLParser):
             self.texts.append(data)
 
 
-def visible_texts(html: str) -> list[str]:
-    """The texts a reader meets on the page, in document order (see the module's docstring)."""
-    reader = _Reader()
+def visible_texts(html: str, skip: frozenset = frozenset()) -> list[str]:
+    """The texts a reader meets on the page, in document order (see the module's docstring),
+    less the elements of the classes `skip` (``{"cell_output"}``: the page without its notebook
+    cells' outputs)."""
+    reader = _Reader(skip)
     reader.feed(html)
     reader.close()
     title = "".join(reader.title).strip()
@@ -244,12 +247,13 @@ class Share:
         return "\n".join(lines)
 
 
-def latin_share(html: str, names: Names) -> Share:
-    """Count a page's visible words (see the module's docstring)."""
+def latin_share(html: str, names: Names, skip: frozenset = frozenset()) -> Share:
+    """Count a page's visible words (see the module's docstring), less the elements of the
+    classes `skip`."""
     characters = latin = 0
     offending: Counter = Counter()
     context: dict[str, str] = {}
-    for raw in visible_texts(html):
+    for raw in visible_texts(html, skip):
         text = URL.sub(" ", MATHS.sub(" ", raw))
         characters += len(CJK.findall(text))
         # a gloss (挤压（squeeze）) counts for nothing; an allowed name of several words for one
