@@ -91,12 +91,12 @@ class Names:
         self.phrase = re.compile("|".join(rf"(?<!\w){re.escape(p)}(?!\w)" for p in phrases)
                                  or r"(?!)")
         terms = "|".join(re.escape(g) for g in sorted(self.glosses, key=len, reverse=True))
-        # After a full-width parenthesis or a comma inside one: a glossary term (its plural too),
-        # or any phrase of at most three words in a parenthesis right after a Chinese character.
+        # After a full-width parenthesis or a comma inside one: a glossary term (its plural too);
+        # or the whole of a full-width parenthesis (a Chinese sentence's) of at most three words,
+        # the English of the Chinese before it (时间注意力（temporal attention）).
         self.gloss = re.compile(
             rf"(?<=[（，、])\s*(?:{terms or '(?!)'})(?:e?s)?(?=\s*[），、；：])"
-            rf"|(?<=[\u3400-\u4dbf\u4e00-\u9fff]（)"
-            rf"[A-Za-z][A-Za-z\-]*(?: [A-Za-z\-]+){{0,2}}(?=）)",
+            rf"|(?<=（)[A-Za-z][A-Za-z\-]*(?: [A-Za-z\-]+){{0,2}}(?=）)",
             re.I)
 
     def allows(self, word: str) -> bool:

@@ -86,6 +86,9 @@ def test_the_units_of_the_count():
     # a glossary term after its Chinese at first use, and a short gloss of any term: no count
     assert share(f"<p>{ZH}特征图（feature map，每个滤波器一个），卷积层（convolutional layer）</p>",
                  title="").latin == 0
+    # (the gloss in a text of its own, after an emphasised term)
+    gloss = "<strong>时间注意力</strong>（temporal attention）"
+    assert share(f"<p>{ZH}{gloss}</p>", title="").latin == 0
     # not a gloss: a sentence in parentheses
     assert share(f"<p>{ZH}（this is not a gloss at all）</p>").offending["this"] == 1
 
