@@ -18,18 +18,22 @@ screen reader or an empty search box). Left out, because a Chinese book keeps th
 - citations: the citation in a sentence (``.bibtex-citation``, whose link's title is the
   bibliography entry) and the bibliography (``.citation``, ``.citation-list``);
 - the English column of the glossary's table (the glossary is where the English belongs) and the
-  English gloss a glossary term carries at its first use in a chapter, 挤压（squeeze）;
+  English gloss a term carries at its first use in a chapter, 挤压（squeeze）: a glossary term's
+  English right after a full-width parenthesis or a comma inside one (特征图（feature map，每个
+  滤波器一个）), or the whole of a full-width parenthesis of at most three Latin words (a
+  full-width parenthesis belongs to a Chinese sentence: a longer English one is prose);
 - URLs and e-mail addresses.
 
 **Unit.** A Chinese word is taken as two CJK characters (a page's CJK characters / 2, rounded
-up): jieba cuts the book's Chinese into words of 1.6 characters on average, so halving the
+up): jieba cuts the edition's Chinese into words of about 1.7 characters, so halving the
 characters counts fewer Chinese words than a segmenter would, which makes the English share a
 little larger than a reader's count, never smaller; and it costs nothing. A Latin-script word is
 a run of Latin letters (hyphens and apostrophes inside it kept: ``non-local``, ``Welch's``) of two
-letters or more without a digit: a single letter is a symbol (C 个通道), and a token with a digit
-(``ResNet-18``, ``top-1``, ``v2``) an identifier. A Latin word *offends* unless the allowlist of
-names (``book/glossary/latin_allowlist.yml``), an abbreviation of the glossary or a Latin word of
-a glossary term's Chinese (softmax, Gram 矩阵) holds it.
+letters or more: a single letter is a symbol (C 个通道), and a token with a digit, an underscore,
+a dot or a slash inside (``ResNet-18``, ``top-1``, ``gate_sd``, ``se.md``) an identifier. A
+Latin word *offends* unless the allowlist of names (``book/glossary/latin_allowlist.yml``), an
+abbreviation of the glossary or a Latin word of a glossary term's Chinese (softmax, Gram 矩阵)
+holds it; a name of several words on the allowlist counts as one word.
 
 ``share = offending Latin words / (Chinese words + Latin words)``; the Chinese edition keeps it at
 or under :data:`THRESHOLD` on every page (tests/browser/test_chinese_prose.py).
