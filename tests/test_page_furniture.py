@@ -299,6 +299,9 @@ def test_the_proof_index_of_a_chinese_site_is_in_chinese(chinese_site):
     assert "命题索引" in text and "命题" in text and "页面" in text and "prop-means" in text, text
     assert "Proof" not in text and "proposition" not in text, text
     assert '<code class="xref">prop-means</code>' in html
+    assert "<em>命题（页面）</em>" in html, "the kind and the page's title, full-width parentheses"
+    css = (BOOK / "_ext" / "static" / cf.CSS).read_text(encoding="utf-8")
+    assert re.search(r'html\[lang\|="zh"\] table\.modindextable em\s*\{\s*font-style: normal', css)
 
 
 def test_a_chinese_page_of_the_small_site_reads_in_chinese(chinese_site):

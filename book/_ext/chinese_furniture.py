@@ -243,8 +243,8 @@ PROOF_KINDS = {"proposition": "命题", "theorem": "定理", "lemma": "引理", 
 
 def chinese_proof_index(index_class: type) -> type:
     """sphinx-proof's index as a Chinese page shows it: titled 命题索引, grouped under each kind
-    (命题) instead of under each label, each entry with its page's (translated) title; the labels,
-    which are link targets, are kept, as code."""
+    (命题) instead of under each label, each entry with its page's (translated) title, set upright
+    (static/chinese_typography.css); the labels, which are link targets, are kept, as code."""
     from sphinx.domains import IndexEntry
 
     class ChineseProofIndex(index_class):
@@ -260,7 +260,10 @@ def chinese_proof_index(index_class: type) -> type:
                     entry = IndexEntry(*entry)
                     kind = PROOF_KINDS.get(entry.descr, entry.descr)
                     title = titles[entry.docname].astext() if entry.docname in titles else ""
-                    groups.setdefault(kind, []).append(entry._replace(extra=title, descr=kind))
+                    # (the template writes ``extra`` in ASCII parentheses: the page's title goes
+                    # with the kind, 命题（坐标注意力）)
+                    descr = f"{kind}（{title}）" if title else kind
+                    groups.setdefault(kind, []).append(entry._replace(extra="", descr=descr))
             return sorted(groups.items()), collapse
 
     return ChineseProofIndex
