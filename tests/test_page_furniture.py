@@ -176,6 +176,12 @@ PAGE = """\
 
 一段*强调的文字*，和一个 *Latin* 词。
 
+```{prf:proposition} 均值
+:label: prop-means
+
+命题的正文。
+```
+
 ```{exercise} 门控的数目
 :label: ex-gates
 
@@ -204,8 +210,8 @@ PAGE = """\
 
 
 @pytest.fixture(scope="module")
-def chinese_page(tmp_path_factory) -> str:
-    """The HTML of a one-page Chinese project built with the book's theme and extensions."""
+def chinese_site(tmp_path_factory) -> Path:
+    """A one-page Chinese project built with the book's theme and extensions: its HTML folder."""
     import sphinx.locale
     from sphinx.application import Sphinx
     from sphinx.util.docutils import docutils_namespace
@@ -217,7 +223,7 @@ def chinese_page(tmp_path_factory) -> str:
         f"import sys\nsys.path.insert(0, {str(BOOK / '_ext')!r})\n"
         "extensions = ['myst_parser', 'sphinx_exercise', 'sphinx_book_theme', "
         "'language_switch', 'exercise_titles', 'chinese_furniture', 'reader_feedback', "
-        "'phone_layout']\n"
+        "'phone_layout', 'sphinx_proof']\n"
         "language = 'zh_CN'\nlocale_dirs = ['book/locale']\nhtml_theme = 'sphinx_book_theme'\n"
         "numfig = True\n"
         "author = '贡献者'\nproject = '书'\nmyst_enable_extensions = ['colon_fence']\n"
@@ -233,10 +239,15 @@ def chinese_page(tmp_path_factory) -> str:
             app = Sphinx(str(src), str(src), str(tmp / "out"), str(tmp / "doctrees"), "html",
                          status=StringIO(), warning=StringIO(), freshenv=True)
             app.build()
-        yield (tmp / "out" / "index.html").read_text(encoding="utf-8")
+        yield tmp / "out"
     finally:
         sphinx.locale.translators.clear()
         sphinx.locale.translators.update(saved)
+
+
+@pytest.fixture(scope="module")
+def chinese_page(chinese_site) -> str:
+    return (chinese_site / "index.html").read_text(encoding="utf-8")
 
 
 def _text(html: str) -> str:
@@ -246,6 +257,7 @@ def _text(html: str) -> str:
 def test_exercise_headers_take_the_chinese_form(chinese_page):
     titles = [_text(t) for t in re.findall(r'<p class="admonition-title">(.*?)</p>', chinese_page,
                                            re.S)]
+    titles = [t for t in titles if not t.startswith("命题")]  # (the proof index's proposition)
     assert "练习 1（门控的数目）" in titles, titles
     assert re.search(r'<span class="caption-number">练习 1</span>（', chinese_page), (
         "a space between the number and the parenthesis")
@@ -278,3 +290,27 @@ def test_the_buttons_of_a_chinese_page(chinese_page):
         "https://github.com/o/r/edit/main/book/locale/zh_CN/LC_MESSAGES/index.po")
     issue = urllib.parse.unquote(by_label["btn-source-issues-button"])
     assert issue.startswith("https://github.com/o/r/issues/new?") and "/zh_CN/index.html" in issue
+
+
+def test_the_proof_index_of_a_chinese_site_is_in_chinese(chinese_site):
+    """sphinx-proof's index page: a Chinese title, the kind and the page's title in Chinese."""
+    html = (chinese_site / "prf-prf.html").read_text(encoding="utf-8")
+    text = _text(html[html.index("<article"):html.index("</article>")])
+    assert "命题索引" in text and "命题" in text and "页面" in text and "prop-means" in text, text
+    assert "Proof" not in text and "proposition" not in text, text
+    assert '<code class="xref">prop-means</code>' in html
+    assert "<em>命题（页面）</em>" in html, "the kind and the page's title, full-width parentheses"
+    css = (BOOK / "_ext" / "static" / cf.CSS).read_text(encoding="utf-8")
+    assert re.search(r'html\[lang\|="zh"\] table\.modindextable em\s*\{\s*font-style: normal', css)
+
+
+def test_a_chinese_page_of_the_small_site_reads_in_chinese(chinese_site):
+    """The furniture of a Chinese page and the proof index, counted as tests/browser counts the
+    book's pages (scripts/chinese_prose.py): no English word outside the names."""
+    import chinese_prose
+
+    names = chinese_prose.load_names()
+    # (the page's own "*Latin* 词" is the one English word it holds)
+    for page, english in (("index.html", {"Latin": 1}), ("prf-prf.html", {})):
+        share = chinese_prose.latin_share((chinese_site / page).read_text(encoding="utf-8"), names)
+        assert share.offending == english, f"{page}: {share.report()}"

@@ -103,9 +103,12 @@ def _ledger():
 
 
 def _source(source, lang: int) -> str:
-    """``str(source)`` (repository@commit, file, lines), with the words in the page's language."""
-    if not lang or source.commit is None:
+    """``str(source)`` (repository@commit, file, lines), with the words in the page's language;
+    a paper's authors as a Chinese book cites them, "Hu 等，CVPR 2018，arXiv:1709.01507"."""
+    if not lang:
         return str(source)
+    if source.commit is None:
+        return f"{source.repository.replace(' et al., ', ' 等，')}，{source.path}"
     return f"{source.repository}@{source.commit[:10]}，{source.path}，第 {source.lines} 行"
 
 

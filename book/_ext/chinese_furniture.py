@@ -18,6 +18,8 @@ zh_CN) only, this extension:
   and the navigation's label (templates ``templates/toggle-*-sidebar.html``,
   ``templates/sbt-sidebar-nav.html``), myst-nb's "Show code cell source" summaries and their
   label, and sphinx-togglebutton's hints and buttons' label;
+- gives sphinx-proof's index page (``prf-prf.html``) a Chinese title, its entries grouped under
+  their kind in Chinese (命题) with their pages' titles (:func:`chinese_proof_index`);
 - writes "作者：" without the space the theme's template puts after it (``templates/author.html``);
 - sets emphasis in Chinese upright with emphasis dots (着重号) instead of the browser's synthetic
   italics, which CJK fonts do not have: a post-transform marks each emphasis that holds Chinese
@@ -231,10 +233,56 @@ def _page_strings(app: Sphinx, pagename, templatename, context, doctree) -> None
             _SUMMARY_LABEL, f'<summary aria-label="{_booktheme("Toggle hidden content")}">')
 
 
+#: sphinx-proof's index page (``prf-prf.html``) in Chinese: its title and the blocks' kinds.
+PROOF_INDEX_TITLE = "命题索引"
+PROOF_KINDS = {"proposition": "命题", "theorem": "定理", "lemma": "引理", "definition": "定义",
+               "corollary": "推论", "remark": "注", "example": "例", "proof": "证明",
+               "conjecture": "猜想", "axiom": "公理", "criterion": "准则", "observation": "观察",
+               "property": "性质", "assumption": "假设", "notation": "记号", "algorithm": "算法"}
+
+
+def chinese_proof_index(index_class: type) -> type:
+    """sphinx-proof's index as a Chinese page shows it: titled 命题索引, grouped under each kind
+    (命题) instead of under each label, each entry with its page's (translated) title, set upright
+    (static/chinese_typography.css); the labels, which are link targets, are kept, as code."""
+    from sphinx.domains import IndexEntry
+
+    class ChineseProofIndex(index_class):
+        localname = PROOF_INDEX_TITLE
+        shortname = "命题"
+
+        def generate(self, docnames=None):
+            content, collapse = super().generate(docnames)
+            titles = self.domain.env.titles
+            groups: dict[str, list] = {}
+            for _, entries in content:
+                for entry in entries:
+                    entry = IndexEntry(*entry)
+                    kind = PROOF_KINDS.get(entry.descr, entry.descr)
+                    title = titles[entry.docname].astext() if entry.docname in titles else ""
+                    # (the template writes ``extra`` in ASCII parentheses: the page's title goes
+                    # with the kind, 命题（坐标注意力）)
+                    descr = f"{kind}（{title}）" if title else kind
+                    groups.setdefault(kind, []).append(entry._replace(extra="", descr=descr))
+            return sorted(groups.items()), collapse
+
+    return ChineseProofIndex
+
+
+def _chinese_indices(app: Sphinx, env) -> list[str]:
+    """The Chinese edition's proof index (after the pages are read: the titles are known)."""
+    domain = env.domains.get("prf") if is_chinese(app.config.language) else None
+    if domain is not None:
+        domain.indices = [chinese_proof_index(c) if c.localname != PROOF_INDEX_TITLE else c
+                          for c in type(domain).indices]
+    return []
+
+
 def setup(app: Sphinx) -> dict:
     app.connect("config-inited", _configure, priority=400)  # before sphinx-togglebutton reads
     app.connect("builder-inited", _install, priority=900)
     app.connect("html-page-context", _page_strings, priority=600)  # after the theme's buttons
+    app.connect("env-updated", _chinese_indices)
     app.add_transform(TranslatedToctreeCaptions)
     app.add_post_transform(ChineseEmphasis)
     app.add_post_transform(ChineseCellSummaries)
