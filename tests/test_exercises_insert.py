@@ -9,6 +9,8 @@ import torch
 from attn_lessons.exercises import insert as ex
 from attn_lessons.insert import IDENTITY_ALPHA, InsertedAttention
 
+from ._checker_checks import assert_named, assert_passes, assert_refused_without_raising
+
 
 def test_reference_is_the_library_wrapper():
     """The checker's reference computes what InsertedAttention computes, on every case."""
@@ -33,19 +35,18 @@ def test_cases_cover_both_ends_and_the_identity_start():
                                                                          - np.asarray(u))),
 ])
 def test_correct_answers_pass(answer):
-    verdict = ex.check_blend(answer)
-    assert verdict, str(verdict)
+    assert_passes(ex.check_blend, answer)
 
 
 @pytest.mark.parametrize(("mistake", "hint"), ex.MISTAKES)
 def test_each_modelled_mistake_gets_its_hint(mistake, hint):
-    verdict = ex.check_blend(mistake)
-    assert not verdict
-    assert verdict.message == hint
+    assert_named(ex.check_blend, mistake, hint)
 
 
 def test_unmodelled_wrong_answer_and_errors_never_raise():
-    assert not ex.check_blend(lambda u, a, alpha: u * 2)
-    assert not ex.check_blend(lambda u, a, alpha: 1 / 0)
-    assert not ex.check_blend(...)
-    assert not ex.check_blend("u + alpha * (a - u)")
+    assert_refused_without_raising(ex.check_blend, [
+        lambda u, a, alpha: u * 2,
+        lambda u, a, alpha: 1 / 0,
+        ...,
+        "u + alpha * (a - u)",
+    ])
