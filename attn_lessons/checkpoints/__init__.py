@@ -127,7 +127,7 @@ def sha256(data: bytes) -> str:
 
 
 def _load_verified(data: bytes, kind: str, *, manifest: Callable[[], dict[str, Any]] | None,
-                  name: str, what: str, remedy: str) -> SmallCNN:
+                   name: str, what: str, remedy: str) -> SmallCNN:
     """The network of ``kind`` with the state dict ``data`` (a file's bytes), in eval mode, on
     the CPU.
 
@@ -159,5 +159,5 @@ def load_checkpoint(kind: str, *, verify: bool = True) -> SmallCNN:
     mismatch raises ``ValueError``: the weights are not the ones whose accuracy was recorded.
     """
     return _load_verified(checkpoint_path(kind).read_bytes(), kind,
-                         manifest=manifest if verify else None, name="checkpoint manifest",
-                         what="checkpoint", remedy=_REMEDY)
+                          manifest=manifest if verify else None, name="checkpoint manifest",
+                          what="checkpoint", remedy=_REMEDY)

@@ -69,5 +69,5 @@ def load_shuffled(kind: str, *, verify: bool = True) -> SmallCNN:
     mismatch raises ``ValueError``.
     """
     return _load_verified(shuffled_path(kind).read_bytes(), kind,
-                         manifest=manifest if verify else None, name="control manifest",
-                         what="shuffled-label control", remedy=_REMEDY)
+                          manifest=manifest if verify else None, name="control manifest",
+                          what="shuffled-label control", remedy=_REMEDY)
