@@ -9,62 +9,32 @@ is not at chance on the test set (its accuracy over 35 %, with four classes).
 
 from __future__ import annotations
 
-import io
-import json
-import platform
 import sys
-import time
 from pathlib import Path
 
-import torch
-
 import attn_lessons
-from attn_lessons._files import atomic_write_bytes, atomic_write_text
-from attn_lessons.checkpoints import SETTINGS, build_network, sha256, test_set
+from attn_lessons.checkpoints import test_set
+from attn_lessons.checkpoints._making import deterministic_cpu, train_network, write_checkpoints
 from attn_lessons.checkpoints.controls import KINDS, LABEL_SEED, shuffled_train_set
-from attn_lessons.device import seed_everything
-from attn_lessons.train import evaluate, train_model
 
 OUT = Path(attn_lessons.__file__).parent / "checkpoints" / "controls"
 MAXIMUM_ACCURACY = 0.35
 
 
 def main() -> int:
-    torch.set_num_threads(1)
-    torch.use_deterministic_algorithms(True)
+    deterministic_cpu()
     train, test = shuffled_train_set(), test_set()
     files, checkpoints = {}, {}
     for kind in KINDS:
-        start = time.perf_counter()
-        seed_everything(SETTINGS["seed"])
-        model = build_network(kind)
-        result = train_model(model, train, epochs=SETTINGS["epochs"],
-                             batch_size=SETTINGS["batch_size"], lr=SETTINGS["lr"],
-                             weight_decay=SETTINGS["weight_decay"], seed=SETTINGS["seed"],
-                             device="cpu", progress=False)
-        accuracy = evaluate(model, test, device="cpu")["accuracy"]
-        buffer = io.BytesIO()
-        torch.save(model.state_dict(), buffer)
-        data = buffer.getvalue()
-        checkpoints[kind] = data
-        files[kind] = {"file": f"shuffled_{kind}.pt", "sha256": sha256(data), "bytes": len(data),
-                       "train_accuracy": result.train_accuracy[-1], "test_accuracy": accuracy}
-        print(f"{kind:>10}: train accuracy (shuffled labels) {result.train_accuracy[-1]:.4f}, "
-              f"test accuracy {accuracy:.4f}, {len(data):,} bytes, "
-              f"{time.perf_counter() - start:.1f} s", flush=True)
-    manifest = {
-        "settings": SETTINGS,
-        "label_seed": LABEL_SEED,
-        "kinds": list(KINDS),
-        "library_version": attn_lessons.__version__,
-        "torch_version": torch.__version__,
-        "python_version": platform.python_version(),
-        "machine": platform.machine(),
-        "files": files,
-    }
-    for kind, data in checkpoints.items():
-        atomic_write_bytes(OUT / f"shuffled_{kind}.pt", data)
-    atomic_write_text(OUT / "manifest.json", json.dumps(manifest, indent=2) + "\n")
+        trained = train_network(kind, train, test)
+        name = f"shuffled_{kind}.pt"
+        checkpoints[name] = trained.data
+        files[kind] = {**trained.entry(name), "train_accuracy": trained.train_accuracy,
+                       "test_accuracy": trained.test_accuracy}
+        print(f"{kind:>10}: train accuracy (shuffled labels) {trained.train_accuracy:.4f}, "
+              f"test accuracy {trained.test_accuracy:.4f}, {len(trained.data):,} bytes, "
+              f"{trained.seconds:.1f} s", flush=True)
+    write_checkpoints(OUT, checkpoints, files, label_seed=LABEL_SEED, kinds=list(KINDS))
     high = [kind for kind, entry in files.items() if entry["test_accuracy"] > MAXIMUM_ACCURACY]
     if high:
         print(f"over {MAXIMUM_ACCURACY:.0%} on the test set: {high}", file=sys.stderr)

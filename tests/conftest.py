@@ -31,3 +31,13 @@ os.environ.pop("ATTN_LESSONS_LANGUAGE", None)
 def device(request) -> torch.device:
     """Each test that takes ``device`` runs on the CPU, and on CUDA when there is one."""
     return torch.device(request.param)
+
+
+@pytest.fixture
+def one_thread():
+    """The test runs on one torch thread, as the experiment runner's workers do (a recorded run
+    is reproduced exactly only so); the thread count is restored after it."""
+    from attn_lessons.experiments._common import one_thread as on_one_thread
+
+    with on_one_thread():
+        yield

@@ -49,6 +49,30 @@ def test_loading_refuses_a_tampered_file(tmp_path, monkeypatch):
         checkpoints.load_checkpoint("se")
 
 
+@pytest.mark.parametrize("controls", [False, True])
+def test_the_make_scripts_write_the_shipped_manifests_layout(tmp_path, controls):
+    """write_checkpoints, given the shipped files and records, writes them back byte for byte
+    and a manifest with the shipped one's entries in its order (the versions are this machine's)."""
+    from attn_lessons.checkpoints import _making
+    from attn_lessons.checkpoints import controls as shuffled
+
+    package = shuffled if controls else checkpoints
+    shipped = package.manifest()
+    folder = (shuffled.shuffled_path("none") if controls
+              else checkpoints.checkpoint_path("none")).parent
+    data = {entry["file"]: (folder / entry["file"]).read_bytes()
+            for entry in shipped["files"].values()}
+    extra = {"label_seed": shuffled.LABEL_SEED, "kinds": list(shuffled.KINDS)} if controls else {}
+    _making.write_checkpoints(tmp_path, data, shipped["files"], **extra)
+    written = json.loads((tmp_path / "manifest.json").read_text())
+    assert list(written) == list(shipped)
+    assert {k: written[k] for k in ("settings", "files", *extra)} == {
+        k: shipped[k] for k in ("settings", "files", *extra)}
+    assert all((tmp_path / name).read_bytes() == blob for name, blob in data.items())
+    for kind, entry in shipped["files"].items():
+        record = _making.Trained(data[entry["file"]], 0.0, 0.0, 0.0).entry(entry["file"])
+        assert record == {k: entry[k] for k in ("file", "sha256", "bytes")}, kind
+
 def test_files_hold_only_tensors():
     # weights_only=True unpickles tensors and plain containers only; a state dict loads under it
     data = checkpoints.checkpoint_path("cbam").read_bytes()

@@ -285,6 +285,19 @@ def test_a_mistake_hint_needs_the_mistake_to_explain_every_earlier_case():
     assert verdict.message == "first"
 
 
+def test_mistake_of_calls_the_function_with_its_option_and_names_the_mistake():
+    from attn_lessons.exercises._core import mistake_of
+
+    def mean(x, *, scale=1.0):  # right by default, a mistake with another scale
+        return x.mean() * scale
+
+    wrong, hint = mistake_of(mean, scale=2.0, hint="doubled")
+    x = torch.tensor([1.0, 3.0], dtype=torch.float64)
+    assert hint == "doubled" and wrong(x) == 4.0 and mean(x) == 2.0
+    verdict = check_function(lambda x: 2 * x.mean(), mean, [(x,)],
+                             wrong_functions=[mistake_of(mean, scale=2.0, hint="doubled")])
+    assert not verdict and verdict.message == "doubled"
+
 def test_a_case_the_reference_refuses_must_be_refused():
     def reference(n):
         if n < 1:

@@ -10,6 +10,8 @@ from torch import nn
 from attn_lessons.exercises import heatmaps as ex
 from attn_lessons.heatmaps import layer_cam
 
+from ._checker_checks import assert_named, assert_passes, assert_refused_without_raising
+
 
 def test_reference_is_the_library_layer_cam():
     """On a layer whose output is the input itself and a linear score, dy/dA is the weight: the
@@ -39,19 +41,18 @@ def test_cases_have_negative_activations_and_gradients_and_non_square_maps():
     lambda a, g: torch.where(g > 0, g * a, 0.0).sum(1).clamp(min=0),
 ])
 def test_correct_answers_pass(answer):
-    verdict = ex.check_layer_cam(answer)
-    assert verdict, str(verdict)
+    assert_passes(ex.check_layer_cam, answer)
 
 
 @pytest.mark.parametrize(("mistake", "hint"), ex.MISTAKES)
 def test_each_modelled_mistake_gets_its_hint(mistake, hint):
-    verdict = ex.check_layer_cam(mistake)
-    assert not verdict
-    assert verdict.message == hint
+    assert_named(ex.check_layer_cam, mistake, hint)
 
 
 def test_unmodelled_wrong_answer_and_errors_never_raise():
-    assert not ex.check_layer_cam(lambda a, g: a.sum(1) * 2)
-    assert not ex.check_layer_cam(lambda a, g: 1 / 0)
-    assert not ex.check_layer_cam(...)
-    assert not ex.check_layer_cam("relu(sum(relu(g) * a))")
+    assert_refused_without_raising(ex.check_layer_cam, [
+        lambda a, g: a.sum(1) * 2,
+        lambda a, g: 1 / 0,
+        ...,
+        "relu(sum(relu(g) * a))",
+    ])

@@ -22,14 +22,6 @@ from .conftest import ROOT
 PILOT = ROOT / "scripts" / "pilots" / "ch6_ch7_pilot.json"
 
 
-@pytest.fixture
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def test_ch7_run_is_deterministic_for_a_seed(one_thread):
     first = ch7.run_one("none", "axis", 3, ch7.SETTINGS)
     assert first == ch7.run_one("none", "axis", 3, ch7.SETTINGS)

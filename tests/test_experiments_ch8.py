@@ -26,14 +26,6 @@ NAMES = ("ch8_init", "ch8_budget", "ch8_retrain", "ch8_where")
 SHORT = {**ch8.INIT_SETTINGS, "eval_steps": [0, 2, 4]}
 
 
-@pytest.fixture
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def test_the_experiments_are_registered_with_the_runner():
     for name in NAMES:
         exp = get_experiment(name)

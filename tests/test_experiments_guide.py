@@ -84,14 +84,9 @@ def test_partners_from_other_settings_are_refused():
         guide.partner_records(other)
 
 
-def test_a_chapter_seven_record_re_runs_exactly_through_this_run_function():
+def test_a_chapter_seven_record_re_runs_exactly_through_this_run_function(one_thread):
     task, arm, seed = "channel", "none", 0
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        ours = guide.run_one(arm, task, seed, EXP.settings)
-    finally:
-        torch.set_num_threads(threads)
+    ours = guide.run_one(arm, task, seed, EXP.settings)
     if _same_machine_as(CH7):
         assert ours == CH7.run(task, arm, seed)["metrics"]
     else:  # another CPU or torch: bit for bit what chapter 7's run function gives here

@@ -292,12 +292,13 @@ def test_bench_json_is_written_atomically(tmp_path, monkeypatch, capsys):
     assert json.loads(path.read_text())["rows"][0]["name"] == "x * 2 (yardstick)"
 
 
-@pytest.mark.parametrize("script", ["bench", "make_checkpoints",
-                                    "record_expected_outputs", "run_notebook", "make_pdf",
-                                    "build_zh", "make_student"])
+@pytest.mark.parametrize("script", ["bench", "checkpoints/_making", "make_checkpoints",
+                                    "make_control_checkpoints", "record_expected_outputs",
+                                    "run_notebook", "make_pdf", "build_zh", "make_student"])
 def test_no_result_file_is_written_in_place(script):
     """The library and the scripts write their result files through attn_lessons._files."""
-    path = ROOT / ("attn_lessons" if script == "bench" else "scripts") / f"{script}.py"
+    library = script in ("bench", "checkpoints/_making")
+    path = ROOT / ("attn_lessons" if library else "scripts") / f"{script}.py"
     source = path.read_text(encoding="utf-8")
     for in_place in ('open(args.json, "w"', ".write_text(json", "nbformat.write(nb, path)",
                      "nbformat.write(nb, save)", 'open(target, "wb")', "page.pdf(path=",

@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+from collections.abc import Callable
 from importlib import resources
 from typing import Any
 
@@ -55,6 +56,10 @@ SETTINGS: dict[str, Any] = {
 }
 
 
+#: What to do when a shipped file or the manifest is not the one recorded.
+_REMEDY = "run `make checkpoints` again"
+
+
 def _check_kind(kind: str) -> str:
     if kind not in SETTINGS["kinds"]:
         raise ValueError(f"no checkpoint for attention kind {kind!r}; expected one of "
@@ -87,27 +92,64 @@ def checkpoint_path(kind: str):
     return resources.files(__name__) / f"clutter_{_check_kind(kind)}.pt"
 
 
+def _read_manifest(package: str, *, name: str, remedy: str) -> dict[str, Any]:
+    """The ``manifest.json`` of ``package``: the JSON object with a ``files`` table that
+    ``make checkpoints`` writes beside the shipped files.
+
+    Shared by the shipped networks (:func:`manifest`) and chapter 8's controls
+    (:func:`attn_lessons.checkpoints.controls.manifest`). Raises ``ValueError`` naming the file
+    (``name``, such as ``"checkpoint manifest"``) and saying what to do (``remedy``, such as
+    ``"run `make checkpoints` again"``) when it is not valid JSON or has no ``files`` table.
+    """
+    path = resources.files(package) / "manifest.json"
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ValueError(f"the {name} {path} is not valid JSON ({exc}): {remedy}, or restore "
+                         f"the file from the repository") from None
+    if not isinstance(data, dict) or not isinstance(data.get("files"), dict):
+        raise ValueError(f"the {name} {path} has no 'files' table: {remedy}, or restore the "
+                         f"file from the repository")
+    return data
+
+
 def manifest() -> dict[str, Any]:
     """The manifest written by ``make checkpoints``: settings, and per kind sha256 and accuracy.
 
     Raises ``ValueError`` naming the file when it is not the JSON object ``make checkpoints``
     writes (with its ``files`` table).
     """
-    path = resources.files(__name__) / "manifest.json"
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ValueError(f"the checkpoint manifest {path} is not valid JSON ({exc}): run "
-                         f"`make checkpoints` again, or restore the file from the repository"
-                         ) from None
-    if not isinstance(data, dict) or not isinstance(data.get("files"), dict):
-        raise ValueError(f"the checkpoint manifest {path} has no 'files' table: run "
-                         f"`make checkpoints` again, or restore the file from the repository")
-    return data
+    return _read_manifest(__name__, name="checkpoint manifest", remedy=_REMEDY)
 
 
 def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+def _load_verified(data: bytes, kind: str, *, manifest: Callable[[], dict[str, Any]] | None,
+                   name: str, what: str, remedy: str) -> SmallCNN:
+    """The network of ``kind`` with the state dict ``data`` (a file's bytes), in eval mode, on
+    the CPU.
+
+    With a ``manifest`` (a function returning it), the SHA-256 of ``data`` is first compared with
+    the manifest's entry for ``kind``; a missing entry or a mismatch raises ``ValueError`` naming
+    the manifest (``name``) or the file (``what``, such as ``"checkpoint"``) and saying what to do
+    (``remedy``). ``None`` loads without the check. The weights are read with
+    ``torch.load(..., weights_only=True)`` into :func:`build_network`'s network, so they must be
+    a state dict of the shipped networks' architecture.
+    """
+    if manifest is not None:
+        entry = manifest()["files"].get(kind)
+        if not isinstance(entry, dict) or "sha256" not in entry:
+            raise ValueError(f"the {name} has no SHA-256 for attention kind {kind!r}: {remedy}")
+        expected = entry["sha256"]
+        if sha256(data) != expected:
+            raise ValueError(f"{what} for {kind!r} has SHA-256 {sha256(data)}, the manifest says "
+                             f"{expected}: {remedy}")
+    state = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+    model = build_network(kind)
+    model.load_state_dict(state)
+    return model.eval()
 
 
 def load_checkpoint(kind: str, *, verify: bool = True) -> SmallCNN:
@@ -116,17 +158,6 @@ def load_checkpoint(kind: str, *, verify: bool = True) -> SmallCNN:
     With ``verify`` (the default) the file's SHA-256 is compared with the manifest first, and a
     mismatch raises ``ValueError``: the weights are not the ones whose accuracy was recorded.
     """
-    data = checkpoint_path(kind).read_bytes()
-    if verify:
-        entry = manifest()["files"].get(kind)
-        if not isinstance(entry, dict) or "sha256" not in entry:
-            raise ValueError(f"the checkpoint manifest has no SHA-256 for attention kind "
-                             f"{kind!r}: run `make checkpoints` again")
-        expected = entry["sha256"]
-        if sha256(data) != expected:
-            raise ValueError(f"checkpoint for {kind!r} has SHA-256 {sha256(data)}, the manifest "
-                             f"says {expected}: run `make checkpoints` again")
-    state = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
-    model = build_network(kind)
-    model.load_state_dict(state)
-    return model.eval()
+    return _load_verified(checkpoint_path(kind).read_bytes(), kind,
+                          manifest=manifest if verify else None, name="checkpoint manifest",
+                          what="checkpoint", remedy=_REMEDY)

@@ -31,6 +31,7 @@ every torch function and Tensor method, ``sys.setprofile`` every Python function
 from __future__ import annotations
 
 import copy
+import functools
 import inspect
 import math
 import numbers
@@ -671,6 +672,18 @@ def call(fn: Callable[..., Any], args: tuple[Any, ...]) -> tuple[Any, BaseExcept
         return fn(*copy_args(args)), None
     except (Exception, SystemExit) as exc:
         return None, exc
+
+
+def mistake_of(fn: Callable[..., Any], /, *, hint: str, **options: Any
+               ) -> tuple[Callable[..., Any], str]:
+    """One entry of :func:`check_function`'s ``wrong_functions``: ``fn`` with ``options``.
+
+    ``fn`` computes the right answer by default and a typical mistake under a keyword option
+    (``mistake_of(_by_hand, mask="none", hint=...)``: the ReLU's mask forgotten); the entry
+    calls it with each case's arguments and ``options``, and ``hint`` (already translated:
+    ``tr(...)``) names the mistake.
+    """
+    return functools.partial(fn, **options), hint
 
 
 # --- tools a prompt rules out ------------------------------------------------------------------

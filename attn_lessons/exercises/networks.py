@@ -47,6 +47,7 @@ from ._core import (
     call_watched,
     check_function,
     correct,
+    mistake_of,
     not_yet,
     safe_repr,
     safe_str,
@@ -743,26 +744,26 @@ def check_equivalence_power(fn: Any) -> Feedback:
         atol=1e-6,
         rtol=1e-5,
         wrong_functions=[
-            (lambda *a: _equivalence(*a, clip=False), tr(
+            mistake_of(_equivalence, clip=False, hint=tr(
                 "when the band is narrower than the interval's half-width z σ/√n, no interval fits "
                 "inside it: the probability is 0, not the negative difference of the two Φ "
                 "terms.")),
-            (lambda *a: _equivalence(*a, z_of=lambda al: stats.norm.ppf(1 - al)), tr(
+            mistake_of(_equivalence, z_of=lambda al: stats.norm.ppf(1 - al), hint=tr(
                 "the book's interval is two-sided: its half-width uses z at 1 − α/2, not 1 − α.")),
-            (lambda *a: _equivalence(*a, sides=1), tr("the interval must stay inside the band at "
-                                                      "both ends: subtract the probability that "
-                                                      "its lower end falls below −δ.")),
-            (lambda *a: _equivalence(*a, half_width=False), tr(
+            mistake_of(_equivalence, sides=1, hint=tr(
+                "the interval must stay inside the band at both ends: subtract the probability "
+                "that its lower end falls below −δ.")),
+            mistake_of(_equivalence, half_width=False, hint=tr(
                 "that is the probability that the estimate lies inside the band; the verdict needs "
                 "the whole interval inside, so each end of the band moves in by z σ/√n.")),
-            (lambda *a: _equivalence(*a, se_of=lambda sd, n: sd), tr(
+            mistake_of(_equivalence, se_of=lambda sd, n: sd, hint=tr(
                 "the mean of n per-seed differences has standard deviation σ/√n, not σ.")),
-            (lambda *a: _equivalence(*a, se_of=lambda sd, n: sd / n), tr(
+            mistake_of(_equivalence, se_of=lambda sd, n: sd / n, hint=tr(
                 "the standard error is σ/√n, not σ/n.")),
-            (lambda *a: _equivalence(*a, se_of=lambda sd, n: sd * math.sqrt(2 / n)), tr(
+            mistake_of(_equivalence, se_of=lambda sd, n: sd * math.sqrt(2 / n), hint=tr(
                 "the design is paired: σ is already the SD of the per-seed differences, so the "
                 "standard error is σ/√n, with no factor √2.")),
-            (lambda *a: _equivalence(*a, centre=False), tr(
+            mistake_of(_equivalence, centre=False, hint=tr(
                 "the estimate is centred on the true effect θ: shift both ends by θ (Φ((δ − z se − "
                 "θ)/se) − Φ((−δ + z se − θ)/se)).")),
             (lambda *a: 1 - _equivalence(*a), tr("that is the probability of *not* calling the "

@@ -12,7 +12,7 @@ import torch
 
 from attn_lessons.se import SqueezeExcite, se_num_params
 
-from ._core import Feedback, Forbidden, autograd_forbidden, check_function
+from ._core import Feedback, Forbidden, autograd_forbidden, check_function, mistake_of
 from ._messages import mark, tr
 
 __all__ = [
@@ -456,30 +456,30 @@ def check_se_gate_grad(fn: Any) -> Feedback:
                                          "compute it with tensor operations; the checker runs "
                                          "autograd itself to compare."))],
         wrong_functions=[
-            (lambda *a: _by_hand(*a, mask="none"), tr("the ReLU passes a gradient only through the "
-                                                      "hidden units that are on: multiply by 1[W1 "
-                                                      "z + b1 > 0] between the two layers (with "
-                                                      "every unit off, the gradient is exactly "
-                                                      "0).")),
-            (lambda *a: _by_hand(*a, mask="no_bias"), tr(
-                "the ReLU's switch is its own input, W1 z + b1, bias included; yours tests W1 z "
-                "alone.")),
-            (lambda *a: _by_hand(*a, mask="a>=0"), tr("a unit exactly at 0 is off: ReLU'(0) = 0 "
-                                                      "(PyTorch's convention); yours lets it pass "
-                                                      "the gradient.")),
-            (lambda *a: _by_hand(*a, sig="1"), tr("the chain rule goes through the sigmoid: "
-                                                  "multiply the upstream gradient by σ' = s (1 − "
-                                                  "s) first.")),
-            (lambda *a: _by_hand(*a, sig="s"), tr("the sigmoid's derivative is s (1 − s), not s.")),
-            (lambda *a: _by_hand(*a, sig="at_s"), tr("σ' is taken at the logit, where it equals s "
-                                                     "(1 − s); yours evaluates σ' at the gate s.")),
-            (lambda *a: _by_hand(*a, order="swapped"), tr(
-                "the backward pass goes through W2 first, then W1 (dL/dh = δ W2, dL/dz = (dL/dh ⊙ "
-                "mask) W1): yours uses the transposes in the wrong places.")),
-            (lambda *a: _by_hand(*a, batch="mean"), tr("each image's gate depends only on its own "
-                                                       "z: the gradient is per image, not divided "
-                                                       "by the batch size.")),
-            (lambda *a: _by_hand(*a, upstream=False), tr(
+            mistake_of(_by_hand, mask="none", hint=tr(
+                "the ReLU passes a gradient only through the hidden units that are on: "
+                "multiply by 1[W1 z + b1 > 0] between the two layers (with every unit off, the "
+                "gradient is exactly 0).")),
+            mistake_of(_by_hand, mask="no_bias", hint=tr(
+                "the ReLU's switch is its own input, W1 z + b1, bias included; yours tests "
+                "W1 z alone.")),
+            mistake_of(_by_hand, mask="a>=0", hint=tr(
+                "a unit exactly at 0 is off: ReLU'(0) = 0 (PyTorch's convention); yours lets "
+                "it pass the gradient.")),
+            mistake_of(_by_hand, sig="1", hint=tr(
+                "the chain rule goes through the sigmoid: multiply the upstream gradient by "
+                "σ' = s (1 − s) first.")),
+            mistake_of(_by_hand, sig="s", hint=tr("the sigmoid's derivative is s (1 − s), not s.")),
+            mistake_of(_by_hand, sig="at_s", hint=tr(
+                "σ' is taken at the logit, where it equals s (1 − s); yours evaluates σ' at "
+                "the gate s.")),
+            mistake_of(_by_hand, order="swapped", hint=tr(
+                "the backward pass goes through W2 first, then W1 (dL/dh = δ W2, dL/dz = "
+                "(dL/dh ⊙ mask) W1): yours uses the transposes in the wrong places.")),
+            mistake_of(_by_hand, batch="mean", hint=tr(
+                "each image's gate depends only on its own z: the gradient is per image, not "
+                "divided by the batch size.")),
+            mistake_of(_by_hand, upstream=False, hint=tr(
                 "multiply by the upstream gradient dL/ds: yours is the gradient of sum(s).")),
         ],
         success=tr("the chain rule through the bottleneck, mask and all, equals autograd's."),

@@ -23,6 +23,7 @@ diagnose the ``channel`` task by gating the four *input* channels before the fir
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -75,41 +76,62 @@ def _data(task: str, n: int, size: int, seed: int):
     return make_task(task, n=n, size=size, seed=seed)
 
 
+def small_cnn(kind: str, task: str, settings: dict[str, Any]) -> SmallCNN:
+    """The SmallCNN for ``task`` with attention ``kind`` in the task's blocks.
+
+    Built from the current random state, with ``settings["widths"]``, the blocks
+    ``settings["tasks"][task]["attention_blocks"]`` and the kind's ``settings["options"]``: the
+    network every arm of chapter 7 and of the field guide (:mod:`attn_lessons.experiments.guide`)
+    is made of.
+    """
+    info = task_info(task)
+    return SmallCNN(info.in_channels, info.num_classes, widths=tuple(settings["widths"]),
+                    attention=kind,
+                    attention_blocks=tuple(settings["tasks"][task]["attention_blocks"]),
+                    **settings["options"].get(kind, {}))
+
+
 def build_model(arm: str, task: str, settings: dict[str, Any]) -> nn.Module:
     """The network of ``arm`` for ``task``, built from the current random state."""
     if arm not in ARMS:
         raise ValueError(f"unknown arm {arm!r}; expected one of {list(ARMS)}")
-    info = task_info(task)
-    blocks = tuple(settings["tasks"][task]["attention_blocks"])
     kind = "none" if arm in INPUT_ARMS else arm
-    cnn = SmallCNN(info.in_channels, info.num_classes, widths=tuple(settings["widths"]),
-                   attention=kind, attention_blocks=blocks,
-                   **settings["options"].get(kind, {}))
+    cnn = small_cnn(kind, task, settings)
     if arm == "mean_gate_input":
         return nn.Sequential(MeanGateInput(), cnn)
     if arm == "se_input":
-        return nn.Sequential(SqueezeExcite(info.in_channels, reduction=1), cnn)
+        return nn.Sequential(SqueezeExcite(task_info(task).in_channels, reduction=1), cnn)
     return cnn
 
 
-def train_one(arm: str, task: str, seed: int, settings: dict[str, Any]):
-    """Train ``arm`` on ``task`` from ``seed``; return ``(model, train_result, test_set)``."""
+def train_one(arm: str, task: str, seed: int, settings: dict[str, Any], *,
+              build: Callable[[str, str, dict[str, Any]], nn.Module] = build_model):
+    """Train ``arm`` on ``task`` from ``seed``; return ``(model, train_result, test_set)``.
+
+    ``build(arm, task, settings)`` makes the network once the seed is set (default
+    :func:`build_model`; the field guide passes its own, for its modules).
+    """
     if task not in settings["tasks"]:
         raise ValueError(f"unknown task {task!r}; expected one of {list(settings['tasks'])}")
     per_task = settings["tasks"][task]
     train = _data(task, per_task["train_images"], settings["size"], settings["train_seed"])
     test = _data(task, settings["test_images"], settings["size"], settings["test_seed"])
     seed_everything(seed)
-    model = build_model(arm, task, settings)
+    model = build(arm, task, settings)
     result = train_model(model, train, epochs=per_task["epochs"],
                          batch_size=settings["batch_size"], lr=settings["lr"], seed=seed,
                          device=settings_device(settings), progress=False)
     return model, result, test
 
 
-def run_one(arm: str, task: str, seed: int, settings: dict[str, Any]) -> dict[str, float]:
-    """Final test ``accuracy`` and ``loss``, and the last epoch's ``train_accuracy``."""
-    model, result, test = train_one(arm, task, seed, settings)
+def run_one(arm: str, task: str, seed: int, settings: dict[str, Any], *,
+            build: Callable[[str, str, dict[str, Any]], nn.Module] = build_model
+            ) -> dict[str, float]:
+    """Final test ``accuracy`` and ``loss``, and the last epoch's ``train_accuracy``.
+
+    ``build`` is :func:`train_one`'s (the field guide's run passes its own).
+    """
+    model, result, test = train_one(arm, task, seed, settings, build=build)
     scores = evaluate(model, test, device=settings_device(settings))
     return {"accuracy": scores["accuracy"], "loss": scores["loss"],
             "train_accuracy": result.train_accuracy[-1]}

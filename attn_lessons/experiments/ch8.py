@@ -94,6 +94,19 @@ def _check(arm: str, task: str, arms: tuple[str, ...]) -> None:
         raise ValueError(f"unknown arm {arm!r}; expected one of {list(arms)}")
 
 
+def _start(arm: str, task: str, seed: int, settings: dict[str, Any],
+           arms: tuple[str, ...]) -> torch.device:
+    """How every run begins: refuse an ``arm`` not in ``arms`` or a task other than
+    :data:`TASK`, then seed everything with ``seed``; return the settings' device.
+
+    Every arm of a seed then loads or builds its network from the same random state.
+    """
+    _check(arm, task, arms)
+    device = settings_device(settings)
+    seed_everything(seed)
+    return device
+
+
 def _trained(settings: dict[str, Any], device: torch.device) -> nn.Module:
     """The shipped trained network (weights checked against the manifest), on ``device``."""
     return checkpoints.load_checkpoint(settings["checkpoint"]).to(device)
@@ -167,10 +180,7 @@ def finetune(model: nn.Module, seed: int, settings: dict[str, Any], *,
 
 def run_init(arm: str, task: str, seed: int, settings: dict[str, Any]) -> dict[str, float]:
     """``ch8_init``: the test accuracy at each evaluation step (``accuracy_<step>``)."""
-    _check(arm, task, INIT_ARMS)
-    device = settings_device(settings)
-    seed_everything(seed)
-    model = _trained(settings, device)
+    model = _trained(settings, _start(arm, task, seed, settings, INIT_ARMS))
     if arm != "none":
         kind, init = arm.rsplit("_", 1)
         _insert(model, kind, init, settings)
@@ -181,10 +191,8 @@ def run_init(arm: str, task: str, seed: int, settings: dict[str, Any]) -> dict[s
 
 def run_budget(arm: str, task: str, seed: int, settings: dict[str, Any]) -> dict[str, float]:
     """``ch8_budget``: the test ``accuracy`` after the budget of optimiser steps."""
-    _check(arm, task, BUDGET_ARMS)
-    device = settings_device(settings)
+    device = _start(arm, task, seed, settings, BUDGET_ARMS)
     kind, steps = settings["kind"], int(settings["eval_steps"][-1])
-    seed_everything(seed)
     if arm in ("scratch", "scratch_total"):
         net = checkpoints.SETTINGS
         model = SmallCNN(3, 4, widths=tuple(net["widths"]), attention=kind,
@@ -206,10 +214,7 @@ def run_budget(arm: str, task: str, seed: int, settings: dict[str, Any]) -> dict
 
 def run_where(arm: str, task: str, seed: int, settings: dict[str, Any]) -> dict[str, float]:
     """``ch8_where``: the test accuracy at each evaluation step (``accuracy_<step>``)."""
-    _check(arm, task, WHERE_ARMS)
-    device = settings_device(settings)
-    seed_everything(seed)
-    model = _trained(settings, device)
+    model = _trained(settings, _start(arm, task, seed, settings, WHERE_ARMS))
     if arm != "none":
         _insert(model, settings["kind"], "identity", settings, settings["blocks"][arm])
     accuracy = finetune(model, seed, settings)

@@ -40,10 +40,7 @@ from typing import Any
 
 from torch import nn
 
-from attn_lessons.data import task_info
-from attn_lessons.device import seed_everything
 from attn_lessons.experiments import ch7
-from attn_lessons.experiments._common import settings_device
 from attn_lessons.experiments.design import Comparison, Experiment
 from attn_lessons.experiments.results import load_results
 from attn_lessons.experiments.runner import (
@@ -54,8 +51,6 @@ from attn_lessons.experiments.runner import (
     write_json_atomic,
 )
 from attn_lessons.factory import ATTENTION_KINDS, FIELD_GUIDE_KINDS
-from attn_lessons.small_cnn import SmallCNN
-from attn_lessons.train import evaluate, train_model
 
 #: Every arm this module can train: chapter 7's kinds (the partners) and the guide's.
 ARMS = ATTENTION_KINDS + FIELD_GUIDE_KINDS
@@ -84,29 +79,12 @@ def build_model(arm: str, task: str, settings: dict[str, Any]) -> nn.Module:
     """The small CNN with attention ``arm`` in the task's blocks, from the current random state."""
     if arm not in ARMS:
         raise ValueError(f"unknown arm {arm!r}; expected one of {list(ARMS)}")
-    info = task_info(task)
-    return SmallCNN(info.in_channels, info.num_classes, widths=tuple(settings["widths"]),
-                    attention=arm,
-                    attention_blocks=tuple(settings["tasks"][task]["attention_blocks"]),
-                    **settings["options"].get(arm, {}))
+    return ch7.small_cnn(arm, task, settings)
 
 
 def run_one(arm: str, task: str, seed: int, settings: dict[str, Any]) -> dict[str, float]:
     """Chapter 7's run (:func:`attn_lessons.experiments.ch7.run_one`) for any factory kind."""
-    if task not in settings["tasks"]:
-        raise ValueError(f"unknown task {task!r}; expected one of {list(settings['tasks'])}")
-    per_task = settings["tasks"][task]
-    train = ch7._data(task, per_task["train_images"], settings["size"], settings["train_seed"])
-    test = ch7._data(task, settings["test_images"], settings["size"], settings["test_seed"])
-    seed_everything(seed)
-    model = build_model(arm, task, settings)
-    device = settings_device(settings)
-    result = train_model(model, train, epochs=per_task["epochs"],
-                         batch_size=settings["batch_size"], lr=settings["lr"], seed=seed,
-                         device=device, progress=False)
-    scores = evaluate(model, test, device=device)
-    return {"accuracy": scores["accuracy"], "loss": scores["loss"],
-            "train_accuracy": result.train_accuracy[-1]}
+    return ch7.run_one(arm, task, seed, settings, build=build_model)
 
 
 # --- the design -----------------------------------------------------------------------------------

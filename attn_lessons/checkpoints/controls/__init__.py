@@ -14,15 +14,13 @@ writes ``manifest.json`` beside them, with each file's SHA-256 and test accuracy
 
 from __future__ import annotations
 
-import io
-import json
 from importlib import resources
 from typing import Any
 
 import torch
 
 from ...small_cnn import SmallCNN
-from .. import build_network, sha256, train_set
+from .. import _load_verified, _read_manifest, train_set
 
 __all__ = ["KINDS", "LABEL_SEED", "load_shuffled", "manifest", "shuffled_path",
            "shuffled_train_set"]
@@ -33,6 +31,10 @@ KINDS: tuple[str, ...] = ("none", "cbam", "coordatt")
 
 #: Seed of the permutation that shuffles the training labels.
 LABEL_SEED = 0
+
+
+#: What to do when a control's file or the manifest is not the one recorded.
+_REMEDY = "run scripts/make_control_checkpoints.py again"
 
 
 def _check_kind(kind: str) -> str:
@@ -57,16 +59,7 @@ def shuffled_path(kind: str):
 
 def manifest() -> dict[str, Any]:
     """The controls' manifest: settings, and per kind SHA-256, size and test accuracy."""
-    path = resources.files(__name__) / "manifest.json"
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ValueError(f"the control manifest {path} is not valid JSON ({exc}): run "
-                         f"scripts/make_control_checkpoints.py again") from None
-    if not isinstance(data, dict) or not isinstance(data.get("files"), dict):
-        raise ValueError(f"the control manifest {path} has no 'files' table: run "
-                         f"scripts/make_control_checkpoints.py again")
-    return data
+    return _read_manifest(__name__, name="control manifest", remedy=_REMEDY)
 
 
 def load_shuffled(kind: str, *, verify: bool = True) -> SmallCNN:
@@ -75,17 +68,6 @@ def load_shuffled(kind: str, *, verify: bool = True) -> SmallCNN:
     With ``verify`` (the default) the file's SHA-256 is compared with the manifest first; a
     mismatch raises ``ValueError``.
     """
-    data = shuffled_path(kind).read_bytes()
-    if verify:
-        entry = manifest()["files"].get(kind)
-        if not isinstance(entry, dict) or "sha256" not in entry:
-            raise ValueError(f"the control manifest has no SHA-256 for attention kind {kind!r}: "
-                             f"run scripts/make_control_checkpoints.py again")
-        if sha256(data) != entry["sha256"]:
-            raise ValueError(f"shuffled-label control for {kind!r} has SHA-256 {sha256(data)}, "
-                             f"the manifest says {entry['sha256']}: run "
-                             f"scripts/make_control_checkpoints.py again")
-    state = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
-    model = build_network(kind)
-    model.load_state_dict(state)
-    return model.eval()
+    return _load_verified(shuffled_path(kind).read_bytes(), kind,
+                          manifest=manifest if verify else None, name="control manifest",
+                          what="shuffled-label control", remedy=_REMEDY)
