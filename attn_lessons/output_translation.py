@@ -165,7 +165,8 @@ class Translator:
 
 def _html_of(translation: str) -> str:
     """A translated unit of an HTML output as HTML: escaped, its backquoted names as code."""
-    return re.sub(r"`([^`]+)`", r"<code>\1</code>", html.escape(translation, quote=False))
+    return re.sub(r"`([^`]+)`", r'<code class="docutils literal notranslate">\1</code>',
+                  html.escape(translation, quote=False))
 
 
 def markdown_units(text: str) -> Iterator[str]:

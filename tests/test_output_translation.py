@@ -115,7 +115,7 @@ def test_html_text_nodes_are_translated_and_code_styles_and_attributes_kept():
     assert translator.html(text) == (
         '<style>.arm { color: red }</style><p><code>ch2_gates</code>：重跑了 9 次运行，每个指标都'
         '与记录相等</p><table title="arm"><tr><th>组别</th><th>均值 &amp; 最大值</th></tr><tr><td>'
-        '<code>trained</code></td><td>0.5</td></tr></table>')
+        '<code class="docutils literal notranslate">trained</code></td><td>0.5</td></tr></table>')
     assert translator.missing == []
 
 
