@@ -129,9 +129,19 @@ class Translator:
         return lead + fill(chinese, numbers) + trail
 
     def markdown(self, text: str) -> str:
-        """A markdown output: each line a unit, each cell of a table's row a unit."""
+        """A markdown output: each line a unit, each cell of a table's row a unit; a fenced code
+        block is kept."""
         lines = []
+        fence = None
         for line in text.split("\n"):
+            opening = re.match(r"\s*(`{3,}|~{3,})", line)
+            if fence is not None or opening:
+                if fence is None:
+                    fence = opening.group(1)
+                elif line.strip().startswith(fence):
+                    fence = None
+                lines.append(line)
+                continue
             if line.strip().startswith("|") and line.strip().endswith("|"):
                 cells = line.split("|")
                 line = "|".join([cells[0], *(self.unit(c) for c in cells[1:-1]), cells[-1]])

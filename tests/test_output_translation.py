@@ -104,6 +104,13 @@ def test_markdown_is_translated_line_by_line_and_cell_by_cell():
         "在 60 个种子上门控变大。\n\n| 组别 | p |\n|---|---|\n| `trained` | 0.01 |")
 
 
+def test_a_fenced_code_block_of_a_markdown_output_is_kept():
+    text = "The arm:\n```\ntrained arm\n```\ntrained"
+    translator = ot.Translator({"The arm:": "组别：", "trained": "`trained`"})
+    assert translator.markdown(text) == "组别：\n```\ntrained arm\n```\n`trained`"
+    assert translator.missing == []
+
+
 def test_html_text_nodes_are_translated_and_code_styles_and_attributes_kept():
     catalogue = {"arm": "组别", ": {0} run(s) re-run, every metric equal to its record":
                  "：重跑了 {0} 次运行，每个指标都与记录相等", "trained": "`trained`",
@@ -152,7 +159,8 @@ def _render(monkeypatch, language, mime_type, content, catalogue):
     monkeypatch.setattr(translated_outputs.logger, "warning",
                         lambda msg, *args, **kw: warnings.append(msg % args))
     render = translated_outputs.chinese_render(lambda self, data: data.content, mime_type)
-    env = SimpleNamespace(config=SimpleNamespace(language=language), docname="page")
+    env = SimpleNamespace(config=SimpleNamespace(language=language), docname="page",
+                          note_dependency=lambda path: None)
     fake = SimpleNamespace(renderer=SimpleNamespace(sphinx_env=env))
     return render(fake, MimeData(mime_type, content, cell_index=4, line=1)), warnings
 

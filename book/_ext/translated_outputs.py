@@ -64,6 +64,8 @@ def chinese_render(original, mime_type: str):
     def render(self, data):
         if not _chinese_page(self):
             return original(self, data)
+        # a page is read again when the catalogue changes (an incremental build)
+        self.renderer.sphinx_env.note_dependency(str(CATALOGUE))
         translator = Translator(catalogue())
         chinese = translate(translator, data.string)
         for template in translator.missing:
