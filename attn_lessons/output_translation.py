@@ -34,7 +34,6 @@ from pathlib import Path
 #: ``SelfAttention2d``, a commit's hash ``5514b1a``).
 NUMBER = re.compile(r"(?<![A-Za-z0-9_.])(?:[+\-−]?\d+(?:[.,]\d+)*(?:[eE][+\-]?\d+)?(?![A-Za-z0-9_])"
                     r"|[A-Za-z0-9]*(?:_|[A-Za-z][0-9]|[0-9][A-Za-z])[A-Za-z0-9_]*(?![A-Za-z0-9_]))")
-PLACEHOLDER = re.compile(r"\{(\d+)\}")
 #: A Latin-script token (hyphens and apostrophes inside a word kept), as scripts/chinese_prose.py
 #: reads a page; a token with a digit, an underscore, a dot or a slash inside is an identifier.
 _TOKEN = re.compile(r"[A-Za-z0-9]+(?:['’\-_./][A-Za-z0-9]+)*")

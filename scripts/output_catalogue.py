@@ -64,7 +64,7 @@ def collect(cache_path: Path = CACHE) -> tuple[dict[str, list[str]], set[str]]:
 
     cache = get_cache(str(cache_path)) if cache_path.is_dir() else None
     where: dict[str, list[str]] = {text: [REPORTS] for text in rerun_report_templates()}
-    executed: set[str] = set()
+    executed: set[str] = {REPORTS}  # its templates are all known: an old one is dropped
     if cache is None:
         return where, executed
     for path in toc_notebooks():
@@ -129,7 +129,8 @@ def main(argv: list[str] | None = None) -> int:
     else:
         missing = update(args.catalogue, where, executed)
         problems = []
-    print(f"output_catalogue: {len(where)} templates (from {len(executed)} executed notebooks); "
+    print(f"output_catalogue: {len(where)} templates (from {len(executed - {REPORTS})} executed "
+          "notebooks and the re-run reports); "
           f"{len(missing)} without a translation")
     for text in missing:
         print(f"  {text!r}")

@@ -141,7 +141,7 @@ def test_the_rerun_reports_names_and_free_text_are_code_in_html():
     report = RerunReport("ch2_gates", [row], asserted=False, reason="CPU 'a' here, 'b' there")
     html = report._repr_html_()
     assert html.startswith("<p><code>ch2_gates</code>: 1 run(s) re-run, compared but not "
-                           "asserted (<code>CPU &#x27;a&#x27; here, &#x27;b&#x27; there</code>)")
+                           "asserted <code>(CPU &#x27;a&#x27; here, &#x27;b&#x27; there)</code>")
     assert report._summary() == ("ch2_gates: 1 run(s) re-run, compared but not asserted "
                                  "(CPU 'a' here, 'b' there)")
 
@@ -223,6 +223,23 @@ def test_every_entry_of_the_output_catalogue_is_translated_into_chinese():
                    and not chinese_prose.IDENTIFIER.search(w) and not names.allows(w)]
         if english:
             problems.append(f"English words {english} in {m.string!r}")
+    assert not problems, "\n".join(problems)
+
+
+def test_the_output_catalogue_keeps_the_house_style_of_chinese():
+    """scripts/check_translations.py's rules of Chinese prose (10%, full-width parentheses and
+    punctuation, spacing), with the placeholders as numbers; code names may be added."""
+    import check_translations
+
+    def number(text):
+        return re.sub(r"\{(\d+)\}", lambda k: str(700 + int(k.group(1))), text)
+
+    avoid = check_translations.load_avoid()
+    problems = []
+    for m in _entries():
+        problems += [f"{m.string!r}: {p}" for p in check_translations.check_message(
+            number(m.id), number(m.string), avoid)
+            if not p.startswith(("maths/code/roles differ: added", "numbers lost"))]
     assert not problems, "\n".join(problems)
 
 

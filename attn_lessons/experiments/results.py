@@ -350,14 +350,14 @@ class RerunReport:
         outputs, book/_ext/translated_outputs.py, leaves code alone), ``escape`` the rest."""
         name = code(self.name)
         if self.not_run:
-            return (f"{name}{escape(f': {len(self.skipped)} pick(s) checked, none re-run (')}"
-                    f"{code(self.not_run)})")
+            return (f"{name}{escape(f': {len(self.skipped)} pick(s) checked, none re-run ')}"
+                    f"{code(f'({self.not_run})')}")
         runs = len(self.picks)
         if self.asserted:
             head = f"{name}{escape(f': {runs} run(s) re-run, every metric equal to its record')}"
         else:
-            head = (f"{name}{escape(f': {runs} run(s) re-run, compared but not asserted (')}"
-                    f"{code(self.reason)})")
+            head = (f"{name}{escape(f': {runs} run(s) re-run, compared but not asserted ')}"
+                    f"{code(f'({self.reason})')}")
         if self.skipped:
             head += escape(f"; {len(self.skipped)} pick(s) left out to stay within the time budget")
         return head
