@@ -344,17 +344,22 @@ class RerunReport:
     def picks(self) -> list[tuple[str, str, int]]:
         return list(dict.fromkeys((r.task, r.arm, r.seed) for r in self.rows))
 
-    def _summary(self) -> str:
+    def _summary(self, code=str, escape=str) -> str:
+        """The report's first line; ``code`` writes its names and free text (the HTML puts them
+        in ``<code>``, which the Chinese edition shows as they are: its translation of the
+        outputs, book/_ext/translated_outputs.py, leaves code alone), ``escape`` the rest."""
+        name = code(self.name)
         if self.not_run:
-            return f"{self.name}: {len(self.skipped)} pick(s) checked, none re-run ({self.not_run})"
+            return (f"{name}{escape(f': {len(self.skipped)} pick(s) checked, none re-run ')}"
+                    f"{code(f'({self.not_run})')}")
         runs = len(self.picks)
         if self.asserted:
-            head = f"{self.name}: {runs} run(s) re-run, every metric equal to its record"
+            head = f"{name}{escape(f': {runs} run(s) re-run, every metric equal to its record')}"
         else:
-            head = (f"{self.name}: {runs} run(s) re-run, compared but not asserted "
-                    f"({self.reason})")
+            head = (f"{name}{escape(f': {runs} run(s) re-run, compared but not asserted ')}"
+                    f"{code(f'({self.reason})')}")
         if self.skipped:
-            head += f"; {len(self.skipped)} pick(s) left out to stay within the time budget"
+            head += escape(f"; {len(self.skipped)} pick(s) left out to stay within the time budget")
         return head
 
     def _cells(self) -> tuple[list[str], list[list[str]]]:
@@ -382,7 +387,9 @@ class RerunReport:
         head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
         rows = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>"
                        for row in body)
-        return (f"<p>{html.escape(self._summary())}</p><table><thead><tr>{head}</tr></thead>"
+        summary = self._summary(code=lambda text: f"<code>{html.escape(text)}</code>",
+                                escape=html.escape)
+        return (f"<p>{summary}</p><table><thead><tr>{head}</tr></thead>"
                 f"<tbody>{rows}</tbody></table>")
 
 
