@@ -68,8 +68,14 @@ def test_the_chinese_build_reuses_the_cache_and_is_published_under_zh_cn(tmp_pat
 
 
 def test_make_book_builds_both_editions():
+    """After the notebooks' one execution, the two editions are built (at the same time)."""
     makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
-    recipe = makefile.split("\nbook: ", 1)[1].split("\n\n", 1)[0]
-    english = recipe.index("jupyter-book build . $(BOOK_FLAGS)")
-    assert recipe.index("scripts/build_zh.py") > english
+
+    def recipe(target: str) -> str:
+        return makefile.split(f"\n{target}: ", 1)[1].split("\n\n", 1)[0]
+
+    book = recipe("book")
+    assert book.index("scripts/execute_notebooks.py") < book.index("book-en book-zh")
+    assert "jupyter-book build . $(BOOK_FLAGS)" in recipe("book-en")
+    assert "scripts/build_zh.py" in recipe("book-zh")
     assert "scripts/build_zh.py --catalogues" in makefile.split("\ncatalogues: ", 1)[1]
