@@ -137,6 +137,7 @@ def test_the_browser_pages_split_by_edition_covers_every_test_once(monkeypatch):
     spec = importlib.util.spec_from_file_location("browser_conftest",
                                                   ROOT / "tests" / "browser" / "conftest.py")
     browser = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, "browser_conftest", browser)  # its dataclasses look it up
     spec.loader.exec_module(browser)
 
     class Item:
