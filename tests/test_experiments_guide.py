@@ -170,3 +170,27 @@ def test_the_command_line_trains_only_the_new_cells_through_run_guide(monkeypatc
     (call,) = calls
     assert call["jobs"] == 2 and call["progress"] is False
     assert call["partial"].name == "partial.jsonl" and not call["partial"].parent.exists()
+
+
+def test_recopy_partners_repoints_equal_records_and_refuses_a_changed_one(tmp_path):
+    if not default_path(EXP.name).is_file():
+        pytest.skip("guide_modules.json is not shipped yet")
+    record = json.loads(default_path(EXP.name).read_text(encoding="utf-8"))
+    record["provenance"]["partners"]["commit"] = "0" * 40
+    copy = tmp_path / "guide_modules.json"
+    copy.write_text(json.dumps(record), encoding="utf-8")
+    guide.recopy_partners(copy)
+    res = load_results(path=copy)
+    assert res.provenance["partners"]["commit"] == CH7.provenance["commit"]
+    for task, arm in guide.PARTNER_CELLS:
+        assert res.values(task, arm) == CH7.values(task, arm)[: len(EXP.seeds)]
+        assert res.run(task, arm, EXP.seeds[0]) == CH7.run(task, arm, EXP.seeds[0])
+    new_cells = [cell for cell in EXP.cells if cell not in guide.PARTNER_CELLS]
+    shipped = load_results(EXP.name)
+    assert all(res.values(*cell) == shipped.values(*cell) for cell in new_cells)
+    task, arm = guide.PARTNER_CELLS[0]
+    run = next(r for r in record["runs"] if (r["task"], r["arm"]) == (task, arm))
+    run["metrics"]["accuracy"] += 0.001
+    copy.write_text(json.dumps(record), encoding="utf-8")
+    with pytest.raises(ValueError, match=rf"{task}/{arm}/seed {run['seed']} differs"):
+        guide.recopy_partners(copy)

@@ -345,15 +345,52 @@ def run_guide(*, jobs: int = 2, out: str | Path | None = None, partial: str | Pa
     return out
 
 
+def recopy_partners(path: str | Path | None = None) -> Path:
+    """Point ``guide_modules``' partner records at the current ``ch7_tasks.json``, training nothing.
+
+    For when chapter 7's file was written again with the same results (a re-run on a clean tree,
+    say): every metric of every partner record of the guide's file must equal its record's in
+    ``ch7_tasks.json``, else a ``ValueError`` names the first record that differs (run
+    :func:`run_guide` instead). The partner records are then copied again (their ``seconds`` are
+    the new run's), the guide's own runs and the rest of the provenance stay as they are, and
+    ``provenance["partners"]`` takes the commit, date, CPU and torch version of the chapter 7 file
+    they now come from.
+    """
+    path = default_path(EXPERIMENTS[0].name) if path is None else Path(path)
+    ours = load_results(EXPERIMENTS[0].name, path=path)
+    copied = {(r["task"], r["arm"], r["seed"]): r for r in partner_records(ours.experiment)}
+    for (task, arm, seed), fresh in copied.items():
+        if ours.run(task, arm, seed)["metrics"] != fresh["metrics"]:
+            raise ValueError(f"{path.name}: the partner record {task}/{arm}/seed {seed} differs "
+                             f"from {PARTNER_SOURCE}.json's; train the guide again (run_guide)")
+    source = load_results(PARTNER_SOURCE)
+    record = json.loads(path.read_text(encoding="utf-8"))
+    record["runs"] = [copied.get((r["task"], r["arm"], r["seed"]), r) for r in record["runs"]]
+    record["provenance"]["partners"].update(
+        commit=source.provenance["commit"], date=source.provenance["date"],
+        cpu_model=source.provenance["machine"].get("cpu_model"),
+        torch_version=source.provenance["torch_version"])
+    write_json_atomic(path, record)
+    load_results(EXPERIMENTS[0].name, path=path)  # validates
+    return path
+
+
 def main(argv: list[str] | None = None) -> int:
-    """``python -m attn_lessons.experiments.guide [--jobs 2] [--out PATH] [--partial PATH]``."""
+    """``python -m attn_lessons.experiments.guide [--jobs 2] [--out PATH] [--partial PATH]``
+    (``--recopy-partners``: :func:`recopy_partners`)."""
     parser = argparse.ArgumentParser(prog="python -m attn_lessons.experiments.guide",
                                      description=run_guide.__doc__.splitlines()[0])
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--out")
     parser.add_argument("--partial")
     parser.add_argument("--started", help="ISO date of the first call, when resuming")
+    parser.add_argument("--recopy-partners", action="store_true",
+                        help="train nothing: point the partner records at the current "
+                             "ch7_tasks.json (refused unless they equal its records)")
     args = parser.parse_args(argv)
+    if args.recopy_partners:
+        print(f"wrote {recopy_partners(args.out)}")
+        return 0
     command = " ".join(["python -m attn_lessons.experiments.guide", *(argv or sys.argv[1:])])
     path = run_guide(jobs=args.jobs, out=args.out, partial=args.partial, command=command,
                      started=args.started)
