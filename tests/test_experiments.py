@@ -326,7 +326,10 @@ def test_reruns_reproduce_the_records(same_machine):
     assert report.picks == [("t", "none", 0), ("t", "gate", 0), ("t", "control", 0)]
     assert "every metric equal" in repr(report)
     assert "<table>" in report._repr_html_()
-    assert report._repr_markdown_().count("\n|") == 2 + len(report.rows)  # header, rule, rows
+    assert report._repr_html_().count("<tr>") == 1 + len(report.rows)  # header, rows
+    # no markdown form: myst-nb renders every type of a bundle, and the Chinese edition's
+    # output translation would have to translate a form nobody sees
+    assert not hasattr(report, "_repr_markdown_")
 
 
 def test_an_altered_record_fails_the_check(same_machine):

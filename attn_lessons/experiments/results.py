@@ -326,7 +326,8 @@ class RerunRow:
 
 class RerunReport:
     """What :func:`check_reruns` did: the rows (one per metric of each re-run), whether equality
-    was asserted, and if not why not. Displays as a table (text, HTML, Markdown)."""
+    was asserted, and if not why not. Displays as a table, as text and as HTML (no markdown
+    form: myst-nb would render it too, and the Chinese edition would have to translate it)."""
 
     def __init__(self, name: str, rows: Sequence[RerunRow], *, asserted: bool, reason: str,
                  skipped: Sequence[tuple[str, str, int]] = (), not_run: str = "") -> None:
@@ -374,13 +375,6 @@ class RerunReport:
         lines = ["  ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)).rstrip()
                  for line in [header, *body]]
         return self._summary() + "\n" + "\n".join(lines)
-
-    def _repr_markdown_(self) -> str:
-        header, body = self._cells()
-        lines = [self._summary(), "", "| " + " | ".join(header) + " |",
-                 "|" + "---|" * len(header)]
-        lines += ["| " + " | ".join(row) + " |" for row in body]
-        return "\n".join(lines)
 
     def _repr_html_(self) -> str:
         header, body = self._cells()
