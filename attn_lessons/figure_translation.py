@@ -66,15 +66,9 @@ def has_cjk(text: str) -> bool:
 
 def load_catalogue(path: str | Path) -> dict[str, str]:
     """The translated, non-fuzzy messages of a ``.po`` file, ``{english: chinese}``."""
-    from babel.messages.pofile import read_po  # babel comes with Sphinx (the book's build)
+    from ._catalogue import load_translations
 
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"no figure-text catalogue at {path}")
-    with path.open("rb") as handle:
-        catalogue = read_po(handle)
-    return {m.id: m.string for m in catalogue
-            if m.id and isinstance(m.id, str) and m.string and not m.fuzzy}
+    return load_translations(path, "figure-text")
 
 
 def cjk_font_path(family: str = FONT_FAMILY) -> str:

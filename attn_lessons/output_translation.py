@@ -231,12 +231,6 @@ def output_templates(notebook) -> list[str]:
 
 def load_catalogue(path: str | Path) -> dict[str, str]:
     """The translated, non-fuzzy messages of a ``.po`` file, ``{template: translation}``."""
-    from babel.messages.pofile import read_po  # babel comes with Sphinx (the book's build)
+    from ._catalogue import load_translations
 
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"no output-text catalogue at {path}")
-    with path.open("rb") as handle:
-        catalogue = read_po(handle)
-    return {m.id: m.string for m in catalogue
-            if m.id and isinstance(m.id, str) and m.string and not m.fuzzy}
+    return load_translations(path, "output-text")

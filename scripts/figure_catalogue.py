@@ -113,7 +113,9 @@ def collect(cache_path: Path = CACHE) -> tuple[dict[str, list[str]], set[str]]:
 
 def update(catalogue_path: Path, where: dict[str, list[str]], executed: set[str]) -> list[str]:
     """Write the catalogue with the strings of ``where``; returns the untranslated strings."""
-    from babel.messages.pofile import read_po, write_po
+    from babel.messages.pofile import read_po
+
+    from attn_lessons._catalogue import write_catalogue
 
     with catalogue_path.open("rb") as handle:
         catalogue = read_po(handle)
@@ -130,11 +132,7 @@ def update(catalogue_path: Path, where: dict[str, list[str]], executed: set[str]
             catalogue[text].locations = [(n, None) for n in dict.fromkeys(notebooks)]
         else:
             catalogue.add(text, "", locations=[(n, None) for n in dict.fromkeys(notebooks)])
-    catalogue.header_comment = "\n".join(header)
-    with catalogue_path.open("wb") as handle:
-        write_po(handle, catalogue, width=100, sort_output=False, omit_header=False,
-                 include_lineno=False)
-    return [m.id for m in catalogue if m.id and not m.string]
+    return write_catalogue(catalogue_path, catalogue, header)
 
 
 def main(argv: list[str] | None = None) -> int:

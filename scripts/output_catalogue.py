@@ -82,7 +82,9 @@ def collect(cache_path: Path = CACHE) -> tuple[dict[str, list[str]], set[str]]:
 def update(catalogue_path: Path, where: dict[str, list[str]], executed: set[str]) -> list[str]:
     """Write the catalogue with the templates of ``where``; returns the untranslated ones."""
     from babel.messages.catalog import Catalog
-    from babel.messages.pofile import read_po, write_po
+    from babel.messages.pofile import read_po
+
+    from attn_lessons._catalogue import write_catalogue
 
     if catalogue_path.is_file():
         with catalogue_path.open("rb") as handle:
@@ -105,12 +107,7 @@ def update(catalogue_path: Path, where: dict[str, list[str]], executed: set[str]
             catalogue[text].locations = locations
         else:
             catalogue.add(text, "", locations=locations, flags=("python-brace-format",))
-    catalogue.header_comment = "\n".join(header)
-    catalogue_path.parent.mkdir(parents=True, exist_ok=True)
-    with catalogue_path.open("wb") as handle:
-        write_po(handle, catalogue, width=100, sort_output=False, omit_header=False,
-                 include_lineno=False)
-    return [m.id for m in catalogue if m.id and not m.string]
+    return write_catalogue(catalogue_path, catalogue, header)
 
 
 def main(argv: list[str] | None = None) -> int:

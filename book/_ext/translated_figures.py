@@ -44,18 +44,11 @@ def translate_alt(alt: str, catalogue: dict[str, str]) -> str | None:
     return catalogue.get(alt)
 
 
-_CATALOGUES: dict[tuple[str, int], dict[str, str]] = {}
-
-
 def catalogue() -> dict[str, str]:
     """The figure-text catalogue, read once per version of the file."""
-    from attn_lessons.figure_translation import load_catalogue
+    from attn_lessons._catalogue import cached_translations
 
-    key = (str(CATALOGUE), CATALOGUE.stat().st_mtime_ns)
-    if key not in _CATALOGUES:
-        _CATALOGUES.clear()
-        _CATALOGUES[key] = load_catalogue(CATALOGUE)
-    return _CATALOGUES[key]
+    return cached_translations(CATALOGUE, "figure-text")
 
 
 def chinese_render_image(original):

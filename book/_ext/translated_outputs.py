@@ -35,18 +35,11 @@ LANGUAGE = "zh_CN"
 
 logger = logging.getLogger(__name__)
 
-_CATALOGUES: dict[tuple[str, int], dict[str, str]] = {}
-
-
 def catalogue() -> dict[str, str]:
     """The output-text catalogue, read once per version of the file."""
-    from attn_lessons.output_translation import load_catalogue
+    from attn_lessons._catalogue import cached_translations
 
-    key = (str(CATALOGUE), CATALOGUE.stat().st_mtime_ns)
-    if key not in _CATALOGUES:
-        _CATALOGUES.clear()
-        _CATALOGUES[key] = load_catalogue(CATALOGUE)
-    return _CATALOGUES[key]
+    return cached_translations(CATALOGUE, "output-text")
 
 
 def _chinese_page(renderer) -> bool:
