@@ -49,8 +49,8 @@ The four sized versions: ELA-T, ELA-B, ELA-S, ELA-L
 The paper defines four versions from three hyperparameters. We could not read the paper's table:
 neither the paper's text nor a copy of the table is among the sources available to us (its
 abstract, which names the four versions and says there are three hyperparameters, is). The
-numbers below are therefore **the port's**, the one every copy we found repeats: the module that
-takes a version letter ``phi``, here read at bobo504/KED-YOLO, commit
+numbers below are therefore **the version-letter port's**, the one every copy we found repeats:
+the module that takes a version letter ``phi``, here read at bobo504/KED-YOLO, commit
 faaee5fe8e3d5887652997cec961e2c33417635e (2024-12-24), ``models/ELA.py``, lines 13-15 (the
 three tables), 17-19 (the layers) and 21-29 (the forward pass, the paper's listing's). The
 same code was posted on CSDN in March 2024 (blog.csdn.net/m0_58869724/article/details/137085436),
@@ -62,19 +62,20 @@ version    kernel k     convolution groups                GroupNorm
 =========  ===========  ================================  ===========
 ELA-T      5            C (depthwise)                     32 groups
 ELA-B      7            C (depthwise)                     16 groups
-ELA-S      5            C / 8 (8 channels mixed a group)  16 groups
-ELA-L      7            C / 8 (8 channels mixed a group)  16 groups
+ELA-S      5            C / 8 (8 channels a group)        16 groups
+ELA-L      7            C / 8 (8 channels a group)        16 groups
 =========  ===========  ================================  ===========
 
 :data:`ELA_VERSIONS` holds the table, :func:`ela_version_kwargs` turns a letter and a width into
-constructor arguments, and :meth:`ELA.from_version` builds one. ELA-B is the paper's listing and
-the library's default. ELA-S and ELA-L are not depthwise: their convolution mixes the 8 channels
-of each group, so a channel's strip filter sees its 7 neighbours' strips too, and the
-convolution has :math:`8Ck` weights instead of :math:`Ck`. The port writes ``groups = C // 8``,
-which for a width not divisible by 8 is not "8 channels a group" (C = 12 gives one group of 12
-channels; C = 44 gives 5 groups, which PyTorch refuses); the library refuses such widths for
-ELA-S and ELA-L, and widths not divisible by 32 for ELA-T (GroupNorm's 32 groups), naming the
-widths that fit.
+constructor arguments, and :meth:`ELA.from_version` builds one. ELA-B has the numbers of the
+paper's listing, the library's defaults. ELA-S and ELA-L are not depthwise: their convolution
+mixes the 8 channels of each group, so a channel's strip filter sees its 7 neighbours' strips
+too, and the convolution has :math:`8Ck` weights instead of :math:`Ck`. The version-letter port
+writes ``groups = C // 8``, which for a width not divisible by 8 is not "8 channels a group" (C = 12
+gives one group of 12 channels; C = 44 gives 5 groups, which PyTorch refuses), and its
+``GroupNorm(32, C)`` for ELA-T raises inside GroupNorm unless 32 divides C. The library refuses,
+when the module is built, every width a version cannot take (not a multiple of 16 for ELA-B,
+ELA-S and ELA-L, of 32 for ELA-T) and names widths that fit.
 
 The most-used port is timm's ``EfficientLocalAttn`` (huggingface/pytorch-image-models, added in
 commit af3732eebe8c1964e5ba5f2769f955e6e0deb980 of 2025-11-26, ``timm/layers/coord_attn.py``,
@@ -142,7 +143,7 @@ ELA_ACTIVATIONS: tuple[str, ...] = ("none", "silu")
 
 #: The four sized versions, by letter: the 1-D kernel size, the number of channels in each group
 #: of the convolution (1: depthwise, ``conv_groups = C``; 8: ``conv_groups = C / 8``) and
-#: GroupNorm's number of groups. Source: the port that takes a version letter (bobo504/KED-YOLO
+#: GroupNorm's number of groups. Source: the version-letter port (bobo504/KED-YOLO
 #: @faaee5fe8e3d5887652997cec961e2c33417635e, ``models/ELA.py``, lines 13-15), not the paper's
 #: table, which we could not read (module docstring). Read-only.
 ELA_VERSIONS: Mapping[str, Mapping[str, int]] = MappingProxyType({
