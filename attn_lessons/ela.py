@@ -15,9 +15,9 @@ normalises with GroupNorm. For :math:`x \in \mathbb{R}^{B \times C \times H \tim
 
     y_c(i, j) = x_c(i, j) \, g^h_c(i) \, g^w_c(j)                                  (output)
 
-where :math:`F \ast z` is a depthwise 1-D convolution along the strip (one kernel of size
-:math:`k = 7` per channel, no bias, zero padding :math:`(k - 1)/2`), and GN is GroupNorm with 16
-groups: each image's channels are cut into 16 groups, each group normalised over its
+where :math:`F \ast z` is, by default, a depthwise 1-D convolution along the strip (one kernel
+of size :math:`k = 7` per channel, no bias, zero padding :math:`(k - 1)/2`), and GN is GroupNorm
+with 16 groups: each image's channels are cut into 16 groups, each group normalised over its
 :math:`C/16` channels and all positions of the strip, then scaled and shifted per channel.
 
 Pool → transform → gate → apply: it **pools** rows and columns (two strips per channel); it
@@ -31,16 +31,51 @@ positions along each strip instead of one.
 Parameters (the paper's form, one convolution and one GroupNorm for both strips):
 :math:`Ck + 2C`, i.e. :math:`9C` for :math:`k = 7`, linear in C where Coordinate Attention's
 :math:`3Cm + \dots` grows with its hidden width m. MACs counted by PyTorch's counter:
-:math:`Ck(H + W)` per image (:func:`ela_macs`).
+:math:`Ck(H + W)` per image (:func:`ela_macs`). With a grouped convolution of :math:`g` groups
+(``conv_groups``; :math:`g = C` is depthwise) each output channel reads :math:`C/g` input
+channels: :math:`C \cdot (C/g) \cdot k + 2C` parameters and :math:`C \cdot (C/g) \cdot k (H + W)`
+MACs.
 
 Sources: no authors' code
 -------------------------
 The authors have not published a repository. The paper prints a PyTorch listing of the module,
 in which **one** depthwise ``nn.Conv1d(C, C, k, padding=k // 2, groups=C, bias=False)`` and
 **one** ``nn.GroupNorm(16, C)`` serve both strips, with ``k = 7``; that listing is the reference
-here and sets the defaults (``shared=True, norm_groups=16, kernel_size=7``). The paper also
-defines four sized versions (ELA-T, ELA-B, ELA-S, ELA-L) from three hyperparameters, among them
-the kernel size and the number of GroupNorm groups, both arguments here.
+here and sets the defaults (``shared=True, norm_groups=16, kernel_size=7``, depthwise
+``conv_groups=C``).
+
+The four sized versions: ELA-T, ELA-B, ELA-S, ELA-L
+---------------------------------------------------
+The paper defines four versions from three hyperparameters. We could not read the paper's table:
+neither the paper's text nor a copy of the table is among the sources available to us (its
+abstract, which names the four versions and says there are three hyperparameters, is). The
+numbers below are therefore **the version-letter port's**, the one every copy we found repeats:
+the module that takes a version letter ``phi``, here read at bobo504/KED-YOLO, commit
+faaee5fe8e3d5887652997cec961e2c33417635e (2024-12-24), ``models/ELA.py``, lines 13-15 (the
+three tables), 17-19 (the layers) and 21-29 (the forward pass, the paper's listing's). The
+same code was posted on CSDN in March 2024 (blog.csdn.net/m0_58869724/article/details/137085436),
+which names the three hyperparameters as the convolution's kernel size and ``groups`` and
+GroupNorm's ``num_groups``, and attributes the four versions to the paper:
+
+=========  ===========  ================================  ===========
+version    kernel k     convolution groups                GroupNorm
+=========  ===========  ================================  ===========
+ELA-T      5            C (depthwise)                     32 groups
+ELA-B      7            C (depthwise)                     16 groups
+ELA-S      5            C / 8 (8 channels a group)        16 groups
+ELA-L      7            C / 8 (8 channels a group)        16 groups
+=========  ===========  ================================  ===========
+
+:data:`ELA_VERSIONS` holds the table, :func:`ela_version_kwargs` turns a letter and a width into
+constructor arguments, and :meth:`ELA.from_version` builds one. ELA-B has the numbers of the
+paper's listing, the library's defaults. ELA-S and ELA-L are not depthwise: their convolution
+mixes the 8 channels of each group, so a channel's strip filter sees its 7 neighbours' strips
+too, and the convolution has :math:`8Ck` weights instead of :math:`Ck`. The version-letter port
+writes ``groups = C // 8``, which for a width not divisible by 8 is not "8 channels a group" (C = 12
+gives one group of 12 channels; C = 44 gives 5 groups, which PyTorch refuses), and its
+``GroupNorm(32, C)`` for ELA-T raises inside GroupNorm unless 32 divides C. The library refuses,
+when the module is built, every width a version cannot take (not a multiple of 16 for ELA-B,
+ELA-S and ELA-L, of 32 for ELA-T) and names widths that fit.
 
 The most-used port is timm's ``EfficientLocalAttn`` (huggingface/pytorch-image-models, added in
 commit af3732eebe8c1964e5ba5f2769f955e6e0deb980 of 2025-11-26, ``timm/layers/coord_attn.py``,
@@ -79,6 +114,9 @@ the default). A batch of two, or fewer groups, avoids it.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Any
 
 import torch
 from torch import nn
@@ -91,10 +129,29 @@ from ._validation import (
     check_odd_kernel,
 )
 
-__all__ = ["ELA", "ELA_ACTIVATIONS", "ela_macs", "ela_num_params"]
+__all__ = [
+    "ELA",
+    "ELA_ACTIVATIONS",
+    "ELA_VERSIONS",
+    "ela_macs",
+    "ela_num_params",
+    "ela_version_kwargs",
+]
 
 #: Activations allowed between GroupNorm and the sigmoid: none (the paper) or SiLU (timm).
 ELA_ACTIVATIONS: tuple[str, ...] = ("none", "silu")
+
+#: The four sized versions, by letter: the 1-D kernel size, the number of channels in each group
+#: of the convolution (1: depthwise, ``conv_groups = C``; 8: ``conv_groups = C / 8``) and
+#: GroupNorm's number of groups. Source: the version-letter port (bobo504/KED-YOLO
+#: @faaee5fe8e3d5887652997cec961e2c33417635e, ``models/ELA.py``, lines 13-15), not the paper's
+#: table, which we could not read (module docstring). Read-only.
+ELA_VERSIONS: Mapping[str, Mapping[str, int]] = MappingProxyType({
+    "T": MappingProxyType({"kernel_size": 5, "channels_per_conv_group": 1, "norm_groups": 32}),
+    "B": MappingProxyType({"kernel_size": 7, "channels_per_conv_group": 1, "norm_groups": 16}),
+    "S": MappingProxyType({"kernel_size": 5, "channels_per_conv_group": 8, "norm_groups": 16}),
+    "L": MappingProxyType({"kernel_size": 7, "channels_per_conv_group": 8, "norm_groups": 16}),
+})
 
 
 def _check_norm_groups(channels: int, norm_groups: int) -> int:
@@ -107,20 +164,67 @@ def _check_norm_groups(channels: int, norm_groups: int) -> int:
     return norm_groups
 
 
+def _check_conv_groups(channels: int, conv_groups: int | None) -> int:
+    """``conv_groups``, or ``channels`` (depthwise) for ``None``, after checking it divides C."""
+    if conv_groups is None:
+        return channels
+    conv_groups = check_int("conv_groups", conv_groups)
+    if channels % conv_groups != 0:
+        fits = [g for g in range(1, channels + 1) if channels % g == 0]
+        shown = [str(g) for g in fits] if len(fits) <= 12 else (
+            [str(g) for g in fits[:6]] + ["..."] + [str(g) for g in fits[-3:]])
+        raise ValueError(
+            f"conv_groups={conv_groups} must divide channels={channels}: the convolution cuts "
+            f"the channels into equal groups; {', '.join(shown)} fit "
+            f"(conv_groups={channels} is depthwise)"
+        )
+    return conv_groups
+
+
+def ela_version_kwargs(version: str, channels: int) -> dict[str, int]:
+    """The constructor arguments of version ``version`` (``"T"``, ``"B"``, ``"S"`` or ``"L"``) at
+    width ``channels``: ``kernel_size``, ``conv_groups`` and ``norm_groups``.
+
+    For a network with blocks of several widths, ``lambda c: ela_version_kwargs("S", c)`` is an
+    ``attention_kwargs`` (:data:`attn_lessons.factory.AttentionKwargs`). Raises ``ValueError`` for
+    an unknown letter and for a width the version cannot take (not a multiple of 8 for ELA-S and
+    ELA-L, whose convolution groups hold 8 channels; not a multiple of the GroupNorm groups).
+    """
+    version = check_choice("version", version, ELA_VERSIONS)
+    channels = check_int("channels", channels)
+    spec = ELA_VERSIONS[version]
+    per_group, norm_groups = spec["channels_per_conv_group"], spec["norm_groups"]
+    step = math.lcm(per_group, norm_groups)
+    if channels % step != 0:
+        why = f"its GroupNorm has {norm_groups} groups"
+        if per_group > 1:
+            why = f"its convolution has groups of {per_group} channels and {why}"
+        raise ValueError(
+            f"ELA-{version} cannot take channels={channels}: {why}, so the width must be a "
+            f"multiple of {step} (e.g. {step}, {2 * step}, {4 * step})"
+        )
+    return {"kernel_size": spec["kernel_size"], "conv_groups": channels // per_group,
+            "norm_groups": norm_groups}
+
+
 class ELA(nn.Module):
     r"""Efficient Local Attention: ``y = x * g_h * g_w``, shape ``(B, C, H, W)`` kept.
 
     Args:
         channels: number of channels C (divisible by ``norm_groups``).
-        kernel_size: odd size k of the depthwise 1-D convolutions (paper's listing: 7).
+        kernel_size: odd size k of the 1-D convolutions (paper's listing: 7).
         norm_groups: GroupNorm's number of groups (paper's listing: 16; timm: 1).
         shared: one convolution and one GroupNorm for both strips (paper's listing), or one of
             each per direction (timm).
         activation: ``"none"`` (paper) or ``"silu"`` (timm) between GroupNorm and the sigmoid.
         bias: biases on the convolutions (neither source has them).
+        conv_groups: the convolutions' number of groups, a divisor of C; ``None`` (the default,
+            the paper's listing) is C, depthwise. ELA-S and ELA-L use C / 8.
+
+    :meth:`from_version` builds one of the four sized versions (:data:`ELA_VERSIONS`).
 
     Submodules: ``conv`` and ``norm`` when ``shared``, else ``conv_h``, ``conv_w``, ``norm_h``
-    and ``norm_w`` (depthwise ``nn.Conv1d`` and ``nn.GroupNorm``); ``act``; and the gates
+    and ``norm_w`` (``nn.Conv1d`` and ``nn.GroupNorm``); ``act``; and the gates
     ``gate_h`` and ``gate_w`` (``nn.Sigmoid``), whose outputs, of shapes ``(B, C, H)`` and
     ``(B, C, W)``, a forward hook can read.
     """
@@ -133,11 +237,13 @@ class ELA(nn.Module):
         shared: bool = True,
         activation: str = "none",
         bias: bool = False,
+        conv_groups: int | None = None,
     ) -> None:
         super().__init__()
         self.channels = check_int("channels", channels)
         self.kernel_size = check_odd_kernel("kernel_size", kernel_size)
         self.norm_groups = _check_norm_groups(self.channels, norm_groups)
+        self.conv_groups = _check_conv_groups(self.channels, conv_groups)
         self.shared = check_bool("shared", shared)
         self.activation = check_choice("activation", activation, ELA_ACTIVATIONS)
         self.bias = check_bool("bias", bias)
@@ -154,8 +260,15 @@ class ELA(nn.Module):
 
     def _conv(self) -> nn.Conv1d:
         k = self.kernel_size
-        return nn.Conv1d(self.channels, self.channels, k, padding=k // 2, groups=self.channels,
+        return nn.Conv1d(self.channels, self.channels, k, padding=k // 2, groups=self.conv_groups,
                          bias=self.bias)
+
+    @classmethod
+    def from_version(cls, version: str, channels: int, **kwargs: Any) -> ELA:
+        """ELA-T, -B, -S or -L (``version`` ``"T"``, ``"B"``, ``"S"``, ``"L"``) at width
+        ``channels`` (:func:`ela_version_kwargs`); ``kwargs`` (``shared``, ``activation``,
+        ``bias``) go to the constructor."""
+        return cls(channels, **ela_version_kwargs(version, channels), **kwargs)
 
     def gates(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Return ``(g_h, g_w)`` of shapes ``(B, C, H)`` and ``(B, C, W)``."""
@@ -175,7 +288,8 @@ class ELA(nn.Module):
     def extra_repr(self) -> str:
         return (
             f"channels={self.channels}, kernel_size={self.kernel_size}, "
-            f"norm_groups={self.norm_groups}, shared={self.shared}, "
+            f"conv_groups={self.conv_groups}, norm_groups={self.norm_groups}, "
+            f"shared={self.shared}, "
             f"activation={self.activation!r}, bias={self.bias}"
         )
 
@@ -186,27 +300,36 @@ def ela_num_params(
     norm_groups: int = 16,
     shared: bool = True,
     bias: bool = False,
+    conv_groups: int | None = None,
 ) -> int:
-    r"""Learnable parameters of :class:`ELA`: :math:`n\,(Ck + 2C + [\text{bias}]\,C)`.
+    r"""Learnable parameters of :class:`ELA`: :math:`n\,(C \cdot (C/g) \cdot k + 2C +
+    [\text{bias}]\,C)`.
 
-    :math:`n = 1` with ``shared=True`` (the paper's listing: :math:`9C` for k = 7), 2 without
-    (timm: :math:`18C`). ``norm_groups`` changes no count; it is checked (it must divide C).
+    :math:`g` is ``conv_groups`` (C, depthwise, when ``None``: :math:`Ck + 2C`, :math:`9C` for
+    k = 7, the paper's listing); :math:`n = 1` with ``shared=True``, 2 without (timm: :math:`18C`).
+    ``norm_groups`` changes no count; it is checked (it must divide C).
     """
     c = check_int("channels", channels)
     k = check_odd_kernel("kernel_size", kernel_size)
     _check_norm_groups(c, norm_groups)
+    g = _check_conv_groups(c, conv_groups)
     copies = 1 if check_bool("shared", shared) else 2
-    return copies * (c * k + 2 * c + (c if check_bool("bias", bias) else 0))
+    return copies * (c * (c // g) * k + 2 * c + (c if check_bool("bias", bias) else 0))
 
 
-def ela_macs(channels: int, height: int, width: int, kernel_size: int = 7) -> int:
-    r"""MACs of one image's forward pass as PyTorch's counter counts them: :math:`Ck(H + W)`.
+def ela_macs(channels: int, height: int, width: int, kernel_size: int = 7,
+             conv_groups: int | None = None) -> int:
+    r"""MACs of one image's forward pass as PyTorch's counter counts them:
+    :math:`C \cdot (C/g) \cdot k\,(H + W)`, i.e. :math:`Ck(H + W)` when depthwise (g = C).
 
-    The depthwise convolutions compute :math:`k` products per channel and strip position, the
-    same whether the two strips share a convolution or not. Not counted: the poolings,
-    GroupNorm, the activations and the products with the gates.
+    The convolutions compute :math:`(C/g)\,k` products per output channel and strip position
+    (``conv_groups`` g; C, depthwise, when ``None``), the same whether the two strips share a
+    convolution or not. Not counted: the poolings, GroupNorm, the activations and the products
+    with the gates.
     """
     c = check_int("channels", channels)
     h = check_int("height", height)
     w = check_int("width", width)
-    return c * check_odd_kernel("kernel_size", kernel_size) * (h + w)
+    k = check_odd_kernel("kernel_size", kernel_size)
+    g = _check_conv_groups(c, conv_groups)
+    return c * (c // g) * k * (h + w)

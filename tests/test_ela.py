@@ -12,8 +12,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from attn_lessons.cost import count_flops
-from attn_lessons.ela import ELA, ela_macs, ela_num_params
+from attn_lessons.ela import (
+    ELA,
+    ELA_VERSIONS,
+    ela_macs,
+    ela_num_params,
+    ela_version_kwargs,
+)
 from attn_lessons.factory import make_attention
+from attn_lessons.resnet import ResNet50
 from attn_lessons.small_cnn import SmallCNN, capture
 
 from ._module_checks import (
@@ -112,6 +119,195 @@ def built_timm(c: int, k: int = 7, seed: int = 0):
             for key, v in state.items()}
     m.load_state_dict(ours, strict=True)
     return m, state
+
+
+# --- the sized versions: the port that takes a version letter ------------------------------------
+# bobo504/KED-YOLO, commit faaee5fe8e3d5887652997cec961e2c33417635e, models/ELA.py: the three
+# tables of lines 13-15 (kernel size, the convolution's groups, GroupNorm's groups, by letter 'T',
+# 'B', 'S', 'L'), the layers of lines 16-19 (one nn.Conv1d(C, C, k, padding=k // 2, groups=groups,
+# bias=False), one nn.GroupNorm(num_groups, C), a sigmoid), the forward pass of lines 21-29 (the
+# paper's listing's: row and column means, the shared convolution and GroupNorm on each strip,
+# x_h * x_w * input). The paper's own table could not be read; see the module's docstring.
+
+PORT_KERNEL = {"T": 5, "B": 7, "S": 5, "L": 7}
+PORT_NUM_GROUPS = {"T": 32, "B": 16, "S": 16, "L": 16}
+
+
+def port_groups(version: str, c: int) -> int:
+    return {"T": c, "B": c, "S": c // 8, "L": c // 8}[version]
+
+
+def port_state(version: str, c: int, seed: int) -> dict[str, torch.Tensor]:
+    """The port's parameters: con1.weight of shape (C, C / groups, k), GN.weight, GN.bias."""
+    g = torch.Generator().manual_seed(seed)
+    k, fan_in = PORT_KERNEL[version], c // port_groups(version, c)
+    return {"con1.weight": _rand((c, fan_in, k), g, 1 / math.sqrt(k * fan_in)),
+            "GN.weight": _rand((c,), g, 0.3) + 1, "GN.bias": _rand((c,), g, 0.3)}
+
+
+def port_forward(x: torch.Tensor, state: dict, version: str) -> torch.Tensor:
+    b, c, h, w = x.size()
+    k = PORT_KERNEL[version]
+
+    def strip(z):
+        z = F.conv1d(z, state["con1.weight"], padding=k // 2, groups=port_groups(version, c))
+        return torch.sigmoid(group_norm(z, PORT_NUM_GROUPS[version], state["GN.weight"],
+                                        state["GN.bias"]))
+
+    x_h = torch.mean(x, dim=3, keepdim=True).view(b, c, h)
+    x_w = torch.mean(x, dim=2, keepdim=True).view(b, c, w)
+    return strip(x_h).view(b, c, h, 1) * strip(x_w).view(b, c, 1, w) * x
+
+
+def built_version(version: str, c: int, seed: int = 0):
+    state = port_state(version, c, seed)
+    m = ELA.from_version(version, c).double()
+    names = {"con1.weight": "conv.weight", "GN.weight": "norm.weight", "GN.bias": "norm.bias"}
+    m.load_state_dict({names[key]: v for key, v in state.items()}, strict=True)
+    return m, state
+
+
+VERSION_SHAPES = [(2, 64, 9, 7), (3, 32, 5, 6), (2, 128, 4, 11), (1, 256, 3, 3), (2, 96, 1, 8)]
+
+
+@pytest.mark.parametrize("version", ["T", "B", "S", "L"])
+@pytest.mark.parametrize("shape", VERSION_SHAPES)
+def test_each_version_equals_the_port(version, shape):
+    m, state = built_version(version, shape[1], seed=sum(shape))
+    x = _rand(shape, torch.Generator().manual_seed(3))
+    torch.testing.assert_close(m(x), port_forward(x, state, version), atol=1e-10, rtol=0)
+
+
+def test_the_versions_table_is_the_ports():
+    for v, spec in ELA_VERSIONS.items():
+        for c in (32, 64, 256):
+            assert ela_version_kwargs(v, c) == {"kernel_size": PORT_KERNEL[v],
+                                                "conv_groups": port_groups(v, c),
+                                                "norm_groups": PORT_NUM_GROUPS[v]}
+        assert spec["channels_per_conv_group"] == (8 if v in "SL" else 1)
+    assert list(ELA_VERSIONS) == ["T", "B", "S", "L"]
+    with pytest.raises(TypeError):
+        ELA_VERSIONS["T"]["kernel_size"] = 3  # read-only
+    # ELA-B is the library's default, the paper's listing.
+    assert ela_version_kwargs("B", 64) == {"kernel_size": 7, "conv_groups": 64, "norm_groups": 16}
+    default = ELA(64)
+    assert (default.kernel_size, default.conv_groups, default.norm_groups) == (7, 64, 16)
+
+
+def test_grouped_convolution_mixes_the_channels_of_its_group_only():
+    """ELA-S at C = 32 (4 groups of 8 channels, GroupNorm of 16 groups of 2): moving channel 3
+    changes the convolution's output in channels 0-7, and so the gates there, and nowhere else."""
+    m, _ = built_version("S", 32, seed=7)
+    x = torch.randn(2, 32, 5, 6, dtype=torch.float64)
+    x2 = x.clone()
+    x2[:, 3] += 2.0 * torch.randn(2, 5, 6, dtype=torch.float64)
+    moved = [((a - b).abs().amax(dim=(0, 2)) > 1e-12).nonzero().flatten().tolist()
+             for a, b in zip(m.gates(x), m.gates(x2), strict=True)]
+    assert moved == [list(range(8)), list(range(8))]
+
+
+@pytest.mark.parametrize("c", [32, 64, 256, 512])
+@pytest.mark.parametrize("version", ["T", "B", "S", "L"])
+def test_version_parameter_counts_equal_the_port_and_the_closed_form(version, c):
+    m = ELA.from_version(version, c)
+    n = sum(p.numel() for p in m.parameters())
+    assert n == sum(math.prod(v.shape) for v in port_state(version, c, 0).values())
+    assert n == ela_num_params(c, **ela_version_kwargs(version, c))
+    k, per_group = PORT_KERNEL[version], (8 if version in "SL" else 1)
+    assert n == c * per_group * k + 2 * c
+
+
+@pytest.mark.parametrize(("c", "g"), [(16, 16), (16, 2), (24, 3), (32, 1), (48, 6)])
+@pytest.mark.parametrize("form", [{}, TIMM])
+def test_grouped_counts_and_macs_equal_the_closed_forms(c, g, form):
+    m = ELA(c, kernel_size=5, conv_groups=g, **{"norm_groups": 4, **form}).eval()
+    shared = form.get("shared", True)
+    assert sum(p.numel() for p in m.parameters()) == ela_num_params(
+        c, 5, norm_groups=4, shared=shared, conv_groups=g) == (1 if shared else 2) * (
+        c * (c // g) * 5 + 2 * c)
+    for h, w in [(7, 5), (1, 9)]:
+        assert count_flops(m, torch.randn(1, c, h, w)).macs == ela_macs(c, h, w, 5, g) == (
+            c * (c // g) * 5 * (h + w))
+
+
+def test_gradcheck_grouped_version():
+    m = ELA.from_version("S", 16).double()  # conv_groups 2 (8 channels each), GroupNorm 16
+    assert m.conv.groups == 2
+    x = torch.randn(2, 16, 3, 4, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(m, (x,))
+    timm_grouped = ELA(8, kernel_size=3, conv_groups=2, **TIMM).double()
+    x = torch.randn(2, 8, 3, 4, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(timm_grouped, (x,))
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        ({"channels": 16, "conv_groups": 5}, ValueError,
+         r"conv_groups=5 must divide channels=16: .*1, 2, 4, 8, 16 fit \(conv_groups=16 is "
+         r"depthwise\)"),
+        ({"channels": 256, "conv_groups": 3}, ValueError,
+         r"conv_groups=3 must divide channels=256: .*1, 2, 4, 8, 16, 32, 64, 128, 256 fit"),
+        ({"channels": 16, "conv_groups": 0}, ValueError,
+         "conv_groups must be a positive integer, got 0"),
+        ({"channels": 16, "conv_groups": 32}, ValueError, "conv_groups=32 must divide channels=16"),
+        ({"channels": 16, "conv_groups": True}, TypeError,
+         "conv_groups must be an integer, got True"),
+        ({"channels": 16, "conv_groups": 2.0}, TypeError,
+         "conv_groups must be an integer, got 2.0"),
+    ],
+)
+def test_bad_conv_groups(kwargs, error, match):
+    refused_everywhere(ELA, "ela", kwargs, error, match, ela_num_params)
+    with pytest.raises(error, match=match):
+        ela_macs(kwargs["channels"], 4, 4, 7, kwargs["conv_groups"])
+
+
+@pytest.mark.parametrize("version", ["X", "t", "ELA-T", "", None, 1])
+def test_bad_version_letter(version):
+    match = r"version must be one of \['T', 'B', 'S', 'L'\], got " + repr(version).replace(
+        "(", r"\(")
+    with pytest.raises(ValueError, match=match):
+        ela_version_kwargs(version, 64)
+    with pytest.raises(ValueError, match=match):
+        ELA.from_version(version, 64)
+
+
+@pytest.mark.parametrize(
+    ("version", "c", "match"),
+    [
+        ("T", 48, "ELA-T cannot take channels=48: its GroupNorm has 32 groups, so the width must "
+                  r"be a multiple of 32 \(e.g. 32, 64, 128\)"),
+        ("T", 16, "ELA-T cannot take channels=16"),
+        ("B", 24, "ELA-B cannot take channels=24: its GroupNorm has 16 groups"),
+        ("S", 12, "ELA-S cannot take channels=12: its convolution has groups of 8 channels and "
+                  "its GroupNorm has 16 groups, so the width must be a multiple of 16"),
+        ("L", 8, "ELA-L cannot take channels=8"),
+        ("L", 40, "ELA-L cannot take channels=40"),
+    ],
+)
+def test_widths_a_version_cannot_take(version, c, match):
+    with pytest.raises(ValueError, match=match):
+        ela_version_kwargs(version, c)
+    with pytest.raises(ValueError, match=match):
+        ELA.from_version(version, c)
+
+
+def test_from_version_passes_the_other_options_on():
+    m = ELA.from_version("L", 64, shared=False, activation="silu")
+    assert (m.shared, m.norm_groups, m.conv_groups, m.kernel_size) == (False, 16, 8, 7)
+    assert sum(p.numel() for p in m.parameters()) == 2 * (64 * 8 * 7 + 2 * 64)
+    with pytest.raises(TypeError, match="kernel_size"):
+        ELA.from_version("L", 64, kernel_size=3)  # a version's own numbers are not overridden
+
+
+def test_networks_take_a_version_per_block_width():
+    """A version as ``attention_kwargs``: a function of each block's width."""
+    with torch.device("meta"):
+        net = ResNet50("ela", lambda c: ela_version_kwargs("S", c))
+    elas = [m for m in net.modules() if isinstance(m, ELA)]
+    assert elas and all(m.conv.groups == m.channels // 8 and m.kernel_size == 5 for m in elas)
+    assert type(make_attention("ela", 64, **ela_version_kwargs("T", 64))) is ELA
 
 
 SHAPES = [((2, 32, 9, 7), 7, 16), ((3, 16, 4, 6), 7, 16), ((2, 24, 5, 5), 5, 8),
