@@ -12,9 +12,10 @@ For every ``book/**/NAME.ipynb`` it writes ``student/**/NAME.ipynb`` (same relat
 - the expected outputs recorded for nbval removed from the cell metadata (they would show the
   answers of the checked cells).
 
-Other files in a notebook's folder that are not pages (data, images) are copied beside it, so
-every student notebook runs from its own folder. The output folder is rebuilt from scratch each
-time; it is gitignored.
+Other files in a notebook's folder and its subfolders that are not pages (data, images, the
+recorded measurements in ``results/`` that a notebook shows instead of measuring again) are
+copied beside it, so every student notebook runs from its own folder as the book's does. The
+output folder is rebuilt from scratch each time; it is gitignored.
 
 Nothing is lost on the way:
 
@@ -141,10 +142,28 @@ def _write_edition(notebooks: list[Path], book: Path, data: Path,
     for folder in sorted(folders):
         if not folder.is_dir():
             raise ValueError(f"no folder {folder} to copy the notebooks' files from")
-        for item in folder.iterdir():
-            if item.is_file() and item.suffix not in NOT_COPIED and not item.name.startswith("."):
-                shutil.copy2(item, out / item.relative_to(data))
+        for item in notebook_files(folder):
+            target = out / item.relative_to(data)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(item, target)
     return written
+
+
+def notebook_files(folder: Path) -> list[Path]:
+    """The files a notebook in ``folder`` may read: everything in it and in its subfolders
+    (``results/``: recorded measurements a notebook shows instead of measuring again), but pages,
+    build-only files, hidden files and folders, and the other notebooks' folders."""
+    files = []
+    for item in sorted(folder.rglob("*")):
+        parts = item.relative_to(folder).parts
+        if any(part.startswith((".", "_")) for part in parts) or not item.is_file():
+            continue
+        if item.suffix in NOT_COPIED:
+            continue
+        if len(parts) > 1 and any((folder / parts[0]).rglob("*.ipynb")):
+            continue  # a subfolder with notebooks of its own has its own files
+        files.append(item)
+    return files
 
 
 def make_student(book: Path, out: Path, data: Path | None = None) -> list[tuple[Path, int]]:

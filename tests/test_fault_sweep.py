@@ -93,6 +93,35 @@ def _tiny_book(root: Path, notebooks: int = 2) -> Path:
     return book
 
 
+def test_make_student_copies_the_files_of_each_notebook_folder_and_its_subfolders(tmp_path):
+    """A recorded result in ``results/`` beside a notebook goes with it (the guide's comparison
+    shows ``results/module_times.json`` and measures afresh only without it); pages, build
+    files, hidden files and another notebook folder's files do not."""
+    book = _tiny_book(tmp_path)
+    (book / "ch0" / "results").mkdir()
+    (book / "ch0" / "results" / "times.json").write_text('{"ratio": 1.5}')
+    (book / "ch0" / "results" / "notes.md").write_text("# not copied\n")
+    (book / "ch0" / ".cache").mkdir()
+    (book / "ch0" / ".cache" / "x.json").write_text("{}")
+    (book / "ch0" / "_build").mkdir()
+    (book / "ch0" / "_build" / "x.json").write_text("{}")
+    out = tmp_path / "student"
+    make_student.make_student(book, out)
+    copied = sorted(p.relative_to(out).as_posix() for p in out.rglob("*")
+                    if p.is_file() and p.parent != out)
+    assert copied == ["ch0/data.csv", "ch0/lab0.ipynb", "ch0/results/times.json",
+                      "ch1/data.csv", "ch1/lab1.ipynb"]
+    assert (out / "ch0" / "results" / "times.json").read_text() == '{"ratio": 1.5}'
+
+
+def test_the_real_student_edition_carries_the_recorded_measurements(tmp_path):
+    out = tmp_path / "student"
+    make_student.make_student(ROOT / "book", out)
+    for recorded in sorted((ROOT / "book").glob("*/results/*.json")):
+        copy = out / recorded.relative_to(ROOT / "book")
+        assert copy.is_file() and copy.read_bytes() == recorded.read_bytes(), copy
+
+
 def _snapshot(folder: Path) -> dict[str, bytes]:
     return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*"))
             if p.is_file()}
