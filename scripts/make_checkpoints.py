@@ -14,11 +14,14 @@ Why the CPU matters: the files shipped on 2026-12-01 (commit a4426c9) do not com
 script on the project's machine since 2026-12-07 (AMD EPYC, AVX2), neither with the library of
 a4426c9 nor with a later one: both give the same other bytes (``none``: 0.982 instead of 0.979).
 The library did not change their training; the machine did (another VM, its kernel build
-``fc-v1098`` then, ``fc-v1272`` now). With ``ATEN_CPU_CAPABILITY=default`` the generated images
-and the initial weights already differ in the last bit (labels equal), and the trained network
-differs again (0.979 with other bytes). The December 1 manifest records neither CPU nor commit;
-its ``commit`` (7733136, dirty: the script was not committed yet) is inferred from git's history
-and its CPU is ``null`` (unknown).
+``fc-v1098`` then, ``fc-v1272`` now). The same holds for other December 1 runs: the committed
+``scripts/ch7_results.py`` of 794d428, run here, gives ``clutter``/``none`` seeds 5-9
+0.590, 0.590, 0.579, 0.559, 0.623 where that machine wrote 0.592, 0.593, 0.580, 0.559, 0.626. With
+``ATEN_CPU_CAPABILITY=default`` the generated images and the initial weights already differ in the
+last bit (labels equal), and the trained network differs again (0.979 with other bytes). The
+December 1 manifest recorded neither CPU nor commit: its ``commit`` (7733136, dirty: the script was
+not committed yet) is inferred from git's history, its CPU is ``null`` (unknown). Re-training here
+changes chapters 7 and 8 (their ch8 pilot and result files start from ``clutter_none``).
 """
 
 from __future__ import annotations
