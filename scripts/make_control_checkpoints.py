@@ -3,27 +3,59 @@
 For each kind in ``attn_lessons.checkpoints.controls.KINDS``: the shipped network's architecture,
 trained with the shipped networks' recipe (``attn_lessons.checkpoints.SETTINGS``) on the same
 training images with labels permuted by a seeded generator. Seeded, on the CPU with one thread,
-so a re-run on the same library and PyTorch versions gives the same weights. Fails if a control
-is not at chance on the test set (its accuracy over 35 %, with four classes).
+so a re-run on the same library and PyTorch versions, on a CPU of the same kind, gives the same
+weights (the manifest records the CPU and the commit, as ``scripts/make_checkpoints.py`` says).
+Fails if a control is not at chance on the test set (its accuracy over 35 %, with four classes).
+``--check [KIND ...]`` writes nothing and says whether re-training gives the shipped files.
 """
 
 from __future__ import annotations
 
+import argparse
 import sys
 from pathlib import Path
 
 import attn_lessons
 from attn_lessons.checkpoints import test_set
-from attn_lessons.checkpoints._making import deterministic_cpu, train_network, write_checkpoints
-from attn_lessons.checkpoints.controls import KINDS, LABEL_SEED, shuffled_train_set
+from attn_lessons.checkpoints._making import (
+    check_against,
+    deterministic_cpu,
+    train_network,
+    write_checkpoints,
+)
+from attn_lessons.checkpoints.controls import KINDS, LABEL_SEED, manifest, shuffled_train_set
 
 OUT = Path(attn_lessons.__file__).parent / "checkpoints" / "controls"
 MAXIMUM_ACCURACY = 0.35
 
 
-def main() -> int:
+def parse(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--check", action="store_true",
+                        help="write nothing; say whether re-training gives the shipped bytes")
+    parser.add_argument("kinds", nargs="*", metavar="KIND",
+                        help=f"with --check, the kinds to train (default: all of "
+                             f"{', '.join(KINDS)})")
+    args = parser.parse_args(argv)
+    if args.kinds and not args.check:
+        parser.error("naming kinds needs --check (the manifest is written for every kind)")
+    unknown = [kind for kind in args.kinds if kind not in KINDS]
+    if unknown:
+        parser.error(f"unknown kind(s) {unknown}; expected some of {list(KINDS)}")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse(argv)
     deterministic_cpu()
     train, test = shuffled_train_set(), test_set()
+    if args.check:
+        shipped, same = manifest(), True
+        for kind in args.kinds or KINDS:
+            ok, line = check_against(shipped, kind, train_network(kind, train, test))
+            same &= ok
+            print(line, flush=True)
+        return 0 if same else 1
     files, checkpoints = {}, {}
     for kind in KINDS:
         trained = train_network(kind, train, test)

@@ -89,3 +89,58 @@ def test_checkpoints_are_package_data_and_made_by_the_make_target():
     pyproject = (ROOT / "pyproject.toml").read_text()
     assert '"attn_lessons.checkpoints" = ["*.pt", "manifest.json"]' in pyproject
     assert "scripts/make_checkpoints.py" in (ROOT / "Makefile").read_text()
+
+
+# ------------------------------------------------------------------------------------------------
+# Reproducing the shipped files: the manifests say where they were made, and the make scripts'
+# --check compares a re-training with them byte for byte (``scripts/make_checkpoints.py --check
+# none`` trains the cheapest one, about 10 s: too long for this suite, so it is a documented
+# command, not a test).
+def _manifests():
+    from attn_lessons.checkpoints import controls
+
+    return {"shipped": checkpoints.manifest(), "controls": controls.manifest()}
+
+
+@pytest.mark.parametrize("which", ["shipped", "controls"])
+def test_manifests_record_the_cpu_and_the_commit(which):
+    manifest = _manifests()[which]
+    assert {"cpu_model", "cpu_capability", "commit", "dirty"} <= set(manifest)
+    assert manifest["cpu_capability"] in (None, "DEFAULT", "AVX2", "AVX512", "ZVECTOR", "VSX",
+                                          "SVE256", "NEON", "SVE128")
+    assert isinstance(manifest["commit"], str) and len(manifest["commit"]) == 40
+    int(manifest["commit"], 16)
+    assert manifest["dirty"] in (True, False)
+
+
+def test_check_against_accepts_the_shipped_bytes_and_says_why_others_differ(monkeypatch):
+    from attn_lessons.checkpoints import _making
+
+    manifest = {**checkpoints.manifest(), "cpu_capability": "ELSEWHERE", "cpu_model": "Other"}
+    data = checkpoints.checkpoint_path("none").read_bytes()
+    ok, line = _making.check_against(manifest, "none", _making.Trained(data, 1.0, 0.979, 0.0))
+    assert ok and "the same bytes" in line
+    monkeypatch.setattr(_making, "provenance", lambda: {"cpu_model": "This", "cpu_capability":
+                                                        "AVX2", "commit": None, "dirty": None})
+    ok, line = _making.check_against(manifest, "none",
+                                     _making.Trained(data + b"\0", 1.0, 0.982, 0.0))
+    assert not ok
+    assert "0.979 recorded, 0.9820 now" in line
+    assert "cpu_capability 'ELSEWHERE' there, 'AVX2' here" in line
+    assert "cpu_model 'Other' there, 'This' here" in line
+    ok, line = _making.check_against({"files": {}}, "none", _making.Trained(data, 1.0, 1.0, 0.0))
+    assert not ok and "no SHA-256" in line
+
+
+@pytest.mark.parametrize("script", ["make_checkpoints", "make_control_checkpoints"])
+def test_the_make_scripts_check_only_named_known_kinds(script, monkeypatch):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(script, ROOT / "scripts" / f"{script}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert module.parse(["--check", "none"]).kinds == ["none"]
+    assert module.parse([]).check is False
+    for argv in (["none"], ["--check", "transformer"]):
+        with pytest.raises(SystemExit):
+            module.parse(argv)

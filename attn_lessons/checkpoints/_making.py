@@ -7,6 +7,14 @@ algorithms, so a re-run on the same library and PyTorch versions gives the same 
 write the state dicts and a ``manifest.json`` (the settings, the versions, each file's SHA-256 and
 size) that :func:`attn_lessons.checkpoints._load_verified` checks when it loads them. Imported by
 the two scripts only: importing :mod:`attn_lessons.checkpoints` does not load the training loop.
+
+"The same bytes" needs the same machine as well: the CPU's vectorised kernels (ATen's CPU
+capability, AVX2 or AVX-512 or none, and the CPU model behind the BLAS and oneDNN code paths)
+round the generated images and the initial weights differently in the last bit, and 720 steps of
+training turn that into a different network (a few tenths of a point of test accuracy apart). So
+the manifest also records the CPU model and capability and the git commit the files were made
+from (:func:`provenance`), and :func:`check_against` compares a re-training with the manifest
+(``make_checkpoints.py --check``).
 """
 
 from __future__ import annotations
@@ -28,7 +36,8 @@ from ..device import seed_everything
 from ..train import evaluate, train_model
 from . import SETTINGS, build_network, sha256
 
-__all__ = ["Trained", "deterministic_cpu", "train_network", "write_checkpoints"]
+__all__ = ["Trained", "check_against", "deterministic_cpu", "provenance", "train_network",
+           "write_checkpoints"]
 
 
 def deterministic_cpu() -> None:
@@ -76,13 +85,45 @@ def train_network(kind: str, train, test) -> Trained:
                    test_accuracy=accuracy, seconds=time.perf_counter() - start)
 
 
+def provenance() -> dict[str, Any]:
+    """Where the networks are trained: the CPU model (``/proc/cpuinfo``), ATen's CPU capability
+    (``"AVX2"``, ``"AVX512"``, ``"DEFAULT"``...), and the git commit of the library with whether
+    the tree differed from it (``None`` for both outside a git checkout), as result files record
+    them (:func:`attn_lessons.experiments.runner.git_state`). Commit first, then train."""
+    from ..experiments.runner import cpu_model, git_state
+
+    commit, dirty = git_state()
+    return {"cpu_model": cpu_model(), "cpu_capability": torch.backends.cpu.get_cpu_capability(),
+            "commit": commit, "dirty": dirty}
+
+
+def check_against(manifest: dict[str, Any], kind: str, trained: Trained) -> tuple[bool, str]:
+    """Whether ``trained`` (a re-training of ``kind``) is the file ``manifest`` records, byte for
+    byte, and a line saying so: on a mismatch, with the recorded and the new test accuracy and,
+    where they differ, the torch version and CPU (capability and model) of each side."""
+    entry = manifest["files"].get(kind)
+    if not isinstance(entry, dict) or "sha256" not in entry:
+        return False, f"{kind}: the manifest has no SHA-256 for it"
+    if sha256(trained.data) == entry["sha256"]:
+        return True, (f"{kind}: the same bytes as {entry.get('file', kind)} (test accuracy "
+                      f"{trained.test_accuracy:.4f})")
+    here = {"torch_version": torch.__version__, **provenance()}
+    differ = [f"{key} {manifest.get(key)!r} there, {here[key]!r} here"
+              for key in ("torch_version", "cpu_capability", "cpu_model")
+              if manifest.get(key) != here[key]]
+    why = ("; " + ", ".join(differ)) if differ else "; same torch and CPU: a library change?"
+    return False, (f"{kind}: different bytes (test accuracy {entry.get('test_accuracy')} "
+                   f"recorded, {trained.test_accuracy:.4f} now){why}")
+
+
 def write_checkpoints(out: Path, data: dict[str, bytes], files: dict[str, dict[str, Any]],
                       **extra: Any) -> None:
     """Write each ``data[name]`` to ``out / name``, then ``out / "manifest.json"``.
 
     The manifest holds, in this order, ``SETTINGS``, the ``extra`` entries, the library, torch
-    and Python versions, the machine, and ``files`` (a record per kind). Each file is written
-    atomically and the manifest last, so an interrupted run leaves the previous files and
+    and Python versions, the machine, :func:`provenance` (CPU model and capability, commit and
+    dirty flag, read before any file is written), and ``files`` (a record per kind). Each file is
+    written atomically and the manifest last, so an interrupted run leaves the previous files and
     manifest, which still agree. Call it once every network is trained.
     """
     manifest = {
@@ -92,6 +133,7 @@ def write_checkpoints(out: Path, data: dict[str, bytes], files: dict[str, dict[s
         "torch_version": torch.__version__,
         "python_version": platform.python_version(),
         "machine": platform.machine(),
+        **provenance(),
         "files": files,
     }
     for name, blob in data.items():
