@@ -51,6 +51,9 @@ from torch.utils.data import TensorDataset
 
 from ._validation import check_choice, check_int, check_positive_float, check_seed
 
+#: The default pixel noise of the scale task (see :func:`scale_task`).
+NOISE_SCALE = 0.5
+
 
 @dataclass(frozen=True)
 class TaskInfo:
@@ -311,6 +314,50 @@ def relation_task(
     return TensorDataset(x, labels)
 
 
+# ---------------------------------------------------------------------------------------------
+# "scale": which shape, drawn at one of several sizes?
+# ---------------------------------------------------------------------------------------------
+def scale_task(
+    n: int = 1024,
+    size: int = 24,
+    seed: int = 0,
+    *,
+    scales: tuple[int, ...] = (1, 2, 3),
+    noise: float = NOISE_SCALE,
+) -> TensorDataset:
+    """Grey images ``(n, 1, size, size)``: one shape of the clutter task (the label, 4 classes)
+    drawn at a scale drawn from ``scales``, independently of the label.
+
+    The shape is one of :func:`_shape_bank`'s 5x5 glyphs (plus, x, square outline, corner),
+    enlarged by nearest-neighbour upsampling by a factor ``s`` (a ``5s x 5s`` glyph with strokes
+    ``s`` pixels wide: the whole object grows, as a nearer object does), at a random position,
+    plus Gaussian noise of std ``noise``. The label is the shape; the scale is a nuisance drawn
+    uniformly and independently of it, so no single receptive-field size fits every object.
+    """
+    n, size = _check_common(n, size, 5)
+    if not isinstance(scales, tuple | list) or not scales:
+        raise ValueError(f"scales must be a non-empty tuple of positive integers, got {scales!r}")
+    scales = tuple(check_int("scales", s) for s in scales)
+    if len(set(scales)) != len(scales):
+        raise ValueError(f"scales must be distinct, got {scales!r}")
+    if 5 * max(scales) > size:
+        raise ValueError(f"size={size} is too small for scales={scales!r}: the largest glyph is "
+                         f"5 * {max(scales)} = {5 * max(scales)} pixels wide")
+    noise = check_positive_float("noise", noise)
+    g = _generator(seed)
+    bank = _shape_bank()
+    labels = _balanced_labels(n, 4, g)
+    scale = torch.tensor(scales)[torch.randint(len(scales), (n,), generator=g)]
+    x = torch.zeros(n, 1, size, size)
+    for k in range(n):
+        s = int(scale[k])
+        glyph = torch.kron(bank[int(labels[k])], torch.ones(s, s))  # (5, 5) -> (5s, 5s)
+        i, j = torch.randint(size - 5 * s + 1, (2,), generator=g).tolist()
+        x[k, 0, i : i + 5 * s, j : j + 5 * s] = glyph
+    x = x + noise * torch.randn(x.shape, generator=g)
+    return TensorDataset(x, labels)
+
+
 #: The tasks by name: generator and description.
 TASKS: dict[str, tuple[Callable[..., TensorDataset], TaskInfo]] = {
     "channel": (
@@ -337,7 +384,18 @@ TASKS: dict[str, tuple[Callable[..., TensorDataset], TaskInfo]] = {
                  "attention weights grow with feature similarity at any distance, so matching "
                  "glyphs can find each other"),
     ),
+    "scale": (
+        scale_task,
+        TaskInfo("scale", 1, 4, ("sk",),
+                 "the same shape comes at three sizes, so the receptive field that fits it "
+                 "depends on the image, which SK chooses per channel between a 3x3 and a dilated "
+                 "3x3 branch"),
+    ),
 }
+
+#: The tasks of chapter 7 (its experiments, figures and checkpoints iterate over these only);
+#: ``"scale"`` was added for the field guide's Selective Kernel.
+CH7_TASKS = ("channel", "clutter", "axis", "relation")
 
 
 def task_info(name: str) -> TaskInfo:
