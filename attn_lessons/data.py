@@ -7,8 +7,9 @@ of a second without downloading anything. Each generator below returns a
 (int64), deterministic from ``seed``: the same seed gives the same tensors on every machine, because
 all randomness comes from one CPU ``torch.Generator``. Train and test sets are two seeds.
 
-The four tasks, and the module each is designed to favour (a hypothesis, measured in the
-``measuring_effects`` notebook, not a promise):
+The five tasks, and the module each is designed to favour (a hypothesis, measured in the
+``measuring_effects`` notebook for chapter 7's four, :data:`CH7_TASKS`, and in the field guide's
+``trained`` notebook for ``scale``, not a promise):
 
 ``"channel"`` (favours SE and ECA)
     Four input channels, each a noisy stripe pattern, horizontal or vertical at random. One channel
@@ -33,6 +34,17 @@ The four tasks, and the module each is designed to favour (a hypothesis, measure
     when they are the same glyph. The answer is a relation between two distant parts; in
     self-attention a position's output is a weighted average over all positions, with weights that
     grow with how similar their features are, whatever the distance.
+``"scale"`` (favours Selective Kernel; the field guide's, not chapter 7's)
+    One of the clutter task's four 5x5 shapes (the label) in grey, enlarged by nearest-neighbour
+    upsampling by 1, 2 or 3 (5, 10 or 15 pixels, strokes 1, 2 or 3 pixels wide), the scale drawn
+    independently of the label, at a random position, under pixel noise. The same shape needs a
+    different receptive field at each size: a 3x3 filter on the input sees a stroke's edges and
+    ends at scale 1 and mostly the flat inside of a stroke at scale 3, where a dilated 3x3 filter
+    (a 5x5 field) still spans it. SK chooses, per channel and per image, between a 3x3 and a
+    dilated 3x3 branch from the channel means, which the object's size changes; the plain network
+    must cover every size with the same filters. The noise (std 0.5) was set with a pilot
+    (``scripts/pilots/guide_scale_pilot.py``) so that the plain network of chapter 7's budget
+    sits near 75 %, far from both chance (25 %) and 100 %.
 
 Every generator takes ``n`` (number of images), ``size`` (side ``S`` in pixels) and ``seed``. The
 defaults (noise levels, number of channels and glyphs) were chosen so that the small CNN of

@@ -1,16 +1,22 @@
-"""The field guide's experiment: what each of its eight modules does on chapter 7's tasks.
+"""The field guide's experiment: what each of its eight modules does on the book's tasks.
 
 Each module of :data:`attn_lessons.factory.FIELD_GUIDE_KINDS` is trained in the small CNN of
 chapter 7 (:class:`attn_lessons.small_cnn.SmallCNN`, widths 8, 16, 32) on the generated tasks
 that test what it claims to see, with chapter 7's settings and seeds exactly
 (:data:`SETTINGS` is :data:`attn_lessons.experiments.ch7.SETTINGS` plus one entry of
-``options`` per new module, which no chapter 7 arm reads), so that a seed gives every arm the
+``options`` per new module and one entry of ``tasks`` per task of the guide's own,
+:data:`GUIDE_TASKS`, which no chapter 7 arm or task reads), so that a seed gives every arm the
 same data, initial random state and batch order: the arms are paired by seed with chapter 7's.
+The guide's own task is ``scale`` (:func:`attn_lessons.data.scale_task`: one shape at one of
+three sizes), for Selective Kernel's claim, which none of chapter 7's tasks can test.
 
-The baseline ``"none"`` and the closest module the book already has (:data:`PARTNERS`) are cells
-of this design too, but they are not trained again: :func:`run_guide` trains the new cells and
-copies the partners' records from ``ch7_tasks.json`` (the same settings and seeds give the same
-numbers on the same CPU and torch, which ``check_reruns`` of this file re-checks).
+The baseline ``"none"`` and the closest module the book already has (the partners, in
+:data:`PLAN`) are cells of this design too. Where chapter 7 trained them (every task but
+``scale``) they are not trained again: :func:`run_guide` copies their records from
+``ch7_tasks.json`` (:func:`copied_cells`; the same settings and seeds give the same numbers on
+the same CPU and torch, which ``check_reruns`` of this file re-checks) and trains the other cells.
+Given an earlier result file (``reuse``), it also copies the records whose cell, seed and run
+settings are unchanged, after re-running a sample of them bit for bit.
 ``python -m attn_lessons.experiments run guide_modules`` (and ``run --all``, so ``make results``)
 goes through :func:`run_guide`; only the larger GPU configuration (``--config gpu``) and
 :func:`~attn_lessons.experiments.runner.run_experiment` called directly train every cell,
@@ -139,8 +145,8 @@ PLAN: dict[str, dict[str, Any]] = {
         "also": {"task": "clutter", "partner": "cbam", "role": "prediction"},
         "why": "Its C-W and C-H branches weight each channel per column and per row, as "
                "Coordinate Attention does: the axis task. Its H-W branch is CBAM's spatial gate "
-               "(max and mean over channels, a 7 x 7 convolution, a sigmoid): clutter, against "
-               "CBAM.",
+               "(max and mean over the channels, a 7 x 7 convolution, BatchNorm, a sigmoid): "
+               "clutter, against CBAM.",
     },
     "shuffle": {
         "claim": "clutter", "partner": "cbam", "control": "channel",
