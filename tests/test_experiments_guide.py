@@ -312,4 +312,5 @@ def test_run_guide_reuses_verified_records_and_trains_the_rest(tmp_path, one_thr
     reused = res.provenance["reused"]
     assert reused["records"] == 2 and reused["rerun_equal"] == [["channel", "shuffle", 1]]
     assert reused["commit"] == shipped.provenance["commit"]
+    assert reused["wall_seconds"] == shipped.provenance["wall_seconds"]
     assert res.provenance["partners"]["cells"] == [["channel", "none"]]

@@ -260,7 +260,8 @@ EXPERIMENTS = (
             "30 minutes at two runs at a time on a quiet two-core CPU, the 5 added later at "
             "about 10 more; the provenance gives the wall time of the runs this file trained and "
             "names the earlier file whose unchanged records it reused). "
-            "The comparisons on scale (SD 2 to 3 points in the pilot: about 6 seeds would do), "
+            "The comparisons on scale (SD 1.8 and 3.3 points in the pilot: 6 and 12 seeds would "
+            "do), "
             "channel (about 4 points) and clutter (about 6 to 8) can detect smaller effects than "
             "those on axis; each comparison's minimum detectable effect is reported, and one "
             "whose interval spans 0 has not shown that the module is within 5 points of its "
@@ -399,8 +400,8 @@ def run_guide(*, jobs: int = 2, out: str | Path | None = None, partial: str | Pa
     identically (:func:`reusable_records`) are copied instead of trained, after ``verify`` of
     them, spread over their cells, are trained again and found equal bit for bit
     (:func:`verify_reused`; a ``ValueError`` otherwise, before any other run). The provenance's
-    ``reused`` names the file's commit and date, how many records were copied and which were
-    re-checked.
+    ``reused`` names the file's commit, date, wall time and jobs, how many records were copied and
+    which were re-checked.
     """
     from attn_lessons.progress import progress_bar
 
@@ -420,8 +421,12 @@ def run_guide(*, jobs: int = 2, out: str | Path | None = None, partial: str | Pa
         checked = verify_reused(exp, reused, verify) if reused else []
         before = load_results(exp.name, path=Path(reuse))
         reuse_block = {"file": Path(reuse).name, "commit": before.provenance["commit"],
-                       "date": before.provenance["date"], "records": len(reused),
+                       "date": before.provenance["date"],
+                       "wall_seconds": before.provenance["wall_seconds"],
+                       "jobs": before.provenance["jobs"], "records": len(reused),
                        "rerun_equal": [list(key) for key in checked]}
+        if "reused" in before.provenance:  # that file reused an earlier one: keep the chain
+            reuse_block["reused"] = before.provenance["reused"]
     to_train = [cell for cell in exp.cells if cell not in copied_from]
     order = [(task, arm, seed) for seed in exp.seeds for task, arm in to_train
              if (task, arm, seed) not in reused]
