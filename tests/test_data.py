@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from attn_lessons.data import (
+    CH7_TASKS,
     TASKS,
     _shape_bank,
     axis_task,
@@ -14,6 +15,7 @@ from attn_lessons.data import (
     glyph_bank,
     make_task,
     relation_task,
+    scale_task,
     task_info,
 )
 
@@ -33,7 +35,47 @@ def test_shapes_dtypes_balance_and_determinism(name):
     torch.testing.assert_close(x, b.tensors[0], rtol=0, atol=0)
     assert torch.equal(y, b.tensors[1])
     assert not torch.equal(x, c.tensors[0])
-    assert set(info.favours) <= {"se", "eca", "cbam", "coordatt", "self_attention"}
+    assert set(info.favours) <= {"se", "eca", "cbam", "coordatt", "self_attention", "sk"}
+
+
+def test_chapter_sevens_tasks_are_unchanged_and_scale_is_the_guides():
+    assert CH7_TASKS == ("channel", "clutter", "axis", "relation")
+    assert set(TASKS) == {*CH7_TASKS, "scale"}
+    assert task_info("scale").favours == ("sk",)
+
+
+def test_scale_task_label_is_the_shape_at_its_drawn_scale():
+    bank = _shape_bank()
+    x, y = scale_task(90, 16, seed=6, noise=1e-6).tensors
+    sizes = set()
+    for k in range(90):
+        on = x[k, 0] > 0.5  # (S, S): the glyph's pixels
+        rows, cols = torch.nonzero(on, as_tuple=True)
+        side = max(int(rows.max() - rows.min()), int(cols.max() - cols.min())) + 1
+        assert side in (5, 10, 15)  # the glyph's 5x5 bounding box, times 1, 2 or 3
+        s = side // 5
+        i, j = int(rows.min()), int(cols.min())
+        # every shape touches all four sides of its 5x5 box, so the box is the pixels' span
+        window = on[i : i + side, j : j + side].float()  # (5s, 5s)
+        assert torch.equal(window, torch.kron(bank[int(y[k])], torch.ones(s, s)))
+        assert int(on.sum()) == int(bank[int(y[k])].sum()) * s * s  # nothing else is drawn
+        sizes.add(s)
+    assert sizes == {1, 2, 3}
+
+
+def test_scale_task_draws_the_scale_independently_of_the_label():
+    x, y = scale_task(1200, 16, seed=0, noise=1e-6).tensors
+    side = (x[:, 0] > 0.5).any(dim=1).float().sum(dim=1)  # (N,): columns the glyph spans
+    scale = torch.div(side.long(), 5, rounding_mode="floor")  # 5, 10, 15 pixels -> 1, 2, 3
+    for label in range(4):
+        counts = torch.bincount(scale[y == label], minlength=4)[1:]  # 300 images per label
+        assert counts.min() > 70 and counts.max() < 130  # about 100 each: independent of label
+
+
+def test_scale_task_single_scale_and_its_bounds():
+    x, _ = scale_task(20, 12, seed=1, scales=(2,), noise=1e-6).tensors
+    spans = (x[:, 0] > 0.5).any(dim=1).float().sum(dim=1)
+    assert bool((spans == 10).all())  # every shape spans its full 10-pixel box at scale 2
 
 
 def test_channel_task_label_is_the_orientation_of_the_brightest_channel():
@@ -103,6 +145,12 @@ def test_relation_task_label_is_glyph_equality():
         (lambda: axis_task(10, 16, noise=0.0), ValueError, "noise must be a positive finite"),
         (lambda: relation_task(10, 12.5), TypeError, "size must be an integer"),
         (lambda: axis_task(10, 9, square=4), ValueError, "too small for square=4"),
+        (lambda: scale_task(10, 14), ValueError, r"size=14 is too small for scales=\(1, 2, 3\)"),
+        (lambda: scale_task(10, 16, scales=()), ValueError, "scales must be a non-empty tuple"),
+        (lambda: scale_task(10, 16, scales=(1, 1)), ValueError, r"distinct, got \(1, 1\)"),
+        (lambda: scale_task(10, 16, scales=(0, 2)), ValueError, "scales must be a positive int"),
+        (lambda: scale_task(10, 16, scales=(1.5,)), TypeError, "scales must be an integer"),
+        (lambda: scale_task(10, 16, noise=-0.1), ValueError, "noise must be a positive finite"),
     ],
 )
 def test_bad_arguments(call, error, message):

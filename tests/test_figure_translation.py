@@ -254,8 +254,8 @@ NAMES = {"SE", "ECA", "CBAM", "CoordAtt", "SelfAttention", "SmallCNN", "ResNet",
          # the attention kinds as the code names them (attn_lessons.factory)
          "se", "eca", "cbam", "coordatt", "none", "self_attention", "simam", "gc", "sk", "bam",
          "triplet", "shuffle", "ema", "ela",
-         # the tasks of chapter 7, as the code and the prose name them
-         "clutter", "axis", "relation",
+         # the tasks of chapter 7 and the field guide's, as the code and the prose name them
+         "clutter", "axis", "relation", "scale",
          # units, number formats, names in maths and the functions of maths
          "MACs", "FLOP", "CPU", "MiB", "float", "Gram", "Frobenius", "sqrt", "min", "max", "cos",
          "std", "Var", "exp", "log", "arg", "MobileNetV"}

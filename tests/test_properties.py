@@ -332,7 +332,8 @@ def test_softmax_gram_and_attention_average_match_their_definitions(shape, dtype
 # --- the data generators -------------------------------------------------------------------------
 
 @PROFILE
-@given(task=st.sampled_from(["channel", "clutter", "axis", "relation"]), n=st.integers(1, 12),
+@given(task=st.sampled_from(["channel", "clutter", "axis", "relation", "scale"]),
+       n=st.integers(1, 12),
        size=st.integers(16, 28), seed=st.integers(0, 99))
 def test_generated_tasks_are_finite_balanced_and_repeatable(task, n, size, seed):
     from attn_lessons.data import make_task, task_info
