@@ -71,6 +71,26 @@ print("PROVENANCE " + _json.dumps({
 """
 
 
+def _expected_seconds():
+    """A sort key: how long the book's execution of a notebook took (its cache in _build, as
+    ``make test`` leaves it), or, without that cache, the notebook's size as a rough guess."""
+    seconds: dict[str, float] = {}
+    try:
+        from jupyter_cache import get_cache
+
+        for record in get_cache(str(ROOT / "_build" / ".jupyter_cache")).list_cache_records():
+            seconds[str(Path(record.uri).resolve())] = float(
+                record.data.get("execution_seconds", 0.0))
+    except Exception:  # no cache yet (a browser run without the build's execution): sizes only
+        seconds = {}
+
+    def key(name: str) -> tuple[float, int]:
+        path = BOOK / name
+        return seconds.get(str(path.resolve()), 0.0), path.stat().st_size
+
+    return key
+
+
 @pytest.fixture(scope="session")
 def student_runs(tmp_path_factory) -> dict[str, dict]:
     """Make the edition and execute every student notebook once; results keyed by notebook."""
@@ -97,8 +117,12 @@ def student_runs(tmp_path_factory) -> dict[str, dict]:
         result["executed"] = nbformat.read(executed, as_version=4) if executed.is_file() else None
         return result
 
+    # The longest first, so that the last to start is a short one and no kernel runs alone for
+    # long at the end of the browser stage.
+    order = sorted(NOTEBOOKS, key=_expected_seconds(), reverse=True)
     with ThreadPoolExecutor(max_workers=2) as pool:
-        return dict(zip(NOTEBOOKS, pool.map(run, NOTEBOOKS), strict=True))
+        runs = dict(zip(order, pool.map(run, order), strict=True))
+    return {name: runs[name] for name in NOTEBOOKS}
 
 
 def _text(cell) -> str:
