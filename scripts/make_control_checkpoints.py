@@ -20,6 +20,7 @@ from attn_lessons.checkpoints import test_set
 from attn_lessons.checkpoints._making import (
     check_against,
     deterministic_cpu,
+    parse_arguments,
     train_network,
     write_checkpoints,
 )
@@ -30,19 +31,7 @@ MAXIMUM_ACCURACY = 0.35
 
 
 def parse(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--check", action="store_true",
-                        help="write nothing; say whether re-training gives the shipped bytes")
-    parser.add_argument("kinds", nargs="*", metavar="KIND",
-                        help=f"with --check, the kinds to train (default: all of "
-                             f"{', '.join(KINDS)})")
-    args = parser.parse_args(argv)
-    if args.kinds and not args.check:
-        parser.error("naming kinds needs --check (the manifest is written for every kind)")
-    unknown = [kind for kind in args.kinds if kind not in KINDS]
-    if unknown:
-        parser.error(f"unknown kind(s) {unknown}; expected some of {list(KINDS)}")
-    return args
+    return parse_arguments(__doc__.split("\n\n")[0], KINDS, argv)
 
 
 def main(argv: list[str] | None = None) -> int:

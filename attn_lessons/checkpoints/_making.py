@@ -19,6 +19,7 @@ from (:func:`provenance`), and :func:`check_against` compares a re-training with
 
 from __future__ import annotations
 
+import argparse
 import io
 import json
 import platform
@@ -95,6 +96,26 @@ def provenance() -> dict[str, Any]:
     commit, dirty = git_state()
     return {"cpu_model": cpu_model(), "cpu_capability": torch.backends.cpu.get_cpu_capability(),
             "commit": commit, "dirty": dirty}
+
+
+def parse_arguments(description: str, kinds: list[str] | tuple[str, ...],
+                    argv: list[str] | None = None) -> argparse.Namespace:
+    """The command line of ``scripts/make_checkpoints.py`` and ``make_control_checkpoints.py``:
+    ``--check`` (write nothing, compare a re-training with the manifest) and, with it only, the
+    kinds to train (default: all of ``kinds``)."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--check", action="store_true",
+                        help="write nothing; say whether re-training gives the shipped bytes")
+    parser.add_argument("kinds", nargs="*", metavar="KIND",
+                        help=f"with --check, the kinds to train (default: all of "
+                             f"{', '.join(kinds)})")
+    args = parser.parse_args(argv)
+    if args.kinds and not args.check:
+        parser.error("naming kinds needs --check (the manifest is written for every kind)")
+    unknown = [kind for kind in args.kinds if kind not in kinds]
+    if unknown:
+        parser.error(f"unknown kind(s) {unknown}; expected some of {list(kinds)}")
+    return args
 
 
 def check_against(manifest: dict[str, Any], kind: str, trained: Trained) -> tuple[bool, str]:
