@@ -25,6 +25,7 @@ even when a cell raises, so the caller can see how far the notebook got.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import re
 import resource
@@ -37,6 +38,21 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError, CellTimeoutError
 
 ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _atomic_write_text(path: Path, text: str) -> None:
+    """``attn_lessons._files.atomic_write_text``, its module loaded from its file.
+
+    Importing it as ``attn_lessons._files`` runs the package's ``__init__``, which imports torch:
+    about 2 CPU-s in this process, which needs none of it, once for every notebook run (the
+    student edition's test runs 18).
+    """
+    spec = importlib.util.spec_from_file_location("_attn_lessons_files",
+                                                  ROOT / "attn_lessons" / "_files.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    module.atomic_write_text(path, text)
 
 
 def run(path: Path, timeout: int = 300, after: str | None = None,
@@ -64,10 +80,8 @@ def run(path: Path, timeout: int = 300, after: str | None = None,
     scale = 1 if sys.platform == "darwin" else 1024
     peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * scale / 2**20
     if save is not None:
-        from attn_lessons._files import atomic_write_text  # here: only --save needs it
-
         save.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(save, nbformat.writes(nb) + "\n")
+        _atomic_write_text(save, nbformat.writes(nb) + "\n")
     return {"notebook": str(path), "seconds": round(seconds, 2),
             "peak_rss_mb": round(peak, 1), "error": error}
 

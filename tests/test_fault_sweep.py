@@ -638,6 +638,24 @@ def test_run_notebook_reports_plain_text_and_the_code_cell_number(tmp_path):
         run_notebook.main([str(path), "--timeout", "0"])
 
 
+def test_run_notebook_saves_the_executed_notebook_without_importing_torch(tmp_path):
+    """The runner writes through attn_lessons' atomic writer without importing the package
+    (its __init__ imports torch: about 2 CPU-s per notebook the student edition's test runs).
+    The kernel, a process of its own, imports what the notebook imports."""
+    path, saved = tmp_path / "nb.ipynb", tmp_path / "out" / "nb.executed.ipynb"
+    path.write_text(_code_notebook("a = 1", "print(a + 1)"))
+    code = ("import sys; sys.path.insert(0, sys.argv[1]); import run_notebook; "
+            "from pathlib import Path; "
+            "result = run_notebook.run(Path(sys.argv[2]), timeout=60, save=Path(sys.argv[3])); "
+            "print(result['error'], 'torch' in sys.modules, 'attn_lessons' in sys.modules)")
+    proc = subprocess.run([sys.executable, "-c", code, str(ROOT / "scripts"), str(path),
+                           str(saved)], capture_output=True, text=True, timeout=120)
+    assert proc.stdout.split() == ["None", "False", "False"], proc.stderr[-2000:]
+    outputs = [c["outputs"] for c in json.loads(saved.read_text())["cells"]
+               if c["cell_type"] == "code"]
+    assert "".join(outputs[1][0]["text"]) == "2\n"
+
+
 # --- Numerics --------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])

@@ -314,7 +314,9 @@ def test_every_notebook_figures_alt_text_is_in_the_catalogue():
 # ------------------------------------------------------------------------------------------------
 
 _NS = "{http://www.w3.org/2000/svg}"
-DIAGRAMS = sorted(p for p in BOOK.rglob("*.svg") if not p.name.endswith(".zh_CN.svg"))
+#: The book's diagrams (book/_ext holds the site's own files, its icon among them: not figures).
+DIAGRAMS = sorted(p for p in BOOK.rglob("*.svg") if not p.name.endswith(".zh_CN.svg")
+                  and "_ext" not in p.relative_to(BOOK).parts)
 
 
 def _texts(root: ET.Element) -> list[tuple[str, dict, str]]:

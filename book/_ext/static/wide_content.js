@@ -70,13 +70,15 @@
     candidates.forEach((element) => element.classList.remove(WIDE));
     wide = margin > 0 ? candidates.filter(overflows) : [];
     wide.forEach((element) => element.classList.add(WIDE));
-    document.querySelectorAll("article.bd-article span.math").forEach((formula) => {
+    // Every class removed, then every formula measured, then the classes set: one layout for
+    // them all (removing and measuring formula by formula laid the page out once per formula:
+    // chapter 2, 268 formulas, 182 ms in this function, now 105, mostly the first layout).
+    const formulas = [...document.querySelectorAll("article.bd-article span.math")];
+    formulas.forEach((formula) => formula.classList.remove(SCROLL));
+    formulas.filter((formula) => {
       const svg = formula.querySelector("mjx-container svg");
-      formula.classList.remove(SCROLL);
-      if (svg && svg.getBoundingClientRect().width > formula.clientWidth + 1) {
-        formula.classList.add(SCROLL);
-      }
-    });
+      return svg && svg.getBoundingClientRect().width > formula.clientWidth + 1;
+    }).forEach((formula) => formula.classList.add(SCROLL));
     foldContents();
   };
 
