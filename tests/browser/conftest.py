@@ -98,6 +98,13 @@ def server(book_html):
 BLOCK_OTHER_HOSTS = "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"
 
 
+def is_foreign(url: str, host: str) -> bool:
+    """Whether a page's request goes to a host other than the book's (`host`, "127.0.0.1:port");
+    data: and blob: addresses are the page's own."""
+    parsed = urllib.parse.urlparse(url)
+    return parsed.scheme not in ("data", "blob") and parsed.netloc != host
+
+
 @pytest.fixture(scope="session")
 def browser():
     executable = shutil.which("chromium")
@@ -210,12 +217,8 @@ def open_page(figure_context, server, _tabs):
         tab = Tab(page)
         quiet = Quiet(page)
 
-        def request(request):  # (the browser itself resolves no other host: BLOCK_OTHER_HOSTS)
-            parsed = urllib.parse.urlparse(request.url)
-            if parsed.scheme not in ("data", "blob") and parsed.netloc != host:
-                tab.foreign_requests.append(request.url)
-
-        page.on("request", request)
+        # (the browser itself resolves no other host: BLOCK_OTHER_HOSTS)
+        page.on("request", lambda r: is_foreign(r.url, host) and tab.foreign_requests.append(r.url))
         page.on("console", lambda m: m.type == "error" and tab.console_errors.append(m.text))
         page.on("pageerror", lambda e: tab.console_errors.append(f"uncaught: {e}"))
         page.goto(server + page_name, wait_until="load")

@@ -27,7 +27,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from .conftest import ROOT, Quiet, html_dir
+from .conftest import ROOT, Quiet, html_dir, is_foreign
 
 #: Folders of the HTML output that hold assets, not pages.
 ASSET_DIRS = {"_static", "_sources", "_images", "_panels_static"}
@@ -521,7 +521,8 @@ def visit(browser, server):
 
     A reader following the book's links stays in one tab, and so do these visits: a new tab for
     each page cost about 1.2 CPU-s more per page on the CI's two cores (Chromium started a
-    renderer and compiled MathJax's bundle anew each time), about 100 CPU-s for the two editions.
+    renderer and compiled MathJax's bundle anew each time). With the cache on as well (below),
+    the English pages took 188 CPU-s instead of 271, the Chinese 157 instead of 213.
     Before each page the tab is put back as a new one starts: 1280 px wide, light, the mouse at
     the corner. Nothing is intercepted (Playwright's request routing would turn off Chromium's
     cache): the browser resolves no host but the book's (``BLOCK_OTHER_HOSTS``), and every
@@ -540,8 +541,7 @@ def visit(browser, server):
             return lambda item: tab["result"] is not None and event(tab["result"], item)
 
         def request(result, r):
-            parsed = urllib.parse.urlparse(r.url)
-            if parsed.scheme not in ("data", "blob") and parsed.netloc != host:
+            if is_foreign(r.url, host):
                 result.foreign_requests.append(r.url)
             if "/mathjax/" in r.url:
                 result.mathjax_files.append(r.url)
