@@ -45,7 +45,8 @@ setup: $(STAMP)
 # same sources in language zh_CN, from book/locale; it reuses the English build's execution cache)
 # into _build/html/zh_CN/, beside the English site. Both builds are strict. First every notebook
 # of _toc.yml not yet in the execution cache is executed into it, two at a time
-# (scripts/execute_notebooks.py, as the build would execute it), so the builds execute nothing,
+# (scripts/execute_notebooks.py, as the build would execute it, in kernels forked from one process
+# that imported torch once: scripts/forked_kernels.py), so the builds execute nothing,
 # and the two editions, which share only that cache (read), are built at the same time: each
 # Sphinx build uses one core. The builds compute the interactive figures' data with torch on one
 # thread (small tensors: a second thread costs more CPU than it saves, and make test runs pytest

@@ -1,6 +1,7 @@
-"""Execute one notebook in a fresh kernel started in the notebook's own folder, and measure it.
+"""Execute one notebook in a kernel of its own started in the notebook's own folder; measure it.
 
-Usage: ``.venv/bin/python scripts/run_notebook.py NOTEBOOK [--save OUT.ipynb] [--after CODE]``
+Usage: ``.venv/bin/python scripts/run_notebook.py NOTEBOOK [--save OUT.ipynb] [--after CODE]
+[--kernel NAME]``
 
 The last line printed is one JSON object::
 
@@ -14,12 +15,16 @@ limit in seconds, a positive integer (nbclient would read 0 or less as "no limit
 ``import torch`` included: that is what a reader waits for). ``peak_rss_mb`` is the kernel's peak
 resident memory: this script runs one kernel and waits for it, so ``RUSAGE_CHILDREN`` of this
 process is exactly that kernel. Run it once per notebook in a fresh process (``make bench`` and the
-student-edition test do) or the figure becomes the largest of several kernels.
+student-edition test do) or the figure becomes the largest of several kernels. With another kernel
+spec than ``python3`` it is null: that spec's process need not be the kernel (a forked kernel's is
+a stub, ``scripts/forked_kernels.py``).
 
 ``--after CODE`` appends a code cell with CODE, executed in the same kernel once the notebook has
 run to the end (the tests use it to ask the kernel where it imported ``attn_lessons`` from).
 ``--save`` writes the executed notebook, outputs included, for the caller to inspect; it is written
-even when a cell raises, so the caller can see how far the notebook got.
+even when a cell raises, so the caller can see how far the notebook got. ``--kernel`` names the
+kernel spec (``python3`` unless given; the student edition's test names the forked kernels of
+``scripts/forked_kernels.py``).
 """
 
 from __future__ import annotations
@@ -56,13 +61,13 @@ def _atomic_write_text(path: Path, text: str) -> None:
 
 
 def run(path: Path, timeout: int = 300, after: str | None = None,
-        save: Path | None = None) -> dict:
+        save: Path | None = None, kernel: str = "python3") -> dict:
     if isinstance(timeout, bool) or not isinstance(timeout, int) or timeout < 1:
         raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
     nb = nbformat.read(path, as_version=4)
     if after:
         nb.cells.append(nbformat.v4.new_code_cell(after, metadata={"tags": ["appended-check"]}))
-    client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
+    client = NotebookClient(nb, timeout=timeout, kernel_name=kernel,
                             resources={"metadata": {"path": str(path.resolve().parent)}})
     error = None
     start = time.perf_counter()
@@ -79,11 +84,13 @@ def run(path: Path, timeout: int = 300, after: str | None = None,
     # ru_maxrss is in kilobytes on Linux (bytes on macOS).
     scale = 1 if sys.platform == "darwin" else 1024
     peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * scale / 2**20
+    if kernel != "python3":  # another spec's process may not be the kernel (a forked one's is not)
+        peak = None
     if save is not None:
         save.parent.mkdir(parents=True, exist_ok=True)
         _atomic_write_text(save, nbformat.writes(nb) + "\n")
     return {"notebook": str(path), "seconds": round(seconds, 2),
-            "peak_rss_mb": round(peak, 1), "error": error}
+            "peak_rss_mb": None if peak is None else round(peak, 1), "error": error}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -92,10 +99,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=int, default=300, help="per-cell timeout in seconds")
     parser.add_argument("--after", help="code to run in the same kernel after the notebook")
     parser.add_argument("--save", type=Path, help="write the executed notebook here")
+    parser.add_argument("--kernel", default="python3", help="the kernel spec's name")
     args = parser.parse_args(argv)
     if args.timeout < 1:
         parser.error(f"--timeout must be a positive number of seconds, got {args.timeout}")
-    result = run(args.notebook, timeout=args.timeout, after=args.after, save=args.save)
+    result = run(args.notebook, timeout=args.timeout, after=args.after, save=args.save,
+                 kernel=args.kernel)
     print(json.dumps(result))
     return 0 if result["error"] is None else 1
 

@@ -11,6 +11,7 @@ are skipped with the reason, except in CI (the variable CI is set), where they f
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import sys
@@ -27,6 +28,7 @@ ROOT = HERE.parent.parent
 # One list of Chromium flags and one local server for the tests and the printed book
 # (scripts/make_pdf.py).
 sys.path.insert(0, str(ROOT / "scripts"))
+import forked_kernels  # noqa: E402
 from make_pdf import CHROMIUM_ARGS, serve  # noqa: E402
 
 
@@ -103,6 +105,24 @@ def is_foreign(url: str, host: str) -> bool:
     data: and blob: addresses are the page's own."""
     parsed = urllib.parse.urlparse(url)
     return parsed.scheme not in ("data", "blob") and parsed.netloc != host
+
+
+@contextlib.contextmanager
+def notebook_kernels(folder: Path, env: dict[str, str]):
+    """``(environment, kernel name, server)`` for runs of ``scripts/run_notebook.py`` in the block.
+
+    Where they work (Linux), kernels forked from one server that imported torch and the other
+    heavy libraries once (``scripts/forked_kernels.py``: about 3.5 CPU-s less per notebook, which
+    the student edition's 18 runs and the reader notebooks' 4 add up); elsewhere fresh kernels.
+    ``env`` is the kernels' environment (the server's too: it reads PYTHONPATH and what its
+    libraries read when imported); the server runs in ``folder``. ``server`` is the
+    ``forked_kernels.KernelServer``, or None with fresh kernels.
+    """
+    if not forked_kernels.available():
+        yield env, "python3", None
+        return
+    with forked_kernels.KernelServer(folder, env) as server:
+        yield server.client_env(env), forked_kernels.KERNEL_NAME, server
 
 
 @pytest.fixture(scope="session")

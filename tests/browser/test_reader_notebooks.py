@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from .conftest import ROOT
+from .conftest import ROOT, notebook_kernels
 
 sys.path.insert(0, str(ROOT / "book" / "_ext"))
 import reader_notebooks as rn  # book/_ext is not a package
@@ -98,7 +98,8 @@ def _printed(cell) -> str:
 
 @pytest.fixture(scope="module")
 def run_all(tmp_path_factory) -> dict[str, dict]:
-    """Each notebook of RUN_ALL copied out of the repository and executed once, two at a time."""
+    """Each notebook of RUN_ALL copied out of the repository and executed once, two at a time
+    (in forked kernels where they work: ``notebook_kernels``)."""
     import os
     import shutil
     import subprocess
@@ -109,13 +110,13 @@ def run_all(tmp_path_factory) -> dict[str, dict]:
     folder = tmp_path_factory.mktemp("run_all")
     env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
 
-    def run(name: str) -> dict:
+    def run(name: str, env: dict[str, str], kernel: str) -> dict:
         notebook = folder / name.replace("/", "__")
         shutil.copyfile(COMMITTED / name, notebook)
         executed = notebook.with_suffix(".executed.ipynb")
         proc = subprocess.run(
             [sys.executable, str(ROOT / "scripts" / "run_notebook.py"), str(notebook),
-             "--save", str(executed)],
+             "--save", str(executed), "--kernel", kernel],
             cwd=folder, env=env, capture_output=True, text=True, timeout=600)
         lines = proc.stdout.strip().splitlines()
         if not lines or not lines[-1].startswith("{"):
@@ -124,8 +125,10 @@ def run_all(tmp_path_factory) -> dict[str, dict]:
         result["executed"] = nbformat.read(executed, as_version=4) if executed.is_file() else None
         return result
 
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        return dict(zip(RUN_ALL, pool.map(run, RUN_ALL), strict=True))
+    with notebook_kernels(folder, env) as (kernel_env, kernel, _), \
+            ThreadPoolExecutor(max_workers=2) as pool:
+        runs = pool.map(lambda name: run(name, kernel_env, kernel), RUN_ALL)
+        return dict(zip(RUN_ALL, runs, strict=True))
 
 
 @pytest.mark.parametrize("name", RUN_ALL)

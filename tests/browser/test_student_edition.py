@@ -2,8 +2,11 @@
 
 `scripts/make_student.py` (``make student``) copies every notebook of the book without its cells
 tagged `solution`. Here the edition is made into a temporary folder, outside the repository, and
-each student notebook is executed in a fresh kernel started in its own folder (two at a time, one
-thread each). The tests then check that
+each student notebook is executed in a kernel of its own started in its own folder (two at a time,
+one thread each). Where they work (Linux), the kernels are forked from one server that imported
+torch, matplotlib, scipy and statsmodels once (``scripts/forked_kernels.py``; the notebooks import
+``attn_lessons`` themselves): the last tests below check that such a kernel starts as a fresh one
+does, and that it ends with its stub. The tests then check that
 
 - each student notebook runs to the end: no later cell needed a solution;
 - each checker cell that judges a reader's answer prints "Not yet: <hint>" (the stub is still
@@ -28,8 +31,10 @@ import ast
 import importlib.util
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -38,7 +43,7 @@ import pytest
 
 from attn_lessons.experiments.results import SKIP_RERUNS_VARIABLE
 
-from .conftest import ROOT
+from .conftest import ROOT, notebook_kernels
 
 BOOK = ROOT / "book"
 
@@ -91,31 +96,50 @@ def _expected_seconds():
     return key
 
 
-@pytest.fixture(scope="session")
-def student_runs(tmp_path_factory) -> dict[str, dict]:
-    """Make the edition and execute every student notebook once; results keyed by notebook."""
-    out = tmp_path_factory.mktemp("edition") / "student"
-    make_student.make_student(BOOK, out)
+def _student_env() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     env.update(OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")  # two kernels share two cores
     # The re-runs of recorded experiments (check_reruns) look their picks up but train nothing
     # here: the book's own execution re-ran the same picks with the same code on this machine.
     env[SKIP_RERUNS_VARIABLE] = "1"
+    return env
+
+
+@pytest.fixture(scope="session")
+def kernels(tmp_path_factory):
+    """``(environment, kernel name, server)`` for the student notebooks' runs
+    (``notebook_kernels``: kernels forked from one server where they work), outside the
+    repository."""
+    with notebook_kernels(tmp_path_factory.mktemp("kernels"), _student_env()) as found:
+        yield found
+
+
+def _run(notebook: Path, kernels, *, after: str | None = None, timeout: int = 900) -> dict:
+    """``scripts/run_notebook.py`` on ``notebook`` in its folder: its result, the executed copy."""
+    env, kernel, _ = kernels
+    executed = notebook.with_suffix(".executed.ipynb")
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "run_notebook.py"), str(notebook),
+         "--save", str(executed), "--kernel", kernel, *(["--after", after] if after else [])],
+        cwd=notebook.parent, env=env, capture_output=True, text=True, timeout=timeout)
+    lines = proc.stdout.strip().splitlines()
+    if not lines or not lines[-1].startswith("{"):
+        return {"error": f"the runner failed: {proc.stderr[-2000:]}", "notebook": notebook,
+                "executed": None}
+    result = json.loads(lines[-1])
+    result["notebook"] = notebook
+    result["executed"] = nbformat.read(executed, as_version=4) if executed.is_file() else None
+    return result
+
+
+@pytest.fixture(scope="session")
+def student_runs(tmp_path_factory, kernels) -> dict[str, dict]:
+    """Make the edition and execute every student notebook once; results keyed by notebook."""
+    out = tmp_path_factory.mktemp("edition") / "student"
+    make_student.make_student(BOOK, out)
 
     def run(name: str) -> dict:
-        notebook = out / name
-        executed = notebook.with_suffix(".executed.ipynb")
-        proc = subprocess.run(
-            [sys.executable, str(ROOT / "scripts" / "run_notebook.py"), str(notebook),
-             "--save", str(executed), "--after", PROVENANCE],
-            cwd=notebook.parent, env=env, capture_output=True, text=True, timeout=900)
-        lines = proc.stdout.strip().splitlines()
-        if not lines or not lines[-1].startswith("{"):
-            return {"error": f"the runner failed: {proc.stderr[-2000:]}", "notebook": notebook}
-        result = json.loads(lines[-1])
-        result["notebook"] = notebook
-        result["executed"] = nbformat.read(executed, as_version=4) if executed.is_file() else None
-        return result
+        return _run(out / name, kernels, after=PROVENANCE)
 
     # The longest first, so that the last to start is a short one and no kernel runs alone for
     # long at the end of the browser stage.
@@ -304,3 +328,109 @@ def test_library_comes_from_the_installed_distribution(student_runs, name):
         assert origin == project / "attn_lessons" / "__init__.py"
     else:
         assert origin == Path(facts["located"]).resolve()
+
+
+# ------------------------------------------------------------------------------------------------
+# The kernels the runs above used (scripts/forked_kernels.py, on Linux)
+# ------------------------------------------------------------------------------------------------
+
+#: What a kernel reports about itself: where it started, what it imports from, what it was told,
+#: whether it knows its parent (ipykernel reads JPY_PARENT_PID when its module is imported: a
+#: server that had imported it would give every kernel its own value), then three kinds of output.
+PROBE = [
+    "import json, os, sys\n"
+    "import matplotlib.pyplot as plt\n"
+    "from ipykernel.kernelapp import IPKernelApp\n"
+    "print(json.dumps({'cwd': os.getcwd(), 'sys_path': sys.path, 'argv0': sys.argv[0],\n"
+    f"    'skip': os.environ.get({SKIP_RERUNS_VARIABLE!r}), 'backend': plt.get_backend(),\n"
+    "    'knows_parent': bool(IPKernelApp.instance().parent_handle)}))",
+    "plt.plot([0, 1])\nplt.show()",
+    "import warnings\nwarnings.warn('a warning')",
+    "import numpy as np\nprint(np.random.randint(2**31))",
+]
+
+
+def _outputs(cell) -> list:
+    return [(o["output_type"], o.get("name"), sorted(o.get("data", {})))
+            for o in cell.get("outputs", [])]
+
+
+def _forked(kernels):
+    if kernels[2] is None:
+        pytest.skip("fresh kernels here: kernels are forked on Linux only")
+    return kernels[2]
+
+
+def test_a_forked_kernel_starts_as_a_fresh_one(tmp_path, kernels):
+    _forked(kernels)
+    notebook = tmp_path / "probe.ipynb"
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(source) for source in PROBE]
+    nbformat.write(nb, notebook)
+    fresh = _run(notebook, (kernels[0], "python3", None), timeout=120)
+    forked = [_run(notebook, kernels, timeout=120) for _ in range(2)]
+    for result in (fresh, *forked):
+        assert result["error"] is None, result["error"]
+    facts = [json.loads(_text(r["executed"].cells[0])) for r in (fresh, *forked)]
+    assert facts[1] == facts[0] == facts[2]
+    assert facts[0]["knows_parent"] and facts[0]["skip"] == "1"
+    assert [_outputs(c) for c in forked[0]["executed"].cells] == [
+        _outputs(c) for c in fresh["executed"].cells]
+    assert _outputs(fresh["executed"].cells[1]) == [("display_data", None,
+                                                     ["image/png", "text/plain"])]
+    assert "a warning" in _text(forked[0]["executed"].cells[2])
+    # numpy seeds its global generator from the OS once per process: so does each forked kernel.
+    assert _text(forked[0]["executed"].cells[3]) != _text(forked[1]["executed"].cells[3])
+
+
+def _no_kernels_left(server, seconds: float = 20.0) -> list[int]:
+    deadline = time.monotonic() + seconds
+    while server.kernels() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return server.kernels()
+
+
+@pytest.mark.parametrize("how", ["terminated", "killed"])
+def test_a_forked_kernel_ends_with_its_stub(tmp_path, kernels, how):
+    """Jupyter stops a kernel by signalling the process it started: here the stub. A terminate is
+    passed on (the stub then exits with the kernel's status); when the stub is killed, the server
+    kills its kernel."""
+    server = _forked(kernels)
+    assert not server.kernels(), "a kernel of an earlier run is still alive"
+    argv = [a.replace("{connection_file}", str(tmp_path / "kernel.json"))
+            for a in server.stub_argv()]
+    stub = subprocess.Popen(argv, env=kernels[0], cwd=tmp_path, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while not (tmp_path / "kernel.json").is_file() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert len(server.kernels()) == 1, "the server started no kernel"
+        if how == "terminated":
+            stub.terminate()
+            assert stub.wait(timeout=30) == 128 + signal.SIGTERM
+        else:
+            stub.kill()
+            stub.wait(timeout=30)
+        assert not _no_kernels_left(server), f"the kernel outlived its stub ({how})"
+    finally:
+        stub.kill()
+
+
+def test_a_forked_kernel_refuses_an_environment_other_than_the_servers(tmp_path, kernels):
+    """The server imported torch and the rest with its environment (OpenMP reads
+    OMP_NUM_THREADS when torch loads it, tqdm its TQDM_ variables): a kernel asked for with
+    another environment would run under settings it was not given. It refuses, naming them."""
+    _forked(kernels)
+    notebook = tmp_path / "one.ipynb"
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("print(1)")]
+    nbformat.write(nb, notebook)
+    env = {**kernels[0], "OMP_NUM_THREADS": "7"}
+    result = _run(notebook, (env, kernels[1], kernels[2]), timeout=60)
+    assert result["error"] is not None
+    refused = subprocess.run(
+        [a.replace("{connection_file}", str(tmp_path / "k.json")) for a in kernels[2].stub_argv()],
+        env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert refused.returncode == 1
+    assert "['OMP_NUM_THREADS']" in refused.stderr, refused.stderr
