@@ -13,7 +13,7 @@ BOOK_FLAGS := -W -n --keep-going
 # time when ATTN_TIMINGS names a file (make test sets it) and otherwise only runs the command.
 TIMED := $(BIN)/python scripts/stage_times.py run
 
-.PHONY: help setup book book-en book-zh catalogues notebooks test test-stages lint nbval nbval-cached pytest browser browser-with-pdf pdf-then-check browser-pages browser-pages-en browser-pages-zh browser-figures browser-student browser-rest browser-pdf student bench module-bench pdf check-clean clean checkpoints results
+.PHONY: help setup book book-en book-zh catalogues notebooks test test-stages book-then-browser lint nbval nbval-cached pytest browser browser-with-pdf pdf-then-check browser-pages browser-pages-en browser-pages-zh browser-figures browser-student browser-rest browser-pdf student bench module-bench pdf check-clean clean checkpoints results
 
 help:
 	@echo "make book     build the HTML book into _build/html, English and Chinese (zh_CN/)"
@@ -190,9 +190,10 @@ pdf: $(STAMP)
 
 # make test: the stages below, each timed (scripts/stage_times.py); at the end, failed or not, the
 # time of every stage is printed and kept in _build/timings.json, and make test exits with the
-# status of the stages. The library's tests (one process, mostly one core) run beside the book
-# build (the notebooks' one execution, two at a time, then the two editions); nbval's checks then
-# read that execution; then the PDF and the browser stage.
+# status of the stages. The library's tests (one process, one core) run beside the book build (the
+# notebooks' one execution, two at a time, then the two editions), nbval's checks on that
+# execution, then the PDF and the browser stage: those need the book, not the library's tests, so
+# they start as soon as the book is built (waiting for pytest left a core idle for about 50 s).
 TIMINGS := $(CURDIR)/_build/timings.jsonl
 test: $(STAMP)
 	@mkdir -p _build && ATTN_TIMINGS=$(TIMINGS) $(BIN)/python scripts/stage_times.py start
@@ -200,7 +201,10 @@ test: $(STAMP)
 		ATTN_TIMINGS=$(TIMINGS) $(BIN)/python scripts/stage_times.py report; exit $$status
 
 test-stages: lint
-	@$(MAKE) --no-print-directory -j2 --output-sync=target pytest book
+	@$(MAKE) --no-print-directory -j2 --output-sync=target pytest book-then-browser
+
+book-then-browser: $(STAMP)
+	@$(MAKE) --no-print-directory book
 	@$(MAKE) --no-print-directory nbval-cached
 	@$(MAKE) --no-print-directory browser-with-pdf
 

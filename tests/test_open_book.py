@@ -243,14 +243,23 @@ def test_workflow_make_targets_exist():
 
 
 def _test_stages() -> list[str]:
-    """The make targets `make test` runs, in order (its recipe's `test-stages` target)."""
+    """The make targets `make test` runs, in order (its recipe's `test-stages` target, with the
+    chain it runs beside pytest, `book-then-browser`, in its place)."""
     makefile = _read("Makefile")
     rule = re.search(r"^test-stages:(.*)\n((?:\t.*\n)+)", makefile, re.MULTILINE)
     targets = rule[1].split()
     for line in rule[2].splitlines():
         targets += [w for w in line.split() if re.fullmatch(r"[a-z][\w-]*", w)
                     and w not in {"make", "$(MAKE)"}]
-    return targets
+    chain = targets.index("book-then-browser")
+    return targets[:chain] + _recipe_targets("book-then-browser") + targets[chain + 1:]
+
+
+def test_the_library_tests_run_beside_the_book_and_the_browser_stage():
+    """pytest needs no book and the book's stages need no pytest: the two run at once."""
+    rule = re.search(r"^test-stages:.*\n((?:\t.*\n)+)", _read("Makefile"), re.MULTILINE)[1]
+    line = next(line for line in rule.splitlines() if "pytest" in line.split())
+    assert "-j2" in line.split() and "book-then-browser" in line.split()
 
 
 def _recipe_targets(target: str) -> list[str]:
