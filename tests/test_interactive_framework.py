@@ -163,10 +163,18 @@ def test_directive_renders_the_contracts_html(tmp_path):
     assert 'href="_static/interactive/interactive.css' in page
 
 
-def test_other_builders_get_the_picture_and_gettext_the_labels(tmp_path):
+def test_other_builders_get_the_picture_and_gettext_the_labels(tmp_path, monkeypatch):
     text = (_build(tmp_path, "text") / "index.txt").read_text(encoding="utf-8")
     assert "[image: The picture.]" in text and "The caption with T." in text
     assert "temperature" not in text.lower().replace("the caption", "")
+
+    def computed(*args, **kwargs):
+        raise AssertionError("the gettext builder computed a figure's data or drew its picture")
+
+    import attn_lessons.interactive as library
+
+    monkeypatch.setattr(library, "figure_data", computed)
+    monkeypatch.setattr(library, "draw_fallback", computed)
     pot = (_build(tmp_path, "gettext") / "index.pot").read_text(encoding="utf-8")
     for message in ("``temperature`` Temperature :math:`T`", "``weight`` weight",
                     "The caption with :math:`T`.", "A legend paragraph."):

@@ -31,7 +31,9 @@ and ``{numref}`` work). The HTML is::
 (``static/interactive/FIGURE.js``) draws into the stage; ``interactive.css`` shows the picture
 only until the script has drawn, and always in print. Builders other than HTML get the picture
 and the caption only. The gettext builder sees the caption, the legend and every label as
-ordinary paragraphs, so they are translated like the rest of the page.
+ordinary paragraphs, so they are translated like the rest of the page, and the picture's alt
+text; it gets neither the data nor the picture (they hold no message: an empty file stands in
+for the picture in its throwaway doctrees folder), so extracting the messages computes nothing.
 """
 
 from __future__ import annotations
@@ -143,8 +145,12 @@ class InteractiveFigure(SphinxDirective):
         for script in (f"{name}.js", "core.js", "interactive.css"):
             self.env.note_dependency(str(STATIC / "interactive" / script))
 
+        # The gettext builder extracts messages: the caption, the legend and the labels. The
+        # figure's data and picture carry none, and computing them was half of the extraction's
+        # time (make catalogues; the catalogues' test in make test).
+        messages_only = self.env.app.builder.name == "gettext"
         cache = _cache(self.env.app)
-        if name not in cache:
+        if name not in cache and not messages_only:
             data = library.figure_data(name)
             if (self.config.language or "").replace("-", "_") == "zh_CN":
                 # the Chinese edition's picture: its text from the figure-text catalogue
@@ -159,8 +165,6 @@ class InteractiveFigure(SphinxDirective):
                 png = picture_dir(self.env.app) / f"interactive-{name}.png"
                 library.draw_fallback(name, data, png)
             cache[name] = (library.to_json(data), png)
-        data_json, png = cache[name]
-
         body = nodes.Element()
         self.state.nested_parse(self.content, self.content_offset, body)
         lists = [child for child in body.children if isinstance(child, nodes.bullet_list)]
@@ -179,14 +183,21 @@ class InteractiveFigure(SphinxDirective):
         self.set_source_info(figure)
         self.add_name(figure)
 
+        if messages_only:  # the alt text is a message: an empty file where the picture would be
+            png = picture_dir(self.env.app) / f"interactive-{name}.png"
+            png.parent.mkdir(parents=True, exist_ok=True)
+            png.touch()
+        else:
+            data_json, png = cache[name]
         # The picture's path relative to the source folder, as an image directive would give it.
         uri = "/" + os.path.relpath(png, self.env.srcdir).replace(os.sep, "/")
         image = nodes.image(uri=uri, alt=alt, classes=["attn-fallback"])
         self.set_source_info(image)
         figure += image
-        figure += nodes.raw(
-            "", '<div class="attn-stage"></div>\n<script type="application/json" '
-            f'class="attn-data">{data_json}</script>\n', format="html")
+        if not messages_only:
+            figure += nodes.raw(
+                "", '<div class="attn-stage"></div>\n<script type="application/json" '
+                f'class="attn-data">{data_json}</script>\n', format="html")
 
         labels = interactive_labels()
         self.set_source_info(labels)
