@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+import functools
 import os
 from pathlib import Path
 
@@ -41,3 +43,17 @@ def one_thread():
 
     with on_one_thread():
         yield
+
+
+@functools.cache
+def _figure_data(name: str) -> dict:
+    from attn_lessons.interactive import figure_data
+
+    return figure_data(name)
+
+
+def figure_data_once(name: str) -> dict:
+    """``attn_lessons.interactive.figure_data(name)``, computed once per test process (some
+    figures train or count a network: seconds each; the framework's tests and each figure's own
+    module both need it); every caller gets its own copy to change."""
+    return copy.deepcopy(_figure_data(name))

@@ -6,7 +6,6 @@ gettext builders), so these tests need no book build.
 
 from __future__ import annotations
 
-import copy
 import json
 import re
 import sys
@@ -15,6 +14,8 @@ from pathlib import Path
 import pytest
 
 import attn_lessons.interactive as interactive
+
+from .conftest import figure_data_once
 
 ROOT = Path(__file__).resolve().parent.parent
 EXT = ROOT / "book" / "_ext"
@@ -30,15 +31,7 @@ def test_every_figure_has_data_a_fallback_and_a_script():
     assert not missing, f"figures without book/_ext/static/interactive/NAME.js: {missing}"
 
 
-_COMPUTED: dict[str, dict] = {}
-
-
-def _figure_data(name: str) -> dict:
-    """``interactive.figure_data(name)``, computed once for the two tests below (some figures
-    train or measure networks: seconds each); each test gets its own copy."""
-    if name not in _COMPUTED:
-        _COMPUTED[name] = interactive.figure_data(name)
-    return copy.deepcopy(_COMPUTED[name])
+_figure_data = figure_data_once  # computed once per test process, a copy for each test
 
 
 @pytest.mark.parametrize("name", sorted(interactive.FIGURES))

@@ -19,7 +19,6 @@ from attn_lessons.interactive import (
     FIGURES,
     MAX_DATA_BYTES,
     draw_fallback,
-    figure_data,
     to_json,
 )
 from attn_lessons.interactive.networks import FIGURE, module_options
@@ -27,6 +26,8 @@ from attn_lessons.mobilenetv2 import MobileNetV2, mobilenetv2_attention_channels
 from attn_lessons.resnet import ResNet50, resnet50_attention_channels
 from attn_lessons.se import se_num_params
 from attn_lessons.self_attention import self_attention2d_num_params
+
+from .conftest import figure_data_once
 
 CLOSED_FORM = {
     "se": lambda c, kw: se_num_params(c, **kw),
@@ -43,7 +44,7 @@ BUILD = {"resnet50": lambda kind, kw: ResNet50(kind, attention_kwargs=kw or None
 
 @pytest.fixture(scope="module")
 def data():
-    return figure_data(FIGURE)
+    return figure_data_once(FIGURE)
 
 
 def totals(stages):

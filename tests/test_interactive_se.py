@@ -8,16 +8,17 @@ from pathlib import Path
 import pytest
 import torch
 
-from attn_lessons.interactive import figure_data
 from attn_lessons.interactive import se as fig
 from attn_lessons.se import SqueezeExcite
+
+from .conftest import figure_data_once
 
 PAGE = Path(__file__).resolve().parent.parent / "book" / "ch2_se" / "se.md"
 
 
 @pytest.fixture(scope="module")
 def data():
-    return figure_data("se-cost")
+    return figure_data_once("se-cost")
 
 
 def test_every_entry_is_counted_independently(data):

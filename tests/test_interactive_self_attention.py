@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from attn_lessons import checkpoints
-from attn_lessons.interactive import draw_fallback, figure_data
+from attn_lessons.interactive import draw_fallback
 from attn_lessons.interactive.self_attention import FIGURE
 
 from ._trained_figures import (
@@ -19,11 +19,12 @@ from ._trained_figures import (
     figure_images,
     hooked,
 )
+from .conftest import figure_data_once
 
 
 @pytest.fixture(scope="module")
 def data():
-    return figure_data(FIGURE)
+    return figure_data_once(FIGURE)
 
 
 def weights_by_hand(data):

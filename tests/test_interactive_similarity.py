@@ -8,15 +8,16 @@ from pathlib import Path
 import pytest
 import torch
 
-from attn_lessons.interactive import figure_data
 from attn_lessons.interactive import similarity as fig
+
+from .conftest import figure_data_once
 
 PAGE = Path(__file__).resolve().parent.parent / "book" / "ch1_similarity" / "similarity.md"
 
 
 @pytest.fixture(scope="module")
 def data():
-    return figure_data("softmax-temperature")
+    return figure_data_once("softmax-temperature")
 
 
 def test_weights_are_the_softmax_at_each_temperature(data):
