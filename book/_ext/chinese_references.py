@@ -209,11 +209,15 @@ def _in_prose(node: nodes.Node) -> bool:
 
 class _Sections:
     """Each section id of a page -> (its number or None, its title); the page's top section also
-    under "" (read from the environment once per page and transform)."""
+    under "" (read from the environment once per page and build: the pickled doctrees and the
+    section numbers do not change while the pages are written, and unpickling a doctree for every
+    page that links to it was about 5 % of the Chinese build, profiled)."""
 
     def __init__(self, env):
         self.env = env
-        self.pages: dict[str, dict[str, tuple[tuple | None, str]]] = {}
+        if not hasattr(env.app, "_attn_chinese_sections"):
+            env.app._attn_chinese_sections = {}
+        self.pages: dict[str, dict[str, tuple[tuple | None, str]]] = env.app._attn_chinese_sections
 
     def get(self, docname: str, anchor: str) -> tuple[tuple | None, str] | None:
         if docname not in self.env.titles:

@@ -819,6 +819,7 @@ class SphinxResolver(Resolver):
                 for node_id, number in ids.items():
                     self.numbers[node_id] = (docname, kind, ".".join(map(str, number)))
         self._formats = dict(app.config.numfig_format or {})
+        self._page_tops: dict[str, frozenset[str]] = {}  # docname -> the ids of its top section
 
     def numfig_format(self, kind: str) -> str:
         chinese = self.words is WORDS["zh"]
@@ -842,11 +843,12 @@ class SphinxResolver(Resolver):
         return ".".join(map(str, number)) if number else None
 
     def _is_page_top(self, docname: str, anchor: str) -> bool:
-        doctree = self.env.get_doctree(docname)
-        from docutils import nodes
+        if docname not in self._page_tops:  # each page's doctree unpickled once, not per link
+            from docutils import nodes
 
-        top = next(iter(doctree.findall(nodes.section)), None)
-        return top is not None and anchor in top["ids"]
+            top = next(iter(self.env.get_doctree(docname).findall(nodes.section)), None)
+            self._page_tops[docname] = frozenset(top["ids"]) if top is not None else frozenset()
+        return anchor in self._page_tops[docname]
 
     def label(self, label: str) -> Target:
         std = self.env.domaindata["std"]
