@@ -24,7 +24,7 @@ compares a forked kernel with a fresh one). What differs from a fresh kernel:
 
 Jupyter starts a kernel by running its kernel spec's ``argv`` and watches that process. Here that
 command runs this file as a stub (``python -I -S forked_kernels.py stub SOCKET -f FILE``: the
-standard library only, about 20 ms) that asks the server for a kernel over a Unix socket, hands it
+standard library only, about 50 ms) that asks the server for a kernel over a Unix socket, hands it
 the stub's standard streams, forwards the signals Jupyter sends (an interrupt, a terminate) and
 exits with the kernel's exit status. When the stub dies (Jupyter kills it), the server kills its
 kernel; when the server dies, the kernels die with it (``PR_SET_PDEATHSIG``).
