@@ -30,7 +30,10 @@ exits with the kernel's exit status. When the stub dies (Jupyter kills it), the 
 kernel; when the server dies, the kernels die with it (``PR_SET_PDEATHSIG``).
 
 Linux only (``fork`` of a process that has imported torch, ``SOCK_SEQPACKET``, ``prctl``);
-``available()`` says whether it can be used here, and callers run fresh kernels otherwise.
+``available()`` says whether it can be used here, and callers run fresh kernels otherwise. The
+server refuses to start when importing its preload started a thread (torch 2.13 starts none:
+its thread pools start at their first use, in the kernel), since a forked child keeps only the
+thread that forked.
 This module imports nothing outside the standard library at import time: the stub imports it
 without the virtual environment's site-packages.
 
@@ -102,6 +105,10 @@ def serve(path: str, preload: tuple[str, ...] = PRELOAD) -> None:
     if early:
         raise RuntimeError(f"preloading {preload} imported {early}, which each kernel must import "
                            "itself")
+    threads = len(os.listdir("/proc/self/task"))
+    if threads > 1:  # a child gets only the forking thread: a lock another one held stays held
+        raise RuntimeError(f"preloading {preload} started {threads - 1} thread(s): forking "
+                           "kernels from this process is not safe")
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     listener.bind(path)
     listener.listen(16)

@@ -33,6 +33,18 @@ def test_a_server_that_cannot_import_what_it_preloads_says_so(tmp_path, monkeypa
     assert server.process is None
 
 
+def test_a_server_whose_preload_starts_a_thread_refuses_to_fork(tmp_path):
+    """A forked child has only the thread that forked: a lock held by another (a thread pool a
+    newer library starts when it is imported) would never be released in the kernel."""
+    (tmp_path / "starts_a_thread.py").write_text(
+        "import threading, time\n"
+        "threading.Thread(target=time.sleep, args=(60,), daemon=True).start()\n")
+    env = {**os.environ, "PYTHONPATH": str(tmp_path)}
+    with pytest.raises(RuntimeError, match="started 1 thread"):
+        with forked_kernels.KernelServer(tmp_path, env, preload=("starts_a_thread",)):
+            pass
+
+
 def test_the_books_execution_falls_back_to_fresh_kernels(tmp_path, monkeypatch, capsys):
     spec = importlib.util.spec_from_file_location("execute_notebooks_under_test",
                                                   ROOT / "scripts" / "execute_notebooks.py")
