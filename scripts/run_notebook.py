@@ -83,9 +83,9 @@ def run(path: Path, timeout: int = 300, after: str | None = None,
     seconds = time.perf_counter() - start
     # ru_maxrss is in kilobytes on Linux (bytes on macOS).
     scale = 1 if sys.platform == "darwin" else 1024
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * scale / 2**20
-    if kernel != "python3":  # another spec's process may not be the kernel (a forked one's is not)
-        peak = None
+    # Another spec's process need not be the kernel (a forked kernel's is not): no figure then.
+    peak = (resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * scale / 2**20
+            if kernel == "python3" else None)
     if save is not None:
         save.parent.mkdir(parents=True, exist_ok=True)
         _atomic_write_text(save, nbformat.writes(nb) + "\n")

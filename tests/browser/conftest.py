@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import subprocess
 import sys
 import time
 import urllib.parse
@@ -123,6 +124,31 @@ def notebook_kernels(folder: Path, env: dict[str, str]):
         return
     with forked_kernels.KernelServer(folder, env) as server:
         yield server.client_env(env), forked_kernels.KERNEL_NAME, server
+
+
+def run_notebook(notebook: Path, kernels, *, after: str | None = None,
+                 timeout: int = 900) -> dict:
+    """``scripts/run_notebook.py`` on ``notebook``, started in its folder, with ``kernels`` as
+    ``notebook_kernels`` yields them: its result, with ``notebook`` and the executed copy
+    (``executed``, None if none was written)."""
+    import json
+
+    import nbformat
+
+    env, kernel, _ = kernels
+    executed = notebook.with_suffix(".executed.ipynb")
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "run_notebook.py"), str(notebook),
+         "--save", str(executed), "--kernel", kernel, *(["--after", after] if after else [])],
+        cwd=notebook.parent, env=env, capture_output=True, text=True, timeout=timeout)
+    lines = proc.stdout.strip().splitlines()
+    if not lines or not lines[-1].startswith("{"):
+        return {"error": f"the runner failed: {proc.stderr[-2000:]}", "notebook": notebook,
+                "executed": None}
+    result = json.loads(lines[-1])
+    result["notebook"] = notebook
+    result["executed"] = nbformat.read(executed, as_version=4) if executed.is_file() else None
+    return result
 
 
 @pytest.fixture(scope="session")

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from .conftest import ROOT, notebook_kernels
+from .conftest import ROOT, notebook_kernels, run_notebook
 
 sys.path.insert(0, str(ROOT / "book" / "_ext"))
 import reader_notebooks as rn  # book/_ext is not a package
@@ -102,32 +102,18 @@ def run_all(tmp_path_factory) -> dict[str, dict]:
     (in forked kernels where they work: ``notebook_kernels``)."""
     import os
     import shutil
-    import subprocess
     from concurrent.futures import ThreadPoolExecutor
-
-    import nbformat
 
     folder = tmp_path_factory.mktemp("run_all")
     env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
 
-    def run(name: str, env: dict[str, str], kernel: str) -> dict:
+    def run(name: str, kernels) -> dict:
         notebook = folder / name.replace("/", "__")
         shutil.copyfile(COMMITTED / name, notebook)
-        executed = notebook.with_suffix(".executed.ipynb")
-        proc = subprocess.run(
-            [sys.executable, str(ROOT / "scripts" / "run_notebook.py"), str(notebook),
-             "--save", str(executed), "--kernel", kernel],
-            cwd=folder, env=env, capture_output=True, text=True, timeout=600)
-        lines = proc.stdout.strip().splitlines()
-        if not lines or not lines[-1].startswith("{"):
-            return {"error": f"the runner failed: {proc.stderr[-2000:]}", "executed": None}
-        result = json.loads(lines[-1])
-        result["executed"] = nbformat.read(executed, as_version=4) if executed.is_file() else None
-        return result
+        return run_notebook(notebook, kernels, timeout=600)
 
-    with notebook_kernels(folder, env) as (kernel_env, kernel, _), \
-            ThreadPoolExecutor(max_workers=2) as pool:
-        runs = pool.map(lambda name: run(name, kernel_env, kernel), RUN_ALL)
+    with notebook_kernels(folder, env) as kernels, ThreadPoolExecutor(max_workers=2) as pool:
+        runs = pool.map(lambda name: run(name, kernels), RUN_ALL)
         return dict(zip(RUN_ALL, runs, strict=True))
 
 

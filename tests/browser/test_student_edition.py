@@ -43,7 +43,7 @@ import pytest
 
 from attn_lessons.experiments.results import SKIP_RERUNS_VARIABLE
 
-from .conftest import ROOT, notebook_kernels
+from .conftest import ROOT, notebook_kernels, run_notebook
 
 BOOK = ROOT / "book"
 
@@ -114,24 +114,6 @@ def kernels(tmp_path_factory):
         yield found
 
 
-def _run(notebook: Path, kernels, *, after: str | None = None, timeout: int = 900) -> dict:
-    """``scripts/run_notebook.py`` on ``notebook`` in its folder: its result, the executed copy."""
-    env, kernel, _ = kernels
-    executed = notebook.with_suffix(".executed.ipynb")
-    proc = subprocess.run(
-        [sys.executable, str(ROOT / "scripts" / "run_notebook.py"), str(notebook),
-         "--save", str(executed), "--kernel", kernel, *(["--after", after] if after else [])],
-        cwd=notebook.parent, env=env, capture_output=True, text=True, timeout=timeout)
-    lines = proc.stdout.strip().splitlines()
-    if not lines or not lines[-1].startswith("{"):
-        return {"error": f"the runner failed: {proc.stderr[-2000:]}", "notebook": notebook,
-                "executed": None}
-    result = json.loads(lines[-1])
-    result["notebook"] = notebook
-    result["executed"] = nbformat.read(executed, as_version=4) if executed.is_file() else None
-    return result
-
-
 @pytest.fixture(scope="session")
 def student_runs(tmp_path_factory, kernels) -> dict[str, dict]:
     """Make the edition and execute every student notebook once; results keyed by notebook."""
@@ -139,7 +121,7 @@ def student_runs(tmp_path_factory, kernels) -> dict[str, dict]:
     make_student.make_student(BOOK, out)
 
     def run(name: str) -> dict:
-        return _run(out / name, kernels, after=PROVENANCE)
+        return run_notebook(out / name, kernels, after=PROVENANCE)
 
     # The longest first, so that the last to start is a short one and no kernel runs alone for
     # long at the end of the browser stage.
@@ -367,8 +349,8 @@ def test_a_forked_kernel_starts_as_a_fresh_one(tmp_path, kernels):
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_code_cell(source) for source in PROBE]
     nbformat.write(nb, notebook)
-    fresh = _run(notebook, (kernels[0], "python3", None), timeout=120)
-    forked = [_run(notebook, kernels, timeout=120) for _ in range(2)]
+    fresh = run_notebook(notebook, (kernels[0], "python3", None), timeout=120)
+    forked = [run_notebook(notebook, kernels, timeout=120) for _ in range(2)]
     for result in (fresh, *forked):
         assert result["error"] is None, result["error"]
     facts = [json.loads(_text(r["executed"].cells[0])) for r in (fresh, *forked)]
@@ -427,7 +409,7 @@ def test_a_forked_kernel_refuses_an_environment_other_than_the_servers(tmp_path,
     nb.cells = [nbformat.v4.new_code_cell("print(1)")]
     nbformat.write(nb, notebook)
     env = {**kernels[0], "OMP_NUM_THREADS": "7"}
-    result = _run(notebook, (env, kernels[1], kernels[2]), timeout=60)
+    result = run_notebook(notebook, (env, kernels[1], kernels[2]), timeout=60)
     assert result["error"] is not None
     refused = subprocess.run(
         [a.replace("{connection_file}", str(tmp_path / "k.json")) for a in kernels[2].stub_argv()],
